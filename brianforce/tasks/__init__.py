@@ -1,0 +1,1 @@
+"""Task generators: small, paper-derived functions returning inputs, targets and timing."""
