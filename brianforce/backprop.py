@@ -1,0 +1,541 @@
+"""Dale's-law rate RNN trained by backpropagation through time with Adam (numpy only).
+
+The network (Kim, Li & Sejnowski 2019), integrated with Euler steps of ``dt``::
+
+    τ_i dx_i/dt = −x_i + Σ_j W_ij r_j + Σ_k W^in_ik u_k + noise,   r = f(x)
+    o = Σ_i w^out_i r_i + b^out
+
+* ``W = |W̃| ⊙ M · D``: a fixed connection mask ``M`` (probability ``p_connect``) and a
+  diagonal sign matrix ``D`` (−1 for the ``p_inh`` inhibitory, +1 for excitatory units),
+  so every unit's outgoing weights keep one sign (Dale's law).
+* ``τ_i = σ(θ_i)(τ_max − τ_min) + τ_min``: per-unit trainable synaptic decay constants
+  kept inside ``[τ_min, τ_max]`` by the sigmoid.
+* ``f``: sigmoid (default), softplus or ReLU.
+* Loss per trial: ``sqrt(Σ_t (o_t − z_t)²)`` (the authors' "L2" loss), averaged over the
+  minibatch.
+
+All times are plain floats in **seconds** (``dt=0.005``, ``tau_min=0.020``); ``x``, ``r``
+and ``o`` are dimensionless. Brian2 is never imported here; see
+:mod:`brianforce.transfer` for the spiking network built from a trained model.
+
+References
+----------
+Kim R, Li Y, Sejnowski TJ (2019) Simple framework for constructing functional spiking
+recurrent neural networks. PNAS 116:22811-22820.
+Song HF, Yang GR, Wang X-J (2016) Training excitatory-inhibitory recurrent neural
+networks for cognitive tasks. PLoS Comput Biol 12:e1004792.
+Kingma DP, Ba J (2015) Adam: a method for stochastic optimization. ICLR.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .io import load_arrays, save_arrays
+from .seeding import check_seed, rng_for
+
+__all__ = [
+    "ACTIVATIONS", "DaleRNNParams", "RateTrajectory", "TrainingHistory", "TrainingDivergedError",
+    "init_dale_rnn", "simulate_rate", "loss_and_gradients", "Adam", "DaleRNNTrainer",
+]
+
+ACTIVATIONS = ("sigmoid", "softplus", "relu")
+_TRAINABLE = ("w_rec", "w_in", "w_out", "b_out", "tau_raw")
+_MODEL_KIND = "kim2019-rate-rnn"
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training produced NaN/Inf or its loss blew up; the message names the iteration."""
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))          # overflow-free logistic
+
+
+def _act(name, x):
+    """Rates ``f(x)`` and slopes ``f'(x)``."""
+    if name == "sigmoid":
+        r = _sigmoid(x)
+        return r, r * (1.0 - r)
+    if name == "softplus":
+        return np.logaddexp(0.0, x), _sigmoid(x)
+    if name == "relu":
+        return np.maximum(x, 0.0), (x > 0).astype(x.dtype)
+    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+
+
+def _positive(name, value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a positive number (plain float, SI units), got {value!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value}")
+    return value
+
+
+def _probability(name, value, *, allow_zero=True):
+    value = float(value)
+    if not (0.0 <= value <= 1.0) or (not allow_zero and value == 0):
+        raise ValueError(f"{name} must be a probability in {'[0' if allow_zero else '(0'}, 1], got {value}")
+    return value
+
+
+@dataclass
+class DaleRNNParams:
+    """Parameters of a Dale's-law rate RNN (plain arrays; times in seconds).
+
+    Attributes
+    ----------
+    w_rec : (N, N) unconstrained recurrent weights ``W̃`` (row = target unit).
+    mask : (N, N) fixed 0/1 connection mask ``M``.
+    sign : (N,) +1 (excitatory) / −1 (inhibitory) sign of each unit's outgoing weights.
+    w_in : (N, n_inputs) input weights.
+    w_out : (N,) readout weights; ``b_out`` : float readout bias.
+    tau_raw : (N,) ``θ``, mapped to ``τ = σ(θ)(τ_max − τ_min) + τ_min``.
+    tau_min, tau_max, dt : float, seconds.
+    activation : ``"sigmoid"``, ``"softplus"`` or ``"relu"``.
+    noise_std : float, std of the Gaussian noise added to ``x`` at every step.
+    """
+
+    w_rec: np.ndarray
+    mask: np.ndarray
+    sign: np.ndarray
+    w_in: np.ndarray
+    w_out: np.ndarray
+    b_out: float
+    tau_raw: np.ndarray
+    tau_min: float = 0.020
+    tau_max: float = 0.050
+    dt: float = 0.005
+    activation: str = "sigmoid"
+    noise_std: float = 0.1
+
+    @property
+    def n_units(self) -> int:
+        return self.w_rec.shape[0]
+
+    @property
+    def n_inputs(self) -> int:
+        return self.w_in.shape[1]
+
+    @property
+    def W(self) -> np.ndarray:
+        """Effective recurrent weights ``|W̃| ⊙ M · diag(sign)`` (N, N)."""
+        return np.abs(self.w_rec) * self.mask * self.sign[None, :]
+
+    @property
+    def tau(self) -> np.ndarray:
+        """Synaptic decay time constants (seconds), in ``[tau_min, tau_max]``."""
+        return _sigmoid(self.tau_raw) * (self.tau_max - self.tau_min) + self.tau_min
+
+    @property
+    def inhibitory(self) -> np.ndarray:
+        return self.sign < 0
+
+    def copy(self) -> "DaleRNNParams":
+        return replace(self, **{k: np.array(getattr(self, k), copy=True)
+                                for k in ("w_rec", "mask", "sign", "w_in", "w_out", "tau_raw")})
+
+    def save(self, path, metadata: dict | None = None):
+        """Save with :func:`brianforce.io.save_arrays` (kind ``"kim2019-rate-rnn"``)."""
+        arrays = {k: getattr(self, k) for k in ("w_rec", "mask", "sign", "w_in", "w_out", "tau_raw")}
+        arrays["b_out"] = np.array(float(self.b_out))
+        meta = dict(metadata or {})
+        meta["model"] = {k: getattr(self, k) for k in ("tau_min", "tau_max", "dt", "activation", "noise_std")}
+        meta["model"] = {k: (float(v) if not isinstance(v, str) else v) for k, v in meta["model"].items()}
+        return save_arrays(path, arrays, meta, kind=_MODEL_KIND)
+
+    @classmethod
+    def load(cls, path) -> "DaleRNNParams":
+        """Load a file written by :meth:`save` (raises ``ModelFileError`` if invalid)."""
+        arrays, meta = load_arrays(path, kind=_MODEL_KIND)
+        return cls(b_out=float(arrays.pop("b_out")), **arrays, **meta["model"])
+
+
+def init_dale_rnn(n_units: int, n_inputs: int, seed: int = 0, *, p_inh: float = 0.2,
+                  p_connect: float = 0.2, gain: float = 1.5, tau_min: float = 0.020,
+                  tau_max: float = 0.050, dt: float = 0.005, activation: str = "sigmoid",
+                  noise_std: float = 0.1) -> DaleRNNParams:
+    """Random initial network as in Kim et al. (2019).
+
+    Each unit is inhibitory with probability ``p_inh``; connections exist with probability
+    ``p_connect`` (fixed mask, no self-connections); ``W̃ ~ |N(0, 1)| · gain / sqrt(N p)``;
+    ``W^in ~ N(0, 1)``; ``w^out ~ N(0, 0.01²)``; ``θ ~ N(0, 1)``. Times in seconds.
+
+    References
+    ----------
+    Kim, Li & Sejnowski (2019) PNAS 116:22811, Methods.
+    """
+    if isinstance(n_units, bool) or not isinstance(n_units, (int, np.integer)) or n_units < 2:
+        raise ValueError(f"n_units must be an integer >= 2, got {n_units!r}")
+    if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)) or n_inputs < 1:
+        raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}")
+    seed = check_seed(seed)
+    p_inh = _probability("p_inh", p_inh)
+    p_connect = _probability("p_connect", p_connect, allow_zero=False)
+    gain = _positive("gain", gain)
+    tau_min, tau_max, dt = _positive("tau_min", tau_min), _positive("tau_max", tau_max), _positive("dt", dt)
+    if tau_max < tau_min:
+        raise ValueError(f"tau_max ({tau_max}) must be >= tau_min ({tau_min})")
+    if dt > tau_min:
+        raise ValueError(f"dt ({dt} s) must not exceed tau_min ({tau_min} s) (Euler step would be unstable)")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    noise_std = float(noise_std)
+    if not np.isfinite(noise_std) or noise_std < 0:
+        raise ValueError(f"noise_std must be finite and >= 0, got {noise_std}")
+    N = int(n_units)
+    rng = rng_for(seed, "connectivity")
+    sign = np.where(rng.random(N) < p_inh, -1.0, 1.0)
+    mask = (rng.random((N, N)) < p_connect).astype(float)
+    np.fill_diagonal(mask, 0.0)
+    w_rec = np.abs(rng.standard_normal((N, N))) * gain / np.sqrt(N * p_connect) * mask
+    rng_io = rng_for(seed, "io-weights")
+    w_in = rng_io.standard_normal((N, int(n_inputs)))
+    w_out = rng_io.standard_normal(N) / 100.0
+    tau_raw = rng_for(seed, "time-constants").standard_normal(N)
+    return DaleRNNParams(w_rec=w_rec, mask=mask, sign=sign, w_in=w_in, w_out=w_out, b_out=0.0,
+                         tau_raw=tau_raw, tau_min=tau_min, tau_max=tau_max, dt=dt,
+                         activation=activation, noise_std=noise_std)
+
+
+@dataclass
+class RateTrajectory:
+    """Result of :func:`simulate_rate`.
+
+    Attributes
+    ----------
+    x : (B, T+1, N) synaptic currents, ``x[:, 0]`` the initial state.
+    r : (B, T+1, N) rates ``f(x)``.
+    outputs : (B, T) readout at the end of each step.
+    """
+
+    x: np.ndarray
+    r: np.ndarray
+    outputs: np.ndarray
+
+
+def _check_inputs(params, inputs):
+    inputs = np.asarray(inputs, dtype=float)
+    if inputs.ndim == 2:
+        inputs = inputs[None]
+    if inputs.ndim != 3 or inputs.shape[2] != params.n_inputs:
+        raise ValueError(f"inputs must be (n_trials, n_steps, {params.n_inputs}), got shape {inputs.shape}")
+    if not np.all(np.isfinite(inputs)):
+        raise ValueError("inputs contain NaN or Inf")
+    return inputs
+
+
+def _noise_and_x0(params, B, T, rng, x0, noise):
+    N = params.n_units
+    if x0 is None:
+        x0 = (rng.standard_normal((B, N)) / 100.0) if rng is not None else np.zeros((B, N))
+    x0 = np.broadcast_to(np.asarray(x0, dtype=float), (B, N))
+    if noise is None:
+        if rng is not None and params.noise_std > 0:
+            noise = params.noise_std * rng.standard_normal((T, B, N))
+        else:
+            noise = np.zeros((T, B, N))
+    else:
+        noise = np.asarray(noise, dtype=float)
+        if noise.shape != (B, T, N):
+            raise ValueError(f"noise must have shape (n_trials, n_steps, n_units) = {(B, T, N)}, got {noise.shape}")
+        noise = np.ascontiguousarray(noise.transpose(1, 0, 2))
+    return x0, noise
+
+
+def _forward(params, inputs, x0, noise):
+    """Time-major forward pass; returns X, R, FP (T+1, B, N), PRE (T, B, N), O (B, T)."""
+    B, T, _ = inputs.shape
+    N = params.n_units
+    W, alpha = params.W, params.dt / params.tau
+    U = inputs.transpose(1, 0, 2)
+    X = np.empty((T + 1, B, N))
+    R = np.empty((T + 1, B, N))
+    FP = np.empty((T + 1, B, N))
+    PRE = np.empty((T, B, N))
+    X[0] = x0
+    R[0], FP[0] = _act(params.activation, X[0])
+    drive = U @ params.w_in.T                           # (T, B, N)
+    WT = W.T
+    for t in range(T):
+        pre = R[t] @ WT
+        pre += drive[t]
+        PRE[t] = pre
+        X[t + 1] = X[t] + alpha * (pre - X[t]) + noise[t]
+        R[t + 1], FP[t + 1] = _act(params.activation, X[t + 1])
+    O = (R[1:] @ params.w_out).T + params.b_out        # (B, T)
+    return X, R, FP, PRE, O
+
+
+def simulate_rate(params: DaleRNNParams, inputs, *, rng: np.random.Generator | None = None,
+                  x0=None, noise=None) -> RateTrajectory:
+    """Run the rate network on ``inputs`` (B, T, n_inputs).
+
+    Noise and the initial state ``x0`` (default ``N(0, 0.01²)``) are drawn from ``rng``;
+    with ``rng=None`` and no ``noise``/``x0`` the run is noise-free from ``x = 0``.
+    """
+    inputs = _check_inputs(params, inputs)
+    B, T, _ = inputs.shape
+    x0, noise = _noise_and_x0(params, B, T, rng, x0, noise)
+    X, R, _, _, O = _forward(params, inputs, x0, noise)
+    if not np.all(np.isfinite(O)):
+        bad = int(np.argmax(~np.all(np.isfinite(O), axis=0)))
+        raise FloatingPointError(f"rate network diverged (NaN/Inf output) at step {bad} "
+                                 f"(t = {(bad + 1) * params.dt:.3f} s)")
+    return RateTrajectory(X.transpose(1, 0, 2), R.transpose(1, 0, 2), O)
+
+
+def loss_and_gradients(params: DaleRNNParams, inputs, targets, *, rng=None, x0=None, noise=None):
+    """Loss and exact BPTT gradients.
+
+    The loss is ``mean_b sqrt(Σ_t (o_bt − z_bt)²)``. Gradients are returned for the
+    trainable arrays ``w_rec`` (through ``|W̃| ⊙ M · D``), ``w_in``, ``w_out``, ``b_out``
+    and ``tau_raw`` (through ``τ = σ(θ)(τ_max − τ_min) + τ_min``), for the given noise.
+
+    Returns
+    -------
+    loss : float
+    grads : dict of arrays (same shapes as the parameters)
+    outputs : (B, T) array
+    """
+    inputs = _check_inputs(params, inputs)
+    targets = np.asarray(targets, dtype=float)
+    B, T, _ = inputs.shape
+    if targets.shape != (B, T):
+        raise ValueError(f"targets must have shape (n_trials, n_steps) = {(B, T)}, got {targets.shape}")
+    if not np.all(np.isfinite(targets)):
+        raise ValueError("targets contain NaN or Inf")
+    x0, noise = _noise_and_x0(params, B, T, rng, x0, noise)
+    X, R, FP, PRE, O = _forward(params, inputs, x0, noise)
+    err = O - targets
+    per_trial = np.sqrt(np.sum(err ** 2, axis=1))
+    loss = float(np.mean(per_trial))
+    if not np.isfinite(loss):
+        return loss, None, O
+    E = err / np.maximum(per_trial, 1e-300)[:, None] / B          # dL/do (B, T)
+
+    W, tau = params.W, params.tau
+    alpha = params.dt / tau
+    G = np.empty((T, B, params.n_units))                          # G[t] = dL/dx_{t+1}
+    d_next = np.zeros((B, params.n_units))                        # α ⊙ dL/dx_{t+2}
+    g_next = np.zeros((B, params.n_units))
+    w_out = params.w_out
+    for t in range(T - 1, -1, -1):
+        g = FP[t + 1] * (E[:, t, None] * w_out + d_next @ W) + (1.0 - alpha) * g_next
+        G[t] = g
+        d_next = alpha * g
+        g_next = g
+
+    N = params.n_units
+    D = (G * alpha).reshape(T * B, N)
+    dW = D.T @ R[:-1].reshape(T * B, N)
+    U = inputs.transpose(1, 0, 2).reshape(T * B, -1)
+    d_alpha = np.einsum("tbn,tbn->n", G, PRE - X[:-1])
+    s = _sigmoid(params.tau_raw)
+    grads = {
+        "w_rec": dW * params.mask * params.sign[None, :] * np.sign(params.w_rec),
+        "w_in": D.T @ U,
+        "w_out": R[1:].transpose(1, 0, 2).reshape(B * T, N).T @ E.reshape(B * T),
+        "b_out": np.array(E.sum()),
+        "tau_raw": d_alpha * (-params.dt / tau ** 2) * s * (1.0 - s) * (params.tau_max - params.tau_min),
+    }
+    return loss, grads, O
+
+
+class Adam:
+    """Adam optimiser over a dict of arrays (updated in place on the owner).
+
+    References
+    ----------
+    Kingma DP, Ba J (2015) Adam: a method for stochastic optimization. ICLR.
+    """
+
+    def __init__(self, learning_rate: float = 0.01, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        self.learning_rate = _positive("learning_rate", learning_rate)
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+            raise ValueError(f"beta1, beta2 must be in [0, 1), got {beta1}, {beta2}")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), _positive("eps", eps)
+        self.t = 0
+        self.m: dict = {}
+        self.v: dict = {}
+
+    def step(self, grads: dict) -> dict:
+        """Return the parameter increments for ``grads`` (to be added to the parameters)."""
+        self.t += 1
+        out = {}
+        b1, b2 = self.beta1, self.beta2
+        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        for k, g in grads.items():
+            m = self.m.setdefault(k, np.zeros_like(g))
+            v = self.v.setdefault(k, np.zeros_like(g))
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            out[k] = -self.learning_rate * (m / c1) / (np.sqrt(v / c2) + self.eps)
+        return out
+
+
+@dataclass
+class TrainingHistory:
+    """Learning curve of :class:`DaleRNNTrainer`.
+
+    ``train_loss`` per iteration; ``eval_iteration``, ``eval_loss``, ``eval_accuracy`` at
+    every evaluation (fresh trials).
+    """
+
+    train_loss: list = field(default_factory=list)
+    eval_iteration: list = field(default_factory=list)
+    eval_loss: list = field(default_factory=list)
+    eval_accuracy: list = field(default_factory=list)
+
+
+class DaleRNNTrainer:
+    """Train a Dale's-law rate RNN on a task by BPTT + Adam.
+
+    Parameters
+    ----------
+    n_units : int
+        Network size N (paper: 200-250).
+    p_inh, p_connect, gain : float
+        Inhibitory fraction (0.2), connection probability (0.2), initial gain (1.5).
+    tau_min, tau_max, dt : float
+        Bounds of the trainable decay constants and Euler step, **seconds**
+        (0.020, 0.050, 0.005).
+    activation : str
+        ``"sigmoid"`` (default), ``"softplus"`` or ``"relu"``.
+    noise_std : float
+        Std of the noise added to ``x`` each step (0.1, as in the authors' code).
+    learning_rate, batch_size : float, int
+        Adam step size (0.01) and trials per update.
+    max_iter, min_iter : int
+        Update budget; no stopping before ``min_iter``.
+    loss_threshold, target_accuracy : float
+        Stopping criteria (paper: mean loss < 7 and accuracy > 95 % on ``n_eval`` fresh
+        trials, checked every ``eval_every`` updates).
+    train_input_weights : bool
+        Whether ``W^in`` is trained (paper: no).
+    divergence_factor : float
+        Raise :class:`TrainingDivergedError` if a batch loss is NaN/Inf or exceeds this
+        multiple of the loss of a silent network (``sqrt(Σ z²)``, at least 1).
+    seed : int
+        Fixes initial weights, trials and noise.
+
+    Attributes
+    ----------
+    params_ : DaleRNNParams
+        Trained network.
+    history_ : TrainingHistory
+    converged_ : bool
+        Whether the stopping criteria were met within ``max_iter``.
+    n_iter_ : int
+    accuracy_, eval_loss_ : float
+        Last evaluation.
+
+    References
+    ----------
+    Kim R, Li Y, Sejnowski TJ (2019) PNAS 116:22811-22820.
+    """
+
+    def __init__(self, n_units: int = 200, *, p_inh: float = 0.2, p_connect: float = 0.2,
+                 gain: float = 1.5, tau_min: float = 0.020, tau_max: float = 0.050,
+                 dt: float = 0.005, activation: str = "sigmoid", noise_std: float = 0.1,
+                 learning_rate: float = 0.01, batch_size: int = 16, max_iter: int = 2000,
+                 min_iter: int = 0, loss_threshold: float = 7.0, target_accuracy: float = 0.95,
+                 eval_every: int = 25, n_eval: int = 100, train_input_weights: bool = False,
+                 divergence_factor: float = 1e3, seed: int = 0, verbose: bool = False):
+        self.n_units = n_units
+        self.p_inh, self.p_connect, self.gain = p_inh, p_connect, gain
+        self.tau_min, self.tau_max, self.dt = tau_min, tau_max, dt
+        self.activation, self.noise_std = activation, noise_std
+        self.learning_rate, self.batch_size = learning_rate, batch_size
+        self.max_iter, self.min_iter = max_iter, min_iter
+        self.loss_threshold, self.target_accuracy = loss_threshold, target_accuracy
+        self.eval_every, self.n_eval = eval_every, n_eval
+        self.train_input_weights = train_input_weights
+        self.divergence_factor = divergence_factor
+        self.seed, self.verbose = seed, verbose
+
+    def _check(self):
+        for name in ("batch_size", "max_iter", "eval_every", "n_eval"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        _positive("loss_threshold", self.loss_threshold)
+        _positive("divergence_factor", self.divergence_factor)
+        if not 0 < self.target_accuracy <= 1:
+            raise ValueError(f"target_accuracy must be in (0, 1], got {self.target_accuracy}")
+
+    def fit(self, task) -> "DaleRNNTrainer":
+        """Train on ``task`` (an object with ``sample``, ``accuracy``, ``n_inputs``, ``dt``)."""
+        self._check()
+        if abs(float(task.dt) - float(self.dt)) > 1e-12:
+            raise ValueError(f"task step ({task.dt} s) differs from the network step dt ({self.dt} s)")
+        params = init_dale_rnn(self.n_units, task.n_inputs, self.seed, p_inh=self.p_inh,
+                               p_connect=self.p_connect, gain=self.gain, tau_min=self.tau_min,
+                               tau_max=self.tau_max, dt=self.dt, activation=self.activation,
+                               noise_std=self.noise_std)
+        self.initial_params_ = params.copy()
+        trainable = [k for k in _TRAINABLE if k != "w_in" or self.train_input_weights]
+        opt = Adam(self.learning_rate)
+        rng_trials = rng_for(self.seed, "trials")
+        rng_noise = rng_for(self.seed, "rate-noise")
+        rng_eval = rng_for(self.seed, "evaluation")
+        hist = TrainingHistory()
+        self.converged_ = False
+        first_loss = None
+        for it in range(1, self.max_iter + 1):
+            batch = task.sample(self.batch_size, rng_trials)
+            loss, grads, _ = loss_and_gradients(params, batch.inputs, batch.targets, rng=rng_noise)
+            if first_loss is None:
+                first_loss = loss
+                # scale of the loss of a silent (o = 0) network on typical trials
+                ref = max(float(np.mean(np.sqrt(np.sum(batch.targets ** 2, axis=1)))), 1.0)
+            if not np.isfinite(loss) or loss > self.divergence_factor * ref:
+                raise TrainingDivergedError(
+                    f"training diverged at iteration {it}: batch loss {loss!r} exceeds "
+                    f"{self.divergence_factor:g} x {ref:.3g} (loss of a silent network)")
+            hist.train_loss.append(loss)
+            steps = opt.step({k: grads[k] for k in trainable})
+            for k, d in steps.items():
+                if k == "b_out":
+                    params.b_out = float(params.b_out + d)
+                else:
+                    getattr(params, k)[...] += d
+            if it % self.eval_every == 0 or it == self.max_iter:
+                ev = task.sample(self.n_eval, rng_eval)
+                traj = simulate_rate(params, ev.inputs, rng=rng_noise)
+                ev_loss = float(np.mean(np.sqrt(np.sum((traj.outputs - ev.targets) ** 2, axis=1))))
+                acc = task.accuracy(traj.outputs, ev.labels)
+                hist.eval_iteration.append(it)
+                hist.eval_loss.append(ev_loss)
+                hist.eval_accuracy.append(acc)
+                if self.verbose:
+                    print(f"iter {it:5d}  loss {ev_loss:7.3f}  accuracy {acc:.2f}")
+                if it >= self.min_iter and ev_loss < self.loss_threshold and acc > self.target_accuracy:
+                    self.converged_ = True
+                    break
+        self.params_ = params
+        self.history_ = hist
+        self.n_iter_ = it
+        self.accuracy_ = hist.eval_accuracy[-1]
+        self.eval_loss_ = hist.eval_loss[-1]
+        if not self.converged_:
+            warnings.warn(f"rate RNN did not reach the stopping criteria in {self.max_iter} iterations "
+                          f"(last accuracy {self.accuracy_:.2f}, loss {self.eval_loss_:.2f})", RuntimeWarning)
+        return self
+
+    def predict(self, inputs, *, seed: int | None = None) -> np.ndarray:
+        """Outputs (B, T) of the trained network; noisy when ``seed`` is given."""
+        rng = None if seed is None else rng_for(seed, "rate-predict")
+        return simulate_rate(self.params_, inputs, rng=rng).outputs
+
+    def score(self, task, n_trials: int = 100, seed: int = 1) -> float:
+        """Accuracy on ``n_trials`` fresh, noisy trials."""
+        batch = task.sample(n_trials, rng_for(seed, "rate-score-trials"))
+        return task.accuracy(self.predict(batch.inputs, seed=seed), batch.labels)

@@ -1,0 +1,420 @@
+"""Train the recurrent synapses of a balanced LIF network with per-neuron RLS (Kim & Chow).
+
+Each trial: membrane potentials randomised and synaptic state cleared, a fixed random
+stimulus (per condition) for ``stim_duration``, then a training window in which a
+``network_operation`` every ``learn_every`` compares each trained neuron's predicted
+synaptic current ``Σ_j w_ij r_j`` (over its *existing* presynaptic partners) with its
+target and updates that neuron's incoming weights by :class:`PerNeuronRLS`; the new
+weights are written straight into the Brian2 synapses. Optionally Dale's law is kept
+(weights clipped at zero so that every synapse keeps its presynaptic sign).
+
+References
+----------
+Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import brian2 as b2
+from brian2 import mV, ms, network_operation, second, volt
+from brian2.devices.device import RuntimeDevice
+from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+
+from .balanced import BalancedNetwork, balanced_connectivity, build_balanced_network
+from .rls_per_neuron import PerNeuronRLS
+from .seeding import check_seed, rng_for
+from .tasks.patterns import CurrentTargets
+
+__all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", "TrainingDivergedError",
+           "correlations", "isi_cv"]
+
+
+class TrainingDivergedError(RuntimeError):
+    """The RLS error became non-finite or blew up during training."""
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """One entry per training trial.
+
+    Attributes
+    ----------
+    condition : int ndarray (n,)
+    rms_error : ndarray (n,)
+        Root-mean-square a-priori RLS error over the window, volts.
+    correlation : ndarray (n,)
+        Mean over trained neurons of corr(recorded ``I_syn``, target) in that trial.
+    """
+
+    condition: np.ndarray
+    rms_error: np.ndarray
+    correlation: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrialRecording:
+    """Activity recorded in the windows of repeated trials.
+
+    Attributes
+    ----------
+    currents : ndarray (trials, C, T, M)
+        ``I_syn`` of the trained neurons (volts) at the target sample times.
+    spike_times : list[list[tuple[ndarray, ndarray]]]
+        ``[trial][condition] = (neuron, time)`` of all spikes in the window, time in
+        seconds from window start.
+    dt : float
+        Seconds between current samples.
+    duration : float
+        Window length in seconds.
+    n_neurons : int
+    """
+
+    currents: np.ndarray
+    spike_times: list
+    dt: float
+    duration: float
+    n_neurons: int
+
+    def binned_rates(self, neurons, *, smooth: float = 0.025) -> np.ndarray:
+        """Trial-averaged rates (C, T, len(neurons)) in Hz, Gaussian-smoothed (SD ``smooth`` s)."""
+        neurons = np.asarray(neurons, dtype=np.int64)
+        pos = np.full(self.n_neurons, -1)
+        pos[neurons] = np.arange(neurons.size)
+        n_trials, C, T = self.currents.shape[:3]
+        counts = np.zeros((C, T, neurons.size))
+        for trial in self.spike_times:
+            for c, (idx, t) in enumerate(trial):
+                keep = pos[idx] >= 0
+                k = np.minimum((t[keep] / self.dt).astype(np.int64), T - 1)
+                np.add.at(counts[c], (k, pos[idx[keep]]), 1.0)
+        rates = counts / (n_trials * self.dt)
+        if smooth > 0:
+            half = int(np.ceil(4 * smooth / self.dt))
+            kern = np.exp(-0.5 * (np.arange(-half, half + 1) * self.dt / smooth) ** 2)
+            kern /= kern.sum()
+            norm = np.convolve(np.ones(T), kern, mode="same")
+            rates = np.apply_along_axis(lambda x: np.convolve(x, kern, mode="same") / norm, 1, rates)
+        return rates
+
+
+def correlations(x, y) -> np.ndarray:
+    """Pearson correlation over time (axis −2) of (…, T, M) arrays; NaN where flat."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    x = x - x.mean(axis=-2, keepdims=True)
+    y = y - y.mean(axis=-2, keepdims=True)
+    den = np.sqrt((x * x).sum(-2) * (y * y).sum(-2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (x * y).sum(-2) / den, np.nan)
+
+
+def isi_cv(neuron, times, n_neurons: int, *, min_spikes: int = 5) -> np.ndarray:
+    """Coefficient of variation of inter-spike intervals per neuron (NaN if < ``min_spikes``).
+
+    ``neuron``, ``times`` may be lists of per-trial arrays: intervals are not taken
+    across trial boundaries.
+    """
+    if isinstance(neuron, np.ndarray):
+        neuron, times = [neuron], [times]
+    isis = [[] for _ in range(n_neurons)]
+    for idx, t in zip(neuron, times):
+        order = np.lexsort((t, idx))
+        idx, t = idx[order], t[order]
+        d = np.diff(t)
+        same = idx[1:] == idx[:-1]
+        for i, dd in zip(idx[1:][same], d[same]):
+            isis[i].append(dd)
+    out = np.full(n_neurons, np.nan)
+    for i, d in enumerate(isis):
+        if len(d) + 1 >= min_spikes:
+            d = np.asarray(d)
+            out[i] = d.std() / d.mean()
+    return out
+
+
+def _time(name, q) -> float:
+    fail_for_dimension_mismatch(q, second, f"{name} must be a time (e.g. 10*ms)")
+    value = float(q / second)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be > 0, got {q}")
+    return value
+
+
+def _voltage(name, q) -> float:
+    fail_for_dimension_mismatch(q, volt, f"{name} must be a voltage (e.g. 10*mV)")
+    return float(q / volt)
+
+
+class RecurrentTrainer:
+    """Per-neuron RLS on the existing recurrent synapses of a balanced LIF network.
+
+    Parameters
+    ----------
+    n : int
+        Network size.
+    p, frac_exc, g : float
+        Connection probability, excitatory fraction, relative inhibition
+        (see :func:`brianforce.balanced.balanced_connectivity`).
+    j0 : Quantity (voltage)
+        Coupling scale (EPSP ≈ ``j0/√K``).
+    bias : (Quantity, Quantity)
+        Range of the constant supra-threshold bias ``I_bias``.
+    stim_duration : Quantity (time)
+        Stimulus before every training window.
+    stim_amplitude : Quantity (voltage)
+        Stimulus ``I_ext`` per neuron and condition, uniform in [0, stim_amplitude].
+    learn_every : Quantity (time)
+        Interval between RLS updates.
+    reg : float
+        Ridge λ of the per-neuron RLS (Hz²; ``P(0) = I/λ``); weights are pulled towards
+        their initial (balanced) values.
+    n_trials : int
+        Training trials per condition.
+    dale : bool
+        Keep every synapse's sign (E ≥ 0, I ≤ 0) by clipping after each update.
+    max_error : Quantity (voltage)
+        An RMS RLS error above this (or a non-finite one) raises
+        :class:`TrainingDivergedError` with the trial and time.
+    tau_r, tau_d, dt : Quantity (time)
+    seed : int
+
+    Attributes
+    ----------
+    network_ : BalancedNetwork
+    rls_ : PerNeuronRLS
+    learning_curve_ : LearningCurve
+    targets_ : CurrentTargets
+
+    References
+    ----------
+    Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
+    """
+
+    def __init__(self, n: int = 1000, *, p: float = 0.1, frac_exc: float = 0.8, j0=10 * mV,
+                 g: float = 6.0, bias=(-37.5 * mV, -35 * mV), stim_duration=100 * ms,
+                 stim_amplitude=10 * mV, learn_every=5 * ms, reg: float = 1.0,
+                 n_trials: int = 20, dale: bool = False, max_error=1 * volt, tau_r=2 * ms,
+                 tau_d=50 * ms, dt=0.05 * ms, seed: int = 0):
+        self.n = int(n)
+        self.p, self.frac_exc, self.g = float(p), float(frac_exc), float(g)
+        self.j0 = j0
+        self.bias = bias
+        self.stim_duration, self.stim_amplitude = stim_duration, stim_amplitude
+        self.learn_every, self.reg, self.n_trials = learn_every, reg, n_trials
+        self.dale, self.max_error = bool(dale), max_error
+        self.tau_r, self.tau_d, self.dt = tau_r, tau_d, dt
+        self.seed = check_seed(seed)
+        # unit checks early: a wrong unit fails in the constructor, not after a long build
+        _voltage("j0", j0), _voltage("stim_amplitude", stim_amplitude), _voltage("max_error", max_error)
+        for name in ("stim_duration", "learn_every", "tau_r", "tau_d", "dt"):
+            _time(name, getattr(self, name))
+        if int(n_trials) < 1:
+            raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+
+    # -- network -------------------------------------------------------------------------
+    def build(self) -> BalancedNetwork:
+        """Build (once) and return the balanced network; fixed by ``seed``."""
+        if getattr(self, "network_", None) is None:
+            conn = balanced_connectivity(self.n, p=self.p, frac_exc=self.frac_exc,
+                                         j0=_voltage("j0", self.j0), g=self.g,
+                                         tau_m=10e-3, seed=self.seed)
+            self.network_ = build_balanced_network(conn, bias=self.bias, tau_r=self.tau_r,
+                                                   tau_d=self.tau_d, dt=self.dt, seed=self.seed)
+            self._trial_rng = rng_for(self.seed, "trials")
+            self._stimuli = {}
+            self._trial_count = 0
+        return self.network_
+
+    def _stimulus(self, condition: int) -> np.ndarray:
+        if condition not in self._stimuli:
+            rng = rng_for(self.seed, f"stimulus-{condition}")
+            self._stimuli[condition] = rng.uniform(0, _voltage("stim_amplitude", self.stim_amplitude),
+                                                   self.n)
+        return self._stimuli[condition]
+
+    def _reset_state(self):
+        bn = self.network_
+        nrn = bn.neurons
+        v_reset = float(nrn.namespace["v_reset"] / volt)
+        v_th = float(nrn.namespace["v_th"] / volt)
+        nrn.v_[:] = self._trial_rng.uniform(v_reset, v_th, self.n)
+        for var in ("I_syn_", "h_", "r_", "hr_"):
+            getattr(nrn, var)[:] = 0.0
+
+    def spontaneous(self, duration=1 * second, *, neurons=None, sample_dt=1 * ms,
+                    warmup=200 * ms) -> np.ndarray:
+        """Record the untrained network's ``I_syn`` (T, M) in volts, sampled every ``sample_dt``.
+
+        Runs ``warmup`` first from a randomised state. Useful as offsets of pattern
+        targets or, directly, as the target that stabilises the spontaneous trajectory.
+        """
+        _require_runtime()
+        self.build()
+        neurons = np.arange(self.n) if neurons is None else np.asarray(neurons, dtype=np.int64)
+        T = int(round(_time("duration", duration) / _time("sample_dt", sample_dt)))
+        self._reset_state()
+        self.network_.neurons.I_ext_[:] = 0.0
+        self.network_.network.run(warmup)
+        buf = np.empty((T, neurons.size))
+        rec = self._recorder(buf, neurons, _time("sample_dt", sample_dt), T)
+        self.network_.network.add(rec)
+        try:
+            self._window_start = float(self.network_.network.t / second)
+            self.network_.network.run(duration)
+        finally:
+            self.network_.network.remove(rec)
+        return buf
+
+    def _recorder(self, buf, neurons, sample_dt, T):
+        isyn = self.network_.neurons.variables["I_syn"].get_value()
+
+        @network_operation(dt=sample_dt * second, when="start", name="kimchow_recorder*")
+        def record(t):
+            k = int(round((float(t / second) - self._window_start) / sample_dt))
+            if 0 <= k < T:
+                buf[k] = isyn[neurons]
+        return record
+
+    # -- training ------------------------------------------------------------------------
+    def fit(self, targets: CurrentTargets) -> "RecurrentTrainer":
+        """Train on ``targets`` for ``n_trials`` trials per condition; returns self."""
+        _require_runtime()
+        if not isinstance(targets, CurrentTargets):
+            raise TypeError(f"targets must be CurrentTargets, got {type(targets).__name__}")
+        if targets.neurons.max() >= self.n:
+            raise ValueError(f"target neuron index {targets.neurons.max()} >= network size {self.n}")
+        bn = self.build()
+        conn = bn.connectivity
+        rows = targets.neurons
+        mask = conn.mask(rows)
+        w0 = conn.dense()[rows]
+        self.rls_ = PerNeuronRLS(mask, reg=self.reg, weights=w0)
+        self._syn_index = bn.synapse_index(rows, self.rls_.index, self.rls_.valid)
+        self._sign = np.where(self.rls_.index < conn.n_exc, 1.0, -1.0)
+        self.targets_ = targets
+        curve_c, curve_e, curve_r = [], [], []
+        for trial in range(int(self.n_trials)):
+            for c in range(targets.n_conditions):
+                rms, currents = self._trial(c, learn=True, trial=trial)
+                curve_c.append(c)
+                curve_e.append(rms)
+                curve_r.append(np.nanmean(correlations(currents, targets.values[c])))
+        self.learning_curve_ = LearningCurve(np.array(curve_c), np.array(curve_e), np.array(curve_r))
+        return self
+
+    def _trial(self, condition: int, *, learn: bool, trial: int = 0):
+        bn = self.network_
+        net = bn.network
+        targets = self.targets_
+        T, dt_t = targets.values.shape[1], targets.dt
+        self._reset_state()
+        bn.neurons.I_ext_[:] = self._stimulus(condition)
+        net.run(self.stim_duration)
+        bn.neurons.I_ext_[:] = 0.0
+        self._window_start = float(net.t / second)
+        buf = np.empty((T, targets.neurons.size))
+        ops = [self._recorder(buf, targets.neurons, dt_t, T)]
+        sq = [0.0, 0]
+        if learn:
+            ops.append(self._learner(condition, trial, sq))
+        net.add(*ops)
+        try:
+            net.run(targets.duration * second)
+        finally:
+            net.remove(*ops)
+        if not np.all(np.isfinite(buf)):
+            raise TrainingDivergedError(f"non-finite synaptic current in trial {trial}, condition {condition}")
+        rms = np.sqrt(sq[0] / sq[1]) if sq[1] else np.nan
+        return rms, buf
+
+    def _learner(self, condition, trial, sq):
+        rls = self.rls_
+        target = self.targets_.values[condition]
+        t_grid = np.arange(target.shape[0]) * self.targets_.dt
+        every = _time("learn_every", self.learn_every)
+        r_var = self.network_.neurons.variables["r"].get_value()
+        w_view = self.network_.weight_view()
+        valid = rls.valid
+        syn = self._syn_index[valid]
+        max_err = _voltage("max_error", self.max_error)
+        window = self.targets_.duration
+
+        @network_operation(dt=every * second, when="end", name="kimchow_rls*")
+        def learn(t):
+            s = float(t / second) - self._window_start
+            if s <= 0 or s > window:
+                return
+            y = _interp_rows(s, t_grid, target)
+            r = np.asarray(r_var, dtype=float)
+            err = rls.predict(r) - y
+            rms = float(np.sqrt(np.mean(err * err)))
+            if not np.isfinite(rms) or rms > max_err:
+                raise TrainingDivergedError(
+                    f"RLS error diverged (RMS {rms:.3g} V > {max_err:.3g} V) in training trial "
+                    f"{trial}, condition {condition}, at t = {s * 1e3:.1f} ms of the window")
+            rls.update(r, err)
+            if self.dale:
+                np.copyto(rls.W, 0.0, where=(rls.W * self._sign) < 0)
+            w_view[syn] = rls.W[valid]
+            sq[0] += rms * rms
+            sq[1] += 1
+        return learn
+
+    # -- evaluation ----------------------------------------------------------------------
+    def run_trials(self, n_trials: int = 5) -> TrialRecording:
+        """Run ``n_trials`` test trials per condition with fixed weights (no learning)."""
+        _require_runtime()
+        if getattr(self, "targets_", None) is None:
+            raise RuntimeError("call fit() first")
+        mon = self.network_.spikes
+        C, T, M = self.targets_.values.shape
+        currents = np.empty((int(n_trials), C, T, M))
+        spikes = []
+        for k in range(int(n_trials)):
+            row = []
+            for c in range(C):
+                _, currents[k, c] = self._trial(c, learn=False, trial=k)
+                t0 = self._window_start
+                t = mon.t_[:]
+                sel = (t >= t0) & (t < t0 + self.targets_.duration)
+                row.append((mon.i[:][sel].astype(np.int64), t[sel] - t0))
+            spikes.append(row)
+        return TrialRecording(currents, spikes, self.targets_.dt, self.targets_.duration, self.n)
+
+    def score(self, recording: TrialRecording | None = None) -> float:
+        """Mean correlation between trained neurons' currents and targets on test trials."""
+        rec = self.run_trials() if recording is None else recording
+        return float(np.nanmean(correlations(rec.currents, self.targets_.values[None])))
+
+    # -- persistence ---------------------------------------------------------------------
+    def save(self, path):
+        """Save trained weights and configuration via :func:`brianforce.io.save_arrays`."""
+        from .io import save_arrays
+
+        c = self.network_.connectivity
+        arrays = dict(pre=c.pre, post=c.post, weight=np.array(self.network_.weight_view()),
+                      target_values=self.targets_.values, target_neurons=self.targets_.neurons)
+        meta = dict(n=self.n, p=self.p, frac_exc=self.frac_exc, g=self.g, seed=self.seed,
+                    j0_volt=_voltage("j0", self.j0), reg=float(self.reg), dale=self.dale,
+                    target_dt=self.targets_.dt, n_trials=int(self.n_trials))
+        return save_arrays(path, arrays, meta, kind="kimchow_recurrent")
+
+
+def _interp_rows(s, t_grid, values):
+    if len(t_grid) == 1:
+        return values[0]
+    k = np.searchsorted(t_grid, s) - 1
+    k = min(max(k, 0), len(t_grid) - 2)
+    a = (s - t_grid[k]) / (t_grid[k + 1] - t_grid[k])
+    a = min(max(a, 0.0), 1.0)
+    return (1 - a) * values[k] + a * values[k + 1]
+
+
+def _require_runtime():
+    if not isinstance(b2.get_device(), RuntimeDevice):
+        raise RuntimeError("RecurrentTrainer uses a Brian2 network_operation, which standalone "
+                           f"devices ({type(b2.get_device()).__name__}) silently drop; call "
+                           "brian2.set_device('runtime') before training.")

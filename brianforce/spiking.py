@@ -1,0 +1,142 @@
+"""Brian2 builders for FORCE-trained LIF networks (Nicola & Clopath 2017).
+
+The network is three Brian2 objects doing all per-step work in generated code:
+
+* ``neurons`` — LIF with refractoriness; a double-exponential filter of the input
+  spikes (``I_syn``, ``h``) and of the neuron's own spikes (``r``, ``hr``, the
+  regressor of the decoder); feedback ``Σ_k η_ik z_k`` read through linked variables.
+* ``recurrent`` — static sparse weights ω (``on_pre: h_post += w/(τ_r τ_d)``).
+* ``readout`` + ``decoder`` — a group holding ``z`` and an all-to-all ``Synapses``
+  computing ``z_k = Σ_i φ_ik r_i`` as a summed variable, scheduled before the neurons.
+
+The decoder φ is a Brian2 synaptic variable; :func:`decoder_view` returns a
+zero-copy (N, K) numpy view of it, which the RLS hook updates in place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import brian2 as b2
+from brian2.devices.device import RuntimeDevice
+from brian2 import NeuronGroup, Synapses, linked_var, ms, mV, second, volt
+
+from .connectivity import SparseWeights
+from .neurons import LIFParams
+
+__all__ = ["ForceNetwork", "build_force_network", "decoder_view", "require_runtime_device",
+           "StandaloneNotSupportedError"]
+
+
+class StandaloneNotSupportedError(RuntimeError):
+    """Raised when online training is attempted under a standalone device."""
+
+
+def require_runtime_device(what: str = "online RLS training") -> None:
+    """Refuse to build a ``network_operation`` trainer under a standalone device.
+
+    Brian2's standalone devices (``cpp_standalone``, ``cuda_standalone``) silently drop
+    ``network_operation`` objects, so a FORCE run would train nothing without warning.
+    """
+    device = b2.get_device()
+    if not isinstance(device, RuntimeDevice):
+        raise StandaloneNotSupportedError(
+            f"{what} uses a Brian2 network_operation, which standalone devices "
+            f"({type(device).__name__}) silently drop. Call brian2.set_device('runtime') "
+            "before training; trained networks can then be run standalone.")
+
+
+@dataclass
+class ForceNetwork:
+    """The Brian2 objects of one FORCE network (see module docstring)."""
+
+    neurons: NeuronGroup
+    recurrent: Synapses
+    readout: NeuronGroup
+    decoder: Synapses
+    n_outputs: int
+
+    @property
+    def objects(self) -> list:
+        return [self.neurons, self.recurrent, self.readout, self.decoder]
+
+
+def _lif_equations(n_outputs: int) -> str:
+    feedback = " + ".join(f"eta_{k}*z_{k}" for k in range(n_outputs))
+    lines = [
+        f"dv/dt = (-v + I_syn + I_bias + ({feedback}) + I_ext)/tau_m : volt (unless refractory)",
+        "dI_syn/dt = -I_syn/tau_r + h : volt",
+        "dh/dt = -h/tau_d : volt/second",
+        "dr/dt = -r/tau_r + hr : hertz",
+        "dhr/dt = -hr/tau_d : hertz/second",
+        "I_bias : volt (constant)",
+        "I_ext : volt",
+    ]
+    for k in range(n_outputs):
+        lines += [f"eta_{k} : volt (constant)", f"z_{k} : 1 (linked)"]
+    return "\n".join(lines)
+
+
+def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray, *,
+                        lif: LIFParams, v0: np.ndarray, dt, name: str = "force") -> ForceNetwork:
+    """Create the Brian2 objects of a FORCE network from numpy arrays (SI units).
+
+    Parameters
+    ----------
+    weights : SparseWeights
+        Static recurrent weights ω in V·s.
+    eta : ndarray (N, K)
+        Feedback encoders in volts.
+    phi : ndarray (N, K)
+        Initial decoder in seconds (``z = φᵀ r`` with ``r`` in Hz).
+    lif : LIFParams
+    v0 : ndarray (N,)
+        Initial membrane potentials in volts.
+    dt : Quantity
+        Simulation time step.
+    """
+    N = weights.n
+    eta = np.asarray(eta, dtype=float)
+    phi = np.asarray(phi, dtype=float)
+    K = eta.shape[1]
+    if eta.shape != (N, K) or phi.shape != (N, K):
+        raise ValueError(f"eta and phi must have shape ({N}, K); got {eta.shape} and {phi.shape}")
+    ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,
+              v_th=lif.v_th * volt, v_reset=lif.v_reset * volt)
+    neurons = NeuronGroup(N, _lif_equations(K), threshold="v >= v_th",
+                          reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
+                          refractory=lif.tau_ref * second, method="euler", namespace=ns,
+                          dt=dt, name=f"{name}_neurons")
+    neurons.v = np.asarray(v0, dtype=float) * volt
+    neurons.I_bias = lif.bias * volt
+    for k in range(K):
+        setattr(neurons, f"eta_{k}", eta[:, k] * volt)
+    recurrent = Synapses(neurons, neurons, "w : volt*second (constant)",
+                         on_pre="h_post += w/(tau_r*tau_d)", namespace=ns, dt=dt,
+                         name=f"{name}_recurrent")
+    if not len(weights.pre):
+        raise ValueError("the static weights have no synapses (increase p or n)")
+    recurrent.connect(i=weights.pre, j=weights.post)
+    recurrent.w = weights.value * volt * second
+    readout = NeuronGroup(K, "z : 1", order=-2, dt=dt, name=f"{name}_readout")
+    decoder = Synapses(neurons, readout, "phi : second\nz_post = phi*r_pre : 1 (summed)",
+                       dt=dt, name=f"{name}_decoder")
+    decoder.connect(i=np.repeat(np.arange(N), K), j=np.tile(np.arange(K), N))
+    decoder.phi = phi.reshape(-1) * second
+    for k in range(K):
+        setattr(neurons, f"z_{k}", linked_var(readout, "z", index=np.full(N, k, dtype=int)))
+    net = ForceNetwork(neurons, recurrent, readout, decoder, K)
+    decoder_view(net)  # checks the synapse order once
+    return net
+
+
+def decoder_view(net: ForceNetwork) -> np.ndarray:
+    """Zero-copy (N, K) view of the decoder φ (seconds) inside Brian2's memory."""
+    N, K = len(net.neurons), net.n_outputs
+    i = net.decoder.variables["i"].get_value()
+    j = net.decoder.variables["j"].get_value()
+    if not (np.array_equal(i, np.repeat(np.arange(N), K)) and np.array_equal(j, np.tile(np.arange(K), N))):
+        raise RuntimeError("decoder synapses are not in (neuron, output) order")
+    view = net.decoder.variables["phi"].get_value().reshape(N, K)
+    return view

@@ -1,0 +1,472 @@
+"""Brian2 LIF student trained on factor targets from a rate teacher (DePasquale et al.).
+
+Each spiking neuron ``i`` (Nicola & Clopath conventions: currents in volts) obeys::
+
+    tau_m dv/dt = -v + I_syn + I_ctrl + I_bias           (refractory tau_ref)
+    I_syn : fixed random connectivity J^f (mean inhibition + random part), double-exp filter
+    I_ctrl = Σ_p U_ip y_p(t) + Σ_m U_in_im input_m(t)   (learned low-rank input + task input)
+    y(t) = wᵀ s(t)                                       (learned factors)
+    z(t) = W_outᵀ [y(t); 1]                              (output)
+
+``s`` stacks each neuron's slow and fast filtered spike trains (decay ``tau_slow`` and
+``tau_d``, both scaled by their decay time so that s ≈ rate × τ is dimensionless). The learned
+recurrent connectivity is therefore the rank-P matrix ``U wᵀ`` (times the filter decay). ``w``
+(shared P over the 2N features) and ``W_out`` are trained by RLS inside a Brian2
+``network_operation`` that runs every ``dt_op`` (the task's sample interval).
+
+Training runs over repeated trials (as in the original code):
+
+1. ``n_forced`` teacher-forced trials (``y = ỹ``, the target factors);
+2. ``n_mean`` teacher-forced trials estimating each neuron's mean of ``I_syn + U ỹ``, which
+   is then removed through ``I_bias = bias − mean`` (neurons become fluctuation driven);
+3. ``n_forced`` teacher-forced trials to settle with the new bias;
+4. ``n_rls`` closed-loop RLS trials (``y = wᵀ s`` drives the network while ``w`` and
+   ``W_out`` learn); updates on a random (Bernoulli per ``dt_op`` step, mean interval
+   ``update_interval``) or regular schedule;
+5. :meth:`FactorStudent.predict` runs closed-loop test trials.
+
+Dale's law (``dale=True``): each neuron is excitatory (σ=+1, fraction ``frac_exc``) or
+inhibitory (σ=−1). Fixed weights are drawn sign-constrained (``|N(0,1)|`` magnitudes, inhibitory
+columns scaled so the mean input equals ``fixed_mean``). Learned weights use a *balanced
+positive/negative offset with norm clipping*: the effective learned weight from feature ``j``
+(neuron ``j``'s slow or fast trace) onto neuron ``i`` is ``(U_i·w_j + σ_j β_j)·τ_j``, with
+``β_j = dale_offset`` for excitatory and ``dale_offset·N_E/N_I`` for inhibitory features (so the
+offset's common-mode current ``Σ_j σ_j β_j s_j`` cancels when E and I rates match). After every
+RLS update each row ``w_j`` is clipped to ``|w_j| ≤ β_j / max_i |U_i|``, which guarantees
+``|U_i·w_j| ≤ β_j`` and hence sign(weight) = σ_j for every learned and fixed weight.
+
+References
+----------
+DePasquale B, Churchland MM, Abbott LF (2016) Using firing-rate dynamics to train recurrent
+networks of spiking model neurons. arXiv:1601.07620.
+DePasquale B, Sussillo D, Abbott LF, Churchland MM (2023) The centrality of population-level
+factors to network computation is demonstrated by a versatile approach for training spiking
+networks. Neuron 111:631-649.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import brian2 as b2
+from brian2 import (NeuronGroup, Network, Synapses, SpikeMonitor, network_operation, ms, mV,
+                    second, volt, Hz)
+
+from brian2.units.fundamentalunits import (DimensionMismatchError, get_dimensions,
+                                           have_same_dimensions)
+
+from .factors import pool_projection
+from .rls import RLS
+from .seeding import check_seed, rng_for
+from .spiking import require_runtime_device
+from .teacher import _one_blas_thread
+
+__all__ = ["FactorStudent", "StudentRun", "TrainingDivergedError"]
+
+
+class TrainingDivergedError(FloatingPointError):
+    """RLS training produced NaN/Inf or an exploding error."""
+
+
+@dataclass
+class StudentRun:
+    """Closed-loop run of a trained student.
+
+    Attributes
+    ----------
+    outputs : ndarray (n_trials, T, Q)
+    factors : ndarray (n_trials, T, P)       learned factors y(t)
+    rates : ndarray (n_trials, T, N) or None fast filtered spike trains (Hz), if recorded
+    spike_i, spike_t : ndarray               spike indices / times (s) since the run start
+    trial_starts : ndarray (n_trials,)       start time (s) of each trial, same origin
+    duration : float                         trial duration (s)
+    """
+
+    outputs: np.ndarray
+    factors: np.ndarray
+    rates: np.ndarray | None
+    spike_i: np.ndarray
+    spike_t: np.ndarray
+    trial_starts: np.ndarray
+    duration: float
+
+
+_EQS = """
+dv/dt = (-v + I_syn + I_ctrl + I_bias)/tau_m : volt (unless refractory)
+dI_syn/dt = -I_syn/tau_r + h : volt
+dh/dt = -h/tau_d : volt/second
+dr_f/dt = -r_f/tau_r + hr_f : hertz
+dhr_f/dt = -hr_f/tau_d : hertz/second
+dr_s/dt = -r_s/tau_r + hr_s : hertz
+dhr_s/dt = -hr_s/tau_slow : hertz/second
+I_ctrl : volt
+I_bias : volt
+tau_m : second (shared, constant)
+tau_r : second (shared, constant)
+tau_d : second (shared, constant)
+tau_slow : second (shared, constant)
+v_reset_ : volt (shared, constant)
+"""
+_RESET = "v = v_reset_; hr_f += 1/(tau_r*tau_d); hr_s += 1/(tau_r*tau_slow)"
+
+
+def _q(value, unit, name, *, positive=True, allow_zero=False):
+    """Check ``value`` has ``unit``'s dimension (DimensionMismatchError otherwise); SI float."""
+    if not have_same_dimensions(value, unit):
+        raise DimensionMismatchError(f"{name} must have units of {unit!r}, got {value!r}",
+                                     get_dimensions(value), get_dimensions(unit))
+    v = float(np.asarray(value / unit)) * float(unit)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if positive and not (v > 0 or (allow_zero and v == 0)):
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return v
+
+
+class FactorStudent:
+    """LIF network that learns to generate a teacher's factors (scikit-learn style).
+
+    Parameters
+    ----------
+    n_neurons : int
+    tau_m, tau_ref : Quantity (time)          membrane time constant, refractory period
+    v_th, v_reset, bias : Quantity (voltage)  threshold, reset, bias current (before demeaning)
+    tau_r, tau_d, tau_slow : Quantity (time)  filter rise, fast decay, slow decay
+    fixed_gain : Quantity (volt*second)       std × √N of the random fixed weights J^f
+    fixed_mean : Quantity (volt*second)       mean total fixed weight onto a neuron (< 0: inhibition)
+    signal_amplitude : Quantity (voltage)     RMS of the target currents U ỹ (sets |U|)
+    input_gain : Quantity (voltage)           scale of the uniform(−1, 1) task-input weights
+    alpha : float                             RLS P(0) = α I for w and W_out
+    update_interval : Quantity (time)         mean interval between RLS updates
+    schedule : {"random", "regular"}          Bernoulli per step, or every ``update_interval``
+    n_forced, n_mean, n_rls : int             trials per training phase (see module docstring)
+    dale : bool, frac_exc : float, dale_offset : Quantity (voltage)
+    divergence_threshold : float              a training trial with factor nMSE above it raises
+    dt : Quantity (time)                      integration step (default 0.05 ms)
+    seed : int
+
+    Attributes
+    ----------
+    U_ : ndarray (N, P)          factor → neuron projection (V per factor unit)
+    U_in_ : ndarray (N, M)       input weights (V per input unit)
+    w_ : ndarray (2N, P)         learned factor readout from [s_slow; s_fast]
+    W_out_ : ndarray (P + 1, Q)  output weights from [y; 1]
+    I_bias_ : ndarray (N,)       bias after mean removal (V)
+    signs_ : ndarray (N,)        +1/−1 (Dale) or 0 (no Dale)
+    fixed_i_, fixed_j_, fixed_w_ : ndarray  fixed synapses (post i ← pre j, V·s)
+    train_errors_ : ndarray      factor nMSE per RLS trial
+    mean_rate_ : float           mean firing rate in the last training trial (Hz)
+    """
+
+    def __init__(self, n_neurons: int = 600, *, tau_m=10 * ms, tau_ref=2 * ms, v_th=-40 * mV,
+                 v_reset=-65 * mV, bias=-45 * mV, tau_r=2 * ms, tau_d=20 * ms, tau_slow=100 * ms,
+                 fixed_gain=0.3 * mV * second, fixed_mean=-0.3 * mV * second,
+                 signal_amplitude=10 * mV, input_gain=10 * mV, alpha: float = 1.0,
+                 update_interval=2 * ms, schedule: str = "random", n_forced: int = 5,
+                 n_mean: int = 10, n_rls: int = 50, dale: bool = False, frac_exc: float = 0.8,
+                 dale_offset=2 * mV, divergence_threshold: float = 25.0, dt=0.05 * ms,
+                 teacher_forced_rls: bool = True, seed: int = 0):
+        self.teacher_forced_rls = bool(teacher_forced_rls)
+        if isinstance(n_neurons, bool) or int(n_neurons) != n_neurons or n_neurons < 4:
+            raise ValueError(f"n_neurons must be an integer >= 4, got {n_neurons!r}")
+        self.n_neurons = int(n_neurons)
+        self.tau_m = _q(tau_m, second, "tau_m")
+        self.tau_ref = _q(tau_ref, second, "tau_ref", allow_zero=True)
+        self.v_th = _q(v_th, volt, "v_th", positive=False)
+        self.v_reset = _q(v_reset, volt, "v_reset", positive=False)
+        if not self.v_reset < self.v_th:
+            raise ValueError("v_reset must be below v_th")
+        self.bias = _q(bias, volt, "bias", positive=False)
+        self.tau_r = _q(tau_r, second, "tau_r")
+        self.tau_d = _q(tau_d, second, "tau_d")
+        self.tau_slow = _q(tau_slow, second, "tau_slow")
+        self.fixed_gain = _q(fixed_gain, volt * second, "fixed_gain", allow_zero=True)
+        self.fixed_mean = _q(fixed_mean, volt * second, "fixed_mean", positive=False)
+        self.signal_amplitude = _q(signal_amplitude, volt, "signal_amplitude")
+        self.input_gain = _q(input_gain, volt, "input_gain", allow_zero=True)
+        self.update_interval = _q(update_interval, second, "update_interval")
+        self.dale_offset = _q(dale_offset, volt, "dale_offset")
+        self.dt = _q(dt, second, "dt")
+        if not (np.isfinite(alpha) and alpha > 0):
+            raise ValueError(f"alpha must be > 0, got {alpha!r}")
+        self.alpha = float(alpha)
+        if schedule not in ("random", "regular"):
+            raise ValueError(f"schedule must be 'random' or 'regular', got {schedule!r}")
+        self.schedule = schedule
+        for name, v in dict(n_forced=n_forced, n_mean=n_mean, n_rls=n_rls).items():
+            if isinstance(v, bool) or int(v) != v or v < (1 if name == "n_rls" else 0):
+                raise ValueError(f"{name} must be a non-negative integer (n_rls >= 1), got {v!r}")
+        self.n_forced, self.n_mean, self.n_rls = int(n_forced), int(n_mean), int(n_rls)
+        self.dale = bool(dale)
+        if not 0 < frac_exc < 1:
+            raise ValueError(f"frac_exc must be in (0, 1), got {frac_exc}")
+        self.frac_exc = float(frac_exc)
+        if not divergence_threshold > 0:
+            raise ValueError("divergence_threshold must be > 0")
+        self.divergence_threshold = float(divergence_threshold)
+        self.seed = check_seed(seed)
+
+    # ------------------------------------------------------------------ structure
+    def _draw_structure(self, n_factors, n_inputs, factor_targets):
+        N = self.n_neurons
+        rng = rng_for(self.seed, "student-connectivity")
+        if self.dale:
+            n_exc = int(round(self.frac_exc * N))
+            signs = np.full(N, -1.0)
+            signs[rng.permutation(N)[:n_exc]] = 1.0
+            mag = np.abs(rng.standard_normal((N, N))) * self.fixed_gain / np.sqrt(N)
+            m = np.sqrt(2 / np.pi) * self.fixed_gain / np.sqrt(N)
+            n_inh = N - n_exc
+            k_inh = (n_exc * m - self.fixed_mean) / (n_inh * m) if m > 0 else 1.0
+            if k_inh <= 0:
+                raise ValueError("fixed_mean too positive for Dale's law (inhibition would vanish)")
+            scale = np.where(signs > 0, 1.0, k_inh)
+            W = mag * (signs * scale)[None, :]
+        else:
+            signs = np.zeros(N)
+            W = (self.fixed_mean / N + self.fixed_gain / np.sqrt(N) * rng.standard_normal((N, N)))
+        np.fill_diagonal(W, 0.0)
+        post, pre = np.nonzero(W != 0)
+        self.fixed_i_, self.fixed_j_, self.fixed_w_ = post, pre, W[post, pre]
+        self.signs_ = signs
+        U = pool_projection(N, n_factors, 1.0, rng_for(self.seed, "student-projection"))
+        rms = np.sqrt(np.mean((factor_targets.reshape(-1, n_factors) @ U.T) ** 2))
+        if rms == 0:
+            raise ValueError("factor targets are identically zero")
+        self.U_ = U * (self.signal_amplitude / rms)
+        self.U_in_ = self.input_gain * rng_for(self.seed, "student-input").uniform(-1, 1, (N, n_inputs))
+        if self.dale:
+            n_exc = int(np.sum(signs > 0))
+            beta = np.where(signs > 0, self.dale_offset, self.dale_offset * n_exc / (N - n_exc))
+            self.dale_beta_ = np.concatenate([beta, beta])           # slow, fast features
+            self._row_limit = self.dale_beta_ / np.max(np.linalg.norm(self.U_, axis=1))
+        else:
+            self.dale_beta_ = np.zeros(2 * N)
+
+    def _build(self):
+        require_runtime_device("FactorStudent training")
+        N = self.n_neurons
+        self._rng_init = rng_for(self.seed, "student-initial")
+        G = NeuronGroup(N, _EQS, threshold="v > v_th_", reset=_RESET, refractory=self.tau_ref * second,
+                        method="euler", dt=self.dt * second, name="student_neurons*",
+                        namespace={"v_th_": self.v_th * volt})
+        G.tau_m = self.tau_m * second
+        G.tau_r = self.tau_r * second
+        G.tau_d = self.tau_d * second
+        G.tau_slow = self.tau_slow * second
+        G.v_reset_ = self.v_reset * volt
+        G.v = (self.v_reset + (self.v_th - self.v_reset) * self._rng_init.random(N)) * volt
+        G.I_bias = self.bias * volt
+        S = Synapses(G, G, "w : volt*second", on_pre="h_post += w/(tau_r_post*tau_d_post)",
+                     dt=self.dt * second, name="student_fixed*")
+        S.connect(i=self.fixed_j_, j=self.fixed_i_)
+        S.w = self.fixed_w_ * volt * second
+        mon = SpikeMonitor(G, name="student_spikes*")
+        mon.active = False
+        op = network_operation(self._operate, dt=self._dt_op * second, when="start")
+        self._G, self._S, self._mon = G, S, mon
+        self._net = Network(G, S, mon, op)
+        self._mean_sum = np.zeros(N)
+        self._mean_n = 0
+
+    def _features(self):
+        return np.concatenate([self._G.r_s_[:] * self.tau_slow, self._G.r_f_[:] * self.tau_d])
+
+    # ------------------------------------------------------------------ the hook
+    def _operate(self):
+        st = self._trial
+        k = st["k"]
+        if k >= st["T"]:
+            return
+        s = self._features()
+        phase = st["phase"]
+        if phase in ("forced", "mean"):
+            y = st["factors"][k]
+            z = st["outputs"][k] if st["outputs"] is not None else None
+        else:
+            y = s @ self._rls_w.W
+            z = np.append(y, 1.0) @ self._rls_out.W
+            if not np.all(np.isfinite(y)):
+                raise TrainingDivergedError(
+                    f"learned factors became NaN/Inf in {phase} trial {st['index']} at "
+                    f"t = {k * self._dt_op:.4f} s of the trial")
+        if phase == "rls" and self._update_now(k):
+            self._rls_w.update(s, y - st["factors"][k])
+            self._rls_out.update(np.append(y, 1.0), z - st["outputs"][k])
+            if self.dale:
+                norms = np.linalg.norm(self._rls_w.W, axis=1)
+                over = norms > self._row_limit
+                if np.any(over):
+                    self._rls_w.W[over] *= (self._row_limit[over] / norms[over])[:, None]
+        y_drive = st["factors"][k] if (phase == "rls" and self.teacher_forced_rls) else y
+        if phase == "mean":
+            self._mean_sum += self._G.I_syn_[:] + self.U_ @ y
+            self._mean_n += 1
+        ctrl = self.U_ @ y_drive + st["ext"][k]
+        if self.dale:
+            ctrl = ctrl + float(np.dot(np.concatenate([self.signs_, self.signs_]) * self.dale_beta_, s))
+        self._G.I_ctrl_[:] = ctrl
+        st["y"][k] = y
+        if z is not None:
+            st["z"][k] = z
+        if st["rates"] is not None:
+            st["rates"][k] = self._G.r_f_[:]
+        st["k"] = k + 1
+
+    def _update_now(self, k):
+        if self.schedule == "random":
+            return self._sched_rng.random() < self._dt_op / self.update_interval
+        every = max(1, int(round(self.update_interval / self._dt_op)))
+        return k % every == 0
+
+    # ------------------------------------------------------------------ trials
+    def _run_trial(self, phase, index, inputs, factors, outputs, record_rates=False):
+        T = inputs.shape[0]
+        P = self.U_.shape[1]
+        Q = self._n_outputs
+        self._trial = dict(phase=phase, index=index, k=0, T=T, factors=factors, outputs=outputs,
+                           ext=inputs @ self.U_in_.T, y=np.zeros((T, P)), z=np.zeros((T, Q)),
+                           rates=np.zeros((T, self.n_neurons)) if record_rates else None)
+        self._net.run(T * self._dt_op * second)
+        return self._trial
+
+    def fit(self, inputs, factor_targets, output_targets, dt) -> "FactorStudent":
+        with _one_blas_thread():
+            return self._fit(inputs, factor_targets, output_targets, dt)
+
+    def _fit(self, inputs, factor_targets, output_targets, dt):
+        """Train on trials (cycled through in order) of a task.
+
+        Parameters
+        ----------
+        inputs : array (n_trials, T, M)        task inputs
+        factor_targets : array (n_trials, T, P) teacher factors ỹ for the same trials
+        output_targets : array (n_trials, T, Q)
+        dt : Quantity (time)                   sample interval of the arrays (= RLS hook step)
+        """
+        inputs, factor_targets, output_targets = (_trials(a, n) for a, n in (
+            (inputs, "inputs"), (factor_targets, "factor_targets"), (output_targets, "output_targets")))
+        if not inputs.shape[:2] == factor_targets.shape[:2] == output_targets.shape[:2]:
+            raise ValueError("inputs, factor_targets and output_targets must share (n_trials, T)")
+        self._dt_op = _q(dt, second, "dt")
+        ratio = self._dt_op / self.dt
+        if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+            raise ValueError(f"dt of the targets ({self._dt_op} s) must be a multiple of the "
+                             f"integration step ({self.dt} s)")
+        P, Q = factor_targets.shape[2], output_targets.shape[2]
+        self._n_outputs = Q
+        self._draw_structure(P, inputs.shape[2], factor_targets)
+        self._build()
+        self._sched_rng = rng_for(self.seed, "student-schedule")
+        self._rls_w = RLS(2 * self.n_neurons, P, alpha=self.alpha)
+        self._rls_out = RLS(P + 1, Q, alpha=self.alpha)
+        n = inputs.shape[0]
+        count = 0
+
+        def trial(phase, c):
+            j = c % n
+            return self._run_trial(phase, c, inputs[j], factor_targets[j], output_targets[j])
+
+        for _ in range(self.n_forced):
+            trial("forced", count); count += 1
+        for _ in range(self.n_mean):
+            trial("mean", count); count += 1
+        if self._mean_n:
+            self.I_bias_ = self.bias - self._mean_sum / self._mean_n
+        else:
+            self.I_bias_ = np.full(self.n_neurons, self.bias)
+        self._G.I_bias_[:] = self.I_bias_
+        for _ in range(self.n_forced):
+            trial("forced", count); count += 1
+        errs = []
+        for r in range(self.n_rls):
+            j = count % n
+            st = trial("rls", count); count += 1
+            e = float(np.sum((st["y"] - factor_targets[j]) ** 2) / np.sum(factor_targets[j] ** 2))
+            errs.append(e)
+            if not np.isfinite(e) or (r > 0 and e > self.divergence_threshold):
+                raise TrainingDivergedError(
+                    f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
+                    f"(t = {float(self._net.t / second):.3f} s of simulation)")
+        self.train_errors_ = np.array(errs)
+        self._mon.active = True
+        n0 = self._mon.num_spikes
+        t0 = float(self._net.t / second)
+        self._run_trial("test", count, inputs[count % n], factor_targets[count % n], None)
+        self.mean_rate_ = (self._mon.num_spikes - n0) / (self.n_neurons * (float(self._net.t / second) - t0))
+        self._mon.active = False
+        return self
+
+    @property
+    def w_(self):
+        return self._rls_w.W
+
+    @property
+    def W_out_(self):
+        return self._rls_out.W
+
+    def predict(self, inputs, *, record_rates: bool = True, record_spikes: bool = True) -> StudentRun:
+        """Closed-loop run over trials ``inputs`` (n_trials, T, M), continuing the current state."""
+        with _one_blas_thread():
+            return self._predict(inputs, record_rates, record_spikes)
+
+    def _predict(self, inputs, record_rates, record_spikes):
+        if not hasattr(self, "_net"):
+            raise RuntimeError("call fit() before predict()")
+        require_runtime_device("FactorStudent.predict")
+        inputs = _trials(inputs, "inputs")
+        n, T = inputs.shape[:2]
+        P, Q = self.U_.shape[1], self._n_outputs
+        outs, ys = np.zeros((n, T, Q)), np.zeros((n, T, P))
+        rates = np.zeros((n, T, self.n_neurons)) if record_rates else None
+        n_before = self._mon.num_spikes
+        self._mon.active = record_spikes
+        t_origin = float(self._net.t / second)
+        starts = []
+        for k in range(n):
+            starts.append(float(self._net.t / second) - t_origin)
+            st = self._run_trial("test", k, inputs[k], None, None, record_rates)
+            outs[k], ys[k] = st["z"], st["y"]
+            if record_rates:
+                rates[k] = st["rates"]
+        self._mon.active = False
+        si = np.asarray(self._mon.i[n_before:])
+        stt = np.asarray(self._mon.t[n_before:] / second) - t_origin
+        return StudentRun(outs, ys, rates, si, stt, np.array(starts), T * self._dt_op)
+
+    def learned_weights(self) -> dict:
+        """Effective learned synaptic weights (V·s), ``{"slow": (N, N), "fast": (N, N)}``.
+
+        Entry ``[i, j]`` is the weight from neuron ``j`` onto ``i``: ``(U_i·w_j + σ_j β_j)·τ``,
+        with ``β = 0`` without Dale's law.
+        """
+        N = self.n_neurons
+        W = self.w_
+        offs = np.concatenate([self.signs_, self.signs_]) * self.dale_beta_
+        full = self.U_ @ W.T + offs[None, :]
+        return {"slow": full[:, :N] * self.tau_slow, "fast": full[:, N:] * self.tau_d}
+
+    def fixed_weights(self) -> np.ndarray:
+        """Dense fixed connectivity J^f (N, N), entry [post, pre] in V·s."""
+        J = np.zeros((self.n_neurons, self.n_neurons))
+        J[self.fixed_i_, self.fixed_j_] = self.fixed_w_
+        return J
+
+    def arrays(self) -> dict:
+        """Everything needed to rebuild the trained network (for ``brianforce.io.save_arrays``)."""
+        return dict(U=self.U_, U_in=self.U_in_, w=self.w_, W_out=self.W_out_, I_bias=self.I_bias_,
+                    signs=self.signs_, fixed_i=self.fixed_i_, fixed_j=self.fixed_j_,
+                    fixed_w=self.fixed_w_, dale_beta=self.dale_beta_,
+                    train_errors=self.train_errors_)
+
+
+def _trials(a, name):
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3:
+        raise ValueError(f"{name} must have shape (n_trials, T, dims), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or Inf")
+    return a

@@ -1,0 +1,233 @@
+"""Targets for learning recurrent dynamics: per-neuron synaptic-current trajectories.
+
+numpy only; times in seconds, currents in volts (plain floats). A target set is a
+:class:`CurrentTargets`: one current trajectory per trained neuron and condition, sampled
+every ``dt``, to be followed by each neuron's synaptic current during the training window.
+
+* :func:`sinusoid_patterns` — random-phase sums of sinusoids (smooth, unit variance);
+* :func:`ou_patterns` — Ornstein-Uhlenbeck signals smoothed by the synaptic filter;
+* :func:`pattern_targets` — offset + amplitude × pattern (offset, e.g., each neuron's
+  spontaneous mean current, keeps the network near its balanced operating point);
+* :func:`recorded_targets` — a recorded trajectory (e.g. spontaneous activity) as target;
+* :func:`rates_to_targets` — recorded firing rates → synaptic-current targets through the
+  inverse of a noisy LIF transfer curve (:func:`lif_transfer`).
+
+References
+----------
+Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CurrentTargets", "sinusoid_patterns", "ou_patterns", "pattern_targets",
+           "recorded_targets", "lif_transfer", "rates_to_targets"]
+
+
+@dataclass(frozen=True)
+class CurrentTargets:
+    """Target synaptic currents for the trained neurons.
+
+    Attributes
+    ----------
+    values : ndarray (C, T, M)
+        Currents in volts for C conditions, T samples, M trained neurons.
+    dt : float
+        Sample spacing in seconds; sample ``k`` is the target at ``k·dt`` after the
+        training window starts.
+    neurons : int ndarray (M,)
+        Network indices of the trained neurons (unique).
+    """
+
+    values: np.ndarray
+    dt: float
+    neurons: np.ndarray
+
+    def __post_init__(self):
+        values = np.asarray(self.values, dtype=float)
+        if values.ndim == 2:
+            values = values[None]
+        if values.ndim != 3:
+            raise ValueError(f"values must have shape (conditions, time, neurons), got {values.shape}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError("target values contain NaN or Inf")
+        neurons = np.asarray(self.neurons, dtype=np.int64).reshape(-1)
+        if neurons.size != values.shape[2]:
+            raise ValueError(f"{neurons.size} neurons but values have {values.shape[2]} columns")
+        if np.unique(neurons).size != neurons.size or np.any(neurons < 0):
+            raise ValueError("neurons must be unique non-negative indices")
+        if not (np.isfinite(self.dt) and self.dt > 0):
+            raise ValueError(f"dt must be finite and > 0 (seconds), got {self.dt}")
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "neurons", neurons)
+        object.__setattr__(self, "dt", float(self.dt))
+
+    @property
+    def n_conditions(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def duration(self) -> float:
+        """Length of the training window in seconds (``T·dt``)."""
+        return self.values.shape[1] * self.dt
+
+
+def _check_shape(n_neurons, duration, dt):
+    if int(n_neurons) < 1:
+        raise ValueError(f"n_neurons must be >= 1, got {n_neurons}")
+    if not (duration > 0 and dt > 0 and duration >= dt):
+        raise ValueError(f"need duration >= dt > 0 (seconds), got duration={duration}, dt={dt}")
+    return int(n_neurons), int(round(duration / dt))
+
+
+def sinusoid_patterns(n_neurons: int, duration: float, dt: float, rng: np.random.Generator, *,
+                      periods=(0.25, 1.0), n_components: int = 3) -> np.ndarray:
+    """Random-phase sums of sinusoids, one per neuron, each of unit variance.
+
+    ``z_i(t) = Σ_k sin(2π t / T_ik + φ_ik)`` with periods ``T_ik`` uniform in ``periods``
+    (seconds) and phases uniform in [0, 2π), then standardised over the window.
+
+    Returns
+    -------
+    ndarray (T, n_neurons), ``T = round(duration/dt)``.
+    """
+    n, T = _check_shape(n_neurons, duration, dt)
+    lo, hi = float(periods[0]), float(periods[1])
+    if not 0 < lo <= hi:
+        raise ValueError(f"periods must be 0 < low <= high seconds, got {periods}")
+    t = np.arange(T) * dt
+    per = rng.uniform(lo, hi, (n_components, n))
+    phase = rng.uniform(0, 2 * np.pi, (n_components, n))
+    z = np.sin(2 * np.pi * t[:, None, None] / per[None] + phase[None]).sum(axis=1)
+    return (z - z.mean(0)) / z.std(0)
+
+
+def ou_patterns(n_neurons: int, duration: float, dt: float, rng: np.random.Generator, *,
+                tau: float = 0.1, smooth: float = 0.02) -> np.ndarray:
+    """Ornstein-Uhlenbeck signals (correlation time ``tau`` s), smoothed, unit variance.
+
+    The OU process starts from its stationary distribution; it is then filtered by an
+    exponential of time constant ``smooth`` (s; 0 = none) so that a synaptic current can
+    follow it, and standardised over the window.
+
+    Returns
+    -------
+    ndarray (T, n_neurons)
+    """
+    n, T = _check_shape(n_neurons, duration, dt)
+    if not tau > 0 or smooth < 0:
+        raise ValueError(f"need tau > 0 and smooth >= 0 seconds, got tau={tau}, smooth={smooth}")
+    a = np.exp(-dt / tau)
+    noise = rng.standard_normal((T, n)) * np.sqrt(1 - a * a)
+    x = np.empty((T, n))
+    x[0] = rng.standard_normal(n)
+    for k in range(1, T):
+        x[k] = a * x[k - 1] + noise[k]
+    if smooth > 0:
+        b = np.exp(-dt / smooth)
+        y = x[0].copy()
+        for k in range(T):
+            y = b * y + (1 - b) * x[k]
+            x[k] = y
+    return (x - x.mean(0)) / x.std(0)
+
+
+def pattern_targets(patterns, offset, amplitude: float, dt: float, neurons) -> CurrentTargets:
+    """``offset_i + amplitude · pattern_i(t)`` as :class:`CurrentTargets`.
+
+    Parameters
+    ----------
+    patterns : array (T, M) or (C, T, M)
+        Unit-scale patterns (e.g. :func:`sinusoid_patterns`).
+    offset : array (M,) or float
+        Baseline current per neuron in volts (e.g. its spontaneous mean ``I_syn``).
+    amplitude : float
+        Volts (> 0).
+    dt : float
+        Seconds between samples.
+    neurons : int array (M,)
+    """
+    if not (np.isfinite(amplitude) and amplitude > 0):
+        raise ValueError(f"amplitude must be > 0 volts, got {amplitude}")
+    z = np.asarray(patterns, dtype=float)
+    return CurrentTargets(np.asarray(offset, dtype=float) + amplitude * z, dt, neurons)
+
+
+def recorded_targets(currents, dt: float, neurons) -> CurrentTargets:
+    """A recorded current trajectory (T, M) or (C, T, M) in volts as the target.
+
+    Used to stabilise a network's own spontaneous (chaotic) trajectory.
+    """
+    return CurrentTargets(np.asarray(currents, dtype=float), dt, neurons)
+
+
+def lif_transfer(mu, sigma: float = 0.0, *, tau_m: float = 10e-3, tau_ref: float = 2e-3,
+                 v_th: float = -40e-3, v_reset: float = -65e-3, n_points: int = 41) -> np.ndarray:
+    """Firing rate (Hz) of a LIF neuron whose total input is ``mu + sigma·ξ`` (volts).
+
+    ``ξ`` is slow unit Gaussian noise (correlation time ≫ ``τ_m``), so the rate is the
+    Gaussian average of the deterministic curve
+    ``f(I) = 1/(τ_ref + τ_m ln((I − v_reset)/(I − v_th)))`` for ``I > v_th`` (else 0),
+    computed with ``n_points``-point Gauss-Hermite quadrature. ``sigma = 0``: ``f(mu)``.
+    """
+    mu = np.asarray(mu, dtype=float)
+    if sigma < 0 or not np.isfinite(sigma):
+        raise ValueError(f"sigma must be finite and >= 0 volts, got {sigma}")
+
+    def f(current):
+        out = np.zeros_like(current)
+        above = current > v_th
+        c = current[above]
+        out[above] = 1.0 / (tau_ref + tau_m * np.log((c - v_reset) / (c - v_th)))
+        return out
+
+    if sigma == 0:
+        return f(mu)
+    x, w = np.polynomial.hermite_e.hermegauss(int(n_points))
+    w = w / w.sum()
+    return np.tensordot(f(mu[..., None] + sigma * x), w, axes=([-1], [0]))
+
+
+def rates_to_targets(rates, dt: float, neurons, bias, sigma: float, *, min_rate: float = 0.1,
+                     **lif) -> CurrentTargets:
+    """Recorded firing rates → target synaptic currents for the mapped neurons.
+
+    The total input giving rate ``ν`` is found by inverting :func:`lif_transfer`
+    (monotone; rates below ``min_rate`` Hz are raised to it), and the neuron's constant
+    bias is subtracted: ``I_syn target = μ(ν) − I_bias``.
+
+    Parameters
+    ----------
+    rates : array (C, T, M)
+        Spikes/s, conditions × time × mapped units.
+    dt : float
+        Seconds between samples.
+    neurons : int array (M,)
+        Network neurons the units are mapped onto (one-to-one).
+    bias : array (M,) or float
+        ``I_bias`` of those neurons, volts.
+    sigma : float
+        Input fluctuation SD in volts (e.g. the spontaneous temporal SD of ``I_syn``).
+    **lif
+        ``tau_m, tau_ref, v_th, v_reset`` for :func:`lif_transfer` (SI floats).
+
+    References
+    ----------
+    Kim CM, Chow CC (2018) eLife 7:e37124 (recorded rates as targets of the synaptic drive).
+    """
+    rates = np.asarray(rates, dtype=float)
+    if rates.ndim == 2:
+        rates = rates[None]
+    if not np.all(np.isfinite(rates)) or np.any(rates < 0):
+        raise ValueError("rates must be finite and >= 0 (spikes/s)")
+    v_th = lif.get("v_th", -40e-3)
+    grid = np.linspace(v_th - 60e-3, v_th + 150e-3, 4001)
+    curve = lif_transfer(grid, sigma, **lif)
+    top = curve.max()
+    if rates.max() > top:
+        raise ValueError(f"rate {rates.max():.1f} Hz exceeds the transfer curve's maximum {top:.1f} Hz")
+    keep = np.r_[True, np.diff(curve) > 0]  # strictly increasing part for interpolation
+    mu = np.interp(np.maximum(rates, min_rate), curve[keep], grid[keep])
+    return CurrentTargets(mu - np.asarray(bias, dtype=float), dt, neurons)

@@ -1,0 +1,452 @@
+"""FORCE training of LIF networks in Brian2 with an online RLS ``network_operation``.
+
+References
+----------
+Nicola W, Clopath C (2017) Supervised learning in spiking neural networks with FORCE
+training. Nat Commun 8:2208.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import brian2 as b2
+from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, network_operation, second, volt
+
+from .connectivity import SparseWeights, feedback_weights, static_weights
+from .io import load_arrays, save_arrays
+from .neurons import LIFParams
+from .rls import RLS, regularisation_from
+from .seeding import check_seed, rng_for
+from .spiking import ForceNetwork, build_force_network, decoder_view, require_runtime_device
+from .tasks import Task
+from .analysis import dominant_frequency, lag_adjusted_correlation, normalised_rmse, rmse
+from .units import as_positive_si, as_si
+
+__all__ = ["FORCETrainer", "TrainingHistory", "SimulationResult", "TrainingDiverged", "as_task"]
+
+MODEL_KIND = "force_lif"
+
+
+class TrainingDiverged(RuntimeError):
+    """RLS training produced a non-finite or exploding error.
+
+    Attributes
+    ----------
+    step : int
+        Index of the RLS update at which divergence was detected.
+    time : float
+        Simulated time (s) of that update.
+    error : ndarray
+    """
+
+    def __init__(self, step: int, t: float, error, dt: float):
+        self.step, self.time, self.error = step, t, np.asarray(error)
+        self.sim_step = int(round(t / dt))
+        super().__init__(f"FORCE training diverged at RLS update {step} (t = {t:.4f} s, "
+                         f"simulation time step {self.sim_step}): error = {self.error}")
+
+
+@dataclass
+class TrainingHistory:
+    """Per-update record of RLS training (a-priori errors, before each update)."""
+
+    times: np.ndarray
+    errors: np.ndarray
+    diverged: bool = False
+    diverged_at: float | None = None
+
+    @property
+    def abs_error(self) -> np.ndarray:
+        return np.abs(self.errors).max(axis=1) if len(self.errors) else np.zeros(0)
+
+
+@dataclass
+class SimulationResult:
+    """Recorded output of one phase. Times in seconds, spikes of the recorded neurons."""
+
+    t: np.ndarray
+    z: np.ndarray
+    target: np.ndarray
+    spike_i: np.ndarray
+    spike_t: np.ndarray
+    n_recorded: int
+    n_neurons: int
+    phase: str = "test"
+    wall_time: float = 0.0
+
+    def window(self, start: float, stop: float) -> "SimulationResult":
+        """Sub-result for ``start <= t < stop`` (seconds, absolute)."""
+        m = (self.t >= start) & (self.t < stop)
+        s = (self.spike_t >= start) & (self.spike_t < stop)
+        return SimulationResult(self.t[m], self.z[m], self.target[m], self.spike_i[s],
+                                self.spike_t[s], self.n_recorded, self.n_neurons, self.phase)
+
+    def metrics(self, period: float | None = None) -> dict:
+        """RMSE (absolute and / target amplitude), lag-adjusted correlation, frequency."""
+        dt = float(np.median(np.diff(self.t)))
+        max_lag = int(round((period / 4 if period else 0.05) / dt))
+        max_lag = min(max_lag, len(self.t) // 2 - 1)
+        corr, lag = lag_adjusted_correlation(self.z, self.target, max_lag)
+        duration = self.t[-1] - self.t[0] + dt
+        return {
+            "rmse": rmse(self.z, self.target).tolist(),
+            "rmse_over_amplitude": normalised_rmse(self.z, self.target).tolist(),
+            "lag_adjusted_correlation": corr.tolist(),
+            "lag_s": (lag * dt).tolist(),
+            "output_frequency_hz": dominant_frequency(self.z, dt).tolist(),
+            "target_frequency_hz": dominant_frequency(self.target, dt).tolist(),
+            "mean_rate_hz": float(len(self.spike_t) / max(self.n_recorded, 1) / duration),
+        }
+
+
+def as_task(target, n_outputs: int | None = None, dt: float | None = None) -> Task:
+    """Coerce ``target`` (a :class:`Task`, or an array sampled every ``dt`` s) to a Task."""
+    if isinstance(target, Task):
+        task = target
+    elif callable(target):
+        raise TypeError("pass a brianforce.tasks.Task, not a bare callable")
+    else:
+        arr = np.asarray(target, dtype=float)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[0] < 2:
+            raise ValueError(f"target array must have shape (n_times, n_outputs), got {np.shape(target)}")
+        if not np.all(np.isfinite(arr)):
+            bad = int(np.argmax(~np.all(np.isfinite(arr), axis=1)))
+            raise ValueError(f"target contains NaN/Inf (first at sample {bad})")
+        if dt is None:
+            raise ValueError("an array target needs its sampling step dt")
+        tt = np.arange(arr.shape[0]) * dt
+        end = tt[-1]
+
+        def fn(t, arr=arr, tt=tt, end=end):
+            if np.any(t > end + 1e-12):
+                raise ValueError(f"target array covers {end:.4f} s only; asked for t = {t.max():.4f} s")
+            return np.stack([np.interp(t, tt, arr[:, k]) for k in range(arr.shape[1])], axis=1)
+
+        task = Task("array", arr.shape[1], fn, scale=float(np.max((arr.max(0) - arr.min(0)) / 2)))
+    if n_outputs is not None and task.n_outputs != n_outputs:
+        raise ValueError(f"target has {task.n_outputs} outputs but the network has {n_outputs}")
+    return task
+
+
+@dataclass
+class _Config:
+    n_neurons: int
+    n_outputs: int
+    p: float
+    G: float
+    Q: float
+    reg: float
+    rls_interval: float
+    dt: float
+    normalised: bool
+    divergence_factor: float
+    n_record: int
+    record_dt: float
+    seed: int
+    lif: LIFParams = field(default_factory=LIFParams)
+
+
+class FORCETrainer:
+    """FORCE-train a LIF network (Nicola & Clopath 2017) in Brian2.
+
+    A static sparse random network (weights ``G·N(0,1)/(√N p)``, zero row means), fixed
+    feedback encoders ``η ~ U(−Q, Q)`` and a decoder φ learned online by RLS every
+    ``rls_interval`` in a ``network_operation`` (runtime device only). Defaults are
+    the paper's sinusoid settings.
+
+    Parameters
+    ----------
+    n_neurons : int
+    n_outputs : int
+    p : float
+        Connection probability of the static weights.
+    G : Quantity (volt*second)
+        Static weight scale (N&C: 0.04 mV·s).
+    Q : Quantity (volt)
+        Feedback encoder scale (N&C: 10 mV).
+    alpha, reg : float
+        RLS regularisation, ``P(0) = alpha·I`` (N&C: 5e-6, r in Hz) or ``P(0) = I/reg``.
+    rls_interval, dt : Quantity (second)
+    tau_m, tau_ref, tau_r, tau_d : Quantity (second)
+    v_th, v_reset, bias : Quantity (volt)
+    normalised : bool
+        ``False`` (default) reproduces N&C's un-normalised decoder update.
+    divergence_factor : float
+        Training stops with :class:`TrainingDiverged` when ``|error|`` exceeds this many
+        target amplitudes (or is NaN/Inf).
+    n_record : int
+        Neurons whose spikes are recorded.
+    record_dt : Quantity (second)
+        Sampling step of the recorded output.
+    seed : int
+        Fixes connectivity, encoders and initial state.
+
+    Attributes
+    ----------
+    history_ : TrainingHistory
+    decoder_ : Quantity (N, K), seconds
+    train_result_, settle_result_ : SimulationResult
+    timings_ : dict
+        Wall-clock seconds spent simulating and in RLS updates.
+    t_ : float
+        Simulated time so far (s).
+    """
+
+    def __init__(self, n_neurons: int = 2000, n_outputs: int = 1, *, p: float = 0.1,
+                 G=0.04 * mV * second, Q=10 * mV, alpha: float | None = 5e-6, reg: float | None = None,
+                 rls_interval=2.5 * ms, dt=0.05 * ms, tau_m=10 * ms, tau_ref=2 * ms, tau_r=2 * ms,
+                 tau_d=20 * ms, v_th=-40 * mV, v_reset=-65 * mV, bias=-40 * mV, normalised: bool = False,
+                 divergence_factor: float = 100.0, n_record: int = 100, record_dt=0.5 * ms, seed: int = 0):
+        if reg is not None:
+            alpha = None
+        if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1:
+            raise ValueError(f"n_neurons must be a positive integer, got {n_neurons!r}")
+        if isinstance(n_outputs, bool) or not isinstance(n_outputs, (int, np.integer)) or n_outputs < 1:
+            raise ValueError(f"n_outputs must be a positive integer, got {n_outputs!r}")
+        if not 0 < float(p) <= 1:
+            raise ValueError(f"p must be in (0, 1], got {p}")
+        dt_si = as_positive_si(dt, second, "dt")
+        interval = as_positive_si(rls_interval, second, "rls_interval")
+        if abs(interval / dt_si - round(interval / dt_si)) > 1e-6:
+            raise ValueError("rls_interval must be a multiple of dt")
+        record = as_positive_si(record_dt, second, "record_dt")
+        if not divergence_factor > 0:
+            raise ValueError("divergence_factor must be > 0")
+        lif = LIFParams(tau_m=as_positive_si(tau_m, second, "tau_m"),
+                        tau_ref=float(as_si(tau_ref, second, "tau_ref")),
+                        v_th=float(as_si(v_th, volt, "v_th")), v_reset=float(as_si(v_reset, volt, "v_reset")),
+                        tau_r=as_positive_si(tau_r, second, "tau_r"), tau_d=as_positive_si(tau_d, second, "tau_d"),
+                        bias=float(as_si(bias, volt, "bias")))
+        self.config = _Config(int(n_neurons), int(n_outputs), float(p),
+                              float(as_si(G, volt * second, "G")), float(as_si(Q, volt, "Q")),
+                              regularisation_from(reg, alpha), interval, dt_si, bool(normalised),
+                              float(divergence_factor), int(min(n_record, n_neurons)), record,
+                              check_seed(seed), lif)
+        self._net = None
+        self.blas_threads = 1
+
+    # ------------------------------------------------------------------ building
+    def _draw_structure(self):
+        c = self.config
+        weights = static_weights(c.n_neurons, c.p, c.G, rng_for(c.seed, "connectivity"))
+        eta = feedback_weights(c.n_neurons, c.n_outputs, c.Q, rng_for(c.seed, "encoders"))
+        # Nicola & Clopath: v(0) ~ U(v_reset, v_reset + 95 mV) kick-starts the activity.
+        v0 = c.lif.v_reset + rng_for(c.seed, "initial_state").random(c.n_neurons) * 95e-3
+        return weights, eta, v0
+
+    def _build(self, weights: SparseWeights, eta, phi, v0):
+        c = self.config
+        self.network_ = build_force_network(weights, eta, phi, lif=c.lif, v0=v0, dt=c.dt * second)
+        self._net = Network(*self.network_.objects, name="force_network")
+        self._phi = decoder_view(self.network_)
+        self._r = self.network_.neurons.variables["r"].get_value()
+        self._t0 = 0.0
+        self.rls_ = RLS(c.n_neurons, c.n_outputs, reg=c.reg, normalised=c.normalised, weights=self._phi)
+        self.rls_.W = self._phi  # zero-copy: RLS writes straight into Brian2's decoder
+        self.weights_, self.eta_ = weights, np.asarray(eta)
+        self.timings_ = {"simulation_s": 0.0, "rls_s": 0.0, "n_rls_updates": 0}
+        self._history = ([], [])
+
+    def _ensure_built(self):
+        if self._net is None:
+            weights, eta, v0 = self._draw_structure()
+            self._build(weights, eta, np.zeros((self.config.n_neurons, self.config.n_outputs)), v0)
+
+    @property
+    def t_(self) -> float:
+        return self._t0 + float(self._net.t_) if self._net is not None else 0.0
+
+    @property
+    def decoder_(self):
+        self._check_fitted()
+        return self._phi.copy() * second
+
+    # ------------------------------------------------------------------ running
+    def _run_phase(self, duration: float, task: Task, phase: str, train: bool, report=None) -> SimulationResult:
+        c = self.config
+        net_objs = []
+        zmon = StateMonitor(self.network_.readout, "z", record=True, dt=c.record_dt * second, when="end",
+                            name=f"zmon_{phase}")
+        net_objs.append(zmon)
+        smon = None
+        if not train and phase != "settle":
+            # (a Subgroup cannot carry the indexed linked variables, so all neurons are
+            # monitored and the first n_record kept)
+            smon = SpikeMonitor(self.network_.neurons, name=f"spikes_{phase}")
+            net_objs.append(smon)
+        if train:
+            targets_at = self._rls_schedule(duration, task)
+            state = {"k": 0, "wall": 0.0, "diverged": None}
+            limit = c.divergence_factor * max(task.amplitude, 1e-12)
+            times_log, err_log = self._history
+            phi, r, rls = self._phi, self._r, self.rls_
+            net = self._net
+
+            @network_operation(dt=c.rls_interval * second, when="end", name=f"rls_{phase}")
+            def rls_update():
+                w0 = time.perf_counter()
+                k = state["k"]
+                t_now = self._t0 + float(net.t_) + c.dt
+                y = targets_at(t_now)
+                err = r @ phi - y
+                if not (np.all(np.isfinite(err)) and np.max(np.abs(err)) <= limit):
+                    state["diverged"] = (len(times_log), t_now, err)
+                    net.stop()
+                    return
+                rls.update(r, err)
+                times_log.append(t_now)
+                err_log.append(err)
+                state["k"] = k + 1
+                state["wall"] += time.perf_counter() - w0
+
+            net_objs.append(rls_update)
+        self._net.add(*net_objs)
+        t_start = self.t_
+        wall0 = time.perf_counter()
+        try:
+            # Level-2 BLAS gains nothing from threads here and multithreaded OpenBLAS
+            # spin-waits badly on a busy machine (measured 10x slower): use one thread.
+            with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+                self._net.run(duration * second, report=report, report_period=5 * second,
+                              namespace={})
+        finally:
+            wall = time.perf_counter() - wall0
+            self._net.remove(*net_objs)
+        if train:
+            self.timings_["rls_s"] += state["wall"]
+            self.timings_["n_rls_updates"] += state["k"]
+            self.timings_["simulation_s"] += wall - state["wall"]
+            if state["diverged"] is not None:
+                step, t_div, err = state["diverged"]
+                self.history_ = self._history_obj(diverged_at=t_div)
+                raise TrainingDiverged(step, t_div, err, c.dt)
+        else:
+            self.timings_["simulation_s"] += wall
+        t = self._t0 + np.asarray(zmon.t_)
+        z = np.asarray(zmon.z_).T.copy()
+        if smon is not None:
+            si, st = np.asarray(smon.i[:]), self._t0 + np.asarray(smon.t_)
+            keep = si < c.n_record
+            si, st = si[keep], st[keep]
+        else:
+            si, st = np.zeros(0, dtype=int), np.zeros(0)
+        target = task(t + c.dt) if (task is not None and len(t)) else np.full_like(z, np.nan)
+        return SimulationResult(t, z, target, si, st, c.n_record, c.n_neurons, phase, wall)
+
+    def _rls_schedule(self, duration, task: Task):
+        def targets_at(t):
+            return task(np.array([t]))[0]
+        return targets_at
+
+    def _history_obj(self, diverged_at=None) -> TrainingHistory:
+        times, errs = self._history
+        errors = np.array(errs).reshape(len(errs), self.config.n_outputs)
+        return TrainingHistory(np.array(times), errors, diverged_at is not None, diverged_at)
+
+    def fit(self, task, settle=0.5 * second, train=4.5 * second, report=None) -> "FORCETrainer":
+        """Settle (no learning), then train the decoder online by RLS.
+
+        Parameters
+        ----------
+        task : Task or array
+            Target; an array must be sampled at ``dt`` from t = 0 and cover all phases.
+        settle, train : Quantity (second)
+        report : None, 'text' or 'stdout'
+            Brian2 progress report.
+
+        Raises
+        ------
+        TrainingDiverged
+            With the update index and time at which the error became non-finite or
+            exceeded ``divergence_factor`` target amplitudes.
+        """
+        require_runtime_device("FORCETrainer.fit")
+        settle_s = float(as_si(settle, second, "settle"))
+        train_s = as_positive_si(train, second, "train")
+        if settle_s < 0:
+            raise ValueError("settle must be >= 0 s")
+        self.task_ = as_task(task, self.config.n_outputs, self.config.dt)
+        self.task_(np.array([0.0, settle_s + train_s]))  # validates coverage/finiteness early
+        self._ensure_built()
+        if settle_s > 0:
+            self.settle_result_ = self._run_phase(settle_s, self.task_, "settle", False, report)
+        self.train_result_ = self._run_phase(train_s, self.task_, "train", True, report)
+        self.history_ = self._history_obj()
+        return self
+
+    def _check_fitted(self):
+        if self._net is None or not hasattr(self, "task_"):
+            raise RuntimeError("call fit() (or load a trained model) first")
+
+    def predict(self, duration=2 * second, report=None) -> SimulationResult:
+        """Run the trained network freely (no learning) and record output and spikes."""
+        self._check_fitted()
+        require_runtime_device("FORCETrainer.predict")
+        return self._run_phase(as_positive_si(duration, second, "duration"), self.task_, "test", False, report)
+
+    def score(self, duration=1 * second) -> dict:
+        """Metrics of a free-running test of ``duration`` (see SimulationResult.metrics)."""
+        return self.predict(duration).metrics(self.task_.period)
+
+    # ------------------------------------------------------------------ persistence
+    _STATE = ("v", "I_syn", "h", "r", "hr", "not_refractory")
+
+    def save(self, path, include_rls_state: bool = False):
+        """Save structure, decoder and current state to a pickle-free ``.npz``."""
+        self._check_fitted()
+        c = self.config
+        g = self.network_.neurons
+        arrays = {"w_pre": self.weights_.pre, "w_post": self.weights_.post, "w_value": self.weights_.value,
+                  "eta": self.eta_, "phi": self._phi.copy(),
+                  "lastspike_rel": np.asarray(g.lastspike_) - float(self._net.t_)}
+        for name in self._STATE:
+            arrays[name] = np.asarray(g.variables[name].get_value()).copy()
+        if include_rls_state:
+            arrays["P"] = self.rls_.P
+        task = self.task_
+        meta = {"config": {**{k: v for k, v in c.__dict__.items() if k != "lif"},
+                           "lif": c.lif.__dict__},
+                "units": {"G": "V*s", "Q": "V", "rls_interval": "s", "dt": "s", "record_dt": "s",
+                          "lif": {"tau_m": "s", "tau_ref": "s", "tau_r": "s", "tau_d": "s",
+                                  "v_th": "V", "v_reset": "V", "bias": "V"},
+                          "phi": "s", "eta": "V", "w_value": "V*s", "t": "s"},
+                "t": self.t_, "task": {"name": task.name, "params": task.params},
+                "n_rls_updates": int(self.rls_.n_updates)}
+        return save_arrays(path, arrays, meta, kind=MODEL_KIND)
+
+    @classmethod
+    def load(cls, path) -> "FORCETrainer":
+        """Rebuild a trainer saved with :meth:`save`; its next run continues from the saved state."""
+        from .io import ModelFileError
+        from .tasks import make_task
+
+        arrays, meta = load_arrays(path, kind=MODEL_KIND)
+        try:
+            cfg = dict(meta["config"])
+            lif = LIFParams(**cfg.pop("lif"))
+            n = cfg["n_neurons"]
+            self = cls.__new__(cls)
+            self.config = _Config(**cfg, lif=lif)
+            self._net = None
+            self.blas_threads = 1
+            weights = SparseWeights(arrays["w_pre"], arrays["w_post"], arrays["w_value"], n)
+            self._build(weights, arrays["eta"], arrays["phi"], arrays["v"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: inconsistent model contents ({exc})") from exc
+        g = self.network_.neurons
+        for name in self._STATE:
+            g.variables[name].get_value()[:] = arrays[name]
+        g.variables["lastspike"].get_value()[:] = arrays["lastspike_rel"]
+        if "P" in arrays:
+            self.rls_.set_P(arrays["P"])
+        self._t0 = float(meta["t"])
+        task = meta["task"]
+        self.task_ = make_task(task["name"], **task["params"]) if task["name"] != "array" else None
+        self.history_ = TrainingHistory(np.zeros(0), np.zeros((0, self.config.n_outputs)))
+        return self

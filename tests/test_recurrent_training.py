@@ -1,0 +1,159 @@
+"""Balanced network, targets and per-neuron RLS training of recurrent synapses (Kim & Chow)."""
+import numpy as np
+import pytest
+
+import brian2
+from brian2 import DimensionMismatchError, mV, ms, second
+
+from brianforce.balanced import balanced_connectivity, build_balanced_network
+from brianforce.io import load_arrays
+from brianforce.recurrent_training import (RecurrentTrainer, TrainingDivergedError,
+                                           TrialRecording, correlations, isi_cv)
+from brianforce.seeding import rng_for
+from brianforce.tasks.patterns import (CurrentTargets, ou_patterns, pattern_targets,
+                                       recorded_targets, sinusoid_patterns)
+
+SMALL = dict(n=400, p=0.1, stim_duration=50 * ms, learn_every=10 * ms, reg=1e4, seed=2)
+
+
+# -- targets ----------------------------------------------------------------------------
+def test_sinusoid_patterns_are_standardised_and_smooth():
+    z = sinusoid_patterns(20, 1.0, 1e-3, rng_for(0, "t"), periods=(0.2, 0.5))
+    assert z.shape == (1000, 20)
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-12)
+    np.testing.assert_allclose(z.std(0), 1, rtol=1e-12)
+    # smooth: successive samples nearly equal (max slope of 3 sinusoids of period >= 0.2 s)
+    assert np.abs(np.diff(z, axis=0)).max() < 3 * 2 * np.pi / 0.2 * 1e-3 / z.std(0).min() * 2
+
+
+def test_ou_patterns_autocorrelation_matches_theory():
+    tau, dt = 0.05, 1e-3
+    z = ou_patterns(200, 4.0, dt, rng_for(1, "t"), tau=tau, smooth=0.0)
+    lag = int(tau / dt)
+    ac = np.mean([np.corrcoef(z[:-lag, i], z[lag:, i])[0, 1] for i in range(200)])
+    assert abs(ac - np.exp(-1)) < 0.05
+
+
+def test_current_targets_validation():
+    with pytest.raises(ValueError, match="NaN"):
+        CurrentTargets(np.full((10, 2), np.nan), 1e-3, [0, 1])
+    with pytest.raises(ValueError, match="columns"):
+        CurrentTargets(np.zeros((10, 2)), 1e-3, [0])
+    with pytest.raises(ValueError, match="unique"):
+        CurrentTargets(np.zeros((10, 2)), 1e-3, [3, 3])
+    with pytest.raises(ValueError, match="amplitude"):
+        pattern_targets(np.zeros((10, 2)), 0.0, -1.0, 1e-3, [0, 1])
+    t = pattern_targets(np.ones((10, 2)), [-0.01, 0.02], 0.005, 1e-3, [4, 7])
+    assert t.values.shape == (1, 10, 2)
+    np.testing.assert_allclose(t.values[0, 0], [-0.005, 0.025])
+    assert t.duration == pytest.approx(0.01)
+
+
+# -- analysis helpers against independent references ------------------------------------
+def test_correlations_and_isi_cv_reference():
+    rng = rng_for(3, "t")
+    x, y = rng.normal(size=(50, 4)), rng.normal(size=(50, 4))
+    ref = [np.corrcoef(x[:, i], y[:, i])[0, 1] for i in range(4)]
+    np.testing.assert_allclose(correlations(x, y), ref, rtol=1e-12)
+    regular = np.arange(0, 1, 0.01)
+    poisson = np.cumsum(rng.exponential(0.01, 5000))
+    idx = np.r_[np.zeros(regular.size, int), np.ones(poisson.size, int)]
+    cv = isi_cv(idx, np.r_[regular, poisson], 3)
+    assert cv[0] < 1e-9 and abs(cv[1] - 1) < 0.05 and np.isnan(cv[2])
+
+
+def test_binned_rates_constant_rate():
+    t = np.arange(0.0005, 0.5, 0.01)  # 100 Hz regular
+    rec = TrialRecording(np.zeros((2, 1, 50, 1)), [[(np.zeros(t.size, int), t)]] * 2,
+                         0.01, 0.5, 3)
+    rates = rec.binned_rates([0, 2], smooth=0.02)
+    np.testing.assert_allclose(rates[0, :, 0], 100.0, rtol=1e-9)
+    assert np.all(rates[0, :, 1] == 0)
+
+
+# -- balanced network ------------------------------------------------------------------
+def test_balanced_network_is_irregular_and_current_equals_weighted_rates():
+    conn = balanced_connectivity(400, p=0.2, seed=5)
+    assert np.all(conn.pre != conn.post)
+    k = np.bincount(conn.post, minlength=400)
+    assert np.all(k == k[0])  # fixed in-degree
+    assert np.all(conn.weight[conn.pre < conn.n_exc] > 0) and np.all(conn.weight[conn.pre >= conn.n_exc] < 0)
+    bn = build_balanced_network(conn, seed=5)
+    bn.network.run(1.2 * second)
+    i, t = bn.spikes.i[:], bn.spikes.t_[:]
+    sel = t > 0.2
+    rate = np.bincount(i[sel], minlength=400) / 1.0
+    assert 2 < rate.mean() < 60
+    cv = isi_cv(i[sel].astype(int), t[sel], 400)
+    assert np.mean(cv[np.isfinite(cv)] > 0.5) > 0.7
+    # I_syn is the double-exponential filter of spikes weighted by w: equals W @ r
+    W = conn.dense()
+    I = bn.neurons.I_syn_[:]
+    r = bn.neurons.r_[:]
+    np.testing.assert_allclose(W @ r, I, rtol=1e-9, atol=1e-12)
+
+
+def test_bad_units_and_parameters():
+    with pytest.raises(DimensionMismatchError):
+        RecurrentTrainer(50, j0=10.0)
+    with pytest.raises(DimensionMismatchError):
+        RecurrentTrainer(50, learn_every=5)
+    with pytest.raises(ValueError, match="n_trials"):
+        RecurrentTrainer(50, n_trials=0)
+    with pytest.raises(ValueError, match="> 0"):
+        RecurrentTrainer(50, tau_d=-2 * ms)
+    with pytest.raises(ValueError, match="g must"):
+        balanced_connectivity(50, g=0.0)
+    with pytest.raises(TypeError, match="CurrentTargets"):
+        RecurrentTrainer(50).fit(np.zeros((10, 50)))
+
+
+def test_standalone_device_is_refused():
+    brian2.set_device("cpp_standalone", build_on_run=False)
+    tr = RecurrentTrainer(50)
+    with pytest.raises(RuntimeError, match="standalone"):
+        tr.fit(recorded_targets(np.zeros((10, 2)), 1e-3, [0, 1]))
+
+
+# -- training --------------------------------------------------------------------------
+def _pattern_task(trainer, amplitude=15e-3, duration=0.4):
+    neurons = np.arange(trainer.n)
+    base = trainer.spontaneous(0.3 * second).mean(0)
+    z = sinusoid_patterns(trainer.n, duration, 1e-3, rng_for(0, "patterns"), periods=(0.2, 0.4))
+    return pattern_targets(z, base, amplitude, 1e-3, neurons)
+
+
+def test_training_makes_currents_follow_targets(tmp_path):
+    tr = RecurrentTrainer(n_trials=10, **SMALL)
+    targets = _pattern_task(tr)
+    before = correlations(tr.spontaneous(0.4 * second), targets.values[0]).mean()
+    tr.fit(targets)
+    lc = tr.learning_curve_
+    assert lc.correlation.shape == (10,) and np.all(np.isfinite(lc.rms_error))
+    rec = tr.run_trials(2)
+    after = tr.score(rec)
+    assert abs(before) < 0.2
+    assert after > 0.6, after
+    assert lc.correlation[-3:].mean() > lc.correlation[:2].mean()  # learning curve improves
+    # trained weights were written into Brian2: the network's synapses equal the RLS weights
+    w = np.asarray(tr.network_.weight_view())
+    np.testing.assert_array_equal(w[tr._syn_index[tr.rls_.valid]], tr.rls_.W[tr.rls_.valid])
+    path = tr.save(tmp_path / "kc")
+    arrays, meta = load_arrays(path, kind="kimchow_recurrent")
+    np.testing.assert_array_equal(arrays["weight"], w)
+    assert meta["n"] == 400
+
+
+def test_dale_keeps_signs_and_divergence_is_reported():
+    tr = RecurrentTrainer(n_trials=1, dale=True, max_error=100 * brian2.volt, **dict(SMALL, reg=1e3))
+    targets = _pattern_task(tr, duration=0.2)
+    tr.fit(targets)
+    c = tr.network_.connectivity
+    w = np.asarray(tr.network_.weight_view())
+    assert np.all(w[c.pre < c.n_exc] >= 0) and np.all(w[c.pre >= c.n_exc] <= 0)
+    assert np.any(w[c.pre < c.n_exc] == 0)  # clipping was active
+    assert not np.allclose(w, c.weight)
+    bad = RecurrentTrainer(n_trials=1, max_error=1e-6 * mV, **SMALL)
+    bad.build()
+    with pytest.raises(TrainingDivergedError, match=r"trial 0, condition 0, at t = \d+\.\d ms"):
+        bad.fit(targets)
