@@ -43,6 +43,7 @@ def main(argv=None):
     ap.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,3,5")
     ap.add_argument("--out", default=None, help="CSV path (default benchmarks/results/kim2019_<task>.csv)")
     ap.add_argument("--save-models", default=None, help="folder for the rate and LIF model files")
+    ap.add_argument("--verbose", action="store_true", help="print the rate network's learning curve")
     args = ap.parse_args(argv)
     recipe = read_recipe(ROOT / "models" / f"kim2019_{args.task}.toml")
     threshold = float(recipe["paper"]["expected_lif_accuracy"])
@@ -56,7 +57,7 @@ def main(argv=None):
             w.writeheader()
         for seed in _seeds(args.seeds):
             t0 = time.time()
-            res = run_kim2019(recipe, seed)
+            res = run_kim2019(recipe, seed, verbose=args.verbose)
             ok = res.lif_accuracy >= threshold
             n_ok += ok
             n_done += 1

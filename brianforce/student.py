@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import brian2 as b2
-from brian2 import (NeuronGroup, Network, Synapses, SpikeMonitor, network_operation, ms, mV,
+from brian2 import (NeuronGroup, Network, NetworkOperation, Synapses, SpikeMonitor, ms, mV,
                     second, volt, Hz)
 
 from brian2.units.fundamentalunits import (DimensionMismatchError, get_dimensions,
@@ -264,7 +264,8 @@ class FactorStudent:
         S.w = self.fixed_w_ * volt * second
         mon = SpikeMonitor(G, name="student_spikes*")
         mon.active = False
-        op = network_operation(self._operate, dt=self._dt_op * second, when="start")
+        op = NetworkOperation(self._operate, dt=self._dt_op * second, when="start",
+                              name="student_rls_hook*")
         self._G, self._S, self._mon = G, S, mon
         self._net = Network(G, S, mon, op)
         self._mean_sum = np.zeros(N)
@@ -381,6 +382,10 @@ class FactorStudent:
             trial("forced", count); count += 1
         errs = []
         for r in range(self.n_rls):
+            if r == self.n_rls - 1:
+                self._mon.active = True
+                n0 = self._mon.num_spikes
+                t0 = float(self._net.t / second)
             j = count % n
             st = trial("rls", count); count += 1
             e = float(np.sum((st["y"] - factor_targets[j]) ** 2) / np.sum(factor_targets[j] ** 2))
@@ -390,10 +395,6 @@ class FactorStudent:
                     f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
                     f"(t = {float(self._net.t / second):.3f} s of simulation)")
         self.train_errors_ = np.array(errs)
-        self._mon.active = True
-        n0 = self._mon.num_spikes
-        t0 = float(self._net.t / second)
-        self._run_trial("test", count, inputs[count % n], factor_targets[count % n], None)
         self.mean_rate_ = (self._mon.num_spikes - n0) / (self.n_neurons * (float(self._net.t / second) - t0))
         self._mon.active = False
         return self

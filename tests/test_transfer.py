@@ -163,3 +163,19 @@ def test_go_nogo_transfer_end_to_end():
     assert res.rate_converged and res.rate_accuracy >= 0.95
     assert 20 <= res.scaling_factor <= 75
     assert res.lif_accuracy >= 0.90
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_tutorial_runs_in_fast_mode(tmp_path):
+    """The Go/NoGo tutorial executes end to end (FAST) and meets its own assert."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, BRIANFORCE_FAST="1", BRIANFORCE_OUT=str(tmp_path), MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, str(ROOT / "tutorials" / "kim2019_go_nogo.py")], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (tmp_path / "kim2019_go_nogo" / "kim2019_go_nogo.png").stat().st_size > 10_000
+    assert "LIF accuracy" in proc.stdout

@@ -1,0 +1,74 @@
+"""Recipes: TOML files whose physical values are strings with units ("10 ms", "0.04 mV*s").
+
+Unit strings are parsed against a whitelist (never ``eval``): a number followed by
+units from :data:`UNITS` joined by ``*`` or ``/`` (at most one ``/``), optionally with
+integer powers (``Hz^2``).
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import brian2
+
+__all__ = ["UNITS", "parse_quantity", "load_recipe", "RecipeError"]
+
+UNITS = {name: getattr(brian2, name) for name in (
+    "second", "ms", "us", "Hz", "kHz", "volt", "mV", "amp", "nA", "pA", "ohm", "Mohm",
+    "siemens", "nS", "farad", "pF", "metre", "cm")}
+UNITS.update({"s": brian2.second, "V": brian2.volt, "A": brian2.amp})
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_QTY = re.compile(rf"^\s*({_NUMBER})\s*(.*?)\s*$")
+_FACTOR = re.compile(r"^([A-Za-z]+)(?:\^(-?\d+))?$")
+
+
+class RecipeError(ValueError):
+    """A recipe file is malformed (bad TOML, unknown unit, missing key)."""
+
+
+def _units(expr: str):
+    if not expr:
+        return 1
+    num, _, den = expr.partition("/")
+    if "/" in den:
+        raise RecipeError(f"at most one '/' allowed in units: {expr!r}")
+    out = 1
+    for part, sign in ((num, 1), (den, -1)):
+        if not part.strip():
+            if sign == 1 and den:
+                continue
+            if sign == -1 and _:
+                raise RecipeError(f"missing unit after '/': {expr!r}")
+            continue
+        for factor in part.split("*"):
+            m = _FACTOR.match(factor.strip())
+            if not m or m.group(1) not in UNITS:
+                raise RecipeError(f"unknown unit {factor.strip()!r} in {expr!r}; allowed: {sorted(UNITS)}")
+            out = out * UNITS[m.group(1)] ** (sign * int(m.group(2) or 1))
+    return out
+
+
+def parse_quantity(text: str):
+    """``"10 ms"`` → ``10*ms``; ``"0.04 mV*s"`` → volt·second; ``"5"`` → 5.0."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    if not isinstance(text, str):
+        raise RecipeError(f"expected a quantity string like '10 ms', got {text!r}")
+    m = _QTY.match(text)
+    if not m:
+        raise RecipeError(f"cannot parse quantity {text!r} (expected e.g. '10 ms')")
+    return float(m.group(1)) * _units(m.group(2))
+
+
+def load_recipe(path) -> dict:
+    """Read a TOML recipe; returns the raw dict (values still strings)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"no recipe file at {path}")
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{path}: invalid TOML ({exc})") from exc

@@ -1,0 +1,964 @@
+"""Code-generated standalone FORCE networks: run trained models and train them in C++.
+
+Three things live here:
+
+* :func:`run_standalone` / :func:`build_project` — a model saved by
+  :meth:`brianforce.training.FORCETrainer.save` rebuilt from its arrays (all random
+  structure was drawn in numpy, so runtime and standalone start identical) and run as
+  a Brian2 ``cpp_standalone`` (or ``cuda_standalone``) program.
+* :class:`StandaloneProject` — "compile once, run many": the compiled program is run
+  again with other initial states or decoders (Brian2's command-line ``run_args``),
+  each run in its own results directory, several at once in parallel processes.
+* :class:`StandaloneFORCETrainer` — FORCE training whose RLS update runs *inside* the
+  generated code: a Brian2 user function (C++ for standalone, Cython for runtime)
+  holding a dense ``P`` (upper triangle, rank-1 symmetric update) called from
+  ``run_regularly`` operations, so it works where ``network_operation`` does not.
+
+All arrays handed over are in SI units (seconds, volts, hertz); public durations are
+Brian2 quantities.
+
+References
+----------
+Nicola W, Clopath C (2017) Supervised learning in spiking neural networks with FORCE
+training. Nat Commun 8:2208.
+Stimberg M, Brette R, Goodman DFM (2019) Brian 2, an intuitive and efficient neural
+simulator. eLife 8:e47314 (standalone code generation).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import brian2 as b2
+from brian2 import (Function, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
+                    linked_var, second, volt)
+
+from .connectivity import SparseWeights
+from .io import ModelFileError, load_arrays, save_arrays
+from .neurons import LIFParams
+from .spiking import _lif_equations
+from .training import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged, TrainingHistory, as_task
+from .units import as_positive_si, as_si
+
+__all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalone",
+           "StandaloneFORCETrainer", "run_model_cli", "DEVICES"]
+
+DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
+_STATE = ("v", "I_syn", "h", "r", "hr", "not_refractory")
+
+
+# ---------------------------------------------------------------------------- devices
+def _activate(device: str, directory=None):
+    """Switch Brian2 to ``device`` (fresh state, ``build_on_run=False``)."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if device == "cuda_standalone":
+        try:
+            import brian2cuda  # noqa: F401  (registers the cuda_standalone device)
+        except ImportError as exc:
+            raise ImportError("device='cuda_standalone' needs Brian2CUDA: pip install 'brianforce[cuda]' "
+                              "(and a CUDA toolkit + GPU), see docs/standalone.md") from exc
+    if device == "runtime":
+        b2.set_device("runtime")
+        return
+    b2.set_device(device, build_on_run=False, directory=directory)
+    b2.get_device().reinit()
+    b2.get_device().activate(build_on_run=False, directory=directory)
+
+
+def _restore_runtime():
+    """Forget the standalone project and go back to the runtime device."""
+    dev = b2.get_device()
+    if not isinstance(dev, b2.devices.device.RuntimeDevice):
+        dev.reinit()
+        dev.activate()
+    b2.set_device("runtime")
+
+
+def _project_dir(directory) -> str:
+    if directory is None:
+        return tempfile.mkdtemp(prefix="brianforce_standalone_")
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return str(directory)
+
+
+# ---------------------------------------------------------------------------- model files
+@dataclass
+class _Model:
+    weights: SparseWeights
+    eta: np.ndarray
+    phi: np.ndarray
+    state: dict
+    lastspike_rel: np.ndarray
+    lif: LIFParams
+    dt: float
+    t0: float
+    config: dict
+    task: object | None
+
+
+def _load_model(path) -> _Model:
+    """Arrays and settings of a ``force_lif`` model file (see FORCETrainer.save)."""
+    from .tasks import make_task
+
+    try:
+        arrays, meta = load_arrays(path, kind=MODEL_KIND)
+    except ModelFileError as exc:
+        if "holds a" in str(exc):
+            raise ModelFileError(f"{exc}; only FORCE LIF models ({MODEL_KIND!r}, saved by FORCETrainer or "
+                                 "StandaloneFORCETrainer) can be run standalone so far") from exc
+        raise
+    try:
+        cfg = dict(meta["config"])
+        lif = LIFParams(**cfg["lif"])
+        n = int(cfg["n_neurons"])
+        weights = SparseWeights(arrays["w_pre"], arrays["w_post"], arrays["w_value"], n)
+        state = {k: np.asarray(arrays[k]) for k in _STATE}
+        task = meta.get("task") or {}
+        the_task = make_task(task["name"], **task["params"]) if task.get("name") not in (None, "array") else None
+        return _Model(weights, np.asarray(arrays["eta"], float), np.asarray(arrays["phi"], float), state,
+                      np.asarray(arrays["lastspike_rel"], float), lif, float(cfg["dt"]), float(meta["t"]),
+                      cfg, the_task)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: inconsistent model contents ({exc})") from exc
+
+
+# ---------------------------------------------------------------------------- network
+@dataclass
+class _Objects:
+    neurons: NeuronGroup
+    recurrent: Synapses
+    readout: NeuronGroup
+    decoder: Synapses
+    n_outputs: int
+
+    @property
+    def objects(self):
+        return [self.neurons, self.recurrent, self.readout, self.decoder]
+
+
+def _build_objects(weights: SparseWeights, eta, phi, *, lif: LIFParams, v0, dt: float, state=None,
+                   lastspike=None, name="force", readout_eqs="z : 1") -> _Objects:
+    """The objects of :func:`brianforce.spiking.build_force_network`, for any device.
+
+    Same equations, names and schedule as the runtime builder (so both produce the same
+    spikes), but values are only *assigned* — nothing is read back — which standalone
+    devices require.
+    """
+    N = weights.n
+    eta = np.asarray(eta, dtype=float)
+    phi = np.asarray(phi, dtype=float)
+    K = eta.shape[1]
+    if eta.shape != (N, K) or phi.shape != (N, K):
+        raise ValueError(f"eta and phi must have shape ({N}, K); got {eta.shape} and {phi.shape}")
+    ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,
+              v_th=lif.v_th * volt, v_reset=lif.v_reset * volt)
+    dtq = dt * second
+    neurons = NeuronGroup(N, _lif_equations(K), threshold="v >= v_th", reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
+                          refractory=lif.tau_ref * second, method="euler", namespace=ns, dt=dtq,
+                          name=f"{name}_neurons")
+    neurons.v = np.asarray(v0, dtype=float) * volt
+    neurons.I_bias = lif.bias * volt
+    for k in range(K):
+        setattr(neurons, f"eta_{k}", eta[:, k] * volt)
+    if state is not None:
+        for var, unit in (("I_syn", volt), ("h", volt / second), ("r", b2.Hz), ("hr", b2.Hz / second)):
+            setattr(neurons, var, np.asarray(state[var], dtype=float) * unit)
+        neurons.not_refractory = np.asarray(state["not_refractory"], dtype=bool)
+    if lastspike is not None:
+        neurons.lastspike = np.asarray(lastspike, dtype=float) * second
+    if not len(weights.pre):
+        raise ValueError("the static weights have no synapses (increase p or n)")
+    recurrent = Synapses(neurons, neurons, "w : volt*second (constant)", on_pre="h_post += w/(tau_r*tau_d)",
+                         namespace=ns, dt=dtq, name=f"{name}_recurrent")
+    recurrent.connect(i=np.asarray(weights.pre), j=np.asarray(weights.post))
+    recurrent.w = np.asarray(weights.value, dtype=float) * volt * second
+    readout = NeuronGroup(K, readout_eqs, order=-2, dt=dtq, name=f"{name}_readout")
+    decoder = Synapses(neurons, readout, "phi : second\nz_post = phi*r_pre : 1 (summed)", dt=dtq,
+                       name=f"{name}_decoder")
+    decoder.connect(i=np.repeat(np.arange(N), K), j=np.tile(np.arange(K), N))
+    decoder.phi = phi.reshape(-1) * second
+    for k in range(K):
+        setattr(neurons, f"z_{k}", linked_var(readout, "z", index=np.full(N, k, dtype=int)))
+    return _Objects(neurons, recurrent, readout, decoder, K)
+
+
+# ---------------------------------------------------------------------------- compile once, run many
+@dataclass
+class StandaloneRun:
+    """One execution of a compiled project (see :meth:`StandaloneProject.run`)."""
+
+    result: SimulationResult
+    results_dir: str
+    wall_time: float
+    final_state: dict = field(default_factory=dict)
+
+
+@dataclass
+class StandaloneProject:
+    """A compiled standalone program of one trained FORCE network.
+
+    The program simulates ``duration`` seconds from the saved state and records the
+    readout every ``record_dt`` and all spikes. Run it with other values of the
+    settable variables (``"v"``, ``"I_syn"``, ``"h"``, ``"r"``, ``"hr"`` of the neurons,
+    ``"phi"`` of the decoder, in SI units) without recompiling: :meth:`run`,
+    :meth:`run_many` (parallel processes).
+
+    Attributes
+    ----------
+    directory : str
+        The project directory (source, binary, results sub-directories).
+    compile_time : float
+        Wall-clock seconds of code generation + compilation (0 when nothing changed).
+    """
+
+    directory: str
+    device: str
+    duration: float
+    dt: float
+    t0: float
+    n_neurons: int
+    n_outputs: int
+    n_record: int
+    settable: dict
+    outputs: dict
+    task: object | None
+    compile_time: float
+    env: dict
+
+    @property
+    def binary(self) -> Path:
+        return Path(self.directory) / "main"
+
+    def _args(self, values: dict) -> list:
+        args = []
+        for key, value in (values or {}).items():
+            if key not in self.settable:
+                raise KeyError(f"cannot set {key!r}; settable: {sorted(self.settable)}")
+            target, dtype, size = self.settable[key]
+            arr = np.ascontiguousarray(np.asarray(value, dtype=dtype).reshape(-1))
+            if arr.size != size:
+                raise ValueError(f"{key} needs {size} values, got {arr.size}")
+            if not np.all(np.isfinite(arr.astype(float))):
+                raise ValueError(f"{key} contains NaN/Inf")
+            fname = f"init_{target.replace('.', '_')}_{hashlib.md5(arr.data).hexdigest()}.dat"
+            path = Path(self.directory) / "static_arrays" / fname
+            if not path.exists():
+                tmp = path.with_suffix(f".tmp{os.getpid()}")
+                arr.tofile(tmp)
+                os.replace(tmp, path)
+            args.append(f"{target}=static_arrays/{fname}")
+        return args
+
+    def _results_dir(self, results_directory) -> str:
+        if results_directory is None:
+            results_directory = tempfile.mkdtemp(prefix="results_", dir=self.directory)
+        path = Path(results_directory)
+        if not path.is_absolute():
+            path = Path(self.directory) / path
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path) + os.sep
+
+    def _start(self, values, results_directory):
+        rdir = self._results_dir(results_directory)
+        cmd = ["./main", "--results_dir", rdir] + self._args(values)
+        log = open(os.path.join(rdir, "stdout.txt"), "w")
+        proc = subprocess.Popen(cmd, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **self.env})
+        return proc, log, rdir
+
+    def _finish(self, proc, log, rdir, wall0) -> StandaloneRun:
+        rc = proc.wait()
+        wall = time.perf_counter() - wall0
+        log.close()
+        if rc:
+            text = Path(rdir, "stdout.txt").read_text()[-2000:]
+            raise RuntimeError(f"standalone program failed (exit {rc}) in {self.directory}:\n{text}")
+        return StandaloneRun(self._collect(rdir, wall), rdir, wall, self._final_state(rdir))
+
+    def _read(self, rdir, key):
+        fname, dtype = self.outputs[key]
+        return np.fromfile(os.path.join(rdir, fname), dtype=dtype)
+
+    def _collect(self, rdir, wall) -> SimulationResult:
+        t = self.t0 + self._read(rdir, "t")
+        z = self._read(rdir, "z").reshape(len(t), self.n_outputs)
+        si, st = self._read(rdir, "spike_i").astype(int), self.t0 + self._read(rdir, "spike_t")
+        keep = si < self.n_record
+        target = self.task(t + self.dt) if (self.task is not None and len(t)) else np.full_like(z, np.nan)
+        return SimulationResult(t, z, target, si[keep], st[keep], self.n_record, self.n_neurons, "test", wall)
+
+    def _final_state(self, rdir) -> dict:
+        out = {k: self._read(rdir, f"state_{k}") for k in _STATE + ("lastspike",)}
+        out["phi"] = self._read(rdir, "state_phi").reshape(self.n_neurons, self.n_outputs)
+        return out
+
+    def run(self, results_directory=None, **values) -> StandaloneRun:
+        """Run the compiled program once (no recompilation).
+
+        Parameters
+        ----------
+        results_directory : path, optional
+            Where the program writes its results (default: a new sub-directory).
+        **values : array
+            New initial values (SI units), e.g. ``v=...`` (N,), ``phi=...`` (N, K).
+        """
+        wall0 = time.perf_counter()
+        proc, log, rdir = self._start(values, results_directory)
+        return self._finish(proc, log, rdir, wall0)
+
+    def run_many(self, values: list, processes: int = 2, results_prefix: str = "run") -> list:
+        """Run the program once per entry of ``values`` (dicts as for :meth:`run`), at most
+        ``processes`` at a time, each in its own results directory ``<prefix>_<k>``."""
+        if processes < 1:
+            raise ValueError("processes must be >= 1")
+        runs = [None] * len(values)
+        pending = list(enumerate(values))
+        active = []
+        while pending or active:
+            while pending and len(active) < processes:
+                k, vals = pending.pop(0)
+                active.append((k, time.perf_counter(), *self._start(vals, f"{results_prefix}_{k}")))
+            k, wall0, proc, log, rdir = active.pop(0)
+            runs[k] = self._finish(proc, log, rdir, wall0)
+        return runs
+
+    def build_signature(self) -> dict:
+        """Modification times of the binary and object files (to check for recompilation)."""
+        files = [self.binary] + sorted(Path(self.directory).glob("**/*.o"))
+        return {str(p.relative_to(self.directory)): p.stat().st_mtime_ns for p in files if p.exists()}
+
+
+def _array_file(var) -> tuple:
+    dev = b2.get_device()
+    return dev.get_array_filename(var), var.dtype
+
+
+def build_project(model_path, duration, device: str = "cpp_standalone", directory=None, *,
+                  record_dt=None, n_record: int | None = None, threads: int = 0) -> StandaloneProject:
+    """Generate and compile the standalone program of a saved FORCE model.
+
+    Parameters
+    ----------
+    model_path : path
+        A ``.npz`` written by ``FORCETrainer.save`` (or ``StandaloneFORCETrainer.save``).
+    duration : Quantity (second)
+        Simulated time of each run (free-running, no learning).
+    device : 'cpp_standalone' or 'cuda_standalone'
+    directory : path, optional
+        Project directory (default: a new temporary one). Re-building the same network
+        into the same directory rewrites no file and recompiles nothing.
+    record_dt : Quantity (second), optional
+        Output sampling step (default: the model's ``record_dt``).
+    n_record : int, optional
+        Neurons whose spikes are returned (default: the model's ``n_record``).
+    threads : int
+        OpenMP threads of the C++ program (0 = no OpenMP).
+    """
+    duration_s = as_positive_si(duration, second, "duration")
+    if device not in ("cpp_standalone", "cuda_standalone"):
+        raise ValueError(f"device must be 'cpp_standalone' or 'cuda_standalone', got {device!r}")
+    model = _load_model(model_path)
+    rec = as_positive_si(record_dt, second, "record_dt") if record_dt is not None else float(
+        model.config.get("record_dt", model.dt))
+    n_rec = int(min(n_record if n_record is not None else model.config.get("n_record", 100), model.weights.n))
+    directory = _project_dir(directory)
+    wall0 = time.perf_counter()
+    _activate(device, directory)
+    try:
+        if device == "cpp_standalone":
+            b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
+        objs = _build_objects(model.weights, model.eta, model.phi, lif=model.lif, v0=model.state["v"],
+                              dt=model.dt, state=model.state, lastspike=model.lastspike_rel)
+        zmon = StateMonitor(objs.readout, "z", record=True, dt=rec * second, when="end", name="zmon_test")
+        smon = SpikeMonitor(objs.neurons, name="spikes_test")
+        net = Network(*objs.objects, zmon, smon, name="force_network")
+        net.run(duration_s * second, namespace={})
+        dev = b2.get_device()
+        g, d = objs.neurons, objs.decoder
+        settable = {k: (f"{g.name}.{k}", g.variables[k].dtype, len(g)) for k in ("v", "I_syn", "h", "r", "hr")}
+        settable["phi"] = (f"{d.name}.phi", d.variables["phi"].dtype, len(g) * objs.n_outputs)
+        outputs = {"t": _array_file(zmon.variables["t"]), "z": _array_file(zmon.variables["z"]),
+                   "spike_i": _array_file(smon.variables["i"]), "spike_t": _array_file(smon.variables["t"]),
+                   "state_phi": _array_file(d.variables["phi"]),
+                   "state_lastspike": _array_file(g.variables["lastspike"])}
+        for k in _STATE:
+            outputs[f"state_{k}"] = _array_file(g.variables[k])
+        env = {k: str(v) for k, v in b2.prefs["devices.cpp_standalone.run_environment_variables"].items()}
+        dev.build(directory=directory, compile=True, run=False, with_output=False)
+    finally:
+        _restore_runtime()
+    return StandaloneProject(directory, device, duration_s, model.dt, model.t0, model.weights.n, objs.n_outputs,
+                             n_rec, settable, outputs, model.task, time.perf_counter() - wall0, env)
+
+
+def run_standalone(model_path, duration, device: str = "cpp_standalone", directory=None, *,
+                   results_directory=None, record_dt=None, n_record: int | None = None,
+                   threads: int = 0) -> SimulationResult:
+    """Run a saved FORCE model as a code-generated standalone program.
+
+    Builds (or re-uses, see :func:`build_project`) the program and runs it once; the
+    result continues from the saved state exactly like ``FORCETrainer.load(path).predict``.
+
+    Returns
+    -------
+    SimulationResult
+        Output ``z`` (every ``record_dt``), target (if the model's task is known) and
+        spikes of the first ``n_record`` neurons; times are absolute (model time + run).
+    """
+    project = build_project(model_path, duration, device, directory, record_dt=record_dt, n_record=n_record,
+                            threads=threads)
+    return project.run(results_directory).result
+
+
+# ---------------------------------------------------------------------------- generated-code RLS
+_CPP_RLS = r"""
+static std::vector<double> _bf_rls_Pmat;
+static std::vector<double> _bf_rls_Pr;
+
+static void bf_rls_update()
+{
+    double* S = _namespace_bf_rls_state;
+    const int N = (int)S[6], K = (int)S[7];
+    const double* r = _namespace_bf_rls_r;
+    double* phi = _namespace_bf_rls_phi;
+    double* err = _namespace_bf_rls_err;
+    bool bad = S[2] != 0.0;
+    for (int k = 0; k < K; k++) {
+        double e = 0.0;
+        for (int a = 0; a < N; a++) e += r[a] * phi[a * K + k];
+        e -= _namespace_bf_rls_y[k];
+        err[k] = e;
+        if (!(std::fabs(e) <= S[4])) bad = true;
+    }
+    if (bad) {                      /* diverged: freeze the decoder, remember when */
+        if (S[2] == 0.0) { S[2] = 1.0; S[3] = S[1]; }
+        S[1] += 1.0;
+        return;
+    }
+    if (_bf_rls_Pmat.size() != (size_t)N * N) {   /* P(0) = I / reg, upper triangle used */
+        _bf_rls_Pmat.assign((size_t)N * N, 0.0);
+        for (int a = 0; a < N; a++) _bf_rls_Pmat[(size_t)a * N + a] = 1.0 / S[5];
+        _bf_rls_Pr.assign(N, 0.0);
+    }
+    double* P = &_bf_rls_Pmat[0];
+    double* Pr = &_bf_rls_Pr[0];
+    for (int a = 0; a < N; a++) Pr[a] = 0.0;
+    for (int a = 0; a < N; a++) {   /* Pr = P r (symmetric, upper triangle) */
+        const double* row = P + (size_t)a * N;
+        const double ra = r[a];
+        double acc = row[a] * ra;
+        for (int b = a + 1; b < N; b++) { acc += row[b] * r[b]; Pr[b] += row[b] * ra; }
+        Pr[a] += acc;
+    }
+    double rPr = 0.0;
+    for (int a = 0; a < N; a++) rPr += r[a] * Pr[a];
+    const double c = 1.0 / (1.0 + rPr);
+    const double g = S[8] != 0.0 ? c : 1.0;
+    for (int a = 0; a < N; a++)
+        for (int k = 0; k < K; k++) phi[a * K + k] -= (Pr[a] * g) * err[k];
+    for (int a = 0; a < N; a++) {   /* P -= c Pr Pr^T (upper triangle) */
+        double* row = P + (size_t)a * N;
+        const double ca = c * Pr[a];
+        for (int b = a; b < N; b++) row[b] -= ca * Pr[b];
+    }
+    S[1] += 1.0;
+    S[9] += 1.0;
+}
+
+double bf_rls_collect(const int i, const int j, const double r, const double phi, const double y)
+{
+    double* S = _namespace_bf_rls_state;
+    const int K = (int)S[7];
+    if (j == 0) _namespace_bf_rls_r[i] = r;
+    if (i == 0) _namespace_bf_rls_y[j] = y;
+    _namespace_bf_rls_phi[i * K + j] = phi;
+    S[0] += 1.0;
+    if (S[0] >= S[6] * S[7]) {
+        S[0] = 0.0;
+        bf_rls_update();
+    }
+    return phi;
+}
+"""
+
+_CYTHON_RLS = r"""
+cdef void bf_rls_update():
+    cdef double* S = _namespace_bf_rls_state
+    cdef int N = <int>S[6]
+    cdef int K = <int>S[7]
+    cdef double* r = _namespace_bf_rls_r
+    cdef double* phi = _namespace_bf_rls_phi
+    cdef double* err = _namespace_bf_rls_err
+    cdef double* P = _namespace_bf_rls_P
+    cdef double* Pr = _namespace_bf_rls_Pr
+    cdef bint bad = S[2] != 0.0
+    cdef int a, b, k
+    cdef double e, acc, ra, rPr, c, g, ca
+    cdef double* row
+    for k in range(K):
+        e = 0.0
+        for a in range(N):
+            e += r[a] * phi[a * K + k]
+        e -= _namespace_bf_rls_y[k]
+        err[k] = e
+        if not (abs(e) <= S[4]):
+            bad = True
+    if bad:
+        if S[2] == 0.0:
+            S[2] = 1.0
+            S[3] = S[1]
+        S[1] += 1.0
+        return
+    for a in range(N):
+        Pr[a] = 0.0
+    for a in range(N):
+        row = P + <size_t>a * N
+        ra = r[a]
+        acc = row[a] * ra
+        for b in range(a + 1, N):
+            acc += row[b] * r[b]
+            Pr[b] += row[b] * ra
+        Pr[a] += acc
+    rPr = 0.0
+    for a in range(N):
+        rPr += r[a] * Pr[a]
+    c = 1.0 / (1.0 + rPr)
+    g = c if S[8] != 0.0 else 1.0
+    for a in range(N):
+        for k in range(K):
+            phi[a * K + k] -= (Pr[a] * g) * err[k]
+    for a in range(N):
+        row = P + <size_t>a * N
+        ca = c * Pr[a]
+        for b in range(a, N):
+            row[b] -= ca * Pr[b]
+    S[1] += 1.0
+    S[9] += 1.0
+
+cdef double bf_rls_collect(int i, int j, double r, double phi, double y):
+    cdef double* S = _namespace_bf_rls_state
+    cdef int K = <int>S[7]
+    if j == 0:
+        _namespace_bf_rls_r[i] = r
+    if i == 0:
+        _namespace_bf_rls_y[j] = y
+    _namespace_bf_rls_phi[i * K + j] = phi
+    S[0] += 1.0
+    if S[0] >= S[6] * S[7]:
+        S[0] = 0.0
+        bf_rls_update()
+    return phi
+"""
+
+_CPP_GET = """
+double bf_rls_get(const int i, const int j)
+{
+    return _namespace_bf_rls_phi[i * (int)_namespace_bf_rls_state[7] + j];
+}
+"""
+_CYTHON_GET = """
+cdef double bf_rls_get(int i, int j):
+    return _namespace_bf_rls_phi[i * <int>_namespace_bf_rls_state[7] + j]
+"""
+_CPP_ERR = """
+double bf_rls_error(const int k)
+{
+    return _namespace_bf_rls_err[k];
+}
+"""
+_CYTHON_ERR = """
+cdef double bf_rls_error(int k):
+    return _namespace_bf_rls_err[k]
+"""
+
+
+@dataclass
+class _RLSFunctions:
+    collect: Function
+    get: Function
+    error: Function
+    buffers: dict
+
+
+def _rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float) -> _RLSFunctions:
+    """Brian2 user functions sharing the RLS buffers (namespace arrays).
+
+    ``bf_rls_collect(i, j, r_pre, phi, y)`` is called for every decoder synapse; after
+    the last one it performs one RLS update on the shared buffers (C++: ``P`` held by the
+    function; Cython: ``P`` is the numpy array ``buffers['_bf_rls_P']``).
+    ``bf_rls_get(i, j)`` returns the updated decoder, ``bf_rls_error(k)`` the a-priori
+    error of the last update.
+    """
+    state = np.zeros(10)
+    # 0 count in pass, 1 update index, 2 diverged, 3 diverged at, 4 limit, 5 reg, 6 N, 7 K,
+    # 8 normalised, 9 number of applied updates
+    state[4], state[5], state[6], state[7], state[8] = limit, reg, n, k, float(normalised)
+    shared = {"_bf_rls_state": state, "_bf_rls_r": np.zeros(n), "_bf_rls_phi": np.zeros(n * k),
+              "_bf_rls_y": np.zeros(k), "_bf_rls_err": np.zeros(k)}
+    cython_only = {"_bf_rls_P": np.eye(n).reshape(-1) / reg, "_bf_rls_Pr": np.zeros(n)}
+
+    def make(name, args, cpp, cy, cy_ns, return_unit):
+        f = Function(pyfunc=None, arg_units=[u for _, u in args], return_unit=return_unit,
+                     arg_types=[t for t, _ in args], return_type="float", stateless=False,
+                     arg_names=[f"a{m}" for m in range(len(args))], auto_vectorise=False)
+        f.implementations.add_implementation("cpp", cpp, name=name, namespace=dict(shared),
+                                             compiler_kwds={"headers": ["<vector>", "<cmath>"]})
+        f.implementations.add_implementation("cython", cy, name=name, namespace=dict(shared, **cy_ns))
+        return f
+
+    collect = make("bf_rls_collect", [("integer", 1), ("integer", 1), ("float", b2.Hz), ("float", second),
+                                       ("float", 1)], _CPP_RLS, _CYTHON_RLS, cython_only, second)
+    get = make("bf_rls_get", [("integer", 1), ("integer", 1)], _CPP_GET, _CYTHON_GET, {}, second)
+    error = make("bf_rls_error", [("integer", 1)], _CPP_ERR, _CYTHON_ERR, {}, 1)
+    return _RLSFunctions(collect, get, error, dict(shared, **cython_only))
+
+
+# ---------------------------------------------------------------------------- trainer
+class StandaloneFORCETrainer:
+    """FORCE training with the RLS update inside the generated code (Nicola & Clopath 2017).
+
+    Same model, constructor arguments and results as :class:`brianforce.training.FORCETrainer`
+    (same seed → same structure, initial state and — to round-off — the same decoder),
+    but the decoder's RLS update is generated code: every ``rls_interval`` a
+    ``run_regularly`` operation on the decoder synapses hands ``r`` and φ to a user
+    function (C++ for standalone devices, Cython at runtime) that holds a dense ``P``
+    (upper triangle) and applies the rank-1 symmetric update; a second operation
+    writes the new φ back. It therefore runs under ``cpp_standalone``, where the
+    runtime trainer's ``network_operation`` would be silently dropped.
+
+    Parameters
+    ----------
+    n_neurons, n_outputs, **kwargs
+        As :class:`~brianforce.training.FORCETrainer` (``p``, ``G``, ``Q``, ``alpha``/``reg``,
+        ``rls_interval``, ``dt``, LIF parameters, ``normalised``, ``divergence_factor``,
+        ``n_record``, ``record_dt``, ``seed``).
+    device : {'cpp_standalone', 'runtime', 'cuda_standalone'}
+        ``'runtime'`` uses Brian2's Cython target (same generated RLS, for comparison).
+        ``'cuda_standalone'`` needs Brian2CUDA and a C++/CUDA implementation of the RLS
+        function, which is not provided: it raises ``NotImplementedError``.
+    directory : path, optional
+        Standalone project directory; re-using it skips recompilation when only the
+        arrays (seed, target values) changed.
+    threads : int
+        OpenMP threads of the standalone program (0: none).
+
+    Attributes
+    ----------
+    history_ : TrainingHistory
+    decoder_ : Quantity (N, K), seconds
+    settle_result_, train_result_ : SimulationResult
+    test_result_ : SimulationResult
+        Standalone devices only: the free-running phase compiled into the same program.
+    timings_ : dict
+        ``compile_s`` (code generation + compilation), ``run_s`` (program or run wall
+        time), ``n_rls_updates``.
+    P_ : ndarray (N, N)
+        Runtime device only: the final inverse correlation matrix.
+
+    References
+    ----------
+    Nicola W, Clopath C (2017) Supervised learning in spiking neural networks with FORCE
+    training. Nat Commun 8:2208.
+    """
+
+    def __init__(self, n_neurons: int = 2000, n_outputs: int = 1, *, device: str = "cpp_standalone",
+                 directory=None, threads: int = 0, **kwargs):
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        if device == "cuda_standalone":
+            raise NotImplementedError("generated-code RLS has C++ and Cython implementations only; "
+                                      "train with device='cpp_standalone' and run the saved model with "
+                                      "run_standalone(..., device='cuda_standalone')")
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+            raise ValueError(f"threads must be an integer >= 0, got {threads!r}")
+        self._base = FORCETrainer(n_neurons, n_outputs, **kwargs)
+        self.config = self._base.config
+        self.device = device
+        self.directory = directory
+        self.threads = int(threads)
+        self._fitted = False
+
+    # -------------------------------------------------------------- helpers
+    def _monitors(self, objs, phase: str, spikes: bool):
+        c = self.config
+        mons = [StateMonitor(objs.readout, "z", record=True, dt=c.record_dt * second, when="end",
+                             name=f"zmon_{phase}")]
+        if spikes:
+            mons.append(SpikeMonitor(objs.neurons, name=f"spikes_{phase}"))
+        return mons
+
+    def _result(self, mons, phase: str, wall: float) -> SimulationResult:
+        c = self.config
+        t = np.asarray(mons[0].t_).copy()
+        z = np.asarray(mons[0].z_).T.copy().reshape(len(t), c.n_outputs)
+        if len(mons) > 1:
+            si, st = np.asarray(mons[1].i[:]).astype(int), np.asarray(mons[1].t_).copy()
+            keep = si < c.n_record
+            si, st = si[keep], st[keep]
+        else:
+            si, st = np.zeros(0, dtype=int), np.zeros(0)
+        target = self.task_(t + c.dt) if len(t) else np.full_like(z, np.nan)
+        return SimulationResult(t, z, target, si, st, c.n_record, c.n_neurons, phase, wall)
+
+    def _check_target(self):
+        target = b2.prefs.codegen.target
+        if self.device == "runtime" and target == "numpy":
+            raise RuntimeError("StandaloneFORCETrainer(device='runtime') needs Brian2's Cython target "
+                               "(prefs.codegen.target = 'auto' or 'cython'), not 'numpy'")
+
+    # -------------------------------------------------------------- API
+    def fit(self, task, settle=0.5 * second, train=4.5 * second, test=2 * second,
+            report=None) -> "StandaloneFORCETrainer":
+        """Settle, train the decoder by generated-code RLS and (standalone) free-run.
+
+        Parameters
+        ----------
+        task : Task or array
+            Target (an array must be sampled at ``dt`` from t = 0).
+        settle, train : Quantity (second)
+        test : Quantity (second)
+            Standalone devices: length of the free-running phase compiled into the same
+            program (read it with :meth:`predict`). Ignored at runtime, where
+            :meth:`predict` simulates on.
+        report : None, 'text' or 'stdout'
+
+        Raises
+        ------
+        TrainingDiverged
+            With the RLS update index and time at which the a-priori error became
+            non-finite or exceeded ``divergence_factor`` target amplitudes (the
+            generated code freezes the decoder from that update on).
+        """
+        c = self.config
+        self._check_target()
+        settle_s = float(as_si(settle, second, "settle"))
+        train_s = as_positive_si(train, second, "train")
+        test_s = float(as_si(test, second, "test"))
+        if settle_s < 0 or test_s < 0:
+            raise ValueError("settle and test must be >= 0 s")
+        self.task_ = as_task(task, c.n_outputs, c.dt)
+        standalone = self.device != "runtime"
+        total = settle_s + train_s + (test_s if standalone else 0.0)
+        self.task_(np.array([0.0, total]))  # validates coverage / finiteness early
+        weights, eta, v0 = self._base._draw_structure()
+        self.weights_, self.eta_ = weights, np.asarray(eta)
+        limit = c.divergence_factor * max(self.task_.amplitude, 1e-12)
+        n_ta = int(np.ceil((settle_s + train_s) / c.rls_interval)) + 2
+        values = self.task_(np.arange(n_ta) * c.rls_interval + c.dt)
+        directory = _project_dir(self.directory) if standalone else None
+        wall0 = time.perf_counter()
+        _activate(self.device, directory)
+        try:
+            if self.device == "cpp_standalone":
+                b2.prefs.devices.cpp_standalone.openmp_threads = self.threads
+            objs = _build_objects(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0, dt=c.dt,
+                                  readout_eqs="z : 1\nrls_err : 1")
+            fns = _rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit)
+            ns = {"bf_rls_collect": fns.collect, "bf_rls_get": fns.get, "bf_rls_error": fns.error,
+                  "bf_rls_target": TimedArray(values, dt=c.rls_interval * second, name="bf_rls_target")}
+            every = c.rls_interval * second
+            runners = [
+                objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, phi, bf_rls_target(t, j))",
+                                           dt=every, when="end", order=1, name="force_rls_collect"),
+                objs.decoder.run_regularly("phi = bf_rls_get(i, j)", dt=every, when="end", order=2,
+                                           name="force_rls_write"),
+                objs.readout.run_regularly("rls_err = bf_rls_error(i)", dt=every, when="end", order=3,
+                                           name="force_rls_error")]
+            errmon = StateMonitor(objs.readout, "rls_err", record=True, dt=every, when="end", order=4,
+                                  name="rls_errmon")
+            net = Network(*objs.objects, name="force_network")
+            phases = []
+            kw = dict(namespace=ns, report=report, report_period=5 * second)
+            for r in runners:
+                r.active = False
+            if settle_s > 0:
+                mons = self._monitors(objs, "settle", False)
+                net.add(*mons)
+                w = time.perf_counter()
+                net.run(settle_s * second, **kw)
+                phases.append(("settle", mons, time.perf_counter() - w))
+                net.remove(*mons)
+            for r in runners:
+                r.active = True
+            mons = self._monitors(objs, "train", False)
+            net.add(*mons, errmon)
+            w = time.perf_counter()
+            net.run(train_s * second, **kw)
+            phases.append(("train", mons, time.perf_counter() - w))
+            net.remove(*mons, errmon)
+            for r in runners:
+                r.active = False
+            if standalone:
+                if test_s > 0:
+                    mons = self._monitors(objs, "test", True)
+                    net.add(*mons)
+                    net.run(test_s * second, **kw)
+                    phases.append(("test", mons, 0.0))
+                dev = b2.get_device()
+                dev.build(directory=directory, compile=True, run=True, with_output=report is not None)
+                run_s = float(dev.timers.get("run_binary") or 0.0)
+                compile_s = time.perf_counter() - wall0 - run_s
+            else:
+                compile_s, run_s = 0.0, sum(p[2] for p in phases)
+            for name, mons, wall in phases:
+                setattr(self, f"{name}_result_", self._result(mons, name, wall if not standalone else run_s))
+            err_t = np.asarray(errmon.t_).copy() + c.dt
+            errors = np.asarray(errmon.rls_err_).T.copy().reshape(len(err_t), c.n_outputs)
+            g = objs.neurons
+            self._final = {k: np.asarray(getattr(g, k + "_") if k != "not_refractory" else g.not_refractory[:]).copy()
+                           for k in _STATE}
+            self._final["lastspike_rel"] = np.asarray(g.lastspike_).copy() - float(net.t_)
+            self._phi = np.asarray(objs.decoder.phi_).copy().reshape(c.n_neurons, c.n_outputs)
+            self._t_end = float(net.t_)
+            if standalone:
+                self._net = None
+            else:
+                self._net, self._objs, self._ns, self._runners = net, objs, ns, runners
+                self.P_ = np.triu(fns.buffers["_bf_rls_P"].reshape(c.n_neurons, c.n_neurons))
+                self.P_ = self.P_ + np.triu(self.P_, 1).T
+        finally:
+            if standalone:
+                _restore_runtime()
+        self.timings_ = {"compile_s": compile_s, "run_s": run_s, "n_rls_updates": int(len(errors))}
+        bad = ~(np.all(np.abs(errors) <= limit, axis=1))
+        self._fitted = True
+        if bad.any():
+            step = int(np.argmax(bad))
+            self.history_ = TrainingHistory(err_t[:step + 1], errors[:step + 1], True, float(err_t[step]))
+            self.timings_["n_rls_updates"] = step
+            raise TrainingDiverged(step, float(err_t[step]), errors[step], c.dt)
+        self.history_ = TrainingHistory(err_t, errors)
+        return self
+
+    def _check_fitted(self):
+        if not self._fitted:
+            raise RuntimeError("call fit() first")
+
+    @property
+    def decoder_(self):
+        self._check_fitted()
+        return self._phi.copy() * second
+
+    @property
+    def t_(self) -> float:
+        return self._t_end if self._fitted else 0.0
+
+    def predict(self, duration=2 * second, report=None) -> SimulationResult:
+        """Free-running output after training.
+
+        Runtime device: simulates ``duration`` on from the current state. Standalone
+        devices: the first ``duration`` of the test phase compiled into :meth:`fit`'s
+        program (ask for more with ``fit(test=...)``).
+        """
+        self._check_fitted()
+        d = as_positive_si(duration, second, "duration")
+        c = self.config
+        if self.device != "runtime":
+            res = getattr(self, "test_result_", None)
+            have = 0.0 if res is None else len(res.t) * c.record_dt
+            if res is None or d > have + 1e-9:
+                raise ValueError(f"the compiled program free-ran {have:.4f} s after training; "
+                                 f"pass test >= {d} s to fit() (or run the saved model with run_standalone)")
+            out = res.window(res.t[0] - 1e-12, res.t[0] + d - 1e-9)
+            out.phase, out.wall_time = "test", res.wall_time
+            return out
+        if self._net is None:
+            raise RuntimeError("the runtime network is gone; call fit() again")
+        b2.set_device("runtime")
+        mons = self._monitors(self._objs, "test", True)
+        self._net.add(*mons)
+        w = time.perf_counter()
+        try:
+            self._net.run(d * second, namespace=self._ns, report=report, report_period=5 * second)
+        finally:
+            self._net.remove(*mons)
+        res = self._result(mons, "test", time.perf_counter() - w)
+        g = self._objs.neurons
+        self._final = {k: np.asarray(getattr(g, k + "_") if k != "not_refractory" else g.not_refractory[:]).copy()
+                       for k in _STATE}
+        self._final["lastspike_rel"] = np.asarray(g.lastspike_).copy() - float(self._net.t_)
+        self._t_end = float(self._net.t_)
+        return res
+
+    def save(self, path):
+        """Save in :meth:`FORCETrainer.save`'s format (loadable by ``FORCETrainer.load`` and
+        :func:`run_standalone`); the state saved is the one at the end of the last phase run."""
+        self._check_fitted()
+        c = self.config
+        arrays = {"w_pre": self.weights_.pre, "w_post": self.weights_.post, "w_value": self.weights_.value,
+                  "eta": self.eta_, "phi": self._phi.copy(), "lastspike_rel": self._final["lastspike_rel"]}
+        for name in _STATE:
+            arrays[name] = self._final[name]
+        task = self.task_
+        meta = {"config": {**{k: v for k, v in c.__dict__.items() if k != "lif"}, "lif": c.lif.__dict__},
+                "units": {"G": "V*s", "Q": "V", "rls_interval": "s", "dt": "s", "record_dt": "s",
+                          "lif": {"tau_m": "s", "tau_ref": "s", "tau_r": "s", "tau_d": "s",
+                                  "v_th": "V", "v_reset": "V", "bias": "V"},
+                          "phi": "s", "eta": "V", "w_value": "V*s", "t": "s"},
+                "t": self.t_, "task": {"name": task.name, "params": task.params},
+                "n_rls_updates": int(self.timings_["n_rls_updates"]),
+                "trained_with": f"StandaloneFORCETrainer({self.device})"}
+        return save_arrays(path, arrays, meta, kind=MODEL_KIND)
+
+
+# ---------------------------------------------------------------------------- CLI
+def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, out="standalone_run",
+                  directory=None) -> dict:
+    """``brianforce run MODEL --device D --duration S --out DIR``.
+
+    Runs the saved model for ``duration`` seconds on ``device`` ('cpp_standalone',
+    'cuda_standalone' or 'runtime'); writes ``summary.json``, ``output.npz`` (t, z, target,
+    spikes; SI units) and ``output.png`` to ``out`` and returns the summary.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    duration = float(duration)
+    if not duration > 0:
+        raise ValueError(f"duration must be > 0 s, got {duration}")
+    wall0 = time.perf_counter()
+    compile_s = None
+    if device == "runtime":
+        tr = FORCETrainer.load(model)
+        if tr.task_ is None:
+            raise ModelFileError(f"{model}: the model's task is not a registered task; cannot run it")
+        res = tr.predict(duration * second)
+    else:
+        proj = build_project(model, duration * second, device,
+                             directory if directory is not None else out / "project")
+        compile_s = proj.compile_time
+        res = proj.run(out / "project" / "results" if directory is None else None).result
+    wall = time.perf_counter() - wall0
+    metrics = res.metrics(None) if np.all(np.isfinite(res.target)) else {}
+    summary = {"model": str(model), "device": device, "duration_s": duration, "n_neurons": res.n_neurons,
+               "t_start_s": float(res.t[0]) if len(res.t) else None, "metrics": metrics,
+               "wall_time_s": {"total": wall, "compile": compile_s, "run": res.wall_time},
+               "n_spikes_recorded": int(len(res.spike_t))}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    np.savez_compressed(out / "output.npz", t=res.t, z=res.z, target=res.target, spike_i=res.spike_i,
+                        spike_t=res.spike_t)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.plot(res.t, res.z, lw=1, label="output z")
+    if np.all(np.isfinite(res.target)):
+        ax.plot(res.t, res.target, "k--", lw=0.8, label="target")
+    ax.set_xlabel("time (s)")
+    ax.set_title(f"{Path(model).name} on {device}")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(out / "output.png", dpi=100)
+    plt.close(fig)
+    return summary
