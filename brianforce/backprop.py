@@ -412,7 +412,9 @@ class DaleRNNTrainer:
     noise_std : float
         Std of the noise added to ``x`` each step (0.1, as in the authors' code).
     learning_rate, batch_size : float, int
-        Adam step size (0.01) and trials per update.
+        Adam step size (0.01) and trials per update (the paper uses 1: one trial per
+        step; minibatches converge in fewer steps but gave spiking transfers that were
+        less reliable in our Go/NoGo benchmark).
     max_iter, min_iter : int
         Update budget; no stopping before ``min_iter``.
     loss_threshold, target_accuracy : float

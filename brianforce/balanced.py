@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import brian2 as b2
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, mV, ms, second, volt
 

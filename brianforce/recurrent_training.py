@@ -26,7 +26,7 @@ from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 from .balanced import BalancedNetwork, balanced_connectivity, build_balanced_network
 from .rls_per_neuron import PerNeuronRLS
 from .seeding import check_seed, rng_for
-from .tasks.patterns import CurrentTargets
+from .tasks.patterns import CurrentTargets, rates_to_targets
 
 __all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", "TrainingDivergedError",
            "correlations", "isi_cv"]
@@ -245,19 +245,26 @@ class RecurrentTrainer:
             getattr(nrn, var)[:] = 0.0
 
     def spontaneous(self, duration=1 * second, *, neurons=None, sample_dt=1 * ms,
-                    warmup=200 * ms) -> np.ndarray:
-        """Record the untrained network's ``I_syn`` (T, M) in volts, sampled every ``sample_dt``.
+                    warmup=200 * ms, condition: int | None = None) -> np.ndarray:
+        """Record the network's ``I_syn`` (T, M) in volts, sampled every ``sample_dt``.
 
-        Runs ``warmup`` first from a randomised state. Useful as offsets of pattern
-        targets or, directly, as the target that stabilises the spontaneous trajectory.
+        Starts from a randomised state and runs ``warmup`` first, or, with ``condition``,
+        that condition's stimulus for ``stim_duration`` exactly as in a trial. Useful as
+        offsets of pattern targets or, with ``condition=0``, as the target that stabilises
+        the network's own chaotic trajectory (:func:`recorded_targets`).
         """
         _require_runtime()
         self.build()
         neurons = np.arange(self.n) if neurons is None else np.asarray(neurons, dtype=np.int64)
         T = int(round(_time("duration", duration) / _time("sample_dt", sample_dt)))
         self._reset_state()
-        self.network_.neurons.I_ext_[:] = 0.0
-        self.network_.network.run(warmup)
+        if condition is None:
+            self.network_.neurons.I_ext_[:] = 0.0
+            self.network_.network.run(warmup)
+        else:
+            self.network_.neurons.I_ext_[:] = self._stimulus(int(condition))
+            self.network_.network.run(self.stim_duration)
+            self.network_.neurons.I_ext_[:] = 0.0
         buf = np.empty((T, neurons.size))
         rec = self._recorder(buf, neurons, _time("sample_dt", sample_dt), T)
         self.network_.network.add(rec)
@@ -278,6 +285,33 @@ class RecurrentTrainer:
                 buf[k] = isyn[neurons]
         return record
 
+    def rate_targets(self, rates, dt: float, *, neurons=None, sigma: float | None = None,
+                     min_rate: float = 0.1) -> CurrentTargets:
+        """Recorded rates (C, T, U) in spikes/s → current targets for U mapped neurons.
+
+        Units are mapped one-to-one onto ``neurons`` (default: U distinct neurons drawn
+        from stream ``"rate-mapping"``); the rest of the network stays untrained. The
+        input-noise SD ``sigma`` (volts) of the inverted transfer curve defaults to the
+        mapped neurons' spontaneous temporal SD of ``I_syn``
+        (see :func:`brianforce.tasks.patterns.rates_to_targets`). ``dt`` in seconds.
+        """
+        rates = np.asarray(rates, dtype=float)
+        if rates.ndim != 3:
+            raise ValueError(f"rates must have shape (conditions, time, units), got {rates.shape}")
+        bn = self.build()
+        U = rates.shape[2]
+        if neurons is None:
+            neurons = np.sort(rng_for(self.seed, "rate-mapping").choice(self.n, U, replace=False))
+        neurons = np.asarray(neurons, dtype=np.int64)
+        if sigma is None:
+            sigma = float(self.spontaneous(1 * second, neurons=neurons).std(0).mean())
+        ns = bn.neurons.namespace
+        lif = dict(tau_m=float(ns["tau_m"] / second), v_th=float(ns["v_th"] / volt),
+                   v_reset=float(ns["v_reset"] / volt),
+                   tau_ref=float(bn.neurons._refractory / second))
+        bias = bn.neurons.I_bias_[:][neurons]
+        return rates_to_targets(rates, dt, neurons, bias, sigma, min_rate=min_rate, **lif)
+
     # -- training ------------------------------------------------------------------------
     def fit(self, targets: CurrentTargets) -> "RecurrentTrainer":
         """Train on ``targets`` for ``n_trials`` trials per condition; returns self."""
@@ -290,7 +324,12 @@ class RecurrentTrainer:
         conn = bn.connectivity
         rows = targets.neurons
         mask = conn.mask(rows)
-        w0 = conn.dense()[rows]
+        # start from the weights currently in the network (balanced, or a previous fit)
+        pos = np.full(self.n, -1)
+        pos[rows] = np.arange(rows.size)
+        keep = pos[conn.post] >= 0
+        w0 = np.zeros((rows.size, self.n))
+        w0[pos[conn.post[keep]], conn.pre[keep]] = np.asarray(bn.weight_view())[keep]
         self.rls_ = PerNeuronRLS(mask, reg=self.reg, weights=w0)
         self._syn_index = bn.synapse_index(rows, self.rls_.index, self.rls_.valid)
         self._sign = np.where(self.rls_.index < conn.n_exc, 1.0, -1.0)

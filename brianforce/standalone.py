@@ -26,6 +26,7 @@ simulator. eLife 8:e47314 (standalone code generation).
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -39,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 import brian2 as b2
+from brian2.devices.device import RuntimeDevice
 from brian2 import (Function, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
                     linked_var, second, volt)
 
@@ -54,6 +56,9 @@ __all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalon
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 _STATE = ("v", "I_syn", "h", "r", "hr", "not_refractory")
+# Object names of standalone builds: distinct from the runtime trainer's ("force_*") so that
+# live runtime objects never rename generated code (which would force a recompilation).
+_SA_NAME = "bfsa"
 
 
 # ---------------------------------------------------------------------------- devices
@@ -78,10 +83,11 @@ def _activate(device: str, directory=None):
 def _restore_runtime():
     """Forget the standalone project and go back to the runtime device."""
     dev = b2.get_device()
-    if not isinstance(dev, b2.devices.device.RuntimeDevice):
+    if not isinstance(dev, RuntimeDevice):
         dev.reinit()
         dev.activate()
     b2.set_device("runtime")
+    gc.collect()  # drop the project's objects so the next build gets the same code-object names
 
 
 def _project_dir(directory) -> str:
@@ -378,10 +384,10 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
         if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
         objs = _build_objects(model.weights, model.eta, model.phi, lif=model.lif, v0=model.state["v"],
-                              dt=model.dt, state=model.state, lastspike=model.lastspike_rel)
-        zmon = StateMonitor(objs.readout, "z", record=True, dt=rec * second, when="end", name="zmon_test")
-        smon = SpikeMonitor(objs.neurons, name="spikes_test")
-        net = Network(*objs.objects, zmon, smon, name="force_network")
+                              dt=model.dt, state=model.state, lastspike=model.lastspike_rel, name=_SA_NAME)
+        zmon = StateMonitor(objs.readout, "z", record=True, dt=rec * second, when="end", name=f"{_SA_NAME}_zmon")
+        smon = SpikeMonitor(objs.neurons, name=f"{_SA_NAME}_spikes")
+        net = Network(*objs.objects, zmon, smon, name=f"{_SA_NAME}_network")
         net.run(duration_s * second, namespace={})
         dev = b2.get_device()
         g, d = objs.neurons, objs.decoder
@@ -692,9 +698,9 @@ class StandaloneFORCETrainer:
     def _monitors(self, objs, phase: str, spikes: bool):
         c = self.config
         mons = [StateMonitor(objs.readout, "z", record=True, dt=c.record_dt * second, when="end",
-                             name=f"zmon_{phase}")]
+                             name=f"{self._prefix}_zmon_{phase}")]
         if spikes:
-            mons.append(SpikeMonitor(objs.neurons, name=f"spikes_{phase}"))
+            mons.append(SpikeMonitor(objs.neurons, name=f"{self._prefix}_spikes_{phase}"))
         return mons
 
     def _result(self, mons, phase: str, wall: float) -> SimulationResult:
@@ -756,27 +762,28 @@ class StandaloneFORCETrainer:
         n_ta = int(np.ceil((settle_s + train_s) / c.rls_interval)) + 2
         values = self.task_(np.arange(n_ta) * c.rls_interval + c.dt)
         directory = _project_dir(self.directory) if standalone else None
+        self._prefix = _SA_NAME if standalone else "force"
         wall0 = time.perf_counter()
         _activate(self.device, directory)
         try:
             if self.device == "cpp_standalone":
                 b2.prefs.devices.cpp_standalone.openmp_threads = self.threads
             objs = _build_objects(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0, dt=c.dt,
-                                  readout_eqs="z : 1\nrls_err : 1")
+                                  readout_eqs="z : 1\nrls_err : 1", name=self._prefix)
             fns = _rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit)
             ns = {"bf_rls_collect": fns.collect, "bf_rls_get": fns.get, "bf_rls_error": fns.error,
                   "bf_rls_target": TimedArray(values, dt=c.rls_interval * second, name="bf_rls_target")}
             every = c.rls_interval * second
             runners = [
                 objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, phi, bf_rls_target(t, j))",
-                                           dt=every, when="end", order=1, name="force_rls_collect"),
+                                           dt=every, when="end", order=1, name=f"{self._prefix}_rls_collect"),
                 objs.decoder.run_regularly("phi = bf_rls_get(i, j)", dt=every, when="end", order=2,
-                                           name="force_rls_write"),
+                                           name=f"{self._prefix}_rls_write"),
                 objs.readout.run_regularly("rls_err = bf_rls_error(i)", dt=every, when="end", order=3,
-                                           name="force_rls_error")]
+                                           name=f"{self._prefix}_rls_error")]
             errmon = StateMonitor(objs.readout, "rls_err", record=True, dt=every, when="end", order=4,
-                                  name="rls_errmon")
-            net = Network(*objs.objects, name="force_network")
+                                  name=f"{self._prefix}_rls_errmon")
+            net = Network(*objs.objects, name=f"{self._prefix}_network")
             phases = []
             kw = dict(namespace=ns, report=report, report_period=5 * second)
             for r in runners:

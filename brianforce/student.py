@@ -436,6 +436,17 @@ class FactorStudent:
         stt = np.asarray(self._mon.t[n_before:] / second) - t_origin
         return StudentRun(outs, ys, rates, si, stt, np.array(starts), T * self._dt_op)
 
+    def force(self, inputs, factor_targets) -> "FactorStudent":
+        """Run teacher-forced trials (``y = ỹ``, no learning), e.g. to set the phase of an
+        autonomous rhythm before closed-loop tests, as the original code does before testing."""
+        if not hasattr(self, "_net"):
+            raise RuntimeError("call fit() before force()")
+        inputs, factor_targets = _trials(inputs, "inputs"), _trials(factor_targets, "factor_targets")
+        with _one_blas_thread():
+            for k in range(inputs.shape[0]):
+                self._run_trial("forced", k, inputs[k], factor_targets[k], None)
+        return self
+
     def learned_weights(self) -> dict:
         """Effective learned synaptic weights (V·s), ``{"slow": (N, N), "fast": (N, N)}``.
 

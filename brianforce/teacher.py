@@ -268,6 +268,18 @@ class RateTeacher:
         self.train_error_ = sq_err / sq_tgt if sq_tgt > 0 else float("nan")
         return x
 
+    def run_driven(self, inputs, targets, *, x0=None) -> TeacherRun:
+        """Run the *driven* network (``J_D``, target fed in through ``u_f``) — the activity the
+        trained network was fit to reproduce (exactly periodic for a periodic target)."""
+        if not hasattr(self, "J_"):
+            raise RuntimeError("call fit() before run_driven()")
+        inputs, targets = _as_trials(inputs, "inputs"), _as_trials(targets, "targets")
+        x0 = self.x_end_ if x0 is None else np.asarray(x0, dtype=float)
+        with _one_blas_thread():
+            rates, x = self._simulate(self.J_D_, inputs, self.dt_, x0, drive=targets,
+                                      continuous=self.continuous_, x_rest=None)
+        return TeacherRun(rates, rates @ self.W_out_, x)
+
     def run(self, inputs, *, x0=None) -> TeacherRun:
         """Run the trained (autonomous) network on ``inputs`` (n_trials, T, M).
 

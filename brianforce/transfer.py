@@ -29,10 +29,7 @@ training. Nat Commun 8:2208.
 """
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import brian2 as b2
 import numpy as np
@@ -400,30 +397,31 @@ def _spiking(task):
     return task.spiking_criterion() if hasattr(task, "spiking_criterion") else task
 
 
-_UNIT_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z]+)\s*$")
-_BRIAN_UNITS = {"s": second, "ms": ms, "us": b2.usecond, "V": b2.volt, "mV": mV, "Hz": b2.Hz}
-
-
 def _parse(value):
+    from .config import RecipeError, parse_quantity
+
     if isinstance(value, dict):
         return {k: _parse(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_parse(v) for v in value]
     if isinstance(value, str):
-        m = _UNIT_RE.match(value)
-        if m and m.group(2) in _BRIAN_UNITS:
-            return float(m.group(1)) * _BRIAN_UNITS[m.group(2)]
+        try:
+            q = parse_quantity(value)
+        except RecipeError:
+            return value                              # a name, not a quantity
+        return q if isinstance(q, Quantity) else value
     return value
 
 
 def read_recipe(path) -> dict:
     """Read a ``models/kim2019_*.toml`` recipe; unit strings ("5 ms", "-40 mV") → quantities.
 
-    Only the units s, ms, us, V, mV and Hz are recognised (parsed, never evaluated).
+    Units are parsed by :func:`brianforce.config.parse_quantity` (whitelist, never evaluated);
+    other strings are kept as they are.
     """
-    with open(Path(path), "rb") as fh:
-        return _parse(tomllib.load(fh))
+    from .config import load_recipe
 
+    return _parse(load_recipe(path))
 
 
 def recipe_settings(recipe: dict) -> tuple:
@@ -432,7 +430,6 @@ def recipe_settings(recipe: dict) -> tuple:
     Rate-network times become plain SI floats (the numpy core's convention); the LIF
     parameters stay Brian2 quantities.
     """
-    from .backprop import DaleRNNTrainer  # noqa: F401  (documented target of the kwargs)
     from .tasks.kim2019 import make_task
 
     rate = {k: (float(v) if isinstance(v, Quantity) else v) for k, v in recipe["rate"].items()}

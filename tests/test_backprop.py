@@ -1,4 +1,9 @@
 """numpy BPTT rate RNN (Kim et al. 2019) and the Kim 2019 tasks."""
+import os
+
+# small matrices: BLAS threads only add contention (effective when numpy is not yet imported)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,9 @@
 """Rate → LIF one-to-one transfer (Kim et al. 2019) in Brian2."""
+import os
+
+# small matrices: BLAS threads only add contention (effective when numpy is not yet imported)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from pathlib import Path
 
 import numpy as np

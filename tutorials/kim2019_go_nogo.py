@@ -45,14 +45,15 @@ OUT.mkdir(parents=True, exist_ok=True)
 # ## The recipe
 # `models/kim2019_go_nogo.toml` holds every setting (N = 200 units, 20 % inhibitory,
 # connection probability 0.2, gain 1.5, τ ∈ [20, 50] ms, Δt = 5 ms, Adam with learning
-# rate 0.01, stop at loss < 7 and accuracy > 95 %). FAST mode shrinks the network.
+# rate 0.01 on one trial per step, at least 1500 trials, stop at loss < 7 and accuracy > 95 %).
+# FAST mode shrinks the network and trains on minibatches of 16 trials.
 
 # %%
 root = Path.cwd() if (Path.cwd() / "models").is_dir() else Path(__file__).resolve().parents[1]
 recipe = read_recipe(root / "models" / "kim2019_go_nogo.toml")
 task, trainer_kw, transfer_kw, n_test = recipe_settings(recipe)
 if FAST:
-    trainer_kw.update(n_units=100, learning_rate=0.03, max_iter=400, min_iter=0, eval_every=10, n_eval=50)
+    trainer_kw.update(n_units=100, batch_size=16, learning_rate=0.03, max_iter=400, min_iter=0, eval_every=10, n_eval=50)
     transfer_kw.update(scaling_factors=[20, 25, 30, 35], n_validation=5)
     n_test = 20
 print(task)

@@ -26,7 +26,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
-from brian2 import mV, ms, second
+from brian2 import mV, ms
 
 from brianforce.recurrent_training import RecurrentTrainer, correlations, isi_cv
 from brianforce.seeding import rng_for
@@ -37,10 +37,10 @@ root = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path(
 recipe = tomllib.loads((root / "models" / "kimchow_patterns.toml").read_text())
 net, train, tgt, ev = recipe["network"], recipe["training"], recipe["targets"], recipe["evaluation"]
 if FAST:
-    net = dict(net, n=400)
+    net = dict(net, n=500)
     train = dict(train, n_trials=10, stim_duration_ms=50.0)
-    tgt = dict(tgt, duration_ms=400.0, periods_ms=[200.0, 400.0])
-    ev = dict(ev, n_test_trials=2, min_mean_correlation=0.6)
+    tgt = dict(tgt, duration_ms=600.0, periods_ms=[250.0, 600.0])
+    ev = dict(ev, n_test_trials=2, min_mean_correlation=0.75)
 
 # %% [markdown]
 # ## The balanced network and its spontaneous activity

@@ -223,7 +223,7 @@ def rates_to_targets(rates, dt: float, neurons, bias, sigma: float, *, min_rate:
     if not np.all(np.isfinite(rates)) or np.any(rates < 0):
         raise ValueError("rates must be finite and >= 0 (spikes/s)")
     v_th = lif.get("v_th", -40e-3)
-    grid = np.linspace(v_th - 60e-3, v_th + 150e-3, 4001)
+    grid = np.linspace(v_th - 60e-3, v_th + 150e-3, 42001)  # 5 µV steps
     curve = lif_transfer(grid, sigma, **lif)
     top = curve.max()
     if rates.max() > top:

@@ -1,0 +1,211 @@
+"""Benchmark: FORCE training in C++ standalone generated code vs the numpy reference loop.
+
+1. ``training`` — N = 2000 Nicola & Clopath sinusoid network, settle 0.5 s, RLS training
+   4.5 s, free test 2 s, trained by :class:`brianforce.standalone.StandaloneFORCETrainer`
+   (``cpp_standalone``: the RLS update is generated C++ code; compile time reported
+   separately) and by :func:`brianforce.reference.numpy_force_lif` (vectorised numpy, BLAS RLS,
+   one BLAS thread) on the same structure. Speed-up = numpy wall / standalone program wall.
+2. ``agreement`` — the standalone-trained model saved, then run 2 s at runtime
+   (``FORCETrainer.load(...).predict``) and as a standalone program (:func:`run_standalone`):
+   identical spikes over the first 100 ms, RMSE of the output difference / amplitude.
+3. ``scaling`` — N = 1000, 2000, 4000, 8000: settle 0.1 s + train 0.4 s + test 0.5 s, runtime
+   (``FORCETrainer``, Cython + ``network_operation`` RLS) and standalone; wall time per simulated
+   second (compilation excluded) and peak resident memory (runtime: the worker process,
+   including Python and Brian2; standalone: the compiled program alone, re-run once).
+
+Writes CSVs under ``benchmarks/results/``. Usage::
+
+    python benchmarks/standalone_force.py [--parts training agreement scaling] [--sizes ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SETTLE, TRAIN, TEST = 0.5, 4.5, 2.0
+SCALE_SETTLE, SCALE_TRAIN, SCALE_TEST = 0.1, 0.4, 0.5
+
+
+def _machine():
+    return dict(machine=platform.node(), cpus=os.cpu_count(), python=platform.python_version())
+
+
+def part_training(seed, out):
+    from brian2 import second
+    from threadpoolctl import threadpool_limits
+
+    from brianforce.analysis import lag_adjusted_correlation, normalised_rmse
+    from brianforce.reference import numpy_force_lif
+    from brianforce.standalone import StandaloneFORCETrainer, run_standalone
+    from brianforce.tasks import sinusoid
+    from brianforce.training import FORCETrainer
+
+    task = sinusoid(5.0)
+    rows = []
+    proj = tempfile.mkdtemp(prefix="bf_bench_train_")
+    tr = StandaloneFORCETrainer(2000, seed=seed, device="cpp_standalone", directory=proj)
+    w0 = time.perf_counter()
+    tr.fit(task, settle=SETTLE * second, train=TRAIN * second, test=TEST * second)
+    total = time.perf_counter() - w0
+    m = tr.predict(1 * second).metrics(task.period)
+    rows.append(dict(implementation="cpp_standalone generated-code RLS", n_neurons=2000,
+                     compile_s=tr.timings_["compile_s"], program_wall_s=tr.timings_["run_s"],
+                     total_wall_s=total, n_rls_updates=tr.timings_["n_rls_updates"],
+                     rmse_over_amplitude=m["rmse_over_amplitude"][0],
+                     correlation=m["lag_adjusted_correlation"][0]))
+    print(rows[-1], flush=True)
+    model = Path(tempfile.mkdtemp(prefix="bf_bench_model_")) / "standalone_force_n2000_model.npz"
+    tr.save(model)
+    weights, eta, v0 = FORCETrainer(2000, seed=seed)._draw_structure()
+    c = tr.config
+    w0 = time.perf_counter()
+    with threadpool_limits(limits=1, user_api="blas"):
+        ref = numpy_force_lif(weights, eta, v0, lif=c.lif, dt=c.dt, settle=SETTLE, train=TRAIN, test=TEST,
+                              task=task, reg=c.reg, rls_every=int(round(c.rls_interval / c.dt)))
+    wall = time.perf_counter() - w0
+    keep = ref.t >= SETTLE + TRAIN - 1e-12
+    n1 = int(round(1.0 / (c.dt * 10)))
+    t, z = ref.t[keep][:n1], ref.z[keep][:n1]
+    y = task(t + c.dt)
+    rows.append(dict(implementation="numpy reference loop", n_neurons=2000, compile_s=0.0, program_wall_s=wall,
+                     total_wall_s=wall, n_rls_updates=len(ref.errors),
+                     rmse_over_amplitude=float(normalised_rmse(z, y)[0]),
+                     correlation=float(lag_adjusted_correlation(z, y, 50)[0][0])))
+    print(rows[-1], flush=True)
+    df = pd.DataFrame(rows)
+    df["speedup_vs_numpy"] = wall / df["program_wall_s"]
+    for k, v in _machine().items():
+        df[k] = v
+    df.to_csv(Path(out) / "standalone_force_training.csv", index=False)
+    print(df.to_string(), flush=True)
+    return model
+
+
+def part_agreement(model, out):
+    from brian2 import second
+
+    from brianforce.standalone import build_project
+    from brianforce.tasks import sinusoid
+    from brianforce.training import FORCETrainer
+
+    task = sinusoid(5.0)
+    w0 = time.perf_counter()
+    runtime = FORCETrainer.load(model).predict(2 * second)
+    runtime_wall = time.perf_counter() - w0
+    proj = build_project(model, 2 * second, directory=tempfile.mkdtemp(prefix="bf_bench_run_"), n_record=2000)
+    run = proj.run()
+    sa = run.result
+    t0 = runtime.t[0]
+
+    def pairs(res, stop):
+        m = res.spike_t < stop - 1e-12
+        return sorted(zip(np.round(res.spike_t[m] / 5e-5).astype(int).tolist(), res.spike_i[m].tolist()))
+
+    same_100ms = pairs(runtime, t0 + 0.1) == pairs(sa, t0 + 0.1)
+    first_diff = None
+    a, b = pairs(runtime, t0 + 2.0), pairs(sa, t0 + 2.0)
+    for k, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            first_diff = (x[0] * 5e-5 - t0)
+            break
+    row = dict(n_neurons=2000, duration_s=2.0, same_spikes_first_100ms=same_100ms,
+               n_spikes_first_100ms=len(pairs(runtime, t0 + 0.1)),
+               first_spike_difference_after_s=first_diff,
+               rmse_difference_over_amplitude=float(np.sqrt(np.mean((sa.z - runtime.z) ** 2)) / task.amplitude),
+               runtime_wall_s=runtime_wall, standalone_compile_s=proj.compile_time,
+               standalone_run_wall_s=run.wall_time)
+    pd.DataFrame([row]).to_csv(Path(out) / "standalone_force_agreement.csv", index=False)
+    print(row, flush=True)
+
+
+_WORKER = r"""
+import json, os, resource, subprocess, sys, tempfile, time
+import numpy as np
+from brian2 import second
+from brianforce.tasks import sinusoid
+impl, n, seed, S, T, X = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *map(float, sys.argv[4:7])
+task = sinusoid(5.0)
+sim = S + T + X
+if impl == "runtime":
+    from brianforce.training import FORCETrainer
+    FORCETrainer(100, seed=seed).fit(task, settle=0.01*second, train=0.01*second).predict(0.01*second)  # warm cache
+    tr = FORCETrainer(n, seed=seed)
+    w0 = time.perf_counter()
+    tr.fit(task, settle=S*second, train=T*second)
+    fit = time.perf_counter() - w0
+    w1 = time.perf_counter()
+    tr.predict(X*second)
+    test = time.perf_counter() - w1
+    out = dict(wall_s=fit + test, train_phase_s=fit, test_phase_s=test, compile_s=0.0,
+               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+else:
+    from brianforce.standalone import StandaloneFORCETrainer
+    d = tempfile.mkdtemp(prefix=f"bf_scale_{n}_")
+    tr = StandaloneFORCETrainer(n, seed=seed, device="cpp_standalone", directory=d)
+    tr.fit(task, settle=S*second, train=T*second, test=X*second)
+    # re-run the compiled program alone to measure its own time and peak memory
+    w0 = time.perf_counter()
+    p = subprocess.Popen(["./main"], cwd=d, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    out = dict(wall_s=time.perf_counter() - w0, first_run_wall_s=tr.timings_["run_s"],
+               compile_s=tr.timings_["compile_s"], peak_rss_mb=ru.ru_maxrss / 1024)
+out.update(simulated_s=sim, wall_per_simulated_s=out["wall_s"] / sim)
+print("RESULT " + json.dumps(out))
+"""
+
+
+def part_scaling(sizes, seed, out, impls=("cpp_standalone", "runtime")):
+    rows = []
+    csv = Path(out) / "standalone_force_scaling.csv"
+    for n in sizes:
+        for impl in impls:
+            w0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", _WORKER, impl, str(n), str(seed), str(SCALE_SETTLE),
+                                   str(SCALE_TRAIN), str(SCALE_TEST)], capture_output=True, text=True)
+            line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+            if proc.returncode or not line:
+                print(proc.stdout[-2000:], proc.stderr[-3000:], flush=True)
+                row = dict(error=f"exit {proc.returncode}")
+            else:
+                row = json.loads(line[-1][7:])
+            row.update(implementation=impl, n_neurons=n, worker_wall_s=time.perf_counter() - w0, **_machine())
+            rows.append(row)
+            print(row, flush=True)
+            pd.DataFrame(rows).to_csv(csv, index=False)
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--parts", nargs="+", default=["training", "agreement", "scaling"])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000, 8000])
+    ap.add_argument("--impls", nargs="+", default=["cpp_standalone", "runtime"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", default=None, help="model for 'agreement' (default: the one 'training' saves)")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = ap.parse_args(argv)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    model = args.model
+    if "training" in args.parts:
+        model = part_training(args.seed, args.out)
+    if "agreement" in args.parts:
+        if model is None:
+            ap.error("--parts agreement without training needs --model")
+        part_agreement(model, args.out)
+    if "scaling" in args.parts:
+        part_scaling(args.sizes, args.seed, args.out, tuple(args.impls))
+
+
+if __name__ == "__main__":
+    main()

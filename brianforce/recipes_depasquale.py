@@ -1,0 +1,255 @@
+"""Recipe driver for DePasquale-style experiments: task → rate teacher → factors → LIF student.
+
+``train_from_recipe("models/depasquale_oscillation.toml", out_dir)`` runs the whole flow and
+writes ``summary.json``, figures (PNG) and the trained network (``network.npz`` via
+:func:`brianforce.io.save_arrays`, kind ``"depasquale-student"``).
+
+Recipe layout (TOML; physical values are strings with units)::
+
+    [experiment]  name, task ("oscillation" | "integration" | "classification"), seed
+    [task]        dt, n_train, n_test, n_cue, plus task keyword arguments
+    [teacher]     n_units, tau, g, reg, target_gain, input_gain, noise, variance | n_factors
+    [student]     keyword arguments of FactorStudent (units as strings)
+
+References
+----------
+DePasquale B, Churchland MM, Abbott LF (2016) arXiv:1601.07620.
+DePasquale B, Sussillo D, Abbott LF, Churchland MM (2023) Neuron 111:631-649.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .analysis_stats import fano_factor, isi_cv, normalised_error, pca, principal_angles
+from .config import RecipeError, load_recipe, parse_quantity
+from .factors import pca_factors
+from .io import save_arrays
+from .tasks.depasquale import TASKS, decision_accuracy
+from .teacher import RateTeacher
+
+__all__ = ["train_from_recipe", "evaluate_student", "population_metrics", "phase_aligned_errors"]
+
+_TEACHER_KEYS = {"n_units", "tau", "g", "reg", "target_gain", "input_gain", "noise", "washout",
+                 "method", "update_every"}
+_STUDENT_INT = {"n_neurons", "n_forced", "n_mean", "n_rls"}
+
+
+def _num(v):
+    """Plain SI float from a number or a unit string."""
+    q = parse_quantity(v) if isinstance(v, str) else v
+    return float(np.asarray(q)) if not isinstance(q, bool) else q
+
+
+def _student_kwargs(sec: dict) -> dict:
+    out = {}
+    for k, v in sec.items():
+        if isinstance(v, str) and k not in ("schedule",):
+            out[k] = parse_quantity(v)
+        else:
+            out[k] = v
+    return out
+
+
+def population_metrics(student_rates, teacher_rates, labels, n_pcs: int = 10) -> dict:
+    """PCA of condition-averaged filtered rates and principal angles of the top PCs.
+
+    ``student_rates`` (n_trials, T, N_s) and ``teacher_rates`` (n_trials, T, N_t) are averaged
+    per condition (``labels``), concatenated in time, and each reduced to its top ``n_pcs``
+    PCs. The two networks live in different neuron spaces, so the subspaces compared are the
+    spans of the PC *time courses* (T·n_conditions × n_pcs) — the factor trajectories.
+    """
+    conds = np.unique(labels)
+    s = np.concatenate([student_rates[labels == c].mean(0) for c in conds])
+    t = np.concatenate([teacher_rates[labels == c].mean(0) for c in conds])
+    k = int(min(n_pcs, s.shape[1], t.shape[1], s.shape[0] - 1))
+    ps, pt = pca(s, n_components=k), pca(t, n_components=k)
+    angles = principal_angles(ps.transform(s), pt.transform(t))
+    return {"n_pcs": k,
+            "student_top_pcs_variance": float(ps.explained_variance_ratio.sum()),
+            "teacher_top_pcs_variance": float(pt.explained_variance_ratio.sum()),
+            "principal_angles_deg": angles.tolist(),
+            "median_principal_angle_deg": float(np.median(angles))}
+
+
+def phase_aligned_errors(outputs, targets, *, return_shifts: bool = False):
+    """Per-trial normalised error after the best circular time shift (periodic targets only).
+
+    An autonomous oscillator has no preferred phase; this isolates waveform error from phase
+    slips. Reported next to (never instead of) the raw error.
+    """
+    out, shifts = [], []
+    for z, f in zip(outputs, targets):
+        n = len(f)
+        # circular cross-correlation via FFT picks the best shift, then the exact error
+        xc = np.fft.irfft(np.sum(np.fft.rfft(z, axis=0) * np.conj(np.fft.rfft(f, axis=0)), axis=1), n)
+        L = int(np.argmax(xc))
+        out.append(normalised_error(np.roll(z, -L, axis=0), f))
+        shifts.append(L)
+    return (np.array(out), np.array(shifts)) if return_shifts else np.array(out)
+
+
+def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
+    """Output errors, accuracy and spike statistics of a :class:`~brianforce.student.StudentRun`."""
+    errs = [normalised_error(run.outputs[k], targets[k]) for k in range(len(targets))]
+    trains = [np.sort(run.spike_t[run.spike_i == i]) for i in range(n_neurons)]
+    cv = isi_cv(trains)
+    edges = np.append(run.trial_starts, run.trial_starts[-1] + run.duration)
+    counts = np.stack([np.histogram(tr, edges)[0] for tr in trains], axis=1)   # (n_trials, N)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ff = fano_factor(counts) if counts.shape[0] > 1 else np.full(n_neurons, np.nan)
+    extra = {}
+    if trials.continuous:
+        pa = phase_aligned_errors(run.outputs, targets)
+        extra = {"phase_aligned_error_median": float(np.median(pa)),
+                 "normalised_error_first_trial": float(errs[0])}
+    return {**extra, "normalised_error_median": float(np.median(errs)),
+            "normalised_error_mean": float(np.mean(errs)),
+            "normalised_error_per_trial": [float(e) for e in errs],
+            "accuracy": decision_accuracy(run.outputs, trials),
+            "mean_rate_hz": float(len(run.spike_t) / (n_neurons * run.duration * len(targets))),
+            "isi_cv_median": float(np.nanmedian(cv)),
+            "isi_cv_fraction_above_0.5": float(np.nanmean(cv > 0.5)),
+            "fano_factor_median": float(np.nanmedian(ff))}
+
+
+def _figures(out, trials, teacher_out, run, metrics_s, name):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_show = min(3, trials.n_trials)
+    t = np.arange(trials.n_steps * n_show) * trials.dt
+    fig, axes = plt.subplots(3, 1, figsize=(9, 8), constrained_layout=True)
+    f = trials.targets[:n_show].reshape(-1, trials.targets.shape[2])
+    axes[0].plot(t, f, "k", lw=2, label="target")
+    axes[0].plot(t, teacher_out[:n_show].reshape(len(t), -1), "b--", lw=1, label="rate teacher")
+    axes[0].plot(t, run.outputs[:n_show].reshape(len(t), -1), "r", lw=1, label="spiking student")
+    axes[0].set_ylabel("output")
+    axes[0].legend(loc="upper right", fontsize=7)
+    axes[0].set_title(f"{name}: student normalised error {metrics_s['normalised_error_median']:.3g}")
+    m = run.spike_t < n_show * run.duration
+    sel = run.spike_i < 100
+    axes[1].plot(run.spike_t[m & sel], run.spike_i[m & sel], "k.", ms=1)
+    axes[1].set_ylabel("neuron")
+    axes[2].plot(t, run.factors[:n_show].reshape(len(t), -1)[:, :4])
+    axes[2].set_ylabel("learned factors y")
+    axes[2].set_xlabel("time (s)")
+    fig.savefig(out / "outputs.png", dpi=90)
+    plt.close(fig)
+
+
+def train_from_recipe(path, out_dir) -> dict:
+    """Run the experiment described by the TOML recipe ``path``; write results to ``out_dir``.
+
+    Returns the summary dict (also written to ``out_dir/summary.json``).
+    """
+    import brian2
+
+    from .student import FactorStudent
+
+    t_start = time.time()
+    rec = load_recipe(path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        exp, task_sec = rec["experiment"], dict(rec["task"])
+        teach_sec, stud_sec = dict(rec["teacher"]), dict(rec["student"])
+    except KeyError as exc:
+        raise RecipeError(f"{path}: missing section {exc}") from exc
+    task_name = exp.get("task")
+    if task_name not in TASKS:
+        raise RecipeError(f"{path}: unknown task {task_name!r}; choose from {sorted(TASKS)}")
+    seed = int(exp.get("seed", 0))
+    dt = _num(task_sec.pop("dt", "1 ms"))
+    n_train = int(task_sec.pop("n_train", 20))
+    n_test = int(task_sec.pop("n_test", 10))
+    n_cue = int(task_sec.pop("n_cue", 0))
+    n_student_train = int(task_sec.pop("n_student_train", n_train))
+    task_kw = {k: (_num(v) if isinstance(v, str) else v) for k, v in task_sec.items()}
+    gen = TASKS[task_name]
+    train = gen(n_train, dt, seed=seed, **task_kw)
+    test = gen(n_test, dt, seed=seed + 1000, **task_kw)
+
+    # teacher -------------------------------------------------------------------------
+    variance = teach_sec.pop("variance", 0.99)
+    n_factors = teach_sec.pop("n_factors", None)
+    unknown = set(teach_sec) - _TEACHER_KEYS
+    if unknown:
+        raise RecipeError(f"{path}: unknown teacher keys {sorted(unknown)}")
+    tkw = {k: (_num(v) if isinstance(v, str) and k != "method" else v) for k, v in teach_sec.items()}
+    teacher = RateTeacher(seed=seed, **tkw).fit(train.inputs, train.targets, dt,
+                                                continuous=train.continuous)
+    # activity that defines the factors: the trained teacher on the student's training trials
+    stud_train = gen(n_student_train, dt, seed=seed + 2000, **task_kw)
+    t_run = teacher.run(stud_train.inputs)
+    fac = pca_factors(t_run.rates, variance=variance if n_factors is None else None,
+                      n_factors=n_factors)
+    if train.continuous:
+        # one exactly periodic, phase-locked period: the driven activity the teacher reproduces
+        drv = teacher.run_driven(stud_train.inputs[:1].repeat(3, 0), stud_train.targets[:1].repeat(3, 0))
+        fac = pca_factors(drv.rates[1:], variance=variance if n_factors is None else None,
+                          n_factors=n_factors)
+        ytilde = np.repeat(fac.transform(drv.rates[2:3]), n_student_train, axis=0)
+        out_targets = stud_train.targets
+    else:
+        ytilde = fac.transform(t_run.rates)
+        out_targets = stud_train.targets
+    t_test = teacher.run(test.inputs, x0=t_run.x_final)
+    teacher_err = [normalised_error(t_test.outputs[k], test.targets[k]) for k in range(n_test)]
+    teacher_extra = {}
+    if test.continuous:
+        teacher_extra["phase_aligned_error_median"] = float(np.median(
+            phase_aligned_errors(t_test.outputs, test.targets)))
+
+    # student -------------------------------------------------------------------------
+    skw = _student_kwargs(stud_sec)
+    student = FactorStudent(seed=seed, **skw)
+    student.fit(stud_train.inputs, ytilde, out_targets, dt * brian2.second)
+    if n_cue:
+        student.force(stud_train.inputs[:n_cue], ytilde[:n_cue])
+    s_run = student.predict(test.inputs)
+    ms = evaluate_student(s_run, test.targets, test, student.n_neurons)
+    s_rates = s_run.rates
+    if test.continuous:   # undo phase slips before trial-averaging (see phase_aligned_errors)
+        _, sh = phase_aligned_errors(s_run.outputs, test.targets, return_shifts=True)
+        s_rates = np.stack([np.roll(r, -L, axis=0) for r, L in zip(s_rates, sh)])
+    pop = population_metrics(s_rates, t_test.rates, test.labels)
+
+    summary = {
+        "recipe": str(path), "experiment": exp.get("name", Path(path).stem), "task": task_name,
+        "seed": seed,
+        "teacher": {"n_units": teacher.n_units, "n_factors": fac.n_factors,
+                    "factor_variance": fac.total_explained,
+                    "train_error": teacher.train_error_,
+                    "normalised_error_median": float(np.median(teacher_err)),
+                    "normalised_error_per_trial": [float(e) for e in teacher_err],
+                    "accuracy": decision_accuracy(t_test.outputs, test), **teacher_extra},
+        "student": {"n_neurons": student.n_neurons, "dale": student.dale,
+                    "train_factor_error_last": float(student.train_errors_[-1]),
+                    "train_mean_rate_hz": float(student.mean_rate_), **ms},
+        "population": pop,
+        "size_ratio": student.n_neurons / teacher.n_units,
+        "error_ratio": ms["normalised_error_median"] / max(float(np.median(teacher_err)), 1e-12),
+        "wall_time_s": None,
+    }
+    if student.dale:
+        lw = student.learned_weights()
+        J = student.fixed_weights()
+        sg = student.signs_
+        viol = sum(int(np.sum(w * sg[None, :] < 0)) for w in lw.values())
+        viol += int(np.sum((J * sg[None, :]) < 0))
+        summary["student"]["dale_sign_violations"] = viol
+    _figures(out, test, t_test.outputs, s_run, ms, summary["experiment"])
+    arrays = {f"student_{k}": v for k, v in student.arrays().items()}
+    arrays.update(teacher_J=teacher.J_, teacher_W_out=teacher.W_out_, teacher_u_in=teacher.u_in_,
+                  factor_components=fac.components, factor_mean=fac.mean)
+    summary["wall_time_s"] = time.time() - t_start
+    save_arrays(out / "network.npz", arrays, {"summary": summary, "recipe": rec},
+                kind="depasquale-student")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    return summary

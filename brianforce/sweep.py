@@ -1,0 +1,409 @@
+"""Resumable parameter sweeps of matched spiking/rate FORCE networks on Dask.
+
+A sweep is a grid (e.g. learning rate α, G × Q, network size) × seeds. Every cell is
+one independent training run (:func:`run_cell`), submitted to a ``dask.distributed``
+cluster — a :class:`~distributed.LocalCluster` by default, or any scheduler address —
+and written to its own small JSON file ``cells/<key>.json`` keyed by a hash of all its
+parameters as soon as it finishes. Re-running an interrupted sweep computes only the
+cells whose file is missing. The collected table is a pandas DataFrame saved to
+``results.csv``.
+
+Brian2 is not thread-safe: spiking cells need worker *processes* (the default); each
+worker compiles or loads the Cython cache once. Rate-only sweeps also run on threads.
+
+References
+----------
+Newton TR, Nicola W (2025) Spiking and rate networks trained with FORCE: a parameter-
+matched comparison. PLoS Comput Biol 21:e1013224 (G × Q and learning-rate sweeps).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SweepSpec", "SweepRun", "run_cell", "cell_key", "run_sweep", "sweep_cli", "load_results"]
+
+MODELS = ("rate", "spiking", "both")
+# Network parameters a cell may set, with their SI unit name (as stored in the table).
+NETWORK_UNITS = {"n_neurons": None, "p": None, "G": "V*s", "Q": "V", "alpha": None, "rls_interval": "s",
+                 "dt": "s", "rate_dt": "s", "divergence_factor": None}
+_DEFAULT_NETWORK = {"n_neurons": 300, "p": 0.4, "G": 0.04e-3, "Q": 20e-3, "alpha": 5e-6,
+                    "rls_interval": 5e-3, "dt": 5e-5, "rate_dt": 2.5e-4, "divergence_factor": 100.0}
+
+
+def _log(msg: str) -> None:
+    print(f"[brianforce sweep {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A grid of cells. All values are plain SI floats (V·s, V, s) or ints.
+
+    Attributes
+    ----------
+    name : str
+    axes : dict
+        Swept parameter → list of values (keys of ``NETWORK_UNITS``).
+    seeds : tuple of int
+    network : dict
+        Fixed network parameters (defaults: Newton & Nicola, N = 300).
+    task : dict
+        ``{"name": ..., **task parameters}`` for :func:`brianforce.tasks.make_task`.
+    settle, train, test : float (s)
+    model : {"rate", "spiking", "both"}
+    threshold : float
+        A network converged when its test RMSE / amplitude is below this.
+    """
+
+    name: str
+    axes: dict
+    seeds: tuple = (0,)
+    network: dict = field(default_factory=dict)
+    task: dict = field(default_factory=lambda: {"name": "sinusoid", "frequency": 5.0})
+    settle: float = 0.3
+    train: float = 2.0
+    test: float = 1.0
+    model: str = "rate"
+    threshold: float = 0.3
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        for k, vals in self.axes.items():
+            if k not in NETWORK_UNITS:
+                raise ValueError(f"cannot sweep {k!r}; allowed: {sorted(NETWORK_UNITS)}")
+            if len(vals) == 0:
+                raise ValueError(f"axis {k!r} has no values")
+        for k in self.network:
+            if k not in NETWORK_UNITS:
+                raise ValueError(f"unknown network parameter {k!r}; allowed: {sorted(NETWORK_UNITS)}")
+        if not self.seeds:
+            raise ValueError("need at least one seed")
+        if self.settle < 0 or self.train <= 0 or self.test <= 0:
+            raise ValueError("need settle >= 0, train > 0 and test > 0 (seconds)")
+        if not self.threshold > 0:
+            raise ValueError("threshold must be > 0")
+
+    def cells(self) -> list[dict]:
+        """One parameter dict per cell (grid in axis order, seeds innermost)."""
+        names = list(self.axes)
+        out = []
+        for values in product(*(self.axes[k] for k in names)):
+            for seed in self.seeds:
+                net = {**_DEFAULT_NETWORK, **self.network, **dict(zip(names, values))}
+                net["n_neurons"] = int(net["n_neurons"])
+                out.append({"network": net, "seed": int(seed), "task": dict(self.task), "model": self.model,
+                            "settle": self.settle, "train": self.train, "test": self.test,
+                            "threshold": self.threshold})
+        return out
+
+    @classmethod
+    def from_recipe(cls, recipe: dict) -> "SweepSpec":
+        """Build from a ``method = "sweep"`` TOML recipe (see ``models/newton_nicola_*_sweep.toml``)."""
+        from .config import RecipeError
+
+        try:
+            exp = recipe["experiment"]
+            net = {k: _si(v) for k, v in recipe.get("network", {}).items()}
+            axes = {k: _axis(v) for k, v in recipe["grid"].items()}
+            proto = {k: _si(v) for k, v in recipe.get("protocol", {}).items()}
+            return cls(name=exp.get("name", exp.get("title", "sweep")), axes=axes,
+                       seeds=tuple(int(s) for s in exp.get("seeds", [0])), network=net,
+                       task=dict(recipe.get("task", {"name": "sinusoid"})), model=exp.get("model", "rate"),
+                       threshold=float(exp.get("threshold", 0.3)), **proto)
+        except KeyError as exc:
+            raise RecipeError(f"sweep recipe is missing {exc}") from exc
+        except TypeError as exc:
+            raise RecipeError(f"sweep recipe: {exc}") from exc
+
+
+def _si(value):
+    """Recipe value → SI float (``"10 ms"`` → 0.01) or the value itself."""
+    if isinstance(value, str):
+        from .config import parse_quantity
+
+        return float(np.asarray(parse_quantity(value)))
+    return value
+
+
+def _axis(v) -> list:
+    """``[..]`` or ``{start, stop, num, log}`` (linear or log spacing) → list of SI values."""
+    if isinstance(v, dict):
+        start, stop, num = _si(v["start"]), _si(v["stop"]), int(v["num"])
+        vals = np.geomspace(start, stop, num) if v.get("log", False) else np.linspace(start, stop, num)
+        return [float(x) for x in vals]
+    if isinstance(v, list):
+        return [_si(x) for x in v]
+    raise TypeError(f"grid axis must be a list or a {{start, stop, num}} table, got {v!r}")
+
+
+def cell_key(params: dict) -> str:
+    """Stable 16-hex-digit key of a cell's parameters (floats rounded to 12 significant digits)."""
+    def norm(x):
+        if isinstance(x, dict):
+            return {k: norm(x[k]) for k in sorted(x)}
+        if isinstance(x, (list, tuple)):
+            return [norm(v) for v in x]
+        if isinstance(x, (float, np.floating)):
+            return float(f"{float(x):.12g}")
+        if isinstance(x, np.integer):
+            return int(x)
+        return x
+    blob = json.dumps(norm(params), sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def run_cell(params: dict) -> dict:
+    """Train the network(s) of one cell and return a flat row of parameters and metrics.
+
+    Errors are RMSE / target amplitude after the best shift of up to a quarter period
+    (:func:`~brianforce.comparison.lag_adjusted_error`) over the free-running test.
+    Divergence is recorded, not raised: ``diverged`` is True, ``diverged_at`` the
+    simulated time (s) and the error of the diverged network is ``inf``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from brian2 import mV, second, volt
+
+    from .comparison import MatchedForceComparison, lag_adjusted_error
+    from .tasks import make_task
+    from .training import TrainingDiverged
+
+    net = dict(params["network"])
+    task_cfg = dict(params["task"])
+    task = make_task(task_cfg.pop("name"), **task_cfg)
+    row = {**{k: net[k] for k in NETWORK_UNITS}, "seed": params["seed"], "model": params["model"],
+           "task": params["task"]["name"], "spiking_error": np.nan, "rate_error": np.nan,
+           "decoder_correlation": np.nan, "spike_to_rate_error": np.nan, "rate_to_spike_error": np.nan,
+           "diverged": False, "diverged_at": np.nan}
+    wall0 = time.perf_counter()
+    comp = MatchedForceComparison(net["n_neurons"], task.n_outputs, p=net["p"], G=net["G"] * volt * second,
+                                  Q=net["Q"] * volt, alpha=net["alpha"], rls_interval=net["rls_interval"] * second,
+                                  dt=net["dt"] * second, rate_dt=net["rate_dt"] * second,
+                                  divergence_factor=net["divergence_factor"], seed=params["seed"])
+    model = params["model"]
+    lag = task.period / 4 if task.period else 0.05
+    settle, train, test = params["settle"], params["train"], params["test"]
+    with threadpool_limits(limits=1, user_api="blas"):
+        try:
+            if model == "both":
+                res = comp.fit(task, settle=settle * second, train=train * second, test=test * second,
+                               cross_trial=False).result_
+                row.update({k: getattr(res, k) for k in ("spiking_error", "rate_error", "decoder_correlation",
+                                                          "spike_to_rate_error", "rate_to_spike_error")})
+            elif model == "rate":
+                rate = comp._make_rate().fit(task, settle=settle, train=train)
+                r = rate.predict(test)
+                row["rate_error"] = lag_adjusted_error(r.z, r.target, round(lag / net["rate_dt"]))
+            else:
+                tr = comp.spiking_.fit(task, settle=settle * second, train=train * second)
+                s = tr.predict(test * second)
+                row["spiking_error"] = lag_adjusted_error(s.z, s.target, round(lag / np.median(np.diff(s.t))))
+        except TrainingDiverged as exc:
+            row["diverged"], row["diverged_at"] = True, float(exc.time)
+            for k in ("spiking_error", "rate_error"):
+                if (k.startswith("spiking") and model != "rate") or (k.startswith("rate") and model != "spiking"):
+                    if np.isnan(row[k]):
+                        row[k] = np.inf
+    thr = params["threshold"]
+    row["spiking_converged"] = bool(np.isfinite(row["spiking_error"]) and row["spiking_error"] < thr)
+    row["rate_converged"] = bool(np.isfinite(row["rate_error"]) and row["rate_error"] < thr)
+    row["wall_s"] = time.perf_counter() - wall0
+    return row
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, default=float))
+    os.replace(tmp, path)
+
+
+@dataclass
+class SweepRun:
+    """Outcome of :func:`run_sweep`.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per cell (all cells of the spec, finished now or before).
+    computed : list of str
+        Keys of the cells computed by this call.
+    reused : list of str
+        Keys of cells whose result file already existed.
+    wall_s : float
+    csv_path : Path
+    """
+
+    frame: object
+    computed: list
+    reused: list
+    wall_s: float
+    csv_path: Path
+
+
+def load_results(spec: SweepSpec, out_dir) -> "object":
+    """DataFrame of the finished cells of ``spec`` found in ``out_dir/cells``."""
+    import pandas as pd
+
+    cells_dir = Path(out_dir) / "cells"
+    rows = []
+    for params in spec.cells():
+        path = cells_dir / f"{cell_key(params)}.json"
+        if path.is_file():
+            rows.append({"key": path.stem, **json.loads(path.read_text())})
+    return pd.DataFrame(rows)
+
+
+def _client(scheduler, n_workers: int, threads_per_worker: int, processes: bool):
+    from distributed import Client, LocalCluster
+
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
+                               dashboard_address=None)
+        return Client(cluster), cluster
+    if isinstance(scheduler, Client):
+        return scheduler, None
+    return Client(scheduler), None
+
+
+def _owned(scheduler) -> bool:
+    from distributed import Client
+
+    return not isinstance(scheduler, Client)
+
+
+def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, threads_per_worker: int = 1,
+              processes: bool = True, progress: bool = True, max_cells: int | None = None) -> SweepRun:
+    """Run the missing cells of ``spec`` on Dask and collect all cells into ``results.csv``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    out_dir : path
+        Holds ``cells/<key>.json`` (one per finished cell), ``spec.json`` and ``results.csv``.
+    scheduler : None, "synchronous", address string or distributed.Client
+        ``None`` starts a LocalCluster (``n_workers`` × ``threads_per_worker``,
+        ``processes``); ``"synchronous"`` runs cells one by one in this process
+        (debugging); ``"tcp://host:8786"`` connects to an existing scheduler.
+    max_cells : int, optional
+        Stop after submitting this many missing cells (simulates an interrupted sweep).
+
+    Returns
+    -------
+    SweepRun
+    """
+    if spec.model != "rate" and scheduler is None and not processes:
+        raise ValueError("Brian2 is not thread-safe: spiking sweeps need processes=True")
+    out = Path(out_dir)
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    _write_json_atomic(out / "spec.json", {**spec.__dict__, "seeds": list(spec.seeds)})
+    wall0 = time.perf_counter()
+    todo, reused = [], []
+    for params in spec.cells():
+        key = cell_key(params)
+        (reused if (out / "cells" / f"{key}.json").is_file() else todo).append((key, params))
+    reused = [k for k, _ in reused]
+    if max_cells is not None:
+        todo = todo[:max_cells]
+    n_total = len(spec.cells())
+    if progress:
+        _log(f"{spec.name}: {n_total} cells, {len(reused)} already done, computing {len(todo)}")
+    computed = []
+
+    def finish(key, params, row):
+        _write_json_atomic(out / "cells" / f"{key}.json", row)
+        computed.append(key)
+        if progress:
+            done = len(computed)
+            el = time.perf_counter() - wall0
+            eta = el / done * (len(todo) - done)
+            axes = ", ".join(f"{k}={params['network'][k]:.4g}" for k in spec.axes)
+            _log(f"[{done}/{len(todo)}] {axes}, seed {params['seed']}: rate err {row['rate_error']:.3g}, "
+                 f"spiking err {row['spiking_error']:.3g} ({row['wall_s']:.1f} s; ETA {eta:.0f} s)")
+
+    if todo and scheduler == "synchronous":
+        for key, params in todo:
+            finish(key, params, run_cell(params))
+    elif todo:
+        from distributed import as_completed
+
+        client, cluster = _client(scheduler, n_workers, threads_per_worker, processes)
+        try:
+            futures = {}
+            for key, params in todo:
+                fut = client.submit(run_cell, params, key=f"brianforce-cell-{key}", pure=False)
+                futures[fut] = (key, params)
+            for fut in as_completed(futures):
+                key, params = futures[fut]
+                finish(key, params, fut.result())
+        finally:
+            if _owned(scheduler):
+                client.close()
+            if cluster is not None:
+                cluster.close()
+    frame = load_results(spec, out)
+    csv_path = out / "results.csv"
+    tmp = csv_path.with_name(".results.csv.tmp")
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, csv_path)
+    wall = time.perf_counter() - wall0
+    if progress:
+        _log(f"{len(frame)}/{n_total} cells in {csv_path} ({len(computed)} computed now, {wall:.1f} s)")
+    return SweepRun(frame, computed, reused, wall, csv_path)
+
+
+def sweep_cli(recipe_path, out_dir, scheduler=None):
+    """``brianforce sweep RECIPE --out DIR [--scheduler ADDR]``: run, save CSV and heat map.
+
+    Returns the results DataFrame. Writes ``results.csv`` and, for a sweep over two
+    axes, ``heatmap.png`` (convergence fraction over seeds) to ``out_dir``.
+    """
+    from .config import load_recipe
+
+    recipe = load_recipe(recipe_path)
+    method = recipe.get("experiment", {}).get("method")
+    if method != "sweep":
+        from .config import RecipeError
+
+        raise RecipeError(f"{recipe_path}: experiment.method must be 'sweep', got {method!r}")
+    spec = SweepSpec.from_recipe(recipe)
+    dask_cfg = recipe.get("dask", {})
+    run = run_sweep(spec, out_dir, scheduler=scheduler, n_workers=int(dask_cfg.get("n_workers", 2)),
+                    threads_per_worker=int(dask_cfg.get("threads_per_worker", 1)))
+    if len(run.frame):
+        _figures(spec, run.frame, Path(out_dir))
+    return run.frame
+
+
+def _figures(spec: SweepSpec, frame, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting_sweeps import plot_alpha_curve, plot_heatmap
+
+    axes = list(spec.axes)
+    models = ["rate", "spiking"] if spec.model == "both" else [spec.model]
+    if len(axes) == 2:
+        fig, axs = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4.5), squeeze=False)
+        for ax, m in zip(axs[0], models):
+            plot_heatmap(frame, x=axes[0], y=axes[1], value=f"{m}_converged", ax=ax,
+                         title=f"{m} network: fraction converged")
+        fig.tight_layout()
+        fig.savefig(out / "heatmap.png", dpi=110)
+        plt.close(fig)
+    elif len(axes) == 1:
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        value = "decoder_correlation" if spec.model == "both" else f"{spec.model}_error"
+        plot_alpha_curve(frame, x=axes[0], value=value, ax=ax)
+        fig.tight_layout()
+        fig.savefig(out / "curve.png", dpi=110)
+        plt.close(fig)

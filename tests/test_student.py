@@ -1,0 +1,168 @@
+"""Brian2 LIF student trained on factor targets (small, fast configurations)."""
+import numpy as np
+import pytest
+from brian2 import DimensionMismatchError, mV, ms, second, set_device
+
+from brianforce.io import load_arrays, save_arrays
+from brianforce.spiking import StandaloneNotSupportedError
+from brianforce.student import FactorStudent, TrainingDivergedError
+
+T_STEPS = 200  # 200 ms trials at 1 ms samples
+
+
+def _factors(P=3):
+    t = np.arange(T_STEPS) * 1e-3
+    y = np.stack([np.sin(2 * np.pi * (p + 1) * 5 * t) * 2 for p in range(P)], 1)
+    return y[None], y[None, :, :1]
+
+
+def _small(**kw):
+    base = dict(n_neurons=120, n_forced=1, n_mean=2, n_rls=3, seed=4)
+    base.update(kw)
+    return FactorStudent(**base)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    y, f = _factors()
+    return _small().fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms), y, f
+
+
+def test_learns_factors_and_demeans_input(trained):
+    st, y, f = trained
+    # a-priori RLS error of the learned factors falls well below "predict zero" (= 1)
+    assert st.train_errors_[-1] < 0.2
+    assert st.train_errors_[-1] < st.train_errors_[0]
+    assert 1 < st.mean_rate_ < 100
+    # mean removal changed the bias neuron by neuron (fixed input has non-zero means)
+    assert np.std(st.I_bias_) > 1e-4
+    assert st.w_.shape == (2 * 120, 3) and st.W_out_.shape == (4, 1)
+    np.testing.assert_allclose(st.U_.T @ st.U_, np.diag(np.diag(st.U_.T @ st.U_)), atol=1e-12)
+
+
+def test_predict_returns_structured_run(trained):
+    st, y, f = trained
+    run = st.predict(np.zeros((2, T_STEPS, 1)))
+    assert run.outputs.shape == (2, T_STEPS, 1) and run.factors.shape == (2, T_STEPS, 3)
+    assert run.rates.shape == (2, T_STEPS, 120)
+    assert len(run.spike_t) > 0 and np.all(run.spike_t >= 0)
+    np.testing.assert_allclose(run.trial_starts, [0.0, 0.2], atol=1e-9)
+    # outputs are the readout of the learned factors: z = W_out^T [y; 1]
+    z = np.concatenate([run.factors[0], np.ones((T_STEPS, 1))], 1) @ st.W_out_
+    np.testing.assert_allclose(run.outputs[0], z, atol=1e-12)
+
+
+def test_saved_arrays_roundtrip(trained, tmp_path):
+    st = trained[0]
+    p = save_arrays(tmp_path / "s.npz", st.arrays(), {"n": 120}, kind="depasquale-student")
+    arrays, meta = load_arrays(p, kind="depasquale-student")
+    for k, v in st.arrays().items():
+        np.testing.assert_array_equal(arrays[k], v)
+
+
+def test_dale_law_signs_hold_for_fixed_and_learned_weights():
+    y, f = _factors()
+    st = _small(dale=True, dale_offset=0.2 * mV, n_rls=2, seed=5)
+    st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    s = st.signs_
+    assert set(np.unique(s)) == {-1.0, 1.0}
+    assert np.mean(s > 0) == pytest.approx(0.8)
+    J = st.fixed_weights()
+    off = ~np.eye(120, dtype=bool)
+    assert np.all((J * s[None, :])[off] > 0)                  # every fixed weight has its sign
+    lw = st.learned_weights()
+    for W in lw.values():
+        assert np.all(W * s[None, :] >= 0)                   # every learned weight too
+    # the constraint was active (the unconstrained solution would violate it)
+    limit = st.dale_beta_ / np.max(np.linalg.norm(st.U_, axis=1))
+    assert np.any(np.isclose(np.linalg.norm(st.w_, axis=1), limit, rtol=1e-9))
+    raw = st.U_ @ st.w_.T                                     # without the offset
+    assert np.any(raw[:, :120] * s[None, :] < 0)
+
+
+def test_divergence_is_detected_with_time():
+    y, f = _factors()
+    st = _small(divergence_threshold=1e-12, n_rls=2)
+    with pytest.raises(TrainingDivergedError, match=r"RLS trial 1 \(t = [0-9.]+ s"):
+        st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+
+
+@pytest.mark.parametrize("kwargs,exc", [
+    (dict(tau_m=10.0), DimensionMismatchError),
+    (dict(tau_m=10 * mV), DimensionMismatchError),
+    (dict(fixed_gain=0.3 * mV), DimensionMismatchError),
+    (dict(tau_m=-1 * ms), ValueError),
+    (dict(v_reset=-30 * mV), ValueError),
+    (dict(schedule="sometimes"), ValueError),
+    (dict(alpha=0.0), ValueError),
+    (dict(n_rls=0), ValueError),
+    (dict(frac_exc=1.0), ValueError),
+])
+def test_bad_parameters(kwargs, exc):
+    with pytest.raises(exc):
+        FactorStudent(120, **kwargs)
+
+
+def test_bad_data():
+    y, f = _factors()
+    bad = y.copy()
+    bad[0, 3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        _small().fit(np.zeros((1, T_STEPS, 1)), bad, f, 1 * ms)
+    with pytest.raises(ValueError, match="multiple"):
+        _small().fit(np.zeros((1, T_STEPS, 1)), y, f, 0.07 * ms)
+    with pytest.raises(DimensionMismatchError):
+        _small().fit(np.zeros((1, T_STEPS, 1)), y, f, 1e-3)
+    with pytest.raises(RuntimeError, match="fit"):
+        _small().predict(np.zeros((1, T_STEPS, 1)))
+
+
+def test_refuses_standalone_device():
+    y, f = _factors()
+    set_device("cpp_standalone", build_on_run=False)
+    with pytest.raises(StandaloneNotSupportedError, match="network_operation"):
+        _small().fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+
+
+RECIPE = """
+[experiment]
+name = "tiny_oscillation"
+task = "oscillation"
+seed = 2
+[task]
+dt = "1 ms"
+n_train = 4
+n_test = 2
+n_student_train = 1
+[teacher]
+n_units = 40
+g = 1.2
+reg = 1.0
+n_factors = 4
+[student]
+n_neurons = 120
+n_forced = 1
+n_mean = 1
+n_rls = 2
+signal_amplitude = "10 mV"
+"""
+
+
+def test_recipe_driver_writes_summary_figure_and_network(tmp_path):
+    import json
+
+    from brianforce.recipes_depasquale import train_from_recipe
+
+    rec = tmp_path / "tiny.toml"
+    rec.write_text(RECIPE)
+    summary = train_from_recipe(rec, tmp_path / "out")
+    on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert on_disk["experiment"] == "tiny_oscillation"
+    assert on_disk["teacher"]["n_factors"] == 4
+    assert on_disk["size_ratio"] == pytest.approx(3.0)
+    assert 0 <= summary["population"]["median_principal_angle_deg"] <= 90
+    assert 0 < summary["student"]["mean_rate_hz"] < 200
+    assert (tmp_path / "out" / "outputs.png").stat().st_size > 1000
+    arrays, meta = load_arrays(tmp_path / "out" / "network.npz", kind="depasquale-student")
+    assert arrays["student_w"].shape == (240, 4)
+    assert meta["summary"]["task"] == "oscillation"

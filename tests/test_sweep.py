@@ -1,0 +1,145 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+
+from brianforce.config import RecipeError
+from brianforce.sweep import SweepSpec, cell_key, load_results, run_sweep, sweep_cli
+
+# 2 × 2 G × Q grid of small rate networks (N = 100, 0.3 s of training)
+SMALL = dict(name="test-gq", axes={"G": [0.02e-3, 0.08e-3], "Q": [10e-3, 40e-3]}, seeds=(0,),
+             network={"n_neurons": 100, "rate_dt": 5e-4}, settle=0.05, train=0.3, test=0.2, model="rate",
+             threshold=0.5)
+
+
+def _mtimes(out):
+    return {p.stem: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
+
+
+@pytest.fixture(scope="module")
+def threaded_client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_spec_cells_and_keys_are_stable():
+    spec = SweepSpec(**SMALL)
+    cells = spec.cells()
+    assert len(cells) == 4
+    keys = [cell_key(c) for c in cells]
+    assert len(set(keys)) == 4
+    # the key depends only on the parameter values, not on dict order or float noise
+    c = dict(cells[0])
+    shuffled = {k: c[k] for k in reversed(list(c))}
+    shuffled["network"] = dict(c["network"], G=c["network"]["G"] * (1 + 1e-15))
+    assert cell_key(shuffled) == keys[0]
+    assert cell_key(dict(c, seed=1)) != keys[0]
+
+
+def test_sweep_runs_on_dask_and_resumes_only_missing_cell(tmp_path, threaded_client):
+    spec = SweepSpec(**SMALL)
+    out = tmp_path / "sweep"
+    first = run_sweep(spec, out, scheduler=threaded_client, progress=False)
+    assert len(first.computed) == 4 and first.reused == []
+    frame = pd.read_csv(out / "results.csv")
+    assert len(frame) == 4
+    assert set(frame["G"]) == {0.02e-3, 0.08e-3} and set(frame["Q"]) == {10e-3, 40e-3}
+    assert np.all((frame["rate_error"] > 0) | ~np.isfinite(frame["rate_error"]))
+    assert frame["rate_converged"].dtype == bool
+    assert (frame["rate_converged"] == (frame["rate_error"] < 0.5)).all()
+
+    before = _mtimes(out)
+    victim = cell_key(spec.cells()[2])
+    old_row = json.loads((out / "cells" / f"{victim}.json").read_text())
+    (out / "cells" / f"{victim}.json").unlink()
+    second = run_sweep(spec, out, scheduler=threaded_client, progress=False)
+    assert second.computed == [victim]
+    assert sorted(second.reused) == sorted(k for k in before if k != victim)
+    after = _mtimes(out)
+    assert all(after[k] == before[k] for k in before if k != victim)
+    # the recomputed cell is deterministic given its seed
+    new_row = json.loads((out / "cells" / f"{victim}.json").read_text())
+    assert new_row["rate_error"] == pytest.approx(old_row["rate_error"], rel=1e-9)
+    assert len(second.frame) == 4
+
+
+def test_interrupted_sweep_finishes_missing_cells_synchronously(tmp_path):
+    spec = SweepSpec(**SMALL)
+    out = tmp_path / "sweep"
+    part = run_sweep(spec, out, scheduler="synchronous", progress=False, max_cells=1)
+    assert len(part.computed) == 1 and len(load_results(spec, out)) == 1
+    rest = run_sweep(spec, out, scheduler="synchronous", progress=False)
+    assert len(rest.computed) == 3 and part.computed[0] not in rest.computed
+    assert len(rest.frame) == 4
+
+
+def test_sweep_records_divergence_instead_of_raising(tmp_path):
+    spec = SweepSpec(name="diverge", axes={"alpha": [1e3]}, seeds=(1,), network={"n_neurons": 100, "rate_dt": 5e-4},
+                     settle=0.0, train=0.3, test=0.1, model="rate")
+    row = run_sweep(spec, tmp_path, scheduler="synchronous", progress=False).frame.iloc[0]
+    assert bool(row["diverged"]) and 0 < row["diverged_at"] <= 0.3
+    assert np.isinf(row["rate_error"]) and not bool(row["rate_converged"])
+
+
+def test_bad_specs_raise():
+    with pytest.raises(ValueError, match="model"):
+        SweepSpec(**{**SMALL, "model": "lstm"})
+    with pytest.raises(ValueError, match="cannot sweep"):
+        SweepSpec(**{**SMALL, "axes": {"colour": [1]}})
+    with pytest.raises(ValueError, match="thread-safe"):
+        run_sweep(SweepSpec(**{**SMALL, "model": "spiking"}), "unused", processes=False)
+
+
+def test_sweep_cli_reads_recipe_and_writes_heatmap(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("""
+[experiment]
+method = "sweep"
+name = "cli-test"
+model = "rate"
+seeds = [0]
+threshold = 0.5
+[task]
+name = "sinusoid"
+frequency = 5.0
+[network]
+n_neurons = 100
+rate_dt = "0.5 ms"
+[protocol]
+settle = "0.05 s"
+train = "0.3 s"
+test = "0.2 s"
+[grid]
+G = ["0.02 mV*s", "0.08 mV*s"]
+Q = { start = "10 mV", stop = "40 mV", num = 2 }
+""")
+    frame = sweep_cli(recipe, tmp_path / "out", scheduler="synchronous")
+    assert len(frame) == 4
+    assert sorted(frame["Q"].unique()) == pytest.approx([0.01, 0.04])
+    assert (tmp_path / "out" / "heatmap.png").stat().st_size > 1000
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[experiment]\nmethod = "force"\n')
+    with pytest.raises(RecipeError):
+        sweep_cli(bad, tmp_path / "x")
+
+
+def test_heatmap_pivots_mean_over_seeds():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from brianforce.plotting_sweeps import grid_table, plot_heatmap
+
+    frame = pd.DataFrame({"G": [1, 1, 2, 2, 1, 2], "Q": [1, 1, 1, 1, 2, 2],
+                          "rate_converged": [True, False, True, True, False, False]})
+    table = grid_table(frame, "G", "Q", "rate_converged")
+    assert table.loc[1, 1] == 0.5 and table.loc[1, 2] == 1.0 and table.loc[2, 2] == 0.0
+    ax = plot_heatmap(frame, "G", "Q", "rate_converged")
+    assert ax.images[0].get_array().shape == (2, 2)
