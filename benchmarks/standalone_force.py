@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ def part_training(seed, out):
 
     from brianforce.analysis import lag_adjusted_correlation, normalised_rmse
     from brianforce.reference import numpy_force_lif
-    from brianforce.standalone import StandaloneFORCETrainer, run_standalone
+    from brianforce.standalone import StandaloneFORCETrainer
     from brianforce.tasks import sinusoid
     from brianforce.training import FORCETrainer
 
@@ -103,7 +102,7 @@ def part_agreement(model, out):
     w0 = time.perf_counter()
     runtime = FORCETrainer.load(model).predict(2 * second)
     runtime_wall = time.perf_counter() - w0
-    proj = build_project(model, 2 * second, directory=tempfile.mkdtemp(prefix="bf_bench_run_"), n_record=2000)
+    proj = build_project(model, 2 * second, directory=tempfile.mkdtemp(prefix="bf_bench_run_"))
     run = proj.run()
     sa = run.result
     t0 = runtime.t[0]

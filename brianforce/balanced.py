@@ -90,8 +90,8 @@ class BalancedConnectivity:
         return W
 
 
-def balanced_connectivity(n: int, *, p: float = 0.1, frac_exc: float = 0.8, j0: float = 25e-3,
-                          g: float = 5.0, tau_m: float = 10e-3, seed: int = 0
+def balanced_connectivity(n: int, *, p: float = 0.1, frac_exc: float = 0.8, j0: float = 10e-3,
+                          g: float = 6.0, tau_m: float = 10e-3, seed: int = 0
                           ) -> BalancedConnectivity:
     """Draw a fixed in-degree balanced E/I network (numpy, SI floats).
 
@@ -106,7 +106,7 @@ def balanced_connectivity(n: int, *, p: float = 0.1, frac_exc: float = 0.8, j0: 
     p : float in (0, 1]
     frac_exc : float in (0, 1)
     j0 : float
-        Coupling scale in volts (default 25 mV).
+        Coupling scale in volts (default 10 mV).
     g : float
         Relative inhibitory strength (> 0).
     tau_m : float

@@ -191,8 +191,9 @@ def rls_pc_gain(eigenvalues, alpha: float, n_updates: int) -> np.ndarray:
 class ComparisonResult:
     """Metrics of one matched spiking/rate comparison.
 
-    Errors are RMSE / target amplitude after the best time shift of up to a quarter
-    period (:func:`lag_adjusted_error`) over the free-running test.
+    Errors are RMSE / target amplitude of the free-running test after the best time
+    shift of up to a quarter period (:func:`lag_adjusted_error`), chosen per period for
+    periodic tasks (phase drift not counted); ``*_whole`` use one shift for the whole test.
 
     ``*_error`` are test errors of each network with its own decoder;
     ``spike_to_rate_error`` is the rate network's error with the spiking decoder and
@@ -205,6 +206,10 @@ class ComparisonResult:
     rate_error: float
     spike_to_rate_error: float
     rate_to_spike_error: float
+    spiking_error_whole: float = float("nan")
+    rate_error_whole: float = float("nan")
+    spike_to_rate_error_whole: float = float("nan")
+    rate_to_spike_error_whole: float = float("nan")
     cross_trial_correlation_spiking: float = float("nan")
     cross_trial_correlation_rate: float = float("nan")
     cross_trial_error: float = float("nan")
@@ -231,11 +236,14 @@ def _err(z, target) -> float:
     return float(np.max(normalised_rmse(z, target)))
 
 
-def lag_adjusted_error(z, target, max_lag: int) -> float:
+def lag_adjusted_error(z, target, max_lag: int, window: int | None = None) -> float:
     """Smallest RMSE / target amplitude over time shifts of up to ``max_lag`` samples.
 
     A free-running oscillator that is right but slightly out of phase keeps a small
-    error (the worst output channel is reported; ``inf`` if ``z`` is not finite).
+    error. With ``window`` (samples, e.g. one period) the shift is chosen per window and
+    the per-window errors are averaged, so a slow phase drift (a frequency off by a few
+    per cent) is not counted either. The worst output channel is reported; ``inf`` if
+    ``z`` is not finite.
     """
     z, target = np.asarray(z, float), np.asarray(target, float)
     if z.ndim == 1:
@@ -244,11 +252,27 @@ def lag_adjusted_error(z, target, max_lag: int) -> float:
         return float("inf")
     n = len(z)
     max_lag = int(min(max_lag, n // 2 - 1))
-    best = np.full(z.shape[1], np.inf)
+    amp = (target.max(0) - target.min(0)) / 2
+    if np.any(amp <= 0):
+        raise ValueError("target has zero amplitude in some channel")
+    w = int(window) if window else n
+    n_win = max(n // w, 1)
+    best = np.full((n_win, z.shape[1]), np.inf)
+    idx = np.arange(n)
     for lag in range(-max_lag, max_lag + 1):
-        a, b = (z[lag:], target[:n - lag]) if lag >= 0 else (z[:n + lag], target[-lag:])
-        best = np.minimum(best, normalised_rmse(a, b))
-    return float(best.max())
+        shifted = np.full_like(target, np.nan)
+        if lag >= 0:
+            shifted[lag:] = target[:n - lag]
+        else:
+            shifted[:n + lag] = target[-lag:]
+        sq = (z - shifted) ** 2
+        for c in range(z.shape[1]):
+            ok = np.isfinite(sq[:, c]) & (idx < n_win * w)
+            sums = np.bincount(idx[ok] // w, weights=sq[ok, c], minlength=n_win)
+            cnt = np.bincount(idx[ok] // w, minlength=n_win)
+            mse = np.divide(sums, cnt, out=np.full(n_win, np.inf), where=cnt > w // 2)
+            best[:, c] = np.minimum(best[:, c], mse)
+    return float((np.sqrt(best) / amp).mean(0).max())
 
 
 def offline_rls_decoder(rates, target, alpha: float, every: int = 1, normalised: bool = True) -> np.ndarray:
@@ -387,11 +411,12 @@ class MatchedForceComparison:
         lag_s = (task.period / 4) if task.period else 0.05
         ls = int(round(lag_s / float(np.median(np.diff(s_own.t)))))
         lr = int(round(lag_s / self.rate_dt))
-        result = ComparisonResult(self.alpha, decoder_correlation(phi_s, phi_r),
-                                  lag_adjusted_error(s_own.z, s_own.target, ls),
-                                  lag_adjusted_error(r_own.z, r_own.target, lr),
-                                  lag_adjusted_error(r_from_s.z, r_from_s.target, lr),
-                                  lag_adjusted_error(s_from_r.z, s_from_r.target, ls))
+        ws = int(round(4 * ls)) if task.period else None
+        wr = int(round(4 * lr)) if task.period else None
+        pairs = [(s_own, ls, ws), (r_own, lr, wr), (r_from_s, lr, wr), (s_from_r, ls, ws)]
+        per = [lag_adjusted_error(r.z, r.target, lag, win) for r, lag, win in pairs]
+        whole = [lag_adjusted_error(r.z, r.target, lag) for r, lag, _ in pairs]
+        result = ComparisonResult(self.alpha, decoder_correlation(phi_s, phi_r), *per, *whole)
         self.phi_cross_trial_ = None
         if cross_trial and task.period and (test_s - drop * np.median(np.diff(s_own.t))) >= 2 * task.period:
             t_ct, y_ct = s_own.t[drop:], s_own.target[drop:]

@@ -30,7 +30,6 @@ import gc
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -430,12 +429,16 @@ def run_standalone(model_path, duration, device: str = "cpp_standalone", directo
 _CPP_RLS = r"""
 static std::vector<double> _bf_rls_Pmat;
 static std::vector<double> _bf_rls_Pr;
+static std::vector<double> _bf_rls_Pprev;
 
+/* One RLS update. The rank-1 update of P from the previous update (P -= c' Pr' Pr'^T) is
+   deferred and fused with this update's P r pass, so P (upper triangle) is read once per
+   update; every element receives exactly the operations of the unfused algorithm. */
 static void bf_rls_update()
 {
     double* S = _namespace_bf_rls_state;
     const int N = (int)S[6], K = (int)S[7];
-    const double* r = _namespace_bf_rls_r;
+    const double* __restrict__ r = _namespace_bf_rls_r;
     double* phi = _namespace_bf_rls_phi;
     double* err = _namespace_bf_rls_err;
     bool bad = S[2] != 0.0;
@@ -455,15 +458,26 @@ static void bf_rls_update()
         _bf_rls_Pmat.assign((size_t)N * N, 0.0);
         for (int a = 0; a < N; a++) _bf_rls_Pmat[(size_t)a * N + a] = 1.0 / S[5];
         _bf_rls_Pr.assign(N, 0.0);
+        _bf_rls_Pprev.assign(N, 0.0);
+        S[10] = 0.0;
     }
-    double* P = &_bf_rls_Pmat[0];
-    double* Pr = &_bf_rls_Pr[0];
+    double* __restrict__ P = &_bf_rls_Pmat[0];
+    double* __restrict__ Pr = &_bf_rls_Pr[0];
+    double* __restrict__ pp = &_bf_rls_Pprev[0];
+    const double cprev = S[10];
     for (int a = 0; a < N; a++) Pr[a] = 0.0;
-    for (int a = 0; a < N; a++) {   /* Pr = P r (symmetric, upper triangle) */
-        const double* row = P + (size_t)a * N;
+    for (int a = 0; a < N; a++) {   /* pending P -= c' pp pp^T, then Pr = P r (upper triangle) */
+        double* __restrict__ row = P + (size_t)a * N;
+        const double ca = cprev * pp[a];
         const double ra = r[a];
+        row[a] -= ca * pp[a];
         double acc = row[a] * ra;
-        for (int b = a + 1; b < N; b++) { acc += row[b] * r[b]; Pr[b] += row[b] * ra; }
+        for (int b = a + 1; b < N; b++) {
+            const double x = row[b] - ca * pp[b];
+            row[b] = x;
+            acc += x * r[b];
+            Pr[b] += x * ra;
+        }
         Pr[a] += acc;
     }
     double rPr = 0.0;
@@ -472,11 +486,8 @@ static void bf_rls_update()
     const double g = S[8] != 0.0 ? c : 1.0;
     for (int a = 0; a < N; a++)
         for (int k = 0; k < K; k++) phi[a * K + k] -= (Pr[a] * g) * err[k];
-    for (int a = 0; a < N; a++) {   /* P -= c Pr Pr^T (upper triangle) */
-        double* row = P + (size_t)a * N;
-        const double ca = c * Pr[a];
-        for (int b = a; b < N; b++) row[b] -= ca * Pr[b];
-    }
+    for (int a = 0; a < N; a++) pp[a] = Pr[a];
+    S[10] = c;
     S[1] += 1.0;
     S[9] += 1.0;
 }
@@ -507,9 +518,10 @@ cdef void bf_rls_update():
     cdef double* err = _namespace_bf_rls_err
     cdef double* P = _namespace_bf_rls_P
     cdef double* Pr = _namespace_bf_rls_Pr
+    cdef double* pp = _namespace_bf_rls_Pprev
     cdef bint bad = S[2] != 0.0
     cdef int a, b, k
-    cdef double e, acc, ra, rPr, c, g, ca
+    cdef double e, acc, ra, rPr, c, g, ca, cprev, x
     cdef double* row
     for k in range(K):
         e = 0.0
@@ -525,15 +537,20 @@ cdef void bf_rls_update():
             S[3] = S[1]
         S[1] += 1.0
         return
+    cprev = S[10]
     for a in range(N):
         Pr[a] = 0.0
     for a in range(N):
         row = P + <size_t>a * N
+        ca = cprev * pp[a]
         ra = r[a]
+        row[a] -= ca * pp[a]
         acc = row[a] * ra
         for b in range(a + 1, N):
-            acc += row[b] * r[b]
-            Pr[b] += row[b] * ra
+            x = row[b] - ca * pp[b]
+            row[b] = x
+            acc += x * r[b]
+            Pr[b] += x * ra
         Pr[a] += acc
     rPr = 0.0
     for a in range(N):
@@ -544,10 +561,8 @@ cdef void bf_rls_update():
         for k in range(K):
             phi[a * K + k] -= (Pr[a] * g) * err[k]
     for a in range(N):
-        row = P + <size_t>a * N
-        ca = c * Pr[a]
-        for b in range(a, N):
-            row[b] -= ca * Pr[b]
+        pp[a] = Pr[a]
+    S[10] = c
     S[1] += 1.0
     S[9] += 1.0
 
@@ -588,6 +603,15 @@ cdef double bf_rls_error(int k):
 """
 
 
+def _current_P(buffers) -> np.ndarray:
+    """Full symmetric P from the Cython buffers, with the pending rank-1 update applied."""
+    n = len(buffers["_bf_rls_Pr"])
+    P = buffers["_bf_rls_P"].reshape(n, n)
+    pp, c = buffers["_bf_rls_Pprev"], buffers["_bf_rls_state"][10]
+    upper = np.triu(P - (c * pp)[:, None] * pp[None, :])
+    return upper + np.triu(upper, 1).T
+
+
 @dataclass
 class _RLSFunctions:
     collect: Function
@@ -605,13 +629,13 @@ def _rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float) -
     ``bf_rls_get(i, j)`` returns the updated decoder, ``bf_rls_error(k)`` the a-priori
     error of the last update.
     """
-    state = np.zeros(10)
+    state = np.zeros(11)
     # 0 count in pass, 1 update index, 2 diverged, 3 diverged at, 4 limit, 5 reg, 6 N, 7 K,
-    # 8 normalised, 9 number of applied updates
+    # 8 normalised, 9 number of applied updates, 10 c of the pending (deferred) rank-1 update
     state[4], state[5], state[6], state[7], state[8] = limit, reg, n, k, float(normalised)
     shared = {"_bf_rls_state": state, "_bf_rls_r": np.zeros(n), "_bf_rls_phi": np.zeros(n * k),
               "_bf_rls_y": np.zeros(k), "_bf_rls_err": np.zeros(k)}
-    cython_only = {"_bf_rls_P": np.eye(n).reshape(-1) / reg, "_bf_rls_Pr": np.zeros(n)}
+    cython_only = {"_bf_rls_P": np.eye(n).reshape(-1) / reg, "_bf_rls_Pr": np.zeros(n), "_bf_rls_Pprev": np.zeros(n)}
 
     def make(name, args, cpp, cy, cy_ns, return_unit):
         f = Function(pyfunc=None, arg_units=[u for _, u in args], return_unit=return_unit,
@@ -724,7 +748,7 @@ class StandaloneFORCETrainer:
 
     # -------------------------------------------------------------- API
     def fit(self, task, settle=0.5 * second, train=4.5 * second, test=2 * second,
-            report=None) -> "StandaloneFORCETrainer":
+            report=None, profile: bool = False) -> "StandaloneFORCETrainer":
         """Settle, train the decoder by generated-code RLS and (standalone) free-run.
 
         Parameters
@@ -737,6 +761,9 @@ class StandaloneFORCETrainer:
             program (read it with :meth:`predict`). Ignored at runtime, where
             :meth:`predict` simulates on.
         report : None, 'text' or 'stdout'
+        profile : bool
+            Record Brian2's per-code-object timings in ``profile_`` (seconds, summed over
+            phases).
 
         Raises
         ------
@@ -785,7 +812,7 @@ class StandaloneFORCETrainer:
                                   name=f"{self._prefix}_rls_errmon")
             net = Network(*objs.objects, name=f"{self._prefix}_network")
             phases = []
-            kw = dict(namespace=ns, report=report, report_period=5 * second)
+            kw = dict(namespace=ns, report=report, report_period=5 * second, profile=bool(profile))
             for r in runners:
                 r.active = False
             if settle_s > 0:
@@ -819,6 +846,8 @@ class StandaloneFORCETrainer:
                 compile_s, run_s = 0.0, sum(p[2] for p in phases)
             for name, mons, wall in phases:
                 setattr(self, f"{name}_result_", self._result(mons, name, wall if not standalone else run_s))
+            if profile:
+                self.profile_ = {name: float(t) for name, t in net.profiling_info}
             err_t = np.asarray(errmon.t_).copy() + c.dt
             errors = np.asarray(errmon.rls_err_).T.copy().reshape(len(err_t), c.n_outputs)
             g = objs.neurons
@@ -831,8 +860,7 @@ class StandaloneFORCETrainer:
                 self._net = None
             else:
                 self._net, self._objs, self._ns, self._runners = net, objs, ns, runners
-                self.P_ = np.triu(fns.buffers["_bf_rls_P"].reshape(c.n_neurons, c.n_neurons))
-                self.P_ = self.P_ + np.triu(self.P_, 1).T
+                self.P_ = _current_P(fns.buffers)
         finally:
             if standalone:
                 _restore_runtime()

@@ -20,9 +20,10 @@ Training runs over repeated trials (as in the original code):
 2. ``n_mean`` teacher-forced trials estimating each neuron's mean of ``I_syn + U ỹ``, which
    is then removed through ``I_bias = bias − mean`` (neurons become fluctuation driven);
 3. ``n_forced`` teacher-forced trials to settle with the new bias;
-4. ``n_rls`` closed-loop RLS trials (``y = wᵀ s`` drives the network while ``w`` and
-   ``W_out`` learn); updates on a random (Bernoulli per ``dt_op`` step, mean interval
-   ``update_interval``) or regular schedule;
+4. ``n_rls`` RLS trials: ``w`` learns ``wᵀ s ≈ ỹ`` and ``W_out`` learns ``z ≈ f``; the network
+   is driven by ``ỹ`` (``teacher_forced_rls=True``, default) or by its own ``y = wᵀ s``
+   (closed loop, FORCE-like, as in the original code); updates on a random (Bernoulli per
+   ``dt_op`` step, mean interval ``update_interval``) or regular schedule;
 5. :meth:`FactorStudent.predict` runs closed-loop test trials.
 
 Dale's law (``dale=True``): each neuron is excitatory (σ=+1, fraction ``frac_exc``) or
@@ -31,7 +32,9 @@ columns scaled so the mean input equals ``fixed_mean``). Learned weights use a *
 positive/negative offset with norm clipping*: the effective learned weight from feature ``j``
 (neuron ``j``'s slow or fast trace) onto neuron ``i`` is ``(U_i·w_j + σ_j β_j)·τ_j``, with
 ``β_j = dale_offset`` for excitatory and ``dale_offset·N_E/N_I`` for inhibitory features (so the
-offset's common-mode current ``Σ_j σ_j β_j s_j`` cancels when E and I rates match). After every
+offset's common-mode current ``Σ_j σ_j β_j s_j`` cancels when E and I rates match; its mean is
+also removed in the mean-estimation phase, but its fluctuations grow with N·β, so ``dale_offset``
+must stay small — a fraction of a mV at N ~ 600). After every
 RLS update each row ``w_j`` is clipped to ``|w_j| ≤ β_j / max_i |U_i|``, which guarantees
 ``|U_i·w_j| ≤ β_j`` and hence sign(weight) = σ_j for every learned and fixed weight.
 
@@ -142,6 +145,7 @@ class FactorStudent:
     schedule : {"random", "regular"}          Bernoulli per step, or every ``update_interval``
     n_forced, n_mean, n_rls : int             trials per training phase (see module docstring)
     dale : bool, frac_exc : float, dale_offset : Quantity (voltage)
+    teacher_forced_rls : bool                 drive with ỹ during RLS trials (else closed loop)
     divergence_threshold : float              a training trial with factor nMSE above it raises
     dt : Quantity (time)                      integration step (default 0.05 ms)
     seed : int
@@ -301,12 +305,12 @@ class FactorStudent:
                 if np.any(over):
                     self._rls_w.W[over] *= (self._row_limit[over] / norms[over])[:, None]
         y_drive = st["factors"][k] if (phase == "rls" and self.teacher_forced_rls) else y
-        if phase == "mean":
-            self._mean_sum += self._G.I_syn_[:] + self.U_ @ y
+        common = (float(np.dot(np.concatenate([self.signs_, self.signs_]) * self.dale_beta_, s))
+                  if self.dale else 0.0)
+        if phase == "mean":   # the Dale offset's common-mode current is demeaned too
+            self._mean_sum += self._G.I_syn_[:] + self.U_ @ y + common
             self._mean_n += 1
-        ctrl = self.U_ @ y_drive + st["ext"][k]
-        if self.dale:
-            ctrl = ctrl + float(np.dot(np.concatenate([self.signs_, self.signs_]) * self.dale_beta_, s))
+        ctrl = self.U_ @ y_drive + st["ext"][k] + common
         self._G.I_ctrl_[:] = ctrl
         st["y"][k] = y
         if z is not None:

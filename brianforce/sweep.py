@@ -164,7 +164,8 @@ def run_cell(params: dict) -> dict:
     """Train the network(s) of one cell and return a flat row of parameters and metrics.
 
     Errors are RMSE / target amplitude after the best shift of up to a quarter period
-    (:func:`~brianforce.comparison.lag_adjusted_error`) over the free-running test.
+    (:func:`~brianforce.comparison.lag_adjusted_error`) over the whole free-running test;
+    ``model="both"`` adds ``*_error_period`` columns with the shift chosen per period.
     Divergence is recorded, not raised: ``diverged`` is True, ``diverged_at`` the
     simulated time (s) and the error of the diverged network is ``inf``.
     """
@@ -195,9 +196,12 @@ def run_cell(params: dict) -> dict:
         try:
             if model == "both":
                 res = comp.fit(task, settle=settle * second, train=train * second, test=test * second,
-                               cross_trial=False).result_
-                row.update({k: getattr(res, k) for k in ("spiking_error", "rate_error", "decoder_correlation",
-                                                          "spike_to_rate_error", "rate_to_spike_error")})
+                               cross_trial=True).result_
+                for k in ("spiking_error", "rate_error", "spike_to_rate_error", "rate_to_spike_error"):
+                    row[k] = getattr(res, f"{k}_whole")
+                    row[f"{k}_period"] = getattr(res, k)
+                row.update({k: getattr(res, k) for k in ("decoder_correlation", "cross_trial_correlation_spiking",
+                                                          "cross_trial_correlation_rate")})
             elif model == "rate":
                 rate = comp._make_rate().fit(task, settle=settle, train=train)
                 r = rate.predict(test)
@@ -273,6 +277,14 @@ def _client(scheduler, n_workers: int, threads_per_worker: int, processes: bool)
     return Client(scheduler), None
 
 
+def _preload_brian2() -> bool:
+    """Import Brian2 on a worker's main thread (its import installs a signal handler,
+    which fails from the task threads)."""
+    import brian2  # noqa: F401
+
+    return True
+
+
 def _owned(scheduler) -> bool:
     from distributed import Client
 
@@ -336,6 +348,8 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
 
         client, cluster = _client(scheduler, n_workers, threads_per_worker, processes)
         try:
+            _preload_brian2()  # for in-process workers (the driver runs on the main thread)
+            client.run(_preload_brian2)
             futures = {}
             for key, params in todo:
                 fut = client.submit(run_cell, params, key=f"brianforce-cell-{key}", pure=False)

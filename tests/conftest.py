@@ -1,9 +1,12 @@
 import os
 
-import pytest
-
+# Before numpy is imported: one BLAS thread. The suite runs many small level-2 BLAS
+# calls on a 2-core machine, where multi-threaded OpenBLAS spin-waits (up to 10x slower).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # Headless plotting everywhere in the test-suite.
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -107,6 +107,11 @@ def test_lag_adjusted_error_forgives_a_phase_shift_only():
     assert lag_adjusted_error(shifted, y, 0) > 0.2
     assert lag_adjusted_error(0.5 * y, y, 50) == pytest.approx(0.5 / np.sqrt(2), rel=0.01)
     assert lag_adjusted_error(np.full_like(y, np.nan), y, 5) == np.inf
+    # a 4 % frequency error drifts out of phase over the second; per-period alignment forgives it
+    drift = np.sin(2 * np.pi * 5.2 * t)[:, None]
+    assert lag_adjusted_error(drift, y, 50) > 0.2
+    assert lag_adjusted_error(drift, y, 50, window=200) < 0.1
+    assert lag_adjusted_error(0.5 * y, y, 50, window=200) == pytest.approx(0.5 / np.sqrt(2), rel=0.01)
 
 
 def test_bad_parameters_raise():
@@ -145,3 +150,16 @@ def test_matched_networks_share_structure_and_restore_decoders(small_comparison)
     tt = comp.transfer_tests_["spike_to_rate"]
     assert not np.allclose(tt.z, comp.rate_test_.z)
     assert comp.spiking_rates_.shape[1] == 100 and np.isfinite(res.cross_trial_correlation_spiking)
+
+
+@pytest.mark.slow
+def test_acceptance_decoder_correlation_drops_with_learning_rate():
+    """Newton & Nicola: correlated decoders at slow learning, less correlated at fast (N = 300)."""
+    corr = {}
+    for alpha in (5e-7, 5e-5):
+        comp = MatchedForceComparison(300, alpha=alpha, G=0.08 * mV * second, seed=0)
+        comp.fit(sinusoid(5.0), settle=0.3 * second, train=3 * second, test=1 * second)
+        corr[alpha] = comp.result_.decoder_correlation
+        assert comp.result_.spiking_error < 0.5 and comp.result_.rate_error < 0.5
+    assert corr[5e-7] > 0.8
+    assert corr[5e-5] < corr[5e-7] - 0.2

@@ -6,11 +6,10 @@ Standalone projects are built into pytest's persistent cache, so a re-run only r
 what changed (first run: about one minute per project on 2 cores).
 """
 import json
-import shutil
 
 import numpy as np
 import pytest
-from brian2 import DimensionMismatchError, mV, ms, second
+from brian2 import DimensionMismatchError, ms, second
 
 from brianforce.io import ModelFileError, save_arrays
 from brianforce.standalone import (StandaloneFORCETrainer, build_project, run_model_cli, run_standalone)
@@ -141,9 +140,9 @@ def test_compile_once_run_many_without_recompiling(trained_model, project):
         assert r.wall_time < max(project.compile_time, 5.0)
 
 
-def test_run_model_cli_writes_outputs(trained_model, project, tmp_path):
+def test_run_model_cli_writes_outputs(trained_model, cache_dir, tmp_path):
     path, runtime = trained_model
-    summary = run_model_cli(path, "cpp_standalone", 2.0, tmp_path / "out", directory=project.directory)
+    summary = run_model_cli(path, "cpp_standalone", 2.0, tmp_path / "out", directory=cache_dir / "cli_n150")
     for name in ("summary.json", "output.npz", "output.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["device"] == "cpp_standalone"

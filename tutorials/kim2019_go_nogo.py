@@ -23,11 +23,13 @@
 
 # %%
 import os
-import tempfile
-from pathlib import Path
 
-import matplotlib
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # small matrices: BLAS threads only add contention
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
 
 matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 import matplotlib.pyplot as plt  # noqa: E402
