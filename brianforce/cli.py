@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "run_demo", "run_force_experiment", "run_force_recipe"]
+import numpy as np
+
+__all__ = ["main", "run_demo", "run_force_experiment", "run_force_recipe", "run_kim2019_recipe"]
 
 DEMO_FULL = dict(n_neurons=2000, settle=0.5, train=9.5, test=2.0)
 DEMO_QUICK = dict(n_neurons=500, settle=0.3, train=3.0, test=1.0)
@@ -111,6 +113,29 @@ def run_force_recipe(recipe: dict, out, progress: bool = True) -> dict:
                                 title=exp.get("title", "FORCE-trained LIF network"), **durations)
 
 
+def run_kim2019_recipe(path, out) -> dict:
+    """Run a ``method = "kim2019"`` recipe: train the rate RNN, transfer to LIF, save both."""
+    from .transfer import read_recipe, run_kim2019
+
+    recipe = read_recipe(path)
+    seed = int(recipe.get("experiment", {}).get("seed", 0))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _log(f"{path}: training the rate RNN (BPTT) and transferring it to LIF, seed {seed} ...")
+    res = run_kim2019(recipe, seed)
+    summary = {"task": res.task_name, "seed": seed, "rate_converged": bool(res.rate_converged),
+               "rate_iterations": int(res.rate_iterations), "rate_accuracy": float(res.rate_accuracy),
+               "inverse_lambda": float(res.scaling_factor), "lambda": float(res.lambda_),
+               "grid_accuracy": np.asarray(res.grid_accuracy).tolist(), "lif_accuracy": float(res.lif_accuracy),
+               "lif_accuracy_rate_criterion": float(res.lif_accuracy_rate_criterion)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    res.trainer.params_.save(out / "rate_model.npz", {"task": res.task_name, "seed": seed})
+    res.transfer.model_.save(out / "lif_model.npz")
+    _log(f"rate accuracy {res.rate_accuracy:.3f}, LIF accuracy {res.lif_accuracy:.3f} at 1/lambda = "
+         f"{res.scaling_factor:g}; wrote {out}")
+    return summary
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="brianforce", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +160,12 @@ def main(argv=None) -> int:
         method = recipe.get("experiment", {}).get("method")
         if method == "force":
             run_force_recipe(recipe, args.out)
+        elif method == "depasquale":
+            from .recipes_depasquale import train_from_recipe
+
+            train_from_recipe(args.recipe, args.out)
+        elif method == "kim2019":
+            run_kim2019_recipe(args.recipe, args.out)
         else:
             parser.error(f"{args.recipe}: unknown experiment.method {method!r}")
     elif args.command == "demo":

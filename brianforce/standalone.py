@@ -748,7 +748,7 @@ class StandaloneFORCETrainer:
 
     # -------------------------------------------------------------- API
     def fit(self, task, settle=0.5 * second, train=4.5 * second, test=2 * second,
-            report=None, profile: bool = False) -> "StandaloneFORCETrainer":
+            report=None) -> "StandaloneFORCETrainer":
         """Settle, train the decoder by generated-code RLS and (standalone) free-run.
 
         Parameters
@@ -761,9 +761,6 @@ class StandaloneFORCETrainer:
             program (read it with :meth:`predict`). Ignored at runtime, where
             :meth:`predict` simulates on.
         report : None, 'text' or 'stdout'
-        profile : bool
-            Record Brian2's per-code-object timings in ``profile_`` (seconds, summed over
-            phases).
 
         Raises
         ------
@@ -812,7 +809,7 @@ class StandaloneFORCETrainer:
                                   name=f"{self._prefix}_rls_errmon")
             net = Network(*objs.objects, name=f"{self._prefix}_network")
             phases = []
-            kw = dict(namespace=ns, report=report, report_period=5 * second, profile=bool(profile))
+            kw = dict(namespace=ns, report=report, report_period=5 * second)
             for r in runners:
                 r.active = False
             if settle_s > 0:
@@ -846,8 +843,6 @@ class StandaloneFORCETrainer:
                 compile_s, run_s = 0.0, sum(p[2] for p in phases)
             for name, mons, wall in phases:
                 setattr(self, f"{name}_result_", self._result(mons, name, wall if not standalone else run_s))
-            if profile:
-                self.profile_ = {name: float(t) for name, t in net.profiling_info}
             err_t = np.asarray(errmon.t_).copy() + c.dt
             errors = np.asarray(errmon.rls_err_).T.copy().reshape(len(err_t), c.n_outputs)
             g = objs.neurons

@@ -415,9 +415,19 @@ def _figures(spec: SweepSpec, frame, out: Path) -> None:
         fig.savefig(out / "heatmap.png", dpi=110)
         plt.close(fig)
     elif len(axes) == 1:
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        value = "decoder_correlation" if spec.model == "both" else f"{spec.model}_error"
-        plot_alpha_curve(frame, x=axes[0], value=value, ax=ax)
+        if spec.model == "both":
+            fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
+            plot_alpha_curve(frame, x=axes[0], value="decoder_correlation", ax=ax0)
+            ax0.set_title("spiking vs rate decoder correlation")
+            for col, lab in (("rate_error_period", "rate, own φ"), ("spike_to_rate_error_period", "rate, spiking φ"),
+                             ("spiking_error_period", "spiking, own φ"),
+                             ("rate_to_spike_error_period", "spiking, rate φ")):
+                plot_alpha_curve(frame, x=axes[0], value=col, ax=ax1, label=lab)
+            ax1.set_ylabel("test RMSE / amplitude (per-period lag)")
+            ax1.legend(fontsize="small")
+        else:
+            fig, ax0 = plt.subplots(figsize=(5.5, 4))
+            plot_alpha_curve(frame, x=axes[0], value=f"{spec.model}_error", ax=ax0)
         fig.tight_layout()
         fig.savefig(out / "curve.png", dpi=110)
         plt.close(fig)
