@@ -17,6 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from .connectivity import SparseWeights
+from .errors import TrainingDiverged
 from .neurons import LIFParams, lif_rate
 from .rls import RLS
 
@@ -34,10 +35,9 @@ class RateResult:
     errors: np.ndarray | None = None
 
 
-def _check_divergence(err, limit, step, t):
+def _check_divergence(err, limit, step, t, dt):
     if not (np.all(np.isfinite(err)) and np.max(np.abs(err)) <= limit):
-        from .training import TrainingDiverged  # shared exception type (no Brian2 at import)
-        raise TrainingDiverged(step, t, err, 1.0)
+        raise TrainingDiverged(step, t, err, dt)
 
 
 class _OnlineRateNet:
@@ -58,7 +58,7 @@ class _OnlineRateNet:
             x = self._regressor()
             if train and n % self.rls_every == 0:
                 err = x @ self.rls_.W - task(np.array([self.t_]))[0]
-                _check_divergence(err, limit, self.rls_.n_updates, self.t_)
+                _check_divergence(err, limit, self.rls_.n_updates, self.t_, self.dt)
                 self.rls_.update(x, err)
                 errs.append(err)
             if n % self.record_every == 0:

@@ -17,6 +17,7 @@ import brian2 as b2
 from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, network_operation, second, volt
 
 from .connectivity import SparseWeights, feedback_weights, static_weights
+from .errors import TrainingDiverged
 from .io import load_arrays, save_arrays
 from .neurons import LIFParams
 from .rls import RLS, regularisation_from
@@ -29,25 +30,6 @@ from .units import as_positive_si, as_si
 __all__ = ["FORCETrainer", "TrainingHistory", "SimulationResult", "TrainingDiverged", "as_task"]
 
 MODEL_KIND = "force_lif"
-
-
-class TrainingDiverged(RuntimeError):
-    """RLS training produced a non-finite or exploding error.
-
-    Attributes
-    ----------
-    step : int
-        Index of the RLS update at which divergence was detected.
-    time : float
-        Simulated time (s) of that update.
-    error : ndarray
-    """
-
-    def __init__(self, step: int, t: float, error, dt: float):
-        self.step, self.time, self.error = step, t, np.asarray(error)
-        self.sim_step = int(round(t / dt))
-        super().__init__(f"FORCE training diverged at RLS update {step} (t = {t:.4f} s, "
-                         f"simulation time step {self.sim_step}): error = {self.error}")
 
 
 @dataclass
