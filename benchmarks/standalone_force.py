@@ -10,8 +10,10 @@
    identical spikes over the first 100 ms, RMSE of the output difference / amplitude.
 3. ``scaling`` — N = 1000, 2000, 4000, 8000: settle 0.1 s + train 0.4 s + test 0.5 s, runtime
    (``FORCETrainer``, Cython + ``network_operation`` RLS) and standalone; wall time per simulated
-   second (compilation excluded) and peak resident memory (runtime: the worker process,
-   including Python and Brian2; standalone: the compiled program alone, re-run once).
+   second (compilation excluded; RLS ``alpha = 5e-6 * 2000 / N``, since N&C's 5e-6 — tuned for
+   N = 2000 — makes training diverge at N = 8000) and peak resident memory (runtime: the worker process,
+   including Python and Brian2; standalone: the compiled program alone, re-run once and
+   measured by polling its VmHWM, so the wall time includes a little polling overhead).
 
 Writes CSVs under ``benchmarks/results/``. Usage::
 
@@ -135,11 +137,12 @@ from brian2 import second
 from brianforce.tasks import sinusoid
 impl, n, seed, S, T, X = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *map(float, sys.argv[4:7])
 task = sinusoid(5.0)
+ALPHA = 5e-6 * 2000 / n  # P(0) = alpha*I; N&C's 5e-6 is for N = 2000 and diverges at N = 8000
 sim = S + T + X
 if impl == "runtime":
     from brianforce.training import FORCETrainer
     FORCETrainer(100, seed=seed).fit(task, settle=0.01*second, train=0.01*second).predict(0.01*second)  # warm cache
-    tr = FORCETrainer(n, seed=seed)
+    tr = FORCETrainer(n, seed=seed, alpha=ALPHA)
     w0 = time.perf_counter()
     tr.fit(task, settle=S*second, train=T*second)
     fit = time.perf_counter() - w0
@@ -151,15 +154,26 @@ if impl == "runtime":
 else:
     from brianforce.standalone import StandaloneFORCETrainer
     d = tempfile.mkdtemp(prefix=f"bf_scale_{n}_")
-    tr = StandaloneFORCETrainer(n, seed=seed, device="cpp_standalone", directory=d)
+    tr = StandaloneFORCETrainer(n, seed=seed, device="cpp_standalone", directory=d, alpha=ALPHA)
     tr.fit(task, settle=S*second, train=T*second, test=X*second)
     # re-run the compiled program alone to measure its own time and peak memory
+    # (peak RSS from /proc/PID/status VmHWM of the exec'd program: the child's ru_maxrss would
+    # include the forked Python image)
     w0 = time.perf_counter()
     p = subprocess.Popen(["./main"], cwd=d, stdout=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
+    hwm = 0
+    while p.poll() is None:
+        try:
+            with open(f"/proc/{p.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        hwm = max(hwm, int(line.split()[1]))
+        except OSError:
+            pass
+        time.sleep(0.005)
     out = dict(wall_s=time.perf_counter() - w0, first_run_wall_s=tr.timings_["run_s"],
-               compile_s=tr.timings_["compile_s"], peak_rss_mb=ru.ru_maxrss / 1024)
-out.update(simulated_s=sim, wall_per_simulated_s=out["wall_s"] / sim)
+               compile_s=tr.timings_["compile_s"], peak_rss_mb=hwm / 1024)
+out.update(simulated_s=sim, wall_per_simulated_s=out["wall_s"] / sim, alpha=ALPHA)
 print("RESULT " + json.dumps(out))
 """
 

@@ -1,4 +1,4 @@
-"""Command line: ``brianforce demo | train``."""
+"""Command line: ``brianforce demo | train | sweep | run``."""
 from __future__ import annotations
 
 import argparse
@@ -152,8 +152,17 @@ def main(argv=None) -> int:
     train.add_argument("recipe")
     train.add_argument("--out", required=True)
     train.add_argument("--data", help="data folder or file for recipes that use recorded data")
+    sw = sub.add_parser("sweep", help="run a resumable parameter sweep recipe on Dask")
+    sw.add_argument("recipe")
+    sw.add_argument("--out", required=True)
+    sw.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or 'synchronous'; "
+                    "default: a LocalCluster on this machine")
     args = parser.parse_args(argv)
-    if args.command == "train":
+    if args.command == "sweep":
+        from .sweep import sweep_cli
+
+        sweep_cli(args.recipe, args.out, scheduler=args.scheduler)
+    elif args.command == "train":
         from .config import load_recipe
 
         recipe = load_recipe(args.recipe)

@@ -418,7 +418,7 @@ class MatchedForceComparison:
         whole = [lag_adjusted_error(r.z, r.target, lag) for r, lag, _ in pairs]
         result = ComparisonResult(self.alpha, decoder_correlation(phi_s, phi_r), *per, *whole)
         self.phi_cross_trial_ = None
-        if cross_trial and task.period and (test_s - drop * np.median(np.diff(s_own.t))) >= 2 * task.period:
+        if cross_trial and task.period and (test_s - drop * np.median(np.diff(s_own.t))) >= 2 * task.period - 1e-9:
             t_ct, y_ct = s_own.t[drop:], s_own.target[drop:]
             phi_ct, mean_r, mean_y = cross_trial_decoder(self.spiking_rates_, t_ct, y_ct, task.period,
                                                          tr.config.reg, n_upd)

@@ -307,6 +307,11 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     max_cells : int, optional
         Stop after submitting this many missing cells (simulates an interrupted sweep).
 
+    Notes
+    -----
+    A script that starts the default process-based LocalCluster must call this under
+    ``if __name__ == "__main__":`` (worker processes re-import the main module).
+
     Returns
     -------
     SweepRun

@@ -143,3 +143,16 @@ def test_heatmap_pivots_mean_over_seeds():
     assert table.loc[1, 1] == 0.5 and table.loc[1, 2] == 1.0 and table.loc[2, 2] == 0.0
     ax = plot_heatmap(frame, "G", "Q", "rate_converged")
     assert ax.images[0].get_array().shape == (2, 2)
+
+
+def test_run_cell_both_models_reports_matched_metrics():
+    from brianforce.sweep import run_cell
+
+    spec = SweepSpec(name="both", axes={"alpha": [5e-6]}, seeds=(2,), network={"n_neurons": 60},
+                     settle=0.05, train=0.2, test=0.45, model="both", threshold=10.0)
+    row = run_cell(spec.cells()[0])
+    for k in ("spiking_error", "rate_error", "spike_to_rate_error", "rate_to_spike_error",
+              "spiking_error_period", "rate_error_period"):
+        assert np.isfinite(row[k]) and 0 < row[k] < 10, (k, row[k])
+    assert -1 <= row["decoder_correlation"] <= 1 and not row["diverged"]
+    assert row["spiking_converged"] and row["rate_converged"]  # threshold 10 amplitudes

@@ -37,9 +37,9 @@ from brianforce.sweep import SweepSpec, run_sweep
 from brianforce.tasks import sinusoid
 
 FAST = os.environ.get("BRIANFORCE_FAST", "0") == "1"
-N = 120 if FAST else 300
-TRAIN, TEST = (1.0, 0.5) if FAST else (3.0, 1.0)
-ALPHA_SLOW = 5e-7
+N = 200 if FAST else 500
+TRAIN, TEST = (2.0, 0.5) if FAST else (8.0, 1.0)
+ALPHA_SLOW = 5e-7 if FAST else 1.5e-7
 
 # %% [markdown]
 # ## 1. Train both networks at a slow learning rate
@@ -91,7 +91,9 @@ axes = ({"G": [0.04e-3, 0.2e-3], "Q": [5e-3, 45e-3]} if FAST else
 spec = SweepSpec(name="tutorial-gq", axes=axes, seeds=(0,), network={"n_neurons": 150, "rate_dt": 5e-4},
                  settle=0.1, train=1.0, test=0.5, model="rate")
 with tempfile.TemporaryDirectory() as out:
-    run = run_sweep(spec, out, scheduler="synchronous" if FAST else None)
+    # rate-only cells may share one process (threads); spiking cells need worker processes, and a
+    # script starting a process LocalCluster needs an ``if __name__ == "__main__":`` guard
+    run = run_sweep(spec, out, scheduler="synchronous" if FAST else None, processes=False)
 frame = run.frame
 ax = plot_heatmap(frame, "G", "Q", "rate_converged", title="rate network: converged")
 print(frame[["G", "Q", "rate_error", "rate_converged"]])
@@ -102,5 +104,5 @@ print(frame[["G", "Q", "rate_error", "rate_converged"]])
 
 # %%
 assert fractions[5e-8] > fractions[5e-4], fractions
-assert res.decoder_correlation > (0.5 if FAST else 0.8), res.decoder_correlation
+assert res.decoder_correlation > (0.6 if FAST else 0.8), res.decoder_correlation
 print("OK")
