@@ -22,6 +22,10 @@ _LAZY = {
     "DaleRNNTrainer": "backprop", "LIFTransfer": "transfer", "TransferredLIF": "transfer",
     # learning recurrent dynamics (Kim & Chow 2018)
     "RecurrentTrainer": "recurrent_training",
+    # spiking vs matched rate FORCE (Newton & Nicola 2025)
+    "MatchedForceComparison": "comparison",
+    # code-generated standalone programs
+    "StandaloneFORCETrainer": "standalone", "run_standalone": "standalone", "build_project": "standalone",
 }
 
 __all__ = ["RLS", "PerNeuronRLS", "LIFParams", "lif_rate", "TanhForceNetwork", "LIFRateNetwork",

@@ -157,8 +157,17 @@ def main(argv=None) -> int:
     sw.add_argument("--out", required=True)
     sw.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or 'synchronous'; "
                     "default: a LocalCluster on this machine")
+    run = sub.add_parser("run", help="run a saved FORCE model (standalone or runtime)")
+    run.add_argument("model")
+    run.add_argument("--device", default="cpp_standalone", choices=["cpp_standalone", "cuda_standalone", "runtime"])
+    run.add_argument("--duration", type=float, default=2.0, help="seconds")
+    run.add_argument("--out", default="standalone_output")
     args = parser.parse_args(argv)
-    if args.command == "sweep":
+    if args.command == "run":
+        from .standalone import run_model_cli
+
+        run_model_cli(args.model, args.device, args.duration, args.out)
+    elif args.command == "sweep":
         from .sweep import sweep_cli
 
         sweep_cli(args.recipe, args.out, scheduler=args.scheduler)

@@ -25,7 +25,7 @@ from brian2 import NeuronGroup, Synapses, linked_var, ms, mV, second, volt
 from .connectivity import SparseWeights
 from .neurons import LIFParams
 
-__all__ = ["ForceNetwork", "build_force_network", "decoder_view", "require_runtime_device",
+__all__ = ["ForceNetwork", "build_force_network", "decoder_view", "lif_equations", "require_runtime_device",
            "StandaloneNotSupportedError"]
 
 
@@ -62,7 +62,8 @@ class ForceNetwork:
         return [self.neurons, self.recurrent, self.readout, self.decoder]
 
 
-def _lif_equations(n_outputs: int) -> str:
+def lif_equations(n_outputs: int) -> str:
+    """Brian2 equations of the FORCE LIF neuron with ``n_outputs`` linked feedback channels."""
     feedback = " + ".join(f"eta_{k}*z_{k}" for k in range(n_outputs))
     lines = [
         f"dv/dt = (-v + I_syn + I_bias + ({feedback}) + I_ext)/tau_m : volt (unless refractory)",
@@ -104,7 +105,7 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
         raise ValueError(f"eta and phi must have shape ({N}, K); got {eta.shape} and {phi.shape}")
     ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,
               v_th=lif.v_th * volt, v_reset=lif.v_reset * volt)
-    neurons = NeuronGroup(N, _lif_equations(K), threshold="v >= v_th",
+    neurons = NeuronGroup(N, lif_equations(K), threshold="v >= v_th",
                           reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
                           refractory=lif.tau_ref * second, method="euler", namespace=ns,
                           dt=dt, name=f"{name}_neurons")

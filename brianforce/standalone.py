@@ -46,7 +46,7 @@ from brian2 import (Function, Network, NeuronGroup, SpikeMonitor, StateMonitor, 
 from .connectivity import SparseWeights
 from .io import ModelFileError, load_arrays, save_arrays
 from .neurons import LIFParams
-from .spiking import _lif_equations
+from .spiking import lif_equations
 from .training import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged, TrainingHistory, as_task
 from .units import as_positive_si, as_si
 
@@ -168,7 +168,7 @@ def _build_objects(weights: SparseWeights, eta, phi, *, lif: LIFParams, v0, dt: 
     ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,
               v_th=lif.v_th * volt, v_reset=lif.v_reset * volt)
     dtq = dt * second
-    neurons = NeuronGroup(N, _lif_equations(K), threshold="v >= v_th", reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
+    neurons = NeuronGroup(N, lif_equations(K), threshold="v >= v_th", reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
                           refractory=lif.tau_ref * second, method="euler", namespace=ns, dt=dtq,
                           name=f"{name}_neurons")
     neurons.v = np.asarray(v0, dtype=float) * volt
@@ -432,8 +432,8 @@ static std::vector<double> _bf_rls_Pr;
 static std::vector<double> _bf_rls_Pprev;
 
 /* One RLS update. The rank-1 update of P from the previous update (P -= c' Pr' Pr'^T) is
-   deferred and fused with this update's P r pass, so P (upper triangle) is read once per
-   update; every element receives exactly the operations of the unfused algorithm. */
+   deferred and fused with this update's P r pass, so P (upper triangle) is read and written
+   once per update; rows are processed in pairs to halve the loads of r, pp and Pr. */
 static void bf_rls_update()
 {
     double* S = _namespace_bf_rls_state;
@@ -466,7 +466,33 @@ static void bf_rls_update()
     double* __restrict__ pp = &_bf_rls_Pprev[0];
     const double cprev = S[10];
     for (int a = 0; a < N; a++) Pr[a] = 0.0;
-    for (int a = 0; a < N; a++) {   /* pending P -= c' pp pp^T, then Pr = P r (upper triangle) */
+    /* pending P -= c' pp pp^T, then Pr = P r (upper triangle), two rows at a time */
+    int a = 0;
+    for (; a + 1 < N; a += 2) {
+        double* __restrict__ row0 = P + (size_t)a * N;
+        double* __restrict__ row1 = row0 + N;
+        const double ca0 = cprev * pp[a], ca1 = cprev * pp[a + 1];
+        const double ra0 = r[a], ra1 = r[a + 1];
+        row0[a] -= ca0 * pp[a];
+        const double x01 = row0[a + 1] - ca0 * pp[a + 1];
+        row0[a + 1] = x01;
+        row1[a + 1] -= ca1 * pp[a + 1];
+        double acc0 = row0[a] * ra0 + x01 * r[a + 1];
+        double acc1 = row1[a + 1] * ra1;
+        Pr[a + 1] += x01 * ra0;
+        for (int b = a + 2; b < N; b++) {
+            const double x0 = row0[b] - ca0 * pp[b];
+            const double x1 = row1[b] - ca1 * pp[b];
+            row0[b] = x0;
+            row1[b] = x1;
+            acc0 += x0 * r[b];
+            acc1 += x1 * r[b];
+            Pr[b] += x0 * ra0 + x1 * ra1;
+        }
+        Pr[a] += acc0;
+        Pr[a + 1] += acc1;
+    }
+    for (; a < N; a++) {
         double* __restrict__ row = P + (size_t)a * N;
         const double ca = cprev * pp[a];
         const double ra = r[a];
