@@ -22,8 +22,11 @@ TASK = sinusoid(5.0)
 
 
 @pytest.fixture(scope="module")
-def cache_dir(request):
-    return request.config.cache.mkdir("brianforce_standalone")
+def cache_dir(request, tmp_path_factory):
+    cache = getattr(request.config, "cache", None)      # absent under -p no:cacheprovider
+    if cache is None:
+        return tmp_path_factory.mktemp("brianforce_standalone")
+    return cache.mkdir("brianforce_standalone")
 
 
 def _spike_pairs(res, dt, t_stop):
