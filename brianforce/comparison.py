@@ -30,7 +30,7 @@ from brian2 import mV, ms, second, volt
 from .analysis import normalised_rmse
 from .rate import LIFRateNetwork
 from .seeding import rng_for
-from .training import FORCETrainer, SimulationResult, as_task
+from .training import FORCETrainer, as_task
 from .units import as_positive_si, as_si
 
 __all__ = ["MatchedForceComparison", "ComparisonResult", "PCProjection", "decoder_correlation",

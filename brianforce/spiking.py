@@ -20,7 +20,7 @@ import numpy as np
 
 import brian2 as b2
 from brian2.devices.device import RuntimeDevice
-from brian2 import NeuronGroup, Synapses, linked_var, ms, mV, second, volt
+from brian2 import Hz, NeuronGroup, Synapses, linked_var, second, volt
 
 from .connectivity import SparseWeights
 from .neurons import LIFParams
@@ -80,8 +80,12 @@ def lif_equations(n_outputs: int) -> str:
 
 
 def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray, *,
-                        lif: LIFParams, v0: np.ndarray, dt, name: str = "force") -> ForceNetwork:
+                        lif: LIFParams, v0: np.ndarray, dt, name: str = "force", state: dict | None = None,
+                        lastspike: np.ndarray | None = None, readout_eqs: str = "z : 1") -> ForceNetwork:
     """Create the Brian2 objects of a FORCE network from numpy arrays (SI units).
+
+    Values are only assigned, never read back, so the same builder serves the runtime
+    and the standalone devices (which produce the same spikes from the same arrays).
 
     Parameters
     ----------
@@ -96,6 +100,14 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
         Initial membrane potentials in volts.
     dt : Quantity
         Simulation time step.
+    name : str
+        Prefix of the Brian2 object names.
+    state : dict, optional
+        Initial ``I_syn`` (V), ``h`` (V/s), ``r`` (Hz), ``hr`` (Hz/s), ``not_refractory``.
+    lastspike : ndarray (N,), optional
+        Last spike times (s) relative to the start of the run.
+    readout_eqs : str
+        Equations of the readout group (must define ``z : 1``).
     """
     N = weights.n
     eta = np.asarray(eta, dtype=float)
@@ -103,6 +115,8 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     K = eta.shape[1]
     if eta.shape != (N, K) or phi.shape != (N, K):
         raise ValueError(f"eta and phi must have shape ({N}, K); got {eta.shape} and {phi.shape}")
+    if not len(weights.pre):
+        raise ValueError("the static weights have no synapses (increase p or n)")
     ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,
               v_th=lif.v_th * volt, v_reset=lif.v_reset * volt)
     neurons = NeuronGroup(N, lif_equations(K), threshold="v >= v_th",
@@ -113,23 +127,25 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     neurons.I_bias = lif.bias * volt
     for k in range(K):
         setattr(neurons, f"eta_{k}", eta[:, k] * volt)
+    if state is not None:
+        for var, unit in (("I_syn", volt), ("h", volt / second), ("r", Hz), ("hr", Hz / second)):
+            setattr(neurons, var, np.asarray(state[var], dtype=float) * unit)
+        neurons.not_refractory = np.asarray(state["not_refractory"], dtype=bool)
+    if lastspike is not None:
+        neurons.lastspike = np.asarray(lastspike, dtype=float) * second
     recurrent = Synapses(neurons, neurons, "w : volt*second (constant)",
                          on_pre="h_post += w/(tau_r*tau_d)", namespace=ns, dt=dt,
                          name=f"{name}_recurrent")
-    if not len(weights.pre):
-        raise ValueError("the static weights have no synapses (increase p or n)")
-    recurrent.connect(i=weights.pre, j=weights.post)
-    recurrent.w = weights.value * volt * second
-    readout = NeuronGroup(K, "z : 1", order=-2, dt=dt, name=f"{name}_readout")
+    recurrent.connect(i=np.asarray(weights.pre), j=np.asarray(weights.post))
+    recurrent.w = np.asarray(weights.value, dtype=float) * volt * second
+    readout = NeuronGroup(K, readout_eqs, order=-2, dt=dt, name=f"{name}_readout")
     decoder = Synapses(neurons, readout, "phi : second\nz_post = phi*r_pre : 1 (summed)",
                        dt=dt, name=f"{name}_decoder")
     decoder.connect(i=np.repeat(np.arange(N), K), j=np.tile(np.arange(K), N))
     decoder.phi = phi.reshape(-1) * second
     for k in range(K):
         setattr(neurons, f"z_{k}", linked_var(readout, "z", index=np.full(N, k, dtype=int)))
-    net = ForceNetwork(neurons, recurrent, readout, decoder, K)
-    decoder_view(net)  # checks the synapse order once
-    return net
+    return ForceNetwork(neurons, recurrent, readout, decoder, K)
 
 
 def decoder_view(net: ForceNetwork) -> np.ndarray:

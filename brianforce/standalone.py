@@ -40,13 +40,12 @@ import numpy as np
 
 import brian2 as b2
 from brian2.devices.device import RuntimeDevice
-from brian2 import (Function, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
-                    linked_var, second, volt)
+from brian2 import Function, Network, SpikeMonitor, StateMonitor, TimedArray, second
 
 from .connectivity import SparseWeights
 from .io import ModelFileError, load_arrays, save_arrays
 from .neurons import LIFParams
-from .spiking import lif_equations
+from .spiking import build_force_network
 from .training import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged, TrainingHistory, as_task
 from .units import as_positive_si, as_si
 
@@ -138,65 +137,6 @@ def _load_model(path) -> _Model:
 
 
 # ---------------------------------------------------------------------------- network
-@dataclass
-class _Objects:
-    neurons: NeuronGroup
-    recurrent: Synapses
-    readout: NeuronGroup
-    decoder: Synapses
-    n_outputs: int
-
-    @property
-    def objects(self):
-        return [self.neurons, self.recurrent, self.readout, self.decoder]
-
-
-def _build_objects(weights: SparseWeights, eta, phi, *, lif: LIFParams, v0, dt: float, state=None,
-                   lastspike=None, name="force", readout_eqs="z : 1") -> _Objects:
-    """The objects of :func:`brianforce.spiking.build_force_network`, for any device.
-
-    Same equations, names and schedule as the runtime builder (so both produce the same
-    spikes), but values are only *assigned* — nothing is read back — which standalone
-    devices require.
-    """
-    N = weights.n
-    eta = np.asarray(eta, dtype=float)
-    phi = np.asarray(phi, dtype=float)
-    K = eta.shape[1]
-    if eta.shape != (N, K) or phi.shape != (N, K):
-        raise ValueError(f"eta and phi must have shape ({N}, K); got {eta.shape} and {phi.shape}")
-    ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,
-              v_th=lif.v_th * volt, v_reset=lif.v_reset * volt)
-    dtq = dt * second
-    neurons = NeuronGroup(N, lif_equations(K), threshold="v >= v_th", reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
-                          refractory=lif.tau_ref * second, method="euler", namespace=ns, dt=dtq,
-                          name=f"{name}_neurons")
-    neurons.v = np.asarray(v0, dtype=float) * volt
-    neurons.I_bias = lif.bias * volt
-    for k in range(K):
-        setattr(neurons, f"eta_{k}", eta[:, k] * volt)
-    if state is not None:
-        for var, unit in (("I_syn", volt), ("h", volt / second), ("r", b2.Hz), ("hr", b2.Hz / second)):
-            setattr(neurons, var, np.asarray(state[var], dtype=float) * unit)
-        neurons.not_refractory = np.asarray(state["not_refractory"], dtype=bool)
-    if lastspike is not None:
-        neurons.lastspike = np.asarray(lastspike, dtype=float) * second
-    if not len(weights.pre):
-        raise ValueError("the static weights have no synapses (increase p or n)")
-    recurrent = Synapses(neurons, neurons, "w : volt*second (constant)", on_pre="h_post += w/(tau_r*tau_d)",
-                         namespace=ns, dt=dtq, name=f"{name}_recurrent")
-    recurrent.connect(i=np.asarray(weights.pre), j=np.asarray(weights.post))
-    recurrent.w = np.asarray(weights.value, dtype=float) * volt * second
-    readout = NeuronGroup(K, readout_eqs, order=-2, dt=dtq, name=f"{name}_readout")
-    decoder = Synapses(neurons, readout, "phi : second\nz_post = phi*r_pre : 1 (summed)", dt=dtq,
-                       name=f"{name}_decoder")
-    decoder.connect(i=np.repeat(np.arange(N), K), j=np.tile(np.arange(K), N))
-    decoder.phi = phi.reshape(-1) * second
-    for k in range(K):
-        setattr(neurons, f"z_{k}", linked_var(readout, "z", index=np.full(N, k, dtype=int)))
-    return _Objects(neurons, recurrent, readout, decoder, K)
-
-
 # ---------------------------------------------------------------------------- compile once, run many
 @dataclass
 class StandaloneRun:
@@ -382,8 +322,9 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
     try:
         if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
-        objs = _build_objects(model.weights, model.eta, model.phi, lif=model.lif, v0=model.state["v"],
-                              dt=model.dt, state=model.state, lastspike=model.lastspike_rel, name=_SA_NAME)
+        objs = build_force_network(model.weights, model.eta, model.phi, lif=model.lif, v0=model.state["v"],
+                                   dt=model.dt * second, state=model.state, lastspike=model.lastspike_rel,
+                                   name=_SA_NAME)
         zmon = StateMonitor(objs.readout, "z", record=True, dt=rec * second, when="end", name=f"{_SA_NAME}_zmon")
         smon = SpikeMonitor(objs.neurons, name=f"{_SA_NAME}_spikes")
         net = Network(*objs.objects, zmon, smon, name=f"{_SA_NAME}_network")
@@ -818,8 +759,8 @@ class StandaloneFORCETrainer:
         try:
             if self.device == "cpp_standalone":
                 b2.prefs.devices.cpp_standalone.openmp_threads = self.threads
-            objs = _build_objects(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0, dt=c.dt,
-                                  readout_eqs="z : 1\nrls_err : 1", name=self._prefix)
+            objs = build_force_network(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0,
+                                       dt=c.dt * second, readout_eqs="z : 1\nrls_err : 1", name=self._prefix)
             fns = _rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit)
             ns = {"bf_rls_collect": fns.collect, "bf_rls_get": fns.get, "bf_rls_error": fns.error,
                   "bf_rls_target": TimedArray(values, dt=c.rls_interval * second, name="bf_rls_target")}

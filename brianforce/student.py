@@ -52,9 +52,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import brian2 as b2
 from brian2 import (NeuronGroup, Network, NetworkOperation, Synapses, SpikeMonitor, ms, mV,
-                    second, volt, Hz)
+                    second, volt)
 
 from brian2.units.fundamentalunits import (DimensionMismatchError, get_dimensions,
                                            have_same_dimensions)

@@ -171,7 +171,7 @@ def run_cell(params: dict) -> dict:
     """
     from threadpoolctl import threadpool_limits
 
-    from brian2 import mV, second, volt
+    from brian2 import second, volt
 
     from .comparison import MatchedForceComparison, lag_adjusted_error
     from .tasks import make_task

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-import brian2 as b2
 from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, network_operation, second, volt
 
 from .connectivity import SparseWeights, feedback_weights, static_weights
@@ -22,7 +21,7 @@ from .io import load_arrays, save_arrays
 from .neurons import LIFParams
 from .rls import RLS, regularisation_from
 from .seeding import check_seed, rng_for
-from .spiking import ForceNetwork, build_force_network, decoder_view, require_runtime_device
+from .spiking import build_force_network, decoder_view, require_runtime_device
 from .tasks import Task
 from .analysis import dominant_frequency, lag_adjusted_correlation, normalised_rmse, rmse
 from .units import as_positive_si, as_si
@@ -289,7 +288,6 @@ class FORCETrainer:
 
             net_objs.append(rls_update)
         self._net.add(*net_objs)
-        t_start = self.t_
         wall0 = time.perf_counter()
         try:
             # Level-2 BLAS gains nothing from threads here and multithreaded OpenBLAS
