@@ -22,12 +22,10 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from brian2 import second
-from threadpoolctl import threadpool_limits
 
-from brianforce.reference import numpy_force_lif
+from brianforce.reference import run_reference_like
 from brianforce.tasks import sinusoid
 from brianforce.training import FORCETrainer
 
@@ -47,21 +45,9 @@ def time_brianforce(n, seed, task):
 
 
 def time_numpy(tr, task):
-    weights, eta, v0 = tr._draw_structure()
-    c = tr.config
-    w0 = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
-        ref = numpy_force_lif(weights, eta, v0, lif=c.lif, dt=c.dt, settle=SETTLE, train=TRAIN, test=TEST,
-                              task=task, reg=c.reg, rls_every=int(round(c.rls_interval / c.dt)))
-    wall = time.perf_counter() - w0
-    n_rec = ref.t >= SETTLE + TRAIN
-    t, z = ref.t[n_rec][: int(1 / (c.dt * 10))], ref.z[n_rec][: int(1 / (c.dt * 10))]
-    y = task(t + c.dt)
-    from brianforce.analysis import lag_adjusted_correlation, normalised_rmse
-
+    ref, wall, m = run_reference_like(tr, task, settle=SETTLE, train=TRAIN, test=TEST)
     return dict(wall_total_s=wall, wall_simulation_s=ref.wall_simulation, wall_rls_s=ref.wall_rls,
-                rmse_over_amplitude=float(normalised_rmse(z, y)[0]),
-                correlation=float(lag_adjusted_correlation(z, y, 50)[0][0]))
+                rmse_over_amplitude=m["rmse_over_amplitude"], correlation=m["correlation"])
 
 
 def main(argv=None):

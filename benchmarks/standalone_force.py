@@ -44,10 +44,8 @@ def _machine():
 
 def part_training(seed, out):
     from brian2 import second
-    from threadpoolctl import threadpool_limits
 
-    from brianforce.analysis import lag_adjusted_correlation, normalised_rmse
-    from brianforce.reference import numpy_force_lif
+    from brianforce.reference import run_reference_like
     from brianforce.standalone import StandaloneFORCETrainer
     from brianforce.tasks import sinusoid
     from brianforce.training import FORCETrainer
@@ -68,21 +66,10 @@ def part_training(seed, out):
     print(rows[-1], flush=True)
     model = Path(tempfile.mkdtemp(prefix="bf_bench_model_")) / "standalone_force_n2000_model.npz"
     tr.save(model)
-    weights, eta, v0 = FORCETrainer(2000, seed=seed)._draw_structure()
-    c = tr.config
-    w0 = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
-        ref = numpy_force_lif(weights, eta, v0, lif=c.lif, dt=c.dt, settle=SETTLE, train=TRAIN, test=TEST,
-                              task=task, reg=c.reg, rls_every=int(round(c.rls_interval / c.dt)))
-    wall = time.perf_counter() - w0
-    keep = ref.t >= SETTLE + TRAIN - 1e-12
-    n1 = int(round(1.0 / (c.dt * 10)))
-    t, z = ref.t[keep][:n1], ref.z[keep][:n1]
-    y = task(t + c.dt)
+    ref, wall, m = run_reference_like(FORCETrainer(2000, seed=seed), task, settle=SETTLE, train=TRAIN, test=TEST)
     rows.append(dict(implementation="numpy reference loop", n_neurons=2000, compile_s=0.0, program_wall_s=wall,
                      total_wall_s=wall, n_rls_updates=len(ref.errors),
-                     rmse_over_amplitude=float(normalised_rmse(z, y)[0]),
-                     correlation=float(lag_adjusted_correlation(z, y, 50)[0][0])))
+                     rmse_over_amplitude=m["rmse_over_amplitude"], correlation=m["correlation"]))
     print(rows[-1], flush=True)
     df = pd.DataFrame(rows)
     df["speedup_vs_numpy"] = wall / df["program_wall_s"]

@@ -18,7 +18,7 @@ from .connectivity import SparseWeights
 from .neurons import LIFParams
 from .rls import RLS
 
-__all__ = ["ReferenceResult", "numpy_force_lif"]
+__all__ = ["ReferenceResult", "numpy_force_lif", "run_reference_like"]
 
 
 @dataclass
@@ -94,3 +94,31 @@ def numpy_force_lif(weights: SparseWeights, eta, v0, *, lif: LIFParams = LIFPara
                            np.concatenate(sp_i) if sp_i else np.zeros(0, int),
                            np.concatenate(sp_t) if sp_t else np.zeros(0),
                            phi.copy(), np.array(errs).reshape(len(errs), K), wall - wall_rls, wall_rls)
+
+
+def run_reference_like(trainer, task, *, settle: float, train: float, test: float) -> tuple[ReferenceResult, float, dict]:
+    """Run :func:`numpy_force_lif` on the structure and settings of a FORCE trainer.
+
+    ``trainer`` is a :class:`brianforce.training.FORCETrainer` (or anything with its
+    ``config`` and ``_draw_structure()``); durations in s. BLAS is pinned to one thread,
+    as in the trainer. Returns ``(result, wall_seconds, first_second_metrics)`` with the
+    RMSE / amplitude and lag-adjusted correlation of the first second of the test.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from .analysis import lag_adjusted_correlation, normalised_rmse
+
+    weights, eta, v0 = trainer._draw_structure()
+    c = trainer.config
+    w0 = time.perf_counter()
+    with threadpool_limits(limits=1, user_api="blas"):
+        ref = numpy_force_lif(weights, eta, v0, lif=c.lif, dt=c.dt, settle=settle, train=train, test=test,
+                              task=task, reg=c.reg, rls_every=int(round(c.rls_interval / c.dt)))
+    wall = time.perf_counter() - w0
+    keep = ref.t >= settle + train - 1e-12
+    n1 = int(round(1.0 / (c.dt * 10)))
+    t, z = ref.t[keep][:n1], ref.z[keep][:n1]
+    y = task(t + c.dt)
+    metrics = {"rmse_over_amplitude": float(normalised_rmse(z, y)[0]),
+               "correlation": float(lag_adjusted_correlation(z, y, 50)[0][0])}
+    return ref, wall, metrics
