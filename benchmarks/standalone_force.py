@@ -18,6 +18,8 @@
 Writes CSVs under ``benchmarks/results/``. Usage::
 
     python benchmarks/standalone_force.py [--parts training agreement scaling] [--sizes ...]
+        [--train-impls cpp_standalone cpp_standalone_synapses cuda_standalone] [--threads 0 8]
+        [--agreement-devices cpp_standalone cuda_standalone] [--suffix _h200]
 """
 from __future__ import annotations
 
@@ -42,7 +44,15 @@ def _machine():
     return dict(machine=platform.node(), cpus=os.cpu_count(), python=platform.python_version())
 
 
-def part_training(seed, out):
+IMPLEMENTATIONS = {
+    # name: (device, rls backend)
+    "cpp_standalone": ("cpp_standalone", "function"),
+    "cpp_standalone_synapses": ("cpp_standalone", "synapses"),
+    "cuda_standalone": ("cuda_standalone", "synapses"),
+}
+
+
+def part_training(seed, out, impls=("cpp_standalone",), threads=(0,), csv_name="standalone_force_training.csv"):
     from brian2 import second
 
     from brianforce.reference import run_reference_like
@@ -52,22 +62,30 @@ def part_training(seed, out):
 
     task = sinusoid(5.0)
     rows = []
-    proj = tempfile.mkdtemp(prefix="bf_bench_train_")
-    tr = StandaloneFORCETrainer(2000, seed=seed, device="cpp_standalone", directory=proj)
-    w0 = time.perf_counter()
-    tr.fit(task, settle=SETTLE * second, train=TRAIN * second, test=TEST * second)
-    total = time.perf_counter() - w0
-    m = tr.predict(1 * second).metrics(task.period)
-    rows.append(dict(implementation="cpp_standalone generated-code RLS", n_neurons=2000,
-                     compile_s=tr.timings_["compile_s"], program_wall_s=tr.timings_["run_s"],
-                     total_wall_s=total, n_rls_updates=tr.timings_["n_rls_updates"],
-                     rmse_over_amplitude=m["rmse_over_amplitude"][0],
-                     correlation=m["lag_adjusted_correlation"][0]))
-    print(rows[-1], flush=True)
-    model = Path(tempfile.mkdtemp(prefix="bf_bench_model_")) / "standalone_force_n2000_model.npz"
-    tr.save(model)
+    model = None
+    for impl in impls:
+        device, rls = IMPLEMENTATIONS[impl]
+        for n_threads in (threads if device == "cpp_standalone" else (0,)):
+            proj = tempfile.mkdtemp(prefix="bf_bench_train_")
+            tr = StandaloneFORCETrainer(2000, seed=seed, device=device, rls=rls, directory=proj,
+                                        threads=n_threads)
+            w0 = time.perf_counter()
+            tr.fit(task, settle=SETTLE * second, train=TRAIN * second, test=TEST * second)
+            total = time.perf_counter() - w0
+            m = tr.predict(1 * second).metrics(task.period)
+            rows.append(dict(implementation=f"{device} generated-code RLS ({rls})", device=device, rls=rls,
+                             threads=n_threads, n_neurons=2000,
+                             compile_s=tr.timings_["compile_s"], program_wall_s=tr.timings_["run_s"],
+                             total_wall_s=total, n_rls_updates=tr.timings_["n_rls_updates"],
+                             rmse_over_amplitude=m["rmse_over_amplitude"][0],
+                             correlation=m["lag_adjusted_correlation"][0]))
+            print(rows[-1], flush=True)
+            if model is None:
+                model = Path(tempfile.mkdtemp(prefix="bf_bench_model_")) / "standalone_force_n2000_model.npz"
+                tr.save(model)
     ref, wall, m = run_reference_like(FORCETrainer(2000, seed=seed), task, settle=SETTLE, train=TRAIN, test=TEST)
-    rows.append(dict(implementation="numpy reference loop", n_neurons=2000, compile_s=0.0, program_wall_s=wall,
+    rows.append(dict(implementation="numpy reference loop", device="numpy", rls="scipy BLAS", threads=1,
+                     n_neurons=2000, compile_s=0.0, program_wall_s=wall,
                      total_wall_s=wall, n_rls_updates=len(ref.errors),
                      rmse_over_amplitude=m["rmse_over_amplitude"], correlation=m["correlation"]))
     print(rows[-1], flush=True)
@@ -75,12 +93,12 @@ def part_training(seed, out):
     df["speedup_vs_numpy"] = wall / df["program_wall_s"]
     for k, v in _machine().items():
         df[k] = v
-    df.to_csv(Path(out) / "standalone_force_training.csv", index=False)
+    df.to_csv(Path(out) / csv_name, index=False)
     print(df.to_string(), flush=True)
     return model
 
 
-def part_agreement(model, out):
+def part_agreement(model, out, device="cpp_standalone", csv_name="standalone_force_agreement.csv"):
     from brian2 import second
 
     from brianforce.standalone import build_project
@@ -91,7 +109,7 @@ def part_agreement(model, out):
     w0 = time.perf_counter()
     runtime = FORCETrainer.load(model).predict(2 * second)
     runtime_wall = time.perf_counter() - w0
-    proj = build_project(model, 2 * second, directory=tempfile.mkdtemp(prefix="bf_bench_run_"))
+    proj = build_project(model, 2 * second, device, directory=tempfile.mkdtemp(prefix="bf_bench_run_"))
     run = proj.run()
     sa = run.result
     t0 = runtime.t[0]
@@ -107,13 +125,14 @@ def part_agreement(model, out):
         if x != y:
             first_diff = (x[0] * 5e-5 - t0)
             break
-    row = dict(n_neurons=2000, duration_s=2.0, same_spikes_first_100ms=same_100ms,
+    row = dict(device=device, n_neurons=2000, duration_s=2.0, same_spikes_first_100ms=same_100ms,
                n_spikes_first_100ms=len(pairs(runtime, t0 + 0.1)),
                first_spike_difference_after_s=first_diff,
                rmse_difference_over_amplitude=float(np.sqrt(np.mean((sa.z - runtime.z) ** 2)) / task.amplitude),
                runtime_wall_s=runtime_wall, standalone_compile_s=proj.compile_time,
                standalone_run_wall_s=run.wall_time)
-    pd.DataFrame([row]).to_csv(Path(out) / "standalone_force_agreement.csv", index=False)
+    row.update(_machine())
+    pd.DataFrame([row]).to_csv(Path(out) / csv_name, index=False)
     print(row, flush=True)
 
 
@@ -165,9 +184,9 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def part_scaling(sizes, seed, out, impls=("cpp_standalone", "runtime")):
+def part_scaling(sizes, seed, out, impls=("cpp_standalone", "runtime"), csv_name="standalone_force_scaling.csv"):
     rows = []
-    csv = Path(out) / "standalone_force_scaling.csv"
+    csv = Path(out) / csv_name
     for n in sizes:
         for impl in impls:
             w0 = time.perf_counter()
@@ -193,18 +212,27 @@ def main(argv=None):
     ap.add_argument("--impls", nargs="+", default=["cpp_standalone", "runtime"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default=None, help="model for 'agreement' (default: the one 'training' saves)")
+    ap.add_argument("--train-impls", nargs="+", default=["cpp_standalone"], choices=sorted(IMPLEMENTATIONS),
+                    help="generated-code trainers timed in 'training' (cuda_standalone needs Brian2CUDA + a GPU)")
+    ap.add_argument("--threads", type=int, nargs="+", default=[0],
+                    help="OpenMP threads of the cpp_standalone programs in 'training' (0: none)")
+    ap.add_argument("--agreement-devices", nargs="+", default=["cpp_standalone"])
+    ap.add_argument("--suffix", default="", help="appended to the CSV names (e.g. '_h200')")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args(argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     model = args.model
     if "training" in args.parts:
-        model = part_training(args.seed, args.out)
+        model = part_training(args.seed, args.out, tuple(args.train_impls), tuple(args.threads),
+                              f"standalone_force_training{args.suffix}.csv")
     if "agreement" in args.parts:
         if model is None:
             ap.error("--parts agreement without training needs --model")
-        part_agreement(model, args.out)
+        for dev in args.agreement_devices:
+            tag = "" if dev == "cpp_standalone" else "_" + dev.split("_")[0]
+            part_agreement(model, args.out, dev, f"standalone_force_agreement{tag}{args.suffix}.csv")
     if "scaling" in args.parts:
-        part_scaling(args.sizes, args.seed, args.out, tuple(args.impls))
+        part_scaling(args.sizes, args.seed, args.out, tuple(args.impls), f"standalone_force_scaling{args.suffix}.csv")
 
 
 if __name__ == "__main__":

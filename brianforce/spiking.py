@@ -81,7 +81,8 @@ def lif_equations(n_outputs: int) -> str:
 
 def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray, *,
                         lif: LIFParams, v0: np.ndarray, dt, name: str = "force", state: dict | None = None,
-                        lastspike: np.ndarray | None = None, readout_eqs: str = "z : 1") -> ForceNetwork:
+                        lastspike: np.ndarray | None = None, readout_eqs: str = "z : 1",
+                        extra_neuron_eqs: str = "") -> ForceNetwork:
     """Create the Brian2 objects of a FORCE network from numpy arrays (SI units).
 
     Values are only assigned, never read back, so the same builder serves the runtime
@@ -108,6 +109,9 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
         Last spike times (s) relative to the start of the run.
     readout_eqs : str
         Equations of the readout group (must define ``z : 1``).
+    extra_neuron_eqs : str
+        Further parameter lines of the neuron group (e.g. linked variables used by
+        generated-code RLS); they must not change the dynamics.
     """
     N = weights.n
     eta = np.asarray(eta, dtype=float)
@@ -119,7 +123,8 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
         raise ValueError("the static weights have no synapses (increase p or n)")
     ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,
               v_th=lif.v_th * volt, v_reset=lif.v_reset * volt)
-    neurons = NeuronGroup(N, lif_equations(K), threshold="v >= v_th",
+    eqs = lif_equations(K) + ("\n" + extra_neuron_eqs if extra_neuron_eqs.strip() else "")
+    neurons = NeuronGroup(N, eqs, threshold="v >= v_th",
                           reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
                           refractory=lif.tau_ref * second, method="euler", namespace=ns,
                           dt=dt, name=f"{name}_neurons")

@@ -40,7 +40,8 @@ import numpy as np
 
 import brian2 as b2
 from brian2.devices.device import RuntimeDevice
-from brian2 import Function, Network, SpikeMonitor, StateMonitor, TimedArray, second
+from brian2 import (Function, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
+                    linked_var, second)
 
 from .connectivity import SparseWeights
 from .io import ModelFileError, load_arrays, save_arrays
@@ -53,6 +54,7 @@ __all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalon
            "StandaloneFORCETrainer", "run_model_cli", "DEVICES"]
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
+RLS_BACKENDS = ("function", "synapses")
 _STATE = ("v", "I_syn", "h", "r", "hr", "not_refractory")
 # Object names of standalone builds: distinct from the runtime trainer's ("force_*") so that
 # live runtime objects never rename generated code (which would force a recompilation).
@@ -620,6 +622,93 @@ def _rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float) -
     return _RLSFunctions(collect, get, error, dict(shared, **cython_only))
 
 
+def _rls_function(prefix, weights, eta, v0, c, limit, target):
+    """FORCE network + RLS through the C++/Cython user function (see :func:`_rls_functions`)."""
+    objs = build_force_network(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0,
+                               dt=c.dt * second, readout_eqs="z : 1\nrls_err : 1", name=prefix)
+    fns = _rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit)
+    ns = {"bf_rls_collect": fns.collect, "bf_rls_get": fns.get, "bf_rls_error": fns.error,
+          "bf_rls_target": target}
+    every = c.rls_interval * second
+    runners = [
+        objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, phi, bf_rls_target(t, j))",
+                                   dt=every, when="end", order=1, name=f"{prefix}_rls_collect"),
+        objs.decoder.run_regularly("phi = bf_rls_get(i, j)", dt=every, when="end", order=2,
+                                   name=f"{prefix}_rls_write"),
+        objs.readout.run_regularly("rls_err = bf_rls_error(i)", dt=every, when="end", order=3,
+                                   name=f"{prefix}_rls_error")]
+    errmon = StateMonitor(objs.readout, "rls_err", record=True, dt=every, when="end", order=4,
+                          name=f"{prefix}_rls_errmon")
+    return objs, [], runners, errmon, ns, lambda: _current_P(fns.buffers)
+
+
+def _rls_synapses(prefix, weights, eta, v0, c, limit, target):
+    """FORCE network + RLS in plain Brian2 equations (runs on every device, CUDA included).
+
+    At every RLS step, at the end of the time step (after the neurons' update, with the
+    same ``r`` the user-function backend sees):
+
+    1. ``Pr_i = Σ_j P_ij r_j``     summed variable of the all-to-all ``P`` synapses;
+    2. ``ẑ_k = Σ_i φ'_ik r_i``, ``rᵀPr = Σ_i r_i Pr_i``  summed variables of a copy of the
+       decoder on the RLS clock (the readout's ``z`` is summed before the neurons' update);
+    3. ``e_k = ẑ_k − y_k``, ``c = 1/(1 + rᵀPr)``;
+    4. ``Pr``, ``e`` and ``c`` copied next to the decoder (Synapses only see the pre/post
+       variables that existed when they were created, so the decoder reads copies);
+    5. ``φ_ik −= g Pr_i e_k`` (``g = c`` if normalised, else 1) on the decoder and its copy;
+    6. ``P_ij −= c Pr_i Pr_j``.
+
+    The decoder is not frozen after a divergence; ``fit`` reports the first bad update.
+    """
+    N, K = c.n_neurons, c.n_outputs
+    every = c.rls_interval * second
+    objs = build_force_network(weights, eta, np.zeros((N, K)), lif=c.lif, v0=v0, dt=c.dt * second,
+                               readout_eqs="z : 1\nrls_err : 1\nrls_c : 1\nrls_err_src : 1 (linked)\n"
+                                           "rls_c_src : 1 (linked)",
+                               extra_neuron_eqs="rls_Pr : second\nrls_Pr_src : second (linked)", name=prefix)
+    units = NeuronGroup(N, "Pr : second\nrls_c : 1\nrls_c_src : 1 (linked)", dt=every, name=f"{prefix}_rls_units")
+    state = NeuronGroup(K, "zc : 1\nrPr : 1\nrls_err : 1\nrls_c : 1", dt=every, name=f"{prefix}_rls_state")
+    objs.neurons.rls_Pr_src = linked_var(units, "Pr")
+    units.rls_c_src = linked_var(state, "rls_c", index=np.zeros(N, dtype=int))
+    objs.readout.rls_err_src = linked_var(state, "rls_err")
+    objs.readout.rls_c_src = linked_var(state, "rls_c")
+    pmat = Synapses(objs.neurons, units, "P : second**2\nPr_post = P*r_pre : second (summed)", dt=every,
+                    namespace={"p_zero": (1.0 / c.reg) * second ** 2}, name=f"{prefix}_rls_P")
+    pmat.connect()
+    pmat.P = "int(i == j) * p_zero"
+    copy = Synapses(objs.neurons, state, "phi_c : second\nzc_post = phi_c*r_pre : 1 (summed)\n"
+                    "rPr_post = r_pre*rls_Pr_src_pre : 1 (summed)",
+                    dt=every, name=f"{prefix}_rls_decoder")
+    copy.connect(i=np.repeat(np.arange(N), K), j=np.tile(np.arange(K), N))
+    gain = "rls_c_post" if c.normalised else "1"
+    ns = {"bf_rls_target": target}
+    runners = []
+    for upd in [*pmat.summed_updaters.values(), *copy.summed_updaters.values()]:
+        upd.when, upd.order = "end", 1 if upd.group is pmat else 2
+        runners.append(upd)
+    kw = dict(dt=every, when="end")
+    runners += [
+        state.run_regularly("rls_err = zc - bf_rls_target(t, i)\nrls_c = 1/(1 + rPr)", order=3,
+                            name=f"{prefix}_rls_error", **kw),
+        objs.neurons.run_regularly("rls_Pr = rls_Pr_src", order=4, name=f"{prefix}_rls_copy_Pr", **kw),
+        objs.readout.run_regularly("rls_err = rls_err_src\nrls_c = rls_c_src", order=4,
+                                   name=f"{prefix}_rls_copy_err", **kw),
+        units.run_regularly("rls_c = rls_c_src", order=4, name=f"{prefix}_rls_copy_c", **kw),
+        objs.decoder.run_regularly(f"phi -= {gain}*rls_Pr_pre*rls_err_post", order=5,
+                                   name=f"{prefix}_rls_phi", **kw),
+        copy.run_regularly(f"phi_c -= {gain}*rls_Pr_src_pre*rls_err_post", order=5,
+                           name=f"{prefix}_rls_phi_copy", **kw),
+        pmat.run_regularly("P -= rls_c_post*Pr_post*rls_Pr_src_pre", order=6, name=f"{prefix}_rls_Pupdate", **kw)]
+    errmon = StateMonitor(state, "rls_err", record=True, dt=every, when="end", order=7,
+                          name=f"{prefix}_rls_errmon")
+
+    def get_P():
+        P = np.zeros((N, N))
+        P[np.asarray(pmat.j[:]), np.asarray(pmat.i[:])] = np.asarray(pmat.P_[:])
+        return P
+
+    return objs, [units, state, pmat, copy], runners, errmon, ns, get_P
+
+
 # ---------------------------------------------------------------------------- trainer
 class StandaloneFORCETrainer:
     """FORCE training with the RLS update inside the generated code (Nicola & Clopath 2017).
@@ -648,6 +737,16 @@ class StandaloneFORCETrainer:
         arrays (seed, target values) changed.
     threads : int
         OpenMP threads of the standalone program (0: none).
+    rls : {'function', 'synapses'}, optional
+        How the RLS update is generated. ``'function'`` (default except under Brian2CUDA):
+        a user function with C++/Cython code holding a dense ``P`` (upper triangle, the
+        previous rank-1 update fused with the next ``P r`` pass: one pass over half of ``P``
+        per update). ``'synapses'`` (default under ``cuda_standalone``): plain Brian2
+        equations only — ``P`` is a variable of an all-to-all ``Synapses`` object, ``P r``,
+        ``rᵀ P r`` and the a-priori error are summed variables and the updates are
+        ``run_regularly`` operations — so it runs on every device and code-generation
+        target (numpy, Cython, C++, CUDA), at about four times the memory traffic.
+        Both give the same decoder to round-off.
 
     Attributes
     ----------
@@ -660,7 +759,7 @@ class StandaloneFORCETrainer:
         ``compile_s`` (code generation + compilation), ``run_s`` (program or run wall
         time), ``n_rls_updates``.
     P_ : ndarray (N, N)
-        Runtime device only: the final inverse correlation matrix.
+        Runtime device only: the final inverse correlation matrix (s²).
 
     References
     ----------
@@ -669,13 +768,17 @@ class StandaloneFORCETrainer:
     """
 
     def __init__(self, n_neurons: int = 2000, n_outputs: int = 1, *, device: str = "cpp_standalone",
-                 directory=None, threads: int = 0, **kwargs):
+                 directory=None, threads: int = 0, rls: str | None = None, **kwargs):
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-        if device == "cuda_standalone":
-            raise NotImplementedError("generated-code RLS has C++ and Cython implementations only; "
-                                      "train with device='cpp_standalone' and run the saved model with "
-                                      "run_standalone(..., device='cuda_standalone')")
+        if rls is None:
+            rls = "synapses" if device == "cuda_standalone" else "function"
+        if rls not in RLS_BACKENDS:
+            raise ValueError(f"rls must be one of {RLS_BACKENDS}, got {rls!r}")
+        if device == "cuda_standalone" and rls == "function":
+            raise NotImplementedError("the 'function' RLS backend has C++ and Cython implementations only; "
+                                      "use rls='synapses' under cuda_standalone")
+        self.rls = rls
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
             raise ValueError(f"threads must be an integer >= 0, got {threads!r}")
         self._base = FORCETrainer(n_neurons, n_outputs, **kwargs)
@@ -709,9 +812,10 @@ class StandaloneFORCETrainer:
 
     def _check_target(self):
         target = b2.prefs.codegen.target
-        if self.device == "runtime" and target == "numpy":
-            raise RuntimeError("StandaloneFORCETrainer(device='runtime') needs Brian2's Cython target "
-                               "(prefs.codegen.target = 'auto' or 'cython'), not 'numpy'")
+        if self.device == "runtime" and target == "numpy" and self.rls == "function":
+            raise RuntimeError("StandaloneFORCETrainer(device='runtime', rls='function') needs Brian2's Cython "
+                               "target (prefs.codegen.target = 'auto' or 'cython'), not 'numpy'; "
+                               "rls='synapses' runs on every target")
 
     # -------------------------------------------------------------- API
     def fit(self, task, settle=0.5 * second, train=4.5 * second, test=2 * second,
@@ -759,22 +863,10 @@ class StandaloneFORCETrainer:
         try:
             if self.device == "cpp_standalone":
                 b2.prefs.devices.cpp_standalone.openmp_threads = self.threads
-            objs = build_force_network(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0,
-                                       dt=c.dt * second, readout_eqs="z : 1\nrls_err : 1", name=self._prefix)
-            fns = _rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit)
-            ns = {"bf_rls_collect": fns.collect, "bf_rls_get": fns.get, "bf_rls_error": fns.error,
-                  "bf_rls_target": TimedArray(values, dt=c.rls_interval * second, name="bf_rls_target")}
-            every = c.rls_interval * second
-            runners = [
-                objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, phi, bf_rls_target(t, j))",
-                                           dt=every, when="end", order=1, name=f"{self._prefix}_rls_collect"),
-                objs.decoder.run_regularly("phi = bf_rls_get(i, j)", dt=every, when="end", order=2,
-                                           name=f"{self._prefix}_rls_write"),
-                objs.readout.run_regularly("rls_err = bf_rls_error(i)", dt=every, when="end", order=3,
-                                           name=f"{self._prefix}_rls_error")]
-            errmon = StateMonitor(objs.readout, "rls_err", record=True, dt=every, when="end", order=4,
-                                  name=f"{self._prefix}_rls_errmon")
-            net = Network(*objs.objects, name=f"{self._prefix}_network")
+            target = TimedArray(values, dt=c.rls_interval * second, name="bf_rls_target")
+            setup = _rls_synapses if self.rls == "synapses" else _rls_function
+            objs, extra, runners, errmon, ns, get_P = setup(self._prefix, weights, eta, v0, c, limit, target)
+            net = Network(*objs.objects, *extra, name=f"{self._prefix}_network")
             phases = []
             kw = dict(namespace=ns, report=report, report_period=5 * second)
             for r in runners:
@@ -822,7 +914,7 @@ class StandaloneFORCETrainer:
                 self._net = None
             else:
                 self._net, self._objs, self._ns, self._runners = net, objs, ns, runners
-                self.P_ = _current_P(fns.buffers)
+                self.P_ = get_P()
         finally:
             if standalone:
                 _restore_runtime()

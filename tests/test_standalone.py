@@ -80,6 +80,47 @@ def test_generated_rls_cpp_standalone_equals_network_operation(runtime_reference
     np.testing.assert_array_equal(np.asarray(loaded.decoder_ / second), np.asarray(tr.decoder_ / second))
 
 
+@pytest.mark.parametrize("target", ["numpy", "cython"])
+def test_synapses_rls_backend_equals_network_operation_at_runtime(runtime_reference, target):
+    """Plain-equations RLS (P as an all-to-all Synapses variable) on both runtime targets."""
+    from brian2 import prefs
+
+    ref, ref_test = runtime_reference
+    old = prefs.codegen.target
+    prefs.codegen.target = target
+    try:
+        tr = StandaloneFORCETrainer(100, seed=3, record_dt=0.1 * ms, n_record=100, device="runtime",
+                                    rls="synapses")
+        tr.fit(TASK, settle=20 * ms, train=60 * ms)
+        _assert_same_training(ref, tr)
+        np.testing.assert_allclose(tr.P_, ref.rls_.P, rtol=1e-10, atol=1e-10 * np.abs(ref.rls_.P).max())
+        test = tr.predict(20 * ms)
+    finally:
+        prefs.codegen.target = old
+    assert len(test.spike_t) > 10
+    assert _spike_pairs(test, 5e-5, 1.0) == _spike_pairs(ref_test, 5e-5, 1.0)
+
+
+def test_synapses_rls_backend_cpp_standalone_equals_network_operation(runtime_reference, cache_dir):
+    ref, ref_test = runtime_reference
+    tr = StandaloneFORCETrainer(100, seed=3, record_dt=0.1 * ms, n_record=100, device="cpp_standalone",
+                                rls="synapses", directory=cache_dir / "trainer_n100_synapses")
+    tr.fit(TASK, settle=20 * ms, train=60 * ms, test=20 * ms)
+    _assert_same_training(ref, tr)
+    test = tr.predict(20 * ms)
+    assert len(test.spike_t) > 10
+    assert _spike_pairs(test, 5e-5, 1.0) == _spike_pairs(ref_test, 5e-5, 1.0)
+
+
+def test_rls_backend_choice_is_checked():
+    with pytest.raises(ValueError, match="rls must be one of"):
+        StandaloneFORCETrainer(100, device="runtime", rls="dense")
+    with pytest.raises(NotImplementedError, match="synapses"):
+        StandaloneFORCETrainer(100, device="cuda_standalone", rls="function")
+    assert StandaloneFORCETrainer(100, device="cuda_standalone").rls == "synapses"
+    assert StandaloneFORCETrainer(100, device="cpp_standalone").rls == "function"
+
+
 def test_generated_rls_divergence_raised_at_same_update_as_runtime():
     kw = dict(seed=2, divergence_factor=0.3)  # |error| > 0.3 amplitudes stops training
     with pytest.raises(TrainingDiverged) as exc_ref:
@@ -184,6 +225,46 @@ def test_cuda_standalone_without_brian2cuda_says_how_to_install(trained_model):
             build_project(trained_model[0], 10 * ms, device="cuda_standalone")
     else:
         pytest.skip("brian2cuda is installed; the cuda test needs a GPU (marker 'cuda')")
+
+
+def _have_cuda():
+    import shutil
+
+    try:
+        import brian2cuda  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("nvcc") is not None and shutil.which("nvidia-smi") is not None
+
+
+cuda = pytest.mark.skipif(not _have_cuda(), reason="needs Brian2CUDA, nvcc and an NVIDIA GPU")
+
+
+@cuda
+def test_cuda_standalone_training_equals_network_operation(runtime_reference, tmp_path):
+    """Generated-code RLS (plain-equations backend) compiled by Brian2CUDA and run on the GPU."""
+    ref, ref_test = runtime_reference
+    tr = StandaloneFORCETrainer(100, seed=3, record_dt=0.1 * ms, n_record=100, device="cuda_standalone",
+                                directory=tmp_path / "cuda_trainer")
+    tr.fit(TASK, settle=20 * ms, train=60 * ms, test=20 * ms)
+    phi_ref, phi = np.asarray(ref.decoder_ / second), np.asarray(tr.decoder_ / second)
+    # GPU reductions sum in another order: equal to round-off, not bit for bit
+    np.testing.assert_allclose(phi, phi_ref, rtol=1e-8, atol=1e-8 * np.abs(phi_ref).max())
+    np.testing.assert_allclose(tr.history_.errors, ref.history_.errors, rtol=1e-8, atol=1e-10)
+    test = tr.predict(20 * ms)
+    assert len(test.spike_t) > 10
+    assert _spike_pairs(test, 5e-5, 1.0) == _spike_pairs(ref_test, 5e-5, 1.0)
+
+
+@cuda
+def test_cuda_standalone_runs_saved_model_like_runtime(trained_model, tmp_path):
+    path, runtime = trained_model
+    res = run_standalone(path, 2 * second, device="cuda_standalone", directory=tmp_path / "cuda_run",
+                         n_record=150)
+    t0 = runtime.t[0]
+    assert _spike_pairs(res, 5e-5, t0 + 0.1) == _spike_pairs(runtime, 5e-5, t0 + 0.1)
+    amp = TASK.amplitude
+    assert np.sqrt(np.mean((res.z - runtime.z) ** 2)) / amp < 0.01
 
 
 @pytest.mark.slow
