@@ -97,6 +97,16 @@ def _project_dir(directory) -> str:
     return str(directory)
 
 
+def _cuda_clock_anchor(device: str, dt: float, prefix: str) -> list:
+    """Objects working around Brian2CUDA 1.0b1 referring to ``defaultclock`` in synaptic
+    pathway code even when every object has its own ``dt``: put ``defaultclock`` (with the
+    network's ``dt``) into the network through a variable-only group."""
+    if device != "cuda_standalone":
+        return []
+    b2.defaultclock.dt = dt * second
+    return [NeuronGroup(1, "bf_anchor : 1", name=f"{prefix}_defaultclock_anchor")]
+
+
 # ---------------------------------------------------------------------------- model files
 @dataclass
 class _Model:
@@ -329,7 +339,8 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
                                    name=_SA_NAME)
         zmon = StateMonitor(objs.readout, "z", record=True, dt=rec * second, when="end", name=f"{_SA_NAME}_zmon")
         smon = SpikeMonitor(objs.neurons, name=f"{_SA_NAME}_spikes")
-        net = Network(*objs.objects, zmon, smon, name=f"{_SA_NAME}_network")
+        net = Network(*objs.objects, zmon, smon, *_cuda_clock_anchor(device, model.dt, _SA_NAME),
+                      name=f"{_SA_NAME}_network")
         net.run(duration_s * second, namespace={})
         dev = b2.get_device()
         g, d = objs.neurons, objs.decoder
@@ -866,7 +877,8 @@ class StandaloneFORCETrainer:
             target = TimedArray(values, dt=c.rls_interval * second, name="bf_rls_target")
             setup = _rls_synapses if self.rls == "synapses" else _rls_function
             objs, extra, runners, errmon, ns, get_P = setup(self._prefix, weights, eta, v0, c, limit, target)
-            net = Network(*objs.objects, *extra, name=f"{self._prefix}_network")
+            net = Network(*objs.objects, *extra, *_cuda_clock_anchor(self.device, c.dt, self._prefix),
+                          name=f"{self._prefix}_network")
             phases = []
             kw = dict(namespace=ns, report=report, report_period=5 * second)
             for r in runners:
