@@ -130,7 +130,7 @@ def run_kim2019_recipe(path, out) -> dict:
                "lif_accuracy_rate_criterion": float(res.lif_accuracy_rate_criterion)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     res.trainer.params_.save(out / "rate_model.npz", {"task": res.task_name, "seed": seed})
-    res.transfer.model_.save(out / "lif_model.npz")
+    res.transfer.model_.save(out / "lif_model.npz", {"task": res.task_name, "seed": seed})
     _log(f"rate accuracy {res.rate_accuracy:.3f}, LIF accuracy {res.lif_accuracy:.3f} at 1/lambda = "
          f"{res.scaling_factor:g}; wrote {out}")
     return summary
@@ -157,16 +157,18 @@ def main(argv=None) -> int:
     sw.add_argument("--out", required=True)
     sw.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or 'synchronous'; "
                     "default: a LocalCluster on this machine")
-    run = sub.add_parser("run", help="run a saved FORCE model (standalone or runtime)")
+    run = sub.add_parser("run", help="run a saved model (FORCE or transferred LIF) standalone or at runtime")
     run.add_argument("model")
     run.add_argument("--device", default="cpp_standalone", choices=["cpp_standalone", "cuda_standalone", "runtime"])
-    run.add_argument("--duration", type=float, default=2.0, help="seconds")
+    run.add_argument("--duration", type=float, default=2.0, help="seconds (FORCE models)")
+    run.add_argument("--trials", type=int, default=20, help="test trials (transferred LIF models)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the test trials (transferred LIF models)")
     run.add_argument("--out", default="standalone_output")
     args = parser.parse_args(argv)
     if args.command == "run":
         from .standalone import run_model_cli
 
-        run_model_cli(args.model, args.device, args.duration, args.out)
+        run_model_cli(args.model, args.device, args.duration, args.out, n_trials=args.trials, seed=args.seed)
     elif args.command == "sweep":
         from .sweep import sweep_cli
 

@@ -51,7 +51,7 @@ from .training import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverg
 from .units import as_positive_si, as_si
 
 __all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalone",
-           "StandaloneFORCETrainer", "run_model_cli", "DEVICES"]
+           "StandaloneFORCETrainer", "run_model_cli", "run_transferred_standalone", "model_kind", "DEVICES"]
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 RLS_BACKENDS = ("function", "synapses")
@@ -62,8 +62,8 @@ _SA_NAME = "bfsa"
 
 
 # ---------------------------------------------------------------------------- devices
-def _activate(device: str, directory=None):
-    """Switch Brian2 to ``device`` (fresh state, ``build_on_run=False``)."""
+def _activate(device: str, directory=None, build_on_run: bool = False):
+    """Switch Brian2 to ``device`` (fresh state, ``build_on_run=False`` unless asked)."""
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     if device == "cuda_standalone":
@@ -75,9 +75,9 @@ def _activate(device: str, directory=None):
     if device == "runtime":
         b2.set_device("runtime")
         return
-    b2.set_device(device, build_on_run=False, directory=directory)
+    b2.set_device(device, build_on_run=build_on_run, directory=directory)
     b2.get_device().reinit()
-    b2.get_device().activate(build_on_run=False, directory=directory)
+    b2.get_device().activate(build_on_run=build_on_run, directory=directory)
 
 
 def _restore_runtime():
@@ -377,6 +377,103 @@ def run_standalone(model_path, duration, device: str = "cpp_standalone", directo
     project = build_project(model_path, duration, device, directory, record_dt=record_dt, n_record=n_record,
                             threads=threads)
     return project.run(results_directory).result
+
+
+# ---------------------------------------------------------------------------- other model kinds
+TRANSFER_KIND = "kim2019-lif"
+
+
+def model_kind(path) -> str:
+    """The ``kind`` recorded in a brianforce model file (checksum verified)."""
+    _, meta = load_arrays(path)
+    return str(meta.get("kind"))
+
+
+def run_transferred_standalone(model_path, inputs, device: str = "cpp_standalone", directory=None, *,
+                               seed: int = 0, record_spikes: int = 0, threads: int = 0, dt=0.05 * b2.ms,
+                               record_dt=1 * b2.ms):
+    """Run a one-to-one transferred LIF network (Kim, Li & Sejnowski 2019) as a C++ program.
+
+    The network, its initial voltages (numpy, from ``seed``) and the trial batch are the
+    ones :func:`brianforce.transfer.simulate_lif` builds at runtime; only the device
+    differs, so with ``sigma_v = 0`` the spikes are identical.
+
+    Parameters
+    ----------
+    model_path : path
+        A ``kim2019-lif`` file (``TransferredLIF.save``; ``brianforce train models/kim2019_*.toml``
+        writes ``lif_model.npz``).
+    inputs : array (n_trials, n_steps, n_inputs)
+        One value per ``input_dt`` of the model.
+    device : 'cpp_standalone'
+        (Brian2CUDA is not supported for this model kind yet.)
+    directory : path, optional
+        Project directory (default: a new temporary one).
+    seed, record_spikes, dt, record_dt
+        As :func:`brianforce.transfer.simulate_lif`.
+    threads : int
+        OpenMP threads of the program.
+
+    Returns
+    -------
+    brianforce.transfer.LIFRun
+    """
+    from .transfer import TransferredLIF, simulate_lif
+
+    if device != "cpp_standalone":
+        raise ValueError(f"transferred LIF models run under 'cpp_standalone' only, got {device!r}")
+    model = TransferredLIF.load(model_path)
+    directory = _project_dir(directory)
+    _activate(device, directory, build_on_run=True)
+    try:
+        b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
+        return simulate_lif(model, inputs, seed=seed, dt=dt, record_dt=record_dt, record_spikes=record_spikes)
+    finally:
+        _restore_runtime()
+
+
+def _run_transferred_cli(model, device, n_trials, seed, out) -> dict:
+    """``brianforce run`` for a ``kim2019-lif`` model: test trials of its task, accuracy, figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .seeding import rng_for
+    from .tasks.kim2019 import make_task
+    from .transfer import simulate_lif, TransferredLIF
+
+    _, meta = load_arrays(model, kind=TRANSFER_KIND)
+    name = meta.get("task")
+    if not name:
+        raise ModelFileError(f"{model}: no task recorded in the model file; run it through the API "
+                             "(run_transferred_standalone) with your own inputs")
+    task = make_task(name)
+    batch = task.sample(int(n_trials), rng_for(seed, "standalone-test-trials"))
+    wall0 = time.perf_counter()
+    if device == "runtime":
+        run = simulate_lif(TransferredLIF.load(model), batch.inputs, seed=seed, record_spikes=1)
+    else:
+        run = run_transferred_standalone(model, batch.inputs, device, out / "project", seed=seed, record_spikes=1)
+    wall = time.perf_counter() - wall0
+    crit = task.spiking_criterion()
+    acc = float(crit.accuracy(run.outputs, batch.labels, dt=run.record_dt))
+    summary = {"model": str(model), "kind": TRANSFER_KIND, "device": device, "task": name,
+               "n_trials": int(n_trials), "seed": int(seed), "accuracy": acc,
+               "mean_rate_hz": float(np.mean(run.mean_rate)), "wall_time_s": wall}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    np.savez_compressed(out / "output.npz", t=run.times, outputs=run.outputs, labels=batch.labels)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    for k in range(min(int(n_trials), 6)):
+        ax.plot(run.times, run.outputs[k], lw=1, label=f"trial {k} (label {batch.labels[k]})")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("LIF output")
+    ax.set_title(f"{Path(model).name} ({name}) on {device}: accuracy {acc:.2f}")
+    ax.legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "output.png", dpi=100)
+    plt.close(fig)
+    return summary
 
 
 # ---------------------------------------------------------------------------- generated-code RLS
@@ -1014,12 +1111,14 @@ class StandaloneFORCETrainer:
 
 # ---------------------------------------------------------------------------- CLI
 def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, out="standalone_run",
-                  directory=None) -> dict:
+                  directory=None, n_trials: int = 20, seed: int = 0) -> dict:
     """``brianforce run MODEL --device D --duration S --out DIR``.
 
-    Runs the saved model for ``duration`` seconds on ``device`` ('cpp_standalone',
-    'cuda_standalone' or 'runtime'); writes ``summary.json``, ``output.npz`` (t, z, target,
-    spikes; SI units) and ``output.png`` to ``out`` and returns the summary.
+    FORCE models (``force_lif``): runs the saved model for ``duration`` seconds on ``device``
+    ('cpp_standalone', 'cuda_standalone' or 'runtime'); writes ``summary.json``,
+    ``output.npz`` (t, z, target, spikes; SI units) and ``output.png`` to ``out``.
+    Transferred LIF models (``kim2019-lif``): runs ``n_trials`` test trials of the model's
+    task ('cpp_standalone' or 'runtime') and reports the accuracy. Returns the summary.
     """
     import matplotlib
 
@@ -1028,6 +1127,8 @@ def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, 
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if model_kind(model) == TRANSFER_KIND:
+        return _run_transferred_cli(model, device, n_trials, seed, out)
     duration = float(duration)
     if not duration > 0:
         raise ValueError(f"duration must be > 0 s, got {duration}")

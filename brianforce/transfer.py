@@ -176,11 +176,18 @@ class LIFRun:
 
 
 def _require_runtime():
+    """Runtime device, or a fresh standalone device that builds and runs on ``run()``
+    (:func:`brianforce.standalone.run_transferred_standalone` sets one up)."""
     from brian2.devices.device import RuntimeDevice
 
-    if not isinstance(b2.get_device(), RuntimeDevice):
+    dev = b2.get_device()
+    if isinstance(dev, RuntimeDevice):
+        return
+    if not getattr(dev, "build_on_run", False) or getattr(dev, "has_been_run", False):
         raise RuntimeError("brianforce.transfer runs and reads back its monitors within one call; it "
-                           "needs Brian2's runtime device (call brian2.set_device('runtime'))")
+                           "needs Brian2's runtime device (call brian2.set_device('runtime')) or a fresh "
+                           "standalone device with build_on_run=True (see "
+                           "brianforce.standalone.run_transferred_standalone)")
 
 
 def simulate_lif(model: TransferredLIF, inputs, *, seed: int = 0, dt=0.05 * ms, record_dt=1 * ms,

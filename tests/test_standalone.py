@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from brian2 import DimensionMismatchError, ms, second
+from brian2 import DimensionMismatchError, mV, ms, second
 
 from brianforce.io import ModelFileError, save_arrays
 from brianforce.standalone import (StandaloneFORCETrainer, build_project, run_model_cli, run_standalone)
@@ -274,3 +274,57 @@ def test_standalone_training_converges_at_n2000(tmp_path):
     metrics = tr.predict(1 * second).metrics(TASK.period)
     assert metrics["rmse_over_amplitude"][0] < 0.3
     assert metrics["lag_adjusted_correlation"][0] > 0.9
+
+
+# ---------------------------------------------------------------- transferred LIF models (Kim et al. 2019)
+@pytest.fixture(scope="module")
+def transferred_model(tmp_path_factory):
+    """A random Dale's-law 'rate network' mapped onto LIF (no training needed for agreement)."""
+    from brianforce.backprop import DaleRNNParams
+    from brianforce.transfer import TransferredLIF
+
+    rng = np.random.default_rng(5)
+    N = 40
+    mask = (rng.random((N, N)) < 0.2).astype(float)
+    np.fill_diagonal(mask, 0.0)
+    sign = np.where(rng.random(N) < 0.8, 1.0, -1.0)
+    p = DaleRNNParams(w_rec=np.abs(rng.normal(0, 1.0, (N, N))) * mask, mask=mask, sign=sign,
+                      w_in=rng.normal(0, 1.0, (N, 1)), w_out=rng.normal(0, 0.1, N), b_out=0.0,
+                      tau_raw=rng.normal(0, 1, N))
+    model = TransferredLIF.from_rate(p, 30.0, sigma_v=0 * mV)   # deterministic: same spikes expected
+    path = tmp_path_factory.mktemp("kim2019") / "lif_model.npz"
+    model.save(path, {"task": "go_nogo", "seed": 0})
+    return path, model
+
+
+def _trial_spikes(run):
+    return sorted(zip(run.spike_trial.tolist(), run.spike_unit.tolist(),
+                      np.round(run.spike_time / 5e-5).astype(int).tolist()))
+
+
+def test_transferred_lif_model_runs_standalone_like_runtime(transferred_model, cache_dir):
+    from brianforce.standalone import run_transferred_standalone
+    from brianforce.tasks.kim2019 import GoNoGo
+    from brianforce.transfer import simulate_lif
+
+    path, model = transferred_model
+    batch = GoNoGo().sample(3, np.random.default_rng(0))
+    runtime = simulate_lif(model, batch.inputs, seed=4, record_spikes=3)
+    sa = run_transferred_standalone(path, batch.inputs, directory=cache_dir / "kim2019_n40", seed=4,
+                                    record_spikes=3)
+    assert len(runtime.spike_time) > 50
+    assert _trial_spikes(sa) == _trial_spikes(runtime)          # deterministic network: same spikes
+    np.testing.assert_allclose(sa.outputs, runtime.outputs, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="cpp_standalone"):
+        run_transferred_standalone(path, batch.inputs, device="cuda_standalone")
+
+
+def test_run_cli_dispatches_on_model_kind(transferred_model, tmp_path):
+    path, _ = transferred_model
+    summary = run_model_cli(path, "cpp_standalone", out=tmp_path / "out", n_trials=4, seed=1)
+    assert summary["kind"] == "kim2019-lif" and summary["task"] == "go_nogo"
+    assert 0.0 <= summary["accuracy"] <= 1.0 and summary["mean_rate_hz"] > 0
+    runtime = run_model_cli(path, "runtime", out=tmp_path / "rt", n_trials=4, seed=1)
+    assert runtime["accuracy"] == summary["accuracy"]
+    for f in ("summary.json", "output.npz", "output.png"):
+        assert (tmp_path / "out" / f).is_file()
