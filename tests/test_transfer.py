@@ -152,7 +152,9 @@ def test_recipes_parse_into_trainer_and_transfer_settings(name):
     task, tkw, xkw, n_test = recipe_settings(recipe)
     assert task.name == name and n_test == 100
     assert tkw["dt"] == pytest.approx(0.005) and tkw["tau_min"] == pytest.approx(0.020)
-    assert tkw["tau_max"] == pytest.approx(0.050) and 200 <= tkw["n_units"] <= 250
+    # authors' code: 20-100 ms (Go/NoGo, XOR); context keeps the issue's 20-50 ms
+    assert tkw["tau_max"] == pytest.approx({"context": 0.050}.get(name, 0.100))
+    assert 200 <= tkw["n_units"] <= 250
     DaleRNNTrainer(**tkw)._check()
     assert xkw["dt"] == 0.05 * ms and xkw["v_th"] == -40 * mV and xkw["tau_m"] == 10 * ms
     assert list(xkw["scaling_factors"]) == list(range(20, 80, 5))
@@ -160,11 +162,12 @@ def test_recipes_parse_into_trainer_and_transfer_settings(name):
 
 
 @pytest.mark.slow
-def test_go_nogo_transfer_end_to_end():
+@pytest.mark.parametrize("name", ["go_nogo", "xor"])
+def test_transfer_end_to_end(name):
     """Acceptance (one network): N = 200 rate net ≥ 95 %, LIF ≥ 90 % on 100 test trials (minutes)."""
     from brianforce.transfer import run_kim2019
 
-    res = run_kim2019(read_recipe(ROOT / "models" / "kim2019_go_nogo.toml"), seed=0)
+    res = run_kim2019(read_recipe(ROOT / "models" / f"kim2019_{name}.toml"), seed=0)
     assert res.rate_converged and res.rate_accuracy >= 0.95
     assert 20 <= res.scaling_factor <= 75
     assert res.lif_accuracy >= 0.90

@@ -46,7 +46,7 @@ OUT.mkdir(parents=True, exist_ok=True)
 # %% [markdown]
 # ## The recipe
 # `models/kim2019_go_nogo.toml` holds every setting (N = 200 units, 20 % inhibitory,
-# connection probability 0.2, gain 1.5, τ ∈ [20, 50] ms, Δt = 5 ms, Adam with learning
+# connection probability 0.2, gain 1.5, τ ∈ [20, 100] ms as in the authors' code, Δt = 5 ms, Adam with learning
 # rate 0.01 on one trial per step, at least 1500 trials, stop at loss < 7 and accuracy > 95 %).
 # FAST mode shrinks the network and trains on minibatches of 16 trials.
 
