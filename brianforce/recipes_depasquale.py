@@ -31,7 +31,7 @@ from .io import save_arrays
 from .tasks.depasquale import TASKS, decision_accuracy
 from .teacher import RateTeacher
 
-__all__ = ["train_from_recipe", "evaluate_student", "population_metrics", "phase_aligned_errors"]
+__all__ = ["train_from_recipe", "apply_overrides", "condition_averaged_error", "evaluate_student", "population_metrics", "phase_aligned_errors"]
 
 _TEACHER_KEYS = {"n_units", "tau", "g", "reg", "target_gain", "input_gain", "noise", "washout",
                  "method", "update_every"}
@@ -92,6 +92,16 @@ def phase_aligned_errors(outputs, targets, *, return_shifts: bool = False):
     return (np.array(out), np.array(shifts)) if return_shifts else np.array(out)
 
 
+def condition_averaged_error(outputs, targets, labels) -> float:
+    """Normalised error of the condition-averaged output (trials with the same label
+    averaged, as DePasquale et al. report trial-averaged fits) against the averaged target."""
+    outputs, targets, labels = np.asarray(outputs), np.asarray(targets), np.asarray(labels)
+    conds = np.unique(labels)
+    z = np.concatenate([outputs[labels == c].mean(0) for c in conds])
+    f = np.concatenate([targets[labels == c].mean(0) for c in conds])
+    return normalised_error(z, f)
+
+
 def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
     """Output errors, accuracy and spike statistics of a :class:`~brianforce.student.StudentRun`."""
     errs = [normalised_error(run.outputs[k], targets[k]) for k in range(len(targets))]
@@ -107,6 +117,8 @@ def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
         extra = {"phase_aligned_error_median": float(np.median(pa)),
                  "normalised_error_first_trial": float(errs[0])}
     return {**extra, "normalised_error_median": float(np.median(errs)),
+            "normalised_error_trial_averaged": condition_averaged_error(run.outputs, targets,
+                                                                        trials.labels),
             "normalised_error_mean": float(np.mean(errs)),
             "normalised_error_per_trial": [float(e) for e in errs],
             "accuracy": decision_accuracy(run.outputs, trials),
@@ -143,9 +155,23 @@ def _figures(out, trials, teacher_out, run, metrics_s, name):
     plt.close(fig)
 
 
-def train_from_recipe(path, out_dir) -> dict:
+def apply_overrides(rec: dict, overrides: dict | None) -> dict:
+    """Copy of recipe ``rec`` with ``{"section.key": value}`` entries replaced (or added)."""
+    import copy
+
+    rec = copy.deepcopy(rec)
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        if not key:
+            raise RecipeError(f"override {dotted!r} must look like 'section.key'")
+        rec.setdefault(section, {})[key] = value
+    return rec
+
+
+def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     """Run the experiment described by the TOML recipe ``path``; write results to ``out_dir``.
 
+    ``overrides`` (``{"student.alpha": 0.1, ...}``) replace recipe entries (sweeps, tests).
     Returns the summary dict (also written to ``out_dir/summary.json``).
     """
     import brian2
@@ -153,7 +179,7 @@ def train_from_recipe(path, out_dir) -> dict:
     from .student import FactorStudent
 
     t_start = time.time()
-    rec = load_recipe(path)
+    rec = apply_overrides(load_recipe(path), overrides)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -201,15 +227,23 @@ def train_from_recipe(path, out_dir) -> dict:
         out_targets = stud_train.targets
     t_test = teacher.run(test.inputs, x0=t_run.x_final)
     teacher_err = [normalised_error(t_test.outputs[k], test.targets[k]) for k in range(n_test)]
-    teacher_extra = {}
+    teacher_extra = {"normalised_error_trial_averaged": condition_averaged_error(
+        t_test.outputs, test.targets, test.labels)}
     if test.continuous:
         teacher_extra["phase_aligned_error_median"] = float(np.median(
             phase_aligned_errors(t_test.outputs, test.targets)))
 
     # student -------------------------------------------------------------------------
+    # trial tasks: every student trial starts from a stored rest state, as every teacher trial
+    # starts at x_rest_ (recipe key [student] reset_trials, default true for trial tasks)
+    reset = bool(stud_sec.pop("reset_trials", not train.continuous))
+    rest_step = None
+    if reset:
+        active = np.flatnonzero(np.any(stud_train.inputs != 0, axis=(0, 2)))
+        rest_step = max(int(active[0]) - 1, 0) if len(active) else 0
     skw = _student_kwargs(stud_sec)
     student = FactorStudent(seed=seed, **skw)
-    student.fit(stud_train.inputs, ytilde, out_targets, dt * brian2.second)
+    student.fit(stud_train.inputs, ytilde, out_targets, dt * brian2.second, rest_step=rest_step)
     if n_cue:
         student.force(stud_train.inputs[:n_cue], ytilde[:n_cue])
     s_run = student.predict(test.inputs)
@@ -230,6 +264,7 @@ def train_from_recipe(path, out_dir) -> dict:
                     "normalised_error_per_trial": [float(e) for e in teacher_err],
                     "accuracy": decision_accuracy(t_test.outputs, test), **teacher_extra},
         "student": {"n_neurons": student.n_neurons, "dale": student.dale,
+                    "reset_trials": rest_step is not None,
                     "train_factor_error_last": float(student.train_errors_[-1]),
                     "train_mean_rate_hz": float(student.mean_rate_), **ms},
         "population": pop,

@@ -21,10 +21,20 @@ Training runs over repeated trials (as in the original code):
    is then removed through ``I_bias = bias − mean`` (neurons become fluctuation driven);
 3. ``n_forced`` teacher-forced trials to settle with the new bias;
 4. ``n_rls`` RLS trials: ``w`` learns ``wᵀ s ≈ ỹ`` and ``W_out`` learns ``z ≈ f``; the network
-   is driven by ``ỹ`` (``teacher_forced_rls=True``, default) or by its own ``y = wᵀ s``
-   (closed loop, FORCE-like, as in the original code); updates on a random (Bernoulli per
-   ``dt_op`` step, mean interval ``update_interval``) or regular schedule;
+   is driven by ``ỹ`` (``teacher_forced_rls=True``, default; the last ``n_closed_loop`` of
+   these trials run closed loop) or by its own ``y = wᵀ s`` (``teacher_forced_rls=False``:
+   closed loop, FORCE-like); updates on a random (Bernoulli per ``dt_op`` step, mean
+   interval ``update_interval``) or regular schedule. ``forcing_noise > 0`` adds an
+   Ornstein-Uhlenbeck perturbation (time constant ``forcing_noise_tau``, std
+   ``forcing_noise`` × each factor's std) to the factors that *drive* the neurons during RLS
+   trials, while the RLS target stays ``ỹ``: the learned loop must pull perturbed activity
+   back to the teacher's trajectory, which is what makes closed-loop generation stable
+   (measured: without it the free-running oscillation diverges within ~1-2 s);
 5. :meth:`FactorStudent.predict` runs closed-loop test trials.
+
+For trial tasks (``fit(..., rest_step=k)``) the state at baseline sample ``k`` of the last
+settling trial is stored and every RLS/test trial starts from it (the teacher likewise starts
+each trial at rest).
 
 Dale's law (``dale=True``): each neuron is excitatory (σ=+1, fraction ``frac_exc``) or
 inhibitory (σ=−1). Fixed weights are drawn sign-constrained (``|N(0,1)|`` magnitudes, inhibitory
@@ -58,6 +68,7 @@ from brian2 import (NeuronGroup, Network, NetworkOperation, Synapses, SpikeMonit
 from brian2.units.fundamentalunits import (DimensionMismatchError, get_dimensions,
                                            have_same_dimensions)
 
+from .errors import TrainingDiverged
 from .factors import pool_projection
 from .rls import RLS
 from .seeding import check_seed, rng_for
@@ -67,8 +78,19 @@ from .teacher import _one_blas_thread
 __all__ = ["FactorStudent", "StudentRun", "TrainingDivergedError"]
 
 
-class TrainingDivergedError(FloatingPointError):
-    """RLS training produced NaN/Inf or an exploding error."""
+class TrainingDivergedError(TrainingDiverged, FloatingPointError):
+    """RLS training of a student produced NaN/Inf or an exploding error.
+
+    A :class:`brianforce.errors.TrainingDiverged` (so one ``except`` catches every trainer's
+    divergence) that carries a free-text message; ``step`` is the trial, ``time`` the
+    simulated time (s) and ``error`` the offending factor error.
+    """
+
+    def __init__(self, message: str, *, trial: int = -1, t: float = float("nan"),
+                 error=float("nan")):
+        self.step, self.time, self.error = int(trial), float(t), np.asarray(error)
+        self.sim_step = -1
+        Exception.__init__(self, message)
 
 
 @dataclass
@@ -145,6 +167,9 @@ class FactorStudent:
     n_forced, n_mean, n_rls : int             trials per training phase (see module docstring)
     dale : bool, frac_exc : float, dale_offset : Quantity (voltage)
     teacher_forced_rls : bool                 drive with ỹ during RLS trials (else closed loop)
+    n_closed_loop : int                       with teacher forcing: last RLS trials run closed loop
+    forcing_noise : float                     OU perturbation of the drive (× factor std), 0 = off
+    forcing_noise_tau : Quantity (time)       its correlation time
     divergence_threshold : float              a training trial with factor nMSE above it raises
     dt : Quantity (time)                      integration step (default 0.05 ms)
     seed : int
@@ -169,8 +194,16 @@ class FactorStudent:
                  update_interval=2 * ms, schedule: str = "random", n_forced: int = 5,
                  n_mean: int = 10, n_rls: int = 50, dale: bool = False, frac_exc: float = 0.8,
                  dale_offset=2 * mV, divergence_threshold: float = 25.0, dt=0.05 * ms,
-                 teacher_forced_rls: bool = True, seed: int = 0):
+                 teacher_forced_rls: bool = True, n_closed_loop: int = 0,
+                 forcing_noise: float = 0.0, forcing_noise_tau=50 * ms, seed: int = 0):
         self.teacher_forced_rls = bool(teacher_forced_rls)
+        if isinstance(n_closed_loop, bool) or int(n_closed_loop) != n_closed_loop or n_closed_loop < 0:
+            raise ValueError(f"n_closed_loop must be a non-negative integer, got {n_closed_loop!r}")
+        self.n_closed_loop = int(n_closed_loop)
+        if not (np.isfinite(forcing_noise) and forcing_noise >= 0):
+            raise ValueError(f"forcing_noise must be >= 0, got {forcing_noise!r}")
+        self.forcing_noise = float(forcing_noise)
+        self.forcing_noise_tau = _q(forcing_noise_tau, second, "forcing_noise_tau")
         if isinstance(n_neurons, bool) or int(n_neurons) != n_neurons or n_neurons < 4:
             raise ValueError(f"n_neurons must be an integer >= 4, got {n_neurons!r}")
         self.n_neurons = int(n_neurons)
@@ -283,6 +316,8 @@ class FactorStudent:
         k = st["k"]
         if k >= st["T"]:
             return
+        if st["snapshot"] == k:
+            self._store_rest()
         s = self._features()
         phase = st["phase"]
         if phase in ("forced", "mean"):
@@ -294,7 +329,8 @@ class FactorStudent:
             if not np.all(np.isfinite(y)):
                 raise TrainingDivergedError(
                     f"learned factors became NaN/Inf in {phase} trial {st['index']} at "
-                    f"t = {k * self._dt_op:.4f} s of the trial")
+                    f"t = {k * self._dt_op:.4f} s of the trial", trial=st["index"],
+                    t=float(self._net.t / second), error=y)
         if phase == "rls" and self._update_now(k):
             self._rls_w.update(s, y - st["factors"][k])
             self._rls_out.update(np.append(y, 1.0), z - st["outputs"][k])
@@ -303,7 +339,11 @@ class FactorStudent:
                 over = norms > self._row_limit
                 if np.any(over):
                     self._rls_w.W[over] *= (self._row_limit[over] / norms[over])[:, None]
-        y_drive = st["factors"][k] if (phase == "rls" and self.teacher_forced_rls) else y
+        y_drive = st["factors"][k] if (phase == "rls" and st.get("forced", False)) else y
+        if phase == "rls" and self.forcing_noise > 0:   # OU perturbation; the target stays ỹ
+            a = np.exp(-self._dt_op / self.forcing_noise_tau)
+            self._eps = a * self._eps + np.sqrt(1 - a * a) * self._noise_rng.standard_normal(len(y))
+            y_drive = y_drive + self.forcing_noise * self._factor_std * self._eps
         common = (float(np.dot(np.concatenate([self.signs_, self.signs_]) * self.dale_beta_, s))
                   if self.dale else 0.0)
         if phase == "mean":   # the Dale offset's common-mode current is demeaned too
@@ -325,21 +365,40 @@ class FactorStudent:
         return k % every == 0
 
     # ------------------------------------------------------------------ trials
-    def _run_trial(self, phase, index, inputs, factors, outputs, record_rates=False):
+    _STATE = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
+
+    def _store_rest(self):
+        self._rest = {k: getattr(self._G, k + "_")[:].copy() for k in self._STATE}
+
+    def _restore_rest(self):
+        """Start a trial from the stored rest state (as the teacher starts each trial at
+        rest); membrane potentials get a small seeded jitter so trials still differ."""
+        for k, v in self._rest.items():
+            getattr(self._G, k + "_")[:] = v
+        jitter = self._rest_rng.uniform(-1e-3, 1e-3, self.n_neurons)
+        self._G.v_[:] = np.minimum(self._rest["v"] + jitter, self.v_th - 1e-4)
+        self._G.lastspike_[:] = -1e4
+        self._G.not_refractory_[:] = True
+
+    def _run_trial(self, phase, index, inputs, factors, outputs, record_rates=False, forced=False,
+                   snapshot=None):
         T = inputs.shape[0]
         P = self.U_.shape[1]
         Q = self._n_outputs
+        if phase in ("rls", "test") and getattr(self, "_rest", None) is not None:
+            self._restore_rest()
         self._trial = dict(phase=phase, index=index, k=0, T=T, factors=factors, outputs=outputs,
+                           forced=forced, snapshot=snapshot,
                            ext=inputs @ self.U_in_.T, y=np.zeros((T, P)), z=np.zeros((T, Q)),
                            rates=np.zeros((T, self.n_neurons)) if record_rates else None)
         self._net.run(T * self._dt_op * second)
         return self._trial
 
-    def fit(self, inputs, factor_targets, output_targets, dt) -> "FactorStudent":
+    def fit(self, inputs, factor_targets, output_targets, dt, *, rest_step=None) -> "FactorStudent":
         with _one_blas_thread():
-            return self._fit(inputs, factor_targets, output_targets, dt)
+            return self._fit(inputs, factor_targets, output_targets, dt, rest_step)
 
-    def _fit(self, inputs, factor_targets, output_targets, dt):
+    def _fit(self, inputs, factor_targets, output_targets, dt, rest_step=None):
         """Train on trials (cycled through in order) of a task.
 
         Parameters
@@ -348,6 +407,12 @@ class FactorStudent:
         factor_targets : array (n_trials, T, P) teacher factors ỹ for the same trials
         output_targets : array (n_trials, T, Q)
         dt : Quantity (time)                   sample interval of the arrays (= RLS hook step)
+        rest_step : int, optional
+            For trial tasks whose trials start at rest (zero-input baseline): the sample index
+            of a baseline step. The neuron state at that step of the last settling
+            teacher-forced trial is stored, and every RLS and test trial starts from it (with
+            ±1 mV membrane jitter), as the teacher starts every trial at ``x_rest_``.
+            Default ``None``: trials follow each other without reset.
         """
         inputs, factor_targets, output_targets = (_trials(a, n) for a, n in (
             (inputs, "inputs"), (factor_targets, "factor_targets"), (output_targets, "output_targets")))
@@ -360,17 +425,29 @@ class FactorStudent:
                              f"integration step ({self.dt} s)")
         P, Q = factor_targets.shape[2], output_targets.shape[2]
         self._n_outputs = Q
+        self._rest = None
+        self._rest_rng = rng_for(self.seed, "student-rest-jitter")
+        if rest_step is not None:
+            if isinstance(rest_step, bool) or int(rest_step) != rest_step or not 0 <= rest_step < inputs.shape[1]:
+                raise ValueError(f"rest_step must be a sample index in [0, {inputs.shape[1]}), got {rest_step!r}")
+            if self.n_forced < 1:
+                raise ValueError("rest_step needs n_forced >= 1 (the state is stored in a forced trial)")
+        self.rest_step_ = rest_step
         self._draw_structure(P, inputs.shape[2], factor_targets)
         self._build()
         self._sched_rng = rng_for(self.seed, "student-schedule")
+        self._noise_rng = rng_for(self.seed, "student-forcing-noise")
+        self._factor_std = factor_targets.reshape(-1, P).std(axis=0)
+        self._eps = np.zeros(P)
         self._rls_w = RLS(2 * self.n_neurons, P, alpha=self.alpha)
         self._rls_out = RLS(P + 1, Q, alpha=self.alpha)
         n = inputs.shape[0]
         count = 0
 
-        def trial(phase, c):
+        def trial(phase, c, forced=False, snapshot=None):
             j = c % n
-            return self._run_trial(phase, c, inputs[j], factor_targets[j], output_targets[j])
+            return self._run_trial(phase, c, inputs[j], factor_targets[j], output_targets[j],
+                                   forced=forced, snapshot=snapshot)
 
         for _ in range(self.n_forced):
             trial("forced", count); count += 1
@@ -381,8 +458,9 @@ class FactorStudent:
         else:
             self.I_bias_ = np.full(self.n_neurons, self.bias)
         self._G.I_bias_[:] = self.I_bias_
-        for _ in range(self.n_forced):
-            trial("forced", count); count += 1
+        for f in range(self.n_forced):
+            trial("forced", count, snapshot=rest_step if f == self.n_forced - 1 else None)
+            count += 1
         errs = []
         for r in range(self.n_rls):
             if r == self.n_rls - 1:
@@ -390,13 +468,15 @@ class FactorStudent:
                 n0 = self._mon.num_spikes
                 t0 = float(self._net.t / second)
             j = count % n
-            st = trial("rls", count); count += 1
+            forced = self.teacher_forced_rls and r < self.n_rls - self.n_closed_loop
+            st = trial("rls", count, forced); count += 1
             e = float(np.sum((st["y"] - factor_targets[j]) ** 2) / np.sum(factor_targets[j] ** 2))
             errs.append(e)
             if not np.isfinite(e) or (r > 0 and e > self.divergence_threshold):
                 raise TrainingDivergedError(
                     f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
-                    f"(t = {float(self._net.t / second):.3f} s of simulation)")
+                    f"(t = {float(self._net.t / second):.3f} s of simulation)", trial=r,
+                    t=float(self._net.t / second), error=e)
         self.train_errors_ = np.array(errs)
         self.mean_rate_ = (self._mon.num_spikes - n0) / (self.n_neurons * (float(self._net.t / second) - t0))
         self._mon.active = False

@@ -81,10 +81,54 @@ def test_dale_law_signs_hold_for_fixed_and_learned_weights():
 
 
 def test_divergence_is_detected_with_time():
+    from brianforce.errors import TrainingDiverged
+
     y, f = _factors()
     st = _small(divergence_threshold=1e-12, n_rls=2)
-    with pytest.raises(TrainingDivergedError, match=r"RLS trial 1 \(t = [0-9.]+ s"):
+    with pytest.raises(TrainingDivergedError, match=r"RLS trial 1 \(t = [0-9.]+ s") as info:
         st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    # one except clause catches every trainer's divergence
+    assert isinstance(info.value, TrainingDiverged)
+    assert info.value.step == 1 and info.value.time > 0 and info.value.error > 1e-12
+
+
+def test_rest_step_starts_every_trial_from_the_stored_rest_state():
+    y, f = _factors()
+    x = np.zeros((1, T_STEPS, 1))
+    st = _small(n_rls=1).fit(x, y, f, 1 * ms, rest_step=20)
+    run = st.predict(np.zeros((2, T_STEPS, 1)))
+    # filtered spike trains at each trial's first sample are the stored ones, exactly
+    np.testing.assert_array_equal(run.rates[0, 0], st._rest["r_f"])
+    np.testing.assert_array_equal(run.rates[1, 0], st._rest["r_f"])
+    assert np.any(run.rates[0, -1] != run.rates[0, 0])          # and then evolve
+    free = _small(n_rls=1).fit(x, y, f, 1 * ms).predict(np.zeros((2, T_STEPS, 1)))
+    assert np.any(free.rates[1, 0] != free.rates[0, 0])          # without reset they differ
+    with pytest.raises(ValueError, match="rest_step"):
+        _small().fit(x, y, f, 1 * ms, rest_step=T_STEPS)
+    with pytest.raises(ValueError, match="n_forced"):
+        _small(n_forced=0).fit(x, y, f, 1 * ms, rest_step=3)
+
+
+def test_closed_loop_trials_and_forcing_noise_change_training():
+    """The last ``n_closed_loop`` RLS trials are driven by the network's own factors, and
+    ``forcing_noise`` perturbs the drive (not the target): both change what RLS sees."""
+    y, f = _factors()
+    x = np.zeros((1, T_STEPS, 1))
+    base = _small(n_rls=2).fit(x, y, f, 1 * ms)
+    closed = _small(n_rls=2, n_closed_loop=1).fit(x, y, f, 1 * ms)
+    noisy = _small(n_rls=2, forcing_noise=0.5, forcing_noise_tau=20 * ms).fit(x, y, f, 1 * ms)
+    # identical until the first RLS trial that differs
+    assert closed.train_errors_[0] == base.train_errors_[0]
+    assert closed.train_errors_[1] != base.train_errors_[1]
+    assert not np.allclose(noisy.w_, base.w_)
+    # perturbing the drive leaves the target alone: the learned factors still track ỹ
+    assert noisy.train_errors_[-1] < 0.5
+    with pytest.raises(ValueError):
+        FactorStudent(120, forcing_noise=-0.1)
+    with pytest.raises(ValueError):
+        FactorStudent(120, n_closed_loop=-1)
+    with pytest.raises(DimensionMismatchError):
+        FactorStudent(120, forcing_noise_tau=5.0)
 
 
 @pytest.mark.parametrize("kwargs,exc", [

@@ -28,6 +28,37 @@ def test_oscillation_target_is_sum_of_sines_with_1s_period():
     np.testing.assert_allclose(oscillation_target(t + 1.0), oscillation_target(t), atol=1e-9)
 
 
+def test_oscillation_cue_marks_the_start_of_every_period():
+    tr = oscillation_trials(3, 1e-3, cue_amplitude=2.0, cue_duration=0.05)
+    assert tr.info["cue_samples"] == 50
+    np.testing.assert_array_equal(tr.inputs[:, :50, 0], 2.0)
+    np.testing.assert_array_equal(tr.inputs[:, 50:, 0], 0.0)
+    np.testing.assert_array_equal(tr.targets, oscillation_trials(3, 1e-3).targets)
+    assert np.all(oscillation_trials(2, 1e-3).inputs == 0)      # default: fully autonomous
+    with pytest.raises(ValueError):
+        oscillation_trials(1, 1e-3, cue_amplitude=1.0, cue_duration=0.0)
+
+
+def test_condition_averaged_error_averages_within_labels():
+    from brianforce.recipes_depasquale import apply_overrides, condition_averaged_error
+
+    rng = np.random.default_rng(0)
+    it = integration_trials(60, 1e-3, seed=4)
+    noisy = it.targets + 0.3 * rng.standard_normal(it.targets.shape)
+    single = normalised_error(noisy, it.targets)
+    averaged = condition_averaged_error(noisy, it.targets, it.labels)
+    assert averaged < single / 5                 # independent noise averages out
+    # averaging across labels would cancel the ±1 targets; within labels it does not
+    assert condition_averaged_error(it.targets, it.targets, it.labels) == 0.0
+    assert condition_averaged_error(-it.targets, it.targets, it.labels) == pytest.approx(4.0)
+    rec = {"student": {"alpha": 1.0}}
+    new = apply_overrides(rec, {"student.alpha": 0.1, "task.cue_amplitude": 2.0})
+    assert new == {"student": {"alpha": 0.1}, "task": {"cue_amplitude": 2.0}}
+    assert rec["student"]["alpha"] == 1.0
+    with pytest.raises(Exception, match="section.key"):
+        apply_overrides(rec, {"alpha": 0.1})
+
+
 def test_trial_tasks_structure_and_accuracy_functions():
     it = integration_trials(40, 1e-3, seed=3)
     a, b = it.response
