@@ -18,7 +18,7 @@
 Writes CSVs under ``benchmarks/results/``. Usage::
 
     python benchmarks/standalone_force.py [--parts training agreement scaling] [--sizes ...]
-        [--train-impls cpp_standalone cpp_standalone_synapses cuda_standalone] [--threads 0 8]
+        [--train-impls cpp_standalone cpp_standalone_synapses cuda_standalone] [--threads 0 8] [--rls-threads 1 2]
         [--agreement-devices cpp_standalone cuda_standalone] [--suffix _h200]
 """
 from __future__ import annotations
@@ -52,7 +52,8 @@ IMPLEMENTATIONS = {
 }
 
 
-def part_training(seed, out, impls=("cpp_standalone",), threads=(0,), csv_name="standalone_force_training.csv"):
+def part_training(seed, out, impls=("cpp_standalone",), threads=(0,), csv_name="standalone_force_training.csv",
+                  rls_threads=(1,)):
     from brian2 import second
 
     from brianforce.reference import run_reference_like
@@ -65,16 +66,19 @@ def part_training(seed, out, impls=("cpp_standalone",), threads=(0,), csv_name="
     model = None
     for impl in impls:
         device, rls = IMPLEMENTATIONS[impl]
-        for n_threads in (threads if device == "cpp_standalone" else (0,)):
+        combos = [(t, rt) for t in threads for rt in rls_threads] if device == "cpp_standalone" else [(0, 1)]
+        for n_threads, n_rls in combos:
+            if rls != "function" and n_rls != rls_threads[0]:
+                continue
             proj = tempfile.mkdtemp(prefix="bf_bench_train_")
             tr = StandaloneFORCETrainer(2000, seed=seed, device=device, rls=rls, directory=proj,
-                                        threads=n_threads)
+                                        threads=n_threads, rls_threads=n_rls)
             w0 = time.perf_counter()
             tr.fit(task, settle=SETTLE * second, train=TRAIN * second, test=TEST * second)
             total = time.perf_counter() - w0
             m = tr.predict(1 * second).metrics(task.period)
             rows.append(dict(implementation=f"{device} generated-code RLS ({rls})", device=device, rls=rls,
-                             threads=n_threads, n_neurons=2000,
+                             threads=n_threads, rls_threads=n_rls if rls == "function" else 0, n_neurons=2000,
                              compile_s=tr.timings_["compile_s"], program_wall_s=tr.timings_["run_s"],
                              total_wall_s=total, n_rls_updates=tr.timings_["n_rls_updates"],
                              rmse_over_amplitude=m["rmse_over_amplitude"][0],
@@ -84,7 +88,7 @@ def part_training(seed, out, impls=("cpp_standalone",), threads=(0,), csv_name="
                 model = Path(tempfile.mkdtemp(prefix="bf_bench_model_")) / "standalone_force_n2000_model.npz"
                 tr.save(model)
     ref, wall, m = run_reference_like(FORCETrainer(2000, seed=seed), task, settle=SETTLE, train=TRAIN, test=TEST)
-    rows.append(dict(implementation="numpy reference loop", device="numpy", rls="scipy BLAS", threads=1,
+    rows.append(dict(implementation="numpy reference loop", device="numpy", rls="scipy BLAS", threads=1, rls_threads=1,
                      n_neurons=2000, compile_s=0.0, program_wall_s=wall,
                      total_wall_s=wall, n_rls_updates=len(ref.errors),
                      rmse_over_amplitude=m["rmse_over_amplitude"], correlation=m["correlation"]))
@@ -216,6 +220,8 @@ def main(argv=None):
                     help="generated-code trainers timed in 'training' (cuda_standalone needs Brian2CUDA + a GPU)")
     ap.add_argument("--threads", type=int, nargs="+", default=[0],
                     help="OpenMP threads of the cpp_standalone programs in 'training' (0: none)")
+    ap.add_argument("--rls-threads", type=int, nargs="+", default=[1],
+                    help="threads of the C++ RLS pass (cpp_standalone, rls='function') in 'training'")
     ap.add_argument("--agreement-devices", nargs="+", default=["cpp_standalone"])
     ap.add_argument("--suffix", default="", help="appended to the CSV names (e.g. '_h200')")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
@@ -224,7 +230,7 @@ def main(argv=None):
     model = args.model
     if "training" in args.parts:
         model = part_training(args.seed, args.out, tuple(args.train_impls), tuple(args.threads),
-                              f"standalone_force_training{args.suffix}.csv")
+                              f"standalone_force_training{args.suffix}.csv", tuple(args.rls_threads))
     if "agreement" in args.parts:
         if model is None:
             ap.error("--parts agreement without training needs --model")

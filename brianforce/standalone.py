@@ -481,10 +481,72 @@ _CPP_RLS = r"""
 static std::vector<double> _bf_rls_Pmat;
 static std::vector<double> _bf_rls_Pr;
 static std::vector<double> _bf_rls_Pprev;
+static std::vector<double> _bf_rls_Prt;
+
+/* Rows a and a+1 of the upper triangle: apply the pending rank-1 update P -= c' pp pp^T and
+   accumulate P r into Pr (rows in pairs halve the loads of r, pp and Pr). */
+static inline void bf_rls_pair(double* __restrict__ P, const double* __restrict__ r,
+                               const double* __restrict__ pp, const double cprev,
+                               double* __restrict__ Pr, const int N, const int a)
+{
+    double* __restrict__ row0 = P + (size_t)a * N;
+    double* __restrict__ row1 = row0 + N;
+    const double ca0 = cprev * pp[a], ca1 = cprev * pp[a + 1];
+    const double ra0 = r[a], ra1 = r[a + 1];
+    row0[a] -= ca0 * pp[a];
+    const double x01 = row0[a + 1] - ca0 * pp[a + 1];
+    row0[a + 1] = x01;
+    row1[a + 1] -= ca1 * pp[a + 1];
+    double acc0 = row0[a] * ra0 + x01 * r[a + 1];
+    double acc1 = row1[a + 1] * ra1;
+    Pr[a + 1] += x01 * ra0;
+    for (int b = a + 2; b < N; b++) {
+        const double x0 = row0[b] - ca0 * pp[b];
+        const double x1 = row1[b] - ca1 * pp[b];
+        row0[b] = x0;
+        row1[b] = x1;
+        acc0 += x0 * r[b];
+        acc1 += x1 * r[b];
+        Pr[b] += x0 * ra0 + x1 * ra1;
+    }
+    Pr[a] += acc0;
+    Pr[a + 1] += acc1;
+}
+
+static inline void bf_rls_row(double* __restrict__ P, const double* __restrict__ r,
+                              const double* __restrict__ pp, const double cprev,
+                              double* __restrict__ Pr, const int N, const int a)
+{
+    double* __restrict__ row = P + (size_t)a * N;
+    const double ca = cprev * pp[a];
+    const double ra = r[a];
+    row[a] -= ca * pp[a];
+    double acc = row[a] * ra;
+    for (int b = a + 1; b < N; b++) {
+        const double x = row[b] - ca * pp[b];
+        row[b] = x;
+        acc += x * r[b];
+        Pr[b] += x * ra;
+    }
+    Pr[a] += acc;
+}
+
+/* Thread t of T takes the row pairs p with p mod 2T in {t, 2T-1-t} (long and short rows
+   alternate, so every thread gets about the same share of the triangle). */
+static void bf_rls_worker(double* P, const double* r, const double* pp, double cprev, double* Prt,
+                          int N, int t, int T)
+{
+    const int pairs = N / 2;
+    for (int p = 0; p < pairs; p++) {
+        const int m = p % (2 * T);
+        if (m == t || m == 2 * T - 1 - t) bf_rls_pair(P, r, pp, cprev, Prt, N, 2 * p);
+    }
+}
 
 /* One RLS update. The rank-1 update of P from the previous update (P -= c' Pr' Pr'^T) is
    deferred and fused with this update's P r pass, so P (upper triangle) is read and written
-   once per update; rows are processed in pairs to halve the loads of r, pp and Pr. */
+   once per update. S[11] > 1 splits the pass over that many threads (each with its own Pr
+   accumulator, summed afterwards: same result up to the order of the additions). */
 static void bf_rls_update()
 {
     double* S = _namespace_bf_rls_state;
@@ -516,46 +578,24 @@ static void bf_rls_update()
     double* __restrict__ Pr = &_bf_rls_Pr[0];
     double* __restrict__ pp = &_bf_rls_Pprev[0];
     const double cprev = S[10];
+    const int T = std::max(1, std::min((int)S[11], N / 16 > 0 ? N / 16 : 1));
     for (int a = 0; a < N; a++) Pr[a] = 0.0;
-    /* pending P -= c' pp pp^T, then Pr = P r (upper triangle), two rows at a time */
-    int a = 0;
-    for (; a + 1 < N; a += 2) {
-        double* __restrict__ row0 = P + (size_t)a * N;
-        double* __restrict__ row1 = row0 + N;
-        const double ca0 = cprev * pp[a], ca1 = cprev * pp[a + 1];
-        const double ra0 = r[a], ra1 = r[a + 1];
-        row0[a] -= ca0 * pp[a];
-        const double x01 = row0[a + 1] - ca0 * pp[a + 1];
-        row0[a + 1] = x01;
-        row1[a + 1] -= ca1 * pp[a + 1];
-        double acc0 = row0[a] * ra0 + x01 * r[a + 1];
-        double acc1 = row1[a + 1] * ra1;
-        Pr[a + 1] += x01 * ra0;
-        for (int b = a + 2; b < N; b++) {
-            const double x0 = row0[b] - ca0 * pp[b];
-            const double x1 = row1[b] - ca1 * pp[b];
-            row0[b] = x0;
-            row1[b] = x1;
-            acc0 += x0 * r[b];
-            acc1 += x1 * r[b];
-            Pr[b] += x0 * ra0 + x1 * ra1;
+    if (T == 1) {
+        int a = 0;
+        for (; a + 1 < N; a += 2) bf_rls_pair(P, r, pp, cprev, Pr, N, a);
+        if (a < N) bf_rls_row(P, r, pp, cprev, Pr, N, a);
+    } else {
+        _bf_rls_Prt.assign((size_t)T * N, 0.0);
+        std::vector<std::thread> pool;
+        for (int t = 1; t < T; t++)
+            pool.emplace_back(bf_rls_worker, P, r, pp, cprev, &_bf_rls_Prt[(size_t)t * N], N, t, T);
+        bf_rls_worker(P, r, pp, cprev, &_bf_rls_Prt[0], N, 0, T);
+        if (N % 2) bf_rls_row(P, r, pp, cprev, &_bf_rls_Prt[0], N, N - 1);
+        for (auto& th : pool) th.join();
+        for (int t = 0; t < T; t++) {
+            const double* __restrict__ Pt = &_bf_rls_Prt[(size_t)t * N];
+            for (int a = 0; a < N; a++) Pr[a] += Pt[a];
         }
-        Pr[a] += acc0;
-        Pr[a + 1] += acc1;
-    }
-    for (; a < N; a++) {
-        double* __restrict__ row = P + (size_t)a * N;
-        const double ca = cprev * pp[a];
-        const double ra = r[a];
-        row[a] -= ca * pp[a];
-        double acc = row[a] * ra;
-        for (int b = a + 1; b < N; b++) {
-            const double x = row[b] - ca * pp[b];
-            row[b] = x;
-            acc += x * r[b];
-            Pr[b] += x * ra;
-        }
-        Pr[a] += acc;
     }
     double rPr = 0.0;
     for (int a = 0; a < N; a++) rPr += r[a] * Pr[a];
@@ -569,18 +609,22 @@ static void bf_rls_update()
     S[9] += 1.0;
 }
 
+/* Called for every output k by a later operation: output 0 performs the update. */
+double bf_rls_step(const int k)
+{
+    if (k == 0) bf_rls_update();
+    return 0.0;
+}
+"""
+
+_CPP_COLLECT = r"""
+/* Called for every decoder synapse (possibly from several OpenMP threads: distinct writes only). */
 double bf_rls_collect(const int i, const int j, const double r, const double phi, const double y)
 {
-    double* S = _namespace_bf_rls_state;
-    const int K = (int)S[7];
+    const int K = (int)_namespace_bf_rls_state[7];
     if (j == 0) _namespace_bf_rls_r[i] = r;
     if (i == 0) _namespace_bf_rls_y[j] = y;
     _namespace_bf_rls_phi[i * K + j] = phi;
-    S[0] += 1.0;
-    if (S[0] >= S[6] * S[7]) {
-        S[0] = 0.0;
-        bf_rls_update();
-    }
     return phi;
 }
 """
@@ -643,18 +687,20 @@ cdef void bf_rls_update():
     S[1] += 1.0
     S[9] += 1.0
 
+cdef double bf_rls_step(int k):
+    if k == 0:
+        bf_rls_update()
+    return 0.0
+"""
+
+_CYTHON_COLLECT = """
 cdef double bf_rls_collect(int i, int j, double r, double phi, double y):
-    cdef double* S = _namespace_bf_rls_state
-    cdef int K = <int>S[7]
+    cdef int K = <int>_namespace_bf_rls_state[7]
     if j == 0:
         _namespace_bf_rls_r[i] = r
     if i == 0:
         _namespace_bf_rls_y[j] = y
     _namespace_bf_rls_phi[i * K + j] = phi
-    S[0] += 1.0
-    if S[0] >= S[6] * S[7]:
-        S[0] = 0.0
-        bf_rls_update()
     return phi
 """
 
@@ -692,24 +738,30 @@ def _current_P(buffers) -> np.ndarray:
 @dataclass
 class _RLSFunctions:
     collect: Function
+    step: Function
     get: Function
     error: Function
     buffers: dict
 
 
-def _rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float) -> _RLSFunctions:
+def _rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float,
+                   rls_threads: int = 1) -> _RLSFunctions:
     """Brian2 user functions sharing the RLS buffers (namespace arrays).
 
-    ``bf_rls_collect(i, j, r_pre, phi, y)`` is called for every decoder synapse; after
-    the last one it performs one RLS update on the shared buffers (C++: ``P`` held by the
-    function; Cython: ``P`` is the numpy array ``buffers['_bf_rls_P']``).
+    ``bf_rls_collect(i, j, r_pre, phi, y)`` is called for every decoder synapse and only
+    stores ``r``, ``φ`` and the target (distinct writes: safe under OpenMP);
+    ``bf_rls_step(k)``, called afterwards for every output, performs one RLS update on the
+    shared buffers when ``k == 0`` (C++: ``P`` held by the function, the ``P r`` pass split
+    over ``rls_threads`` threads; Cython: ``P`` is the numpy array ``buffers['_bf_rls_P']``).
     ``bf_rls_get(i, j)`` returns the updated decoder, ``bf_rls_error(k)`` the a-priori
     error of the last update.
     """
-    state = np.zeros(11)
-    # 0 count in pass, 1 update index, 2 diverged, 3 diverged at, 4 limit, 5 reg, 6 N, 7 K,
-    # 8 normalised, 9 number of applied updates, 10 c of the pending (deferred) rank-1 update
+    state = np.zeros(12)
+    # 0 unused, 1 update index, 2 diverged, 3 diverged at, 4 limit, 5 reg, 6 N, 7 K,
+    # 8 normalised, 9 number of applied updates, 10 c of the pending (deferred) rank-1 update,
+    # 11 threads of the C++ P r pass
     state[4], state[5], state[6], state[7], state[8] = limit, reg, n, k, float(normalised)
+    state[11] = max(1, int(rls_threads))
     shared = {"_bf_rls_state": state, "_bf_rls_r": np.zeros(n), "_bf_rls_phi": np.zeros(n * k),
               "_bf_rls_y": np.zeros(k), "_bf_rls_err": np.zeros(k)}
     cython_only = {"_bf_rls_P": np.eye(n).reshape(-1) / reg, "_bf_rls_Pr": np.zeros(n), "_bf_rls_Pprev": np.zeros(n)}
@@ -719,38 +771,38 @@ def _rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float) -
                      arg_types=[t for t, _ in args], return_type="float", stateless=False,
                      arg_names=[f"a{m}" for m in range(len(args))], auto_vectorise=False)
         f.implementations.add_implementation("cpp", cpp, name=name, namespace=dict(shared),
-                                             compiler_kwds={"headers": ["<vector>", "<cmath>"]})
+                                             compiler_kwds={"headers": ["<vector>", "<cmath>", "<thread>",
+                                                                        "<algorithm>"]})
         f.implementations.add_implementation("cython", cy, name=name, namespace=dict(shared, **cy_ns))
         return f
 
     collect = make("bf_rls_collect", [("integer", 1), ("integer", 1), ("float", b2.Hz), ("float", second),
-                                       ("float", 1)], _CPP_RLS, _CYTHON_RLS, cython_only, second)
+                                       ("float", 1)], _CPP_COLLECT, _CYTHON_COLLECT, {}, second)
+    step = make("bf_rls_step", [("integer", 1)], _CPP_RLS, _CYTHON_RLS, cython_only, 1)
     get = make("bf_rls_get", [("integer", 1), ("integer", 1)], _CPP_GET, _CYTHON_GET, {}, second)
     error = make("bf_rls_error", [("integer", 1)], _CPP_ERR, _CYTHON_ERR, {}, 1)
-    return _RLSFunctions(collect, get, error, dict(shared, **cython_only))
+    return _RLSFunctions(collect, step, get, error, dict(shared, **cython_only))
 
 
-def _rls_function(prefix, weights, eta, v0, c, limit, target):
-    """FORCE network + RLS through the C++/Cython user function (see :func:`_rls_functions`)."""
+def _rls_function(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
+    """FORCE network + RLS through the C++/Cython user functions (see :func:`_rls_functions`)."""
     objs = build_force_network(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0,
                                dt=c.dt * second, readout_eqs="z : 1\nrls_err : 1", name=prefix)
-    fns = _rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit)
-    ns = {"bf_rls_collect": fns.collect, "bf_rls_get": fns.get, "bf_rls_error": fns.error,
-          "bf_rls_target": target}
-    every = c.rls_interval * second
+    fns = _rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit, rls_threads)
+    ns = {"bf_rls_collect": fns.collect, "bf_rls_step": fns.step, "bf_rls_get": fns.get,
+          "bf_rls_error": fns.error, "bf_rls_target": target}
+    kw = dict(dt=c.rls_interval * second, when="end")
     runners = [
         objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, phi, bf_rls_target(t, j))",
-                                   dt=every, when="end", order=1, name=f"{prefix}_rls_collect"),
-        objs.decoder.run_regularly("phi = bf_rls_get(i, j)", dt=every, when="end", order=2,
-                                   name=f"{prefix}_rls_write"),
-        objs.readout.run_regularly("rls_err = bf_rls_error(i)", dt=every, when="end", order=3,
-                                   name=f"{prefix}_rls_error")]
-    errmon = StateMonitor(objs.readout, "rls_err", record=True, dt=every, when="end", order=4,
-                          name=f"{prefix}_rls_errmon")
+                                   order=1, name=f"{prefix}_rls_collect", **kw),
+        objs.readout.run_regularly("rls_err = bf_rls_step(i)", order=2, name=f"{prefix}_rls_step", **kw),
+        objs.decoder.run_regularly("phi = bf_rls_get(i, j)", order=3, name=f"{prefix}_rls_write", **kw),
+        objs.readout.run_regularly("rls_err = bf_rls_error(i)", order=4, name=f"{prefix}_rls_error", **kw)]
+    errmon = StateMonitor(objs.readout, "rls_err", record=True, order=5, name=f"{prefix}_rls_errmon", **kw)
     return objs, [], runners, errmon, ns, lambda: _current_P(fns.buffers)
 
 
-def _rls_synapses(prefix, weights, eta, v0, c, limit, target):
+def _rls_synapses(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
     """FORCE network + RLS in plain Brian2 equations (runs on every device, CUDA included).
 
     At every RLS step, at the end of the time step (after the neurons' update, with the
@@ -845,6 +897,10 @@ class StandaloneFORCETrainer:
         arrays (seed, target values) changed.
     threads : int
         OpenMP threads of the standalone program (0: none).
+    rls_threads : int
+        Threads (``std::thread``) splitting the ``P r`` pass of the C++ RLS update
+        (``rls='function'`` under ``cpp_standalone``; ignored elsewhere). With more than one
+        the additions happen in another order: equal to round-off, not bit for bit.
     rls : {'function', 'synapses'}, optional
         How the RLS update is generated. ``'function'`` (default except under Brian2CUDA):
         a user function with C++/Cython code holding a dense ``P`` (upper triangle, the
@@ -876,7 +932,7 @@ class StandaloneFORCETrainer:
     """
 
     def __init__(self, n_neurons: int = 2000, n_outputs: int = 1, *, device: str = "cpp_standalone",
-                 directory=None, threads: int = 0, rls: str | None = None, **kwargs):
+                 directory=None, threads: int = 0, rls: str | None = None, rls_threads: int = 1, **kwargs):
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         if rls is None:
@@ -887,6 +943,9 @@ class StandaloneFORCETrainer:
             raise NotImplementedError("the 'function' RLS backend has C++ and Cython implementations only; "
                                       "use rls='synapses' under cuda_standalone")
         self.rls = rls
+        if isinstance(rls_threads, bool) or not isinstance(rls_threads, (int, np.integer)) or rls_threads < 1:
+            raise ValueError(f"rls_threads must be an integer >= 1, got {rls_threads!r}")
+        self.rls_threads = int(rls_threads)
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
             raise ValueError(f"threads must be an integer >= 0, got {threads!r}")
         self._base = FORCETrainer(n_neurons, n_outputs, **kwargs)
@@ -973,7 +1032,8 @@ class StandaloneFORCETrainer:
                 b2.prefs.devices.cpp_standalone.openmp_threads = self.threads
             target = TimedArray(values, dt=c.rls_interval * second, name="bf_rls_target")
             setup = _rls_synapses if self.rls == "synapses" else _rls_function
-            objs, extra, runners, errmon, ns, get_P = setup(self._prefix, weights, eta, v0, c, limit, target)
+            objs, extra, runners, errmon, ns, get_P = setup(self._prefix, weights, eta, v0, c, limit, target,
+                                                            self.rls_threads)
             net = Network(*objs.objects, *extra, *_cuda_clock_anchor(self.device, c.dt, self._prefix),
                           name=f"{self._prefix}_network")
             phases = []

@@ -112,6 +112,16 @@ def test_synapses_rls_backend_cpp_standalone_equals_network_operation(runtime_re
     assert _spike_pairs(test, 5e-5, 1.0) == _spike_pairs(ref_test, 5e-5, 1.0)
 
 
+def test_threaded_generated_rls_equals_network_operation(runtime_reference, cache_dir):
+    """OpenMP for Brian2's code (parallel calls of the collecting function) and the RLS pass
+    split over 3 threads (per-thread P r accumulators): same training up to round-off."""
+    ref, _ = runtime_reference
+    tr = StandaloneFORCETrainer(100, seed=3, record_dt=0.1 * ms, n_record=100, device="cpp_standalone",
+                                threads=2, rls_threads=3, directory=cache_dir / "trainer_n100_threads")
+    tr.fit(TASK, settle=20 * ms, train=60 * ms, test=0 * ms)
+    _assert_same_training(ref, tr)
+
+
 def test_rls_backend_choice_is_checked():
     with pytest.raises(ValueError, match="rls must be one of"):
         StandaloneFORCETrainer(100, device="runtime", rls="dense")
@@ -119,6 +129,8 @@ def test_rls_backend_choice_is_checked():
         StandaloneFORCETrainer(100, device="cuda_standalone", rls="function")
     assert StandaloneFORCETrainer(100, device="cuda_standalone").rls == "synapses"
     assert StandaloneFORCETrainer(100, device="cpp_standalone").rls == "function"
+    with pytest.raises(ValueError, match="rls_threads"):
+        StandaloneFORCETrainer(100, device="cpp_standalone", rls_threads=0)
 
 
 def test_generated_rls_divergence_raised_at_same_update_as_runtime():
@@ -208,8 +220,6 @@ def test_bad_inputs_raise_clear_errors(tmp_path, trained_model):
         StandaloneFORCETrainer(50, device="numpy")
     with pytest.raises(DimensionMismatchError):
         StandaloneFORCETrainer(50, device="runtime", Q=10 * ms)
-    with pytest.raises(NotImplementedError, match="cpp_standalone"):
-        StandaloneFORCETrainer(50, device="cuda_standalone")
     tr = StandaloneFORCETrainer(50, device="runtime")
     with pytest.raises(RuntimeError, match="fit"):
         tr.predict(10 * ms)
