@@ -1,0 +1,338 @@
+"""A trained DePasquale student as plain Brian2 equations: closed-loop test runs on any device.
+
+:class:`brianforce.student.FactorStudent` closes its learned loop in a Python
+``network_operation`` (every ``dt_op``: ``y = wᵀ s``, ``z = W_outᵀ [y; 1]``,
+``I_ctrl = U y + U_in u + Dale common mode``), which standalone devices silently drop.
+Here the same closed loop is generated code, so a trained student runs as a
+``cpp_standalone`` program (or at runtime, for comparison):
+
+* ``factors`` (P + 1 elements per trial, clock ``dt_op``): ``y_p = Σ_j w_jp^slow τ_slow r_s,j +
+  w_jp^fast τ_d r_f,j`` as a summed variable of all-to-all synapses; element P carries the
+  Dale common-mode term ``Σ_j σ_j β_j s_j`` (zero without Dale's law);
+* ``I_ctrl_i = Σ_p U_ip y_p`` (+ 1 V × the common mode) as a summed variable onto the
+  neurons; the task input ``Σ_m U_in,im u_m(t)`` comes from a ``TimedArray``;
+* ``z_q = Σ_p W_out,pq y_p + W_out,Pq`` summed onto an output group and monitored.
+
+The factor and output sums are scheduled at the start of every ``dt_op`` step — when the
+``network_operation`` runs — so the dynamics equal the student's own closed loop. Trials
+are simulated side by side (one copy of the network per trial), each from its own
+initial state.
+
+References
+----------
+DePasquale B, Sussillo D, Abbott LF, Churchland MM (2023) Neuron 111:631-649.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import brian2 as b2
+from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, second, volt
+
+from .io import ModelFileError, load_arrays
+from .seeding import check_seed, rng_for
+
+__all__ = ["StudentNetwork", "StudentNetworkRun", "run_student_network", "run_student_cli", "STUDENT_KIND"]
+
+STUDENT_KIND = "depasquale-student"
+STATE_VARIABLES = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
+_PARAMS = ("tau_m", "tau_ref", "v_th", "v_reset", "tau_r", "tau_d", "tau_slow", "dt")
+
+
+@dataclass
+class StudentNetwork:
+    """Arrays (SI floats) of a trained student, as needed to rebuild its closed loop.
+
+    Attributes
+    ----------
+    U : (N, P) factor → current projection (V); U_in : (N, M) input weights (V)
+    w : (2N, P) learned factor decoder over [slow; fast] features; W_out : (P + 1, Q)
+    I_bias : (N,) demeaned bias (V); signs : (N,) ±1 (Dale) or 0; dale_beta : (2N,) (V)
+    fixed_i, fixed_j, fixed_w : fixed synapses post ← pre (V·s)
+    params : dict of SI floats ``tau_m, tau_ref, v_th, v_reset, tau_r, tau_d, tau_slow, dt``
+    dt_op : float, the task's sample interval (s)
+    """
+
+    U: np.ndarray
+    U_in: np.ndarray
+    w: np.ndarray
+    W_out: np.ndarray
+    I_bias: np.ndarray
+    signs: np.ndarray
+    dale_beta: np.ndarray
+    fixed_i: np.ndarray
+    fixed_j: np.ndarray
+    fixed_w: np.ndarray
+    params: dict
+    dt_op: float
+
+    @property
+    def n_neurons(self) -> int:
+        return self.U.shape[0]
+
+    @classmethod
+    def from_student(cls, student) -> "StudentNetwork":
+        """From a fitted :class:`~brianforce.student.FactorStudent`."""
+        a = student.arrays()
+        return cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
+                   a["fixed_i"], a["fixed_j"], a["fixed_w"], {k: float(getattr(student, k)) for k in _PARAMS},
+                   float(student._dt_op))
+
+    @classmethod
+    def load(cls, path) -> "StudentNetwork":
+        """From ``network.npz`` written by ``brianforce train models/depasquale_*.toml``."""
+        from .recipes_depasquale import _student_kwargs
+        from .student import FactorStudent
+        from .config import parse_quantity
+
+        arrays, meta = load_arrays(path, kind=STUDENT_KIND)
+        try:
+            rec = meta["recipe"]
+            student = FactorStudent(**_student_kwargs(dict(rec.get("student", {}))))
+            dt_op = float(parse_quantity(rec["task"]["dt"]) / second) if isinstance(rec["task"]["dt"], str) \
+                else float(rec["task"]["dt"])
+            a = {k[len("student_"):]: v for k, v in arrays.items() if k.startswith("student_")}
+            return cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
+                       a["fixed_i"], a["fixed_j"], a["fixed_w"], {k: float(getattr(student, k)) for k in _PARAMS},
+                       dt_op)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: inconsistent student model contents ({exc})") from exc
+
+
+@dataclass
+class StudentNetworkRun:
+    """Closed-loop trials run by :func:`run_student_network`.
+
+    outputs : (B, T, Q) output sampled at the start of every ``dt_op`` step (like
+    ``FactorStudent.predict``); factors : (B, T, P); spike_trial, spike_i, spike_t (s from the
+    run start); wall_time : float (s; standalone: the program's run time); compile_time : float.
+    """
+
+    outputs: np.ndarray
+    factors: np.ndarray
+    spike_trial: np.ndarray
+    spike_i: np.ndarray
+    spike_t: np.ndarray
+    wall_time: float
+    compile_time: float
+
+
+def _initial_state(net: StudentNetwork, B: int, initial_state, seed):
+    N = net.n_neurons
+    p = net.params
+    state = {k: np.zeros((B, N)) for k in STATE_VARIABLES}
+    rng = rng_for(seed, "student-network-initial")
+    state["v"] = p["v_reset"] + (p["v_th"] - p["v_reset"]) * rng.random((B, N))
+    lastspike = np.full((B, N), -1e4)
+    not_ref = np.ones((B, N), dtype=bool)
+    if initial_state is not None:
+        for k, v in initial_state.items():
+            if k not in (*STATE_VARIABLES, "lastspike", "not_refractory"):
+                raise ValueError(f"unknown state variable {k!r}")
+            arr = np.broadcast_to(np.asarray(v), (B, N))
+            if k == "lastspike":
+                lastspike = np.array(arr, dtype=float)
+            elif k == "not_refractory":
+                not_ref = np.array(arr, dtype=bool)
+            else:
+                state[k] = np.array(arr, dtype=float)
+    return state, lastspike, not_ref
+
+
+def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", directory=None, *,
+                        initial_state: dict | None = None, seed: int = 0, record_spikes: bool = True,
+                        threads: int = 0) -> StudentNetworkRun:
+    """Run closed-loop trials of a trained student as generated code.
+
+    Parameters
+    ----------
+    net : StudentNetwork
+    inputs : array (B, T, M)
+        Task input per trial, one value per ``dt_op``.
+    device : {'runtime', 'cpp_standalone'}
+    directory : path, optional
+        Standalone project directory (default: a new temporary one).
+    initial_state : dict, optional
+        Start values of ``v, I_syn, h, r_f, hr_f, r_s, hr_s`` (SI, shape (N,) or (B, N)),
+        ``lastspike`` (s, relative to the run start) and ``not_refractory``; default: ``v``
+        uniform in [v_reset, v_th) from ``seed``, the rest zero.
+    seed : int
+    record_spikes : bool
+    threads : int
+        OpenMP threads of the standalone program.
+    """
+    from .standalone import _activate, _project_dir, _restore_runtime
+
+    if device not in ("runtime", "cpp_standalone"):
+        raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
+    seed = check_seed(seed)
+    inputs = np.asarray(inputs, dtype=float)
+    if inputs.ndim == 2:
+        inputs = inputs[None]
+    M = net.U_in.shape[1]
+    if inputs.ndim != 3 or inputs.shape[2] != M:
+        raise ValueError(f"inputs must have shape (n_trials, T, {M}), got {inputs.shape}")
+    if not np.all(np.isfinite(inputs)):
+        raise ValueError("inputs contain NaN or Inf")
+    B, T, _ = inputs.shape
+    N, P = net.U.shape
+    Q = net.W_out.shape[1]
+    p = net.params
+    state, lastspike, not_ref = _initial_state(net, B, initial_state, seed)
+    standalone = device != "runtime"
+    directory = _project_dir(directory) if standalone else None
+    wall0 = time.perf_counter()
+    _activate(device, directory)
+    try:
+        if standalone:
+            b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
+        from .student import _EQS, _RESET
+
+        terms = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
+        eqs = (_EQS.replace("I_ctrl + I_bias", "I_ctrl + I_in + I_bias")
+               + f"\nI_in = {terms} : volt\ntrial : integer (constant)\n"
+               + "\n".join(f"Uin{m} : volt (constant)" for m in range(M)))
+        ns = {"v_th_": p["v_th"] * volt}
+        for m in range(M):
+            ns[f"u{m}"] = TimedArray(np.ascontiguousarray(inputs[:, :, m].T), dt=net.dt_op * second)
+        dt = p["dt"] * second
+        op = net.dt_op * second
+        G = NeuronGroup(B * N, eqs, threshold="v > v_th_", reset=_RESET, refractory=p["tau_ref"] * second,
+                        method="euler", dt=dt, namespace=ns, name="stnet_neurons")
+        for k in ("tau_m", "tau_r", "tau_d", "tau_slow"):
+            setattr(G, k, p[k] * second)
+        G.v_reset_ = p["v_reset"] * volt
+        G.I_bias = np.tile(net.I_bias, B) * volt
+        G.trial = np.repeat(np.arange(B), N)
+        for m in range(M):
+            setattr(G, f"Uin{m}", np.tile(net.U_in[:, m], B) * volt)
+        for k, unit in (("v", volt), ("I_syn", volt), ("h", volt / second), ("r_f", b2.Hz),
+                        ("hr_f", b2.Hz / second), ("r_s", b2.Hz), ("hr_s", b2.Hz / second)):
+            setattr(G, k, state[k].reshape(-1) * unit)
+        G.lastspike = lastspike.reshape(-1) * second
+        G.not_refractory = not_ref.reshape(-1)
+        offs = np.repeat(np.arange(B) * N, len(net.fixed_i))
+        S = Synapses(G, G, "w : volt*second (constant)", on_pre="h_post += w/(tau_r_post*tau_d_post)", dt=dt,
+                     name="stnet_fixed")
+        S.connect(i=np.tile(net.fixed_j, B) + offs, j=np.tile(net.fixed_i, B) + offs)
+        S.w = np.tile(net.fixed_w, B) * volt * second
+        # factors: P learned + 1 Dale common-mode element per trial
+        F = NeuronGroup(B * (P + 1), "y : 1", dt=op, name="stnet_factors")
+        ws = np.concatenate([net.w[:N], (net.signs * net.dale_beta[:N])[:, None]], 1)   # (N, P+1)
+        wf = np.concatenate([net.w[N:], (net.signs * net.dale_beta[N:])[:, None]], 1)
+        jj, pp = np.meshgrid(np.arange(N), np.arange(P + 1), indexing="ij")
+        pre = (np.arange(B)[:, None] * N + jj.reshape(-1)[None]).reshape(-1)
+        post = (np.arange(B)[:, None] * (P + 1) + pp.reshape(-1)[None]).reshape(-1)
+        D = Synapses(G, F, "ws : 1 (constant)\nwf : 1 (constant)\n"
+                     "y_post = ws*r_s_pre*tau_slow_pre + wf*r_f_pre*tau_d_pre : 1 (summed)",
+                     dt=op, name="stnet_factor_decoder")
+        D.connect(i=pre, j=post)
+        D.ws = np.tile(ws.reshape(-1), B)
+        D.wf = np.tile(wf.reshape(-1), B)
+        Uf = np.concatenate([net.U, np.ones((N, 1))], 1)                                  # (N, P+1), V
+        E = Synapses(F, G, "u_w : volt (constant)\nI_ctrl_post = u_w*y_pre : volt (summed)", dt=dt,
+                     name="stnet_factor_input")
+        E.connect(i=post, j=pre)
+        E.u_w = np.tile(Uf.reshape(-1), B) * volt
+        O = NeuronGroup(B * Q, "z_sum : 1\nz_bias : 1 (constant)\nz = z_sum + z_bias : 1", dt=op,
+                        name="stnet_outputs")
+        O.z_bias = np.tile(net.W_out[P], B)
+        pq, qq = np.meshgrid(np.arange(P), np.arange(Q), indexing="ij")
+        R = Synapses(F, O, "wo : 1 (constant)\nz_sum_post = wo*y_pre : 1 (summed)", dt=op, name="stnet_readout")
+        R.connect(i=(np.arange(B)[:, None] * (P + 1) + pq.reshape(-1)[None]).reshape(-1),
+                  j=(np.arange(B)[:, None] * Q + qq.reshape(-1)[None]).reshape(-1))
+        R.wo = np.tile(net.W_out[:P].reshape(-1), B)
+        # the student's network_operation runs at the start of every dt_op step
+        for order, syn in ((0, D), (1, R)):
+            for upd in syn.summed_updaters.values():
+                upd.when, upd.order = "start", order
+        zmon = StateMonitor(O, "z", record=True, when="start", order=2, name="stnet_zmon")
+        ymon = StateMonitor(F, "y", record=True, when="start", order=2, name="stnet_ymon")
+        objs = [G, S, F, D, E, O, R, zmon, ymon]
+        if record_spikes:
+            smon = SpikeMonitor(G, name="stnet_spikes")
+            objs.append(smon)
+        netw = Network(*objs, name="stnet_network")
+        netw.run(T * op, namespace={})
+        if standalone:
+            dev = b2.get_device()
+            dev.build(directory=directory, compile=True, run=True, with_output=False)
+            run_s = float(dev.timers.get("run_binary") or 0.0)
+            compile_s = time.perf_counter() - wall0 - run_s
+        else:
+            run_s, compile_s = time.perf_counter() - wall0, 0.0
+        z = np.asarray(zmon.z).reshape(B, Q, -1).transpose(0, 2, 1)[:, :T].copy()
+        y = np.asarray(ymon.y).reshape(B, P + 1, -1).transpose(0, 2, 1)[:, :T, :P].copy()
+        if record_spikes:
+            idx = np.asarray(smon.i[:]).astype(int)
+            st, si, stt = idx // N, idx % N, np.asarray(smon.t_[:]).copy()
+        else:
+            st = si = np.zeros(0, dtype=int)
+            stt = np.zeros(0)
+    finally:
+        if standalone:
+            _restore_runtime()
+    if not np.all(np.isfinite(z)):
+        raise FloatingPointError("student output became NaN/Inf")
+    return StudentNetworkRun(z, y, st, si, stt, run_s, compile_s)
+
+
+def run_student_cli(model, device, n_trials, seed, out) -> dict:
+    """``brianforce run network.npz``: closed-loop test trials of a saved DePasquale student.
+
+    The trials are drawn from the recipe's task (stored in the model file) with ``seed``;
+    each starts from a seeded random state. Writes ``summary.json`` (normalised error,
+    decision accuracy for decision tasks, mean rate), ``output.npz`` and ``output.png``.
+    """
+    import json
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .analysis_stats import normalised_error
+    from .recipes_depasquale import _num
+    from .tasks.depasquale import TASKS, decision_accuracy
+
+    out = Path(out)
+    net = StudentNetwork.load(model)
+    _, meta = load_arrays(model, kind=STUDENT_KIND)
+    rec = meta["recipe"]
+    task_sec = dict(rec["task"])
+    dt = _num(task_sec.pop("dt", "1 ms"))
+    for k in ("n_train", "n_test", "n_cue", "n_student_train"):
+        task_sec.pop(k, None)
+    name = rec["experiment"]["task"]
+    trials = TASKS[name](int(n_trials), dt, seed=int(seed) + 1000,
+                         **{k: (_num(v) if isinstance(v, str) else v) for k, v in task_sec.items()})
+    run = run_student_network(net, trials.inputs, device, out / "project" if device != "runtime" else None,
+                              seed=seed)
+    acc = decision_accuracy(run.outputs, trials)
+    duration = trials.inputs.shape[1] * net.dt_op
+    summary = {"model": str(model), "kind": STUDENT_KIND, "device": device, "task": name,
+               "n_trials": int(n_trials), "seed": int(seed),
+               "normalised_error": float(normalised_error(run.outputs.reshape(-1, run.outputs.shape[2]),
+                                                          trials.targets.reshape(-1, trials.targets.shape[2]))),
+               "decision_accuracy": None if acc is None else float(acc),
+               "mean_rate_hz": float(len(run.spike_t) / (net.n_neurons * int(n_trials) * duration)),
+               "wall_time_s": {"compile": run.compile_time, "run": run.wall_time}}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    np.savez_compressed(out / "output.npz", outputs=run.outputs, targets=trials.targets, labels=trials.labels)
+    t = (np.arange(run.outputs.shape[1])) * net.dt_op
+    fig, ax = plt.subplots(figsize=(8, 3))
+    for k in range(min(int(n_trials), 4)):
+        ax.plot(t, run.outputs[k, :, 0], lw=1, color=f"C{k}", label=f"trial {k}")
+        ax.plot(t, trials.targets[k, :, 0], "--", lw=0.8, color=f"C{k}")
+    ax.set_xlabel("time in trial (s)")
+    ax.set_ylabel("output (dashed: target)")
+    ax.set_title(f"{Path(model).name} ({name}) on {device}")
+    ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "output.png", dpi=100)
+    plt.close(fig)
+    return summary

@@ -1,0 +1,88 @@
+"""A trained DePasquale student's closed loop as plain Brian2 equations (runtime and C++ standalone).
+
+Reference: the student's own closed loop, ``FactorStudent.predict`` (a Python
+``network_operation``), continued from the same state.
+"""
+import numpy as np
+import pytest
+from brian2 import ms
+
+from brianforce.io import ModelFileError, save_arrays
+from brianforce.standalone import run_model_cli
+from brianforce.student import FactorStudent
+from brianforce.student_network import STATE_VARIABLES, StudentNetwork, run_student_network
+
+T_STEPS = 200
+
+
+def _factors(P=3):
+    t = np.arange(T_STEPS) * 1e-3
+    y = np.stack([np.sin(2 * np.pi * (p + 1) * 5 * t) * 2 for p in range(P)], 1)
+    return y[None], y[None, :, :1]
+
+
+@pytest.fixture(scope="module")
+def closed_loop():
+    """A small trained student, its state, and its own closed-loop run from that state."""
+    y, f = _factors()
+    st = FactorStudent(n_neurons=120, n_forced=1, n_mean=2, n_rls=3, seed=4)
+    st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    G = st._G
+    state = {k: getattr(G, k + "_")[:].copy() for k in STATE_VARIABLES}
+    state["lastspike"] = G.lastspike_[:].copy() - float(st._net.t_)
+    state["not_refractory"] = G.not_refractory_[:].copy()
+    inputs = np.zeros((1, T_STEPS, 1))
+    return st, state, inputs, st.predict(inputs)
+
+
+def _pairs(spike_t, spike_i, stop=np.inf):
+    m = spike_t < stop
+    return sorted(zip(np.round(spike_t[m] / 5e-5).astype(int).tolist(), spike_i[m].tolist()))
+
+
+@pytest.mark.parametrize("device", ["runtime", pytest.param("cpp_standalone", marks=pytest.mark.standalone)])
+def test_generated_closed_loop_equals_network_operation(closed_loop, device, tmp_path):
+    st, state, inputs, ref = closed_loop
+    run = run_student_network(StudentNetwork.from_student(st), inputs, device, tmp_path / "proj",
+                              initial_state=state)
+    assert len(ref.spike_t) > 100
+    assert _pairs(run.spike_t, run.spike_i) == _pairs(ref.spike_t, ref.spike_i)   # whole 200 ms trial
+    amp = np.abs(ref.outputs).max()
+    assert amp > 0.1
+    np.testing.assert_allclose(run.outputs, ref.outputs, rtol=0, atol=1e-9 * amp)
+    np.testing.assert_allclose(run.factors, ref.factors, rtol=0, atol=1e-9 * np.abs(ref.factors).max())
+
+
+def test_trials_run_side_by_side_from_their_own_states(closed_loop):
+    st, state, _, _ = closed_loop
+    net = StudentNetwork.from_student(st)
+    inputs = np.zeros((2, 50, 1))
+    two = run_student_network(net, inputs, seed=3)
+    one = run_student_network(net, inputs[:1], seed=3)
+    # trial 0 of the batch equals the single run (same seeded initial state, no coupling)
+    np.testing.assert_allclose(two.outputs[0], one.outputs[0], rtol=0, atol=1e-12)
+    assert not np.allclose(two.outputs[0], two.outputs[1])          # trial 1 starts elsewhere
+    with pytest.raises(ValueError, match="inputs"):
+        run_student_network(net, np.zeros((1, 10, 3)))
+    with pytest.raises(ValueError, match="device"):
+        run_student_network(net, inputs, device="cuda")
+    with pytest.raises(ValueError, match="state variable"):
+        run_student_network(net, inputs, initial_state={"w": np.zeros(120)})
+
+
+def test_saved_student_runs_from_the_cli(closed_loop, tmp_path):
+    st, _, _, _ = closed_loop
+    arrays = {f"student_{k}": v for k, v in st.arrays().items()}
+    recipe = {"experiment": {"task": "oscillation", "seed": 0}, "task": {"dt": "1 ms", "n_test": 2},
+              "student": {"n_neurons": 120, "n_forced": 1, "n_mean": 2, "n_rls": 3}}
+    path = save_arrays(tmp_path / "network.npz", arrays, {"recipe": recipe}, kind="depasquale-student")
+    summary = run_model_cli(path, "runtime", out=tmp_path / "out", n_trials=2, seed=1)
+    assert summary["kind"] == "depasquale-student" and summary["task"] == "oscillation"
+    assert np.isfinite(summary["normalised_error"]) and summary["mean_rate_hz"] > 0
+    assert summary["decision_accuracy"] is None
+    for f in ("summary.json", "output.npz", "output.png"):
+        assert (tmp_path / "out" / f).is_file()
+    bad = save_arrays(tmp_path / "bad.npz", {"student_U": np.zeros((2, 2))}, {"recipe": recipe},
+                      kind="depasquale-student")
+    with pytest.raises(ModelFileError, match="inconsistent"):
+        StudentNetwork.load(bad)
