@@ -432,13 +432,27 @@ def run_transferred_standalone(model_path, inputs, device: str = "cpp_standalone
         _restore_runtime()
 
 
-def _run_transferred_cli(model, device, n_trials, seed, out) -> dict:
-    """``brianforce run`` for a ``kim2019-lif`` model: test trials of its task, accuracy, figure."""
+def write_run_outputs(out, summary: dict, arrays: dict, draw, title: str) -> dict:
+    """Write ``summary.json``, ``output.npz`` (``arrays``) and ``output.png`` (``draw(ax)``) to ``out``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    out = Path(out)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    np.savez_compressed(out / "output.npz", **arrays)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    draw(ax)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(out / "output.png", dpi=100)
+    plt.close(fig)
+    return summary
+
+
+def _run_transferred_cli(model, device, n_trials, seed, out) -> dict:
+    """``brianforce run`` for a ``kim2019-lif`` model: test trials of its task, accuracy, figure."""
     from .seeding import rng_for
     from .tasks.kim2019 import make_task
     from .transfer import simulate_lif, TransferredLIF
@@ -461,19 +475,16 @@ def _run_transferred_cli(model, device, n_trials, seed, out) -> dict:
     summary = {"model": str(model), "kind": TRANSFER_KIND, "device": device, "task": name,
                "n_trials": int(n_trials), "seed": int(seed), "accuracy": acc,
                "mean_rate_hz": float(np.mean(run.mean_rate)), "wall_time_s": wall}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    np.savez_compressed(out / "output.npz", t=run.times, outputs=run.outputs, labels=batch.labels)
-    fig, ax = plt.subplots(figsize=(8, 3))
-    for k in range(min(int(n_trials), 6)):
-        ax.plot(run.times, run.outputs[k], lw=1, label=f"trial {k} (label {batch.labels[k]})")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("LIF output")
-    ax.set_title(f"{Path(model).name} ({name}) on {device}: accuracy {acc:.2f}")
-    ax.legend(loc="upper left", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "output.png", dpi=100)
-    plt.close(fig)
-    return summary
+
+    def draw(ax):
+        for k in range(min(int(n_trials), 6)):
+            ax.plot(run.times, run.outputs[k], lw=1, label=f"trial {k} (label {batch.labels[k]})")
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("LIF output")
+        ax.legend(loc="upper left", fontsize=7)
+
+    return write_run_outputs(out, summary, dict(t=run.times, outputs=run.outputs, labels=batch.labels), draw,
+                             f"{Path(model).name} ({name}) on {device}: accuracy {acc:.2f}")
 
 
 # ---------------------------------------------------------------------------- generated-code RLS

@@ -287,15 +287,10 @@ def run_student_cli(model, device, n_trials, seed, out) -> dict:
     each starts from a seeded random state. Writes ``summary.json`` (normalised error,
     decision accuracy for decision tasks, mean rate), ``output.npz`` and ``output.png``.
     """
-    import json
     from pathlib import Path
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from .analysis_stats import normalised_error
+    from .standalone import write_run_outputs
     from .recipes_depasquale import _num
     from .tasks.depasquale import TASKS, decision_accuracy
 
@@ -321,18 +316,15 @@ def run_student_cli(model, device, n_trials, seed, out) -> dict:
                "decision_accuracy": None if acc is None else float(acc),
                "mean_rate_hz": float(len(run.spike_t) / (net.n_neurons * int(n_trials) * duration)),
                "wall_time_s": {"compile": run.compile_time, "run": run.wall_time}}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    np.savez_compressed(out / "output.npz", outputs=run.outputs, targets=trials.targets, labels=trials.labels)
-    t = (np.arange(run.outputs.shape[1])) * net.dt_op
-    fig, ax = plt.subplots(figsize=(8, 3))
-    for k in range(min(int(n_trials), 4)):
-        ax.plot(t, run.outputs[k, :, 0], lw=1, color=f"C{k}", label=f"trial {k}")
-        ax.plot(t, trials.targets[k, :, 0], "--", lw=0.8, color=f"C{k}")
-    ax.set_xlabel("time in trial (s)")
-    ax.set_ylabel("output (dashed: target)")
-    ax.set_title(f"{Path(model).name} ({name}) on {device}")
-    ax.legend(loc="upper right", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "output.png", dpi=100)
-    plt.close(fig)
-    return summary
+    t = np.arange(run.outputs.shape[1]) * net.dt_op
+
+    def draw(ax):
+        for k in range(min(int(n_trials), 4)):
+            ax.plot(t, run.outputs[k, :, 0], lw=1, color=f"C{k}", label=f"trial {k}")
+            ax.plot(t, trials.targets[k, :, 0], "--", lw=0.8, color=f"C{k}")
+        ax.set_xlabel("time in trial (s)")
+        ax.set_ylabel("output (dashed: target)")
+        ax.legend(loc="upper right", fontsize=7)
+
+    return write_run_outputs(out, summary, dict(outputs=run.outputs, targets=trials.targets, labels=trials.labels),
+                             draw, f"{Path(model).name} ({name}) on {device}")
