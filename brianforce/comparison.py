@@ -5,9 +5,19 @@ instantaneous rate network (numpy, :class:`~brianforce.rate.LIFRateNetwork`) are
 from the *same* static weights ω, encoders η, bias, synaptic filter and RLS
 hyperparameters and trained on the same task. :class:`MatchedForceComparison` then
 measures the correlation of the two learned decoders φ, swaps them (spiking → rate and
-rate → spiking) and measures the test error of the receiving network, fits a
-cross-trial firing-rate decoder and projects the decoders on the principal components
-of the neural basis.
+rate → spiking) and measures the error of the receiving network both open loop (its
+feedback clamped to the target, :func:`teacher_forced_spiking_basis`,
+:func:`teacher_forced_rate_basis`) and closed loop (free running), fits a cross-trial
+firing-rate decoder and projects the decoders on the principal components of the neural
+basis.
+
+Closed loop, a transferred decoder shifts the oscillation frequency of the receiving
+network: LIF neurons whose input is modulated around threshold fire a few ms ahead of the
+stationary f–I rate of the instantaneous rate units (:func:`lif_phase_lead`,
+:func:`unit_lags`), so each decoder carries a phase error into the other network's
+feedback loop. :class:`LeadCompensatedRateNetwork` (not in the paper) advances the rate
+units by a lead calibrated on teacher-forced activity (:func:`calibrate_rate_lead`) to
+test this explanation.
 
 The analysis helpers (:func:`decoder_correlation`, :func:`filtered_rates_from_spikes`,
 :func:`cross_trial_decoder`, :func:`decoder_pc_projection`, :func:`rls_pc_gain`) are
@@ -22,10 +32,12 @@ training. Nat Commun 8:2208.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from brian2 import mV, ms, second, volt
+from threadpoolctl import threadpool_limits
 
 from .analysis import normalised_rmse
 from .rate import LIFRateNetwork
@@ -35,7 +47,9 @@ from .units import as_positive_si, as_si
 
 __all__ = ["MatchedForceComparison", "ComparisonResult", "PCProjection", "decoder_correlation",
            "filtered_rates_from_spikes", "cross_trial_decoder", "decoder_pc_projection", "rls_pc_gain",
-           "lag_adjusted_error", "offline_rls_decoder"]
+           "lag_adjusted_error", "offline_rls_decoder", "teacher_forced_rate_basis", "lif_phase_lead",
+           "LeadCompensatedRateNetwork", "unit_lags", "calibrate_rate_lead",
+           "teacher_forced_spiking_basis"]
 
 
 # ---------------------------------------------------------------------- numpy analysis
@@ -191,13 +205,29 @@ def rls_pc_gain(eigenvalues, alpha: float, n_updates: int) -> np.ndarray:
 class ComparisonResult:
     """Metrics of one matched spiking/rate comparison.
 
-    Errors are RMSE / target amplitude of the free-running test after the best time
-    shift of up to a quarter period (:func:`lag_adjusted_error`), chosen per period for
-    periodic tasks (phase drift not counted); ``*_whole`` use one shift for the whole test.
+    Errors are RMSE / target amplitude of the free-running (closed-loop) test after the
+    best time shift (:func:`lag_adjusted_error`): for periodic tasks chosen per period among
+    shifts of up to half a period (the oscillator's phase is free; phase drift is not
+    counted, a wrong frequency or waveform is); ``*_whole`` use one shift of up to a quarter
+    period for the whole test (non-periodic tasks: one shift of up to 50 ms).
 
     ``*_error`` are test errors of each network with its own decoder;
     ``spike_to_rate_error`` is the rate network's error with the spiking decoder and
     ``rate_to_spike_error`` the spiking network's with the rate decoder.
+    ``*_frequency`` are the dominant frequencies (Hz) of these four closed-loop outputs.
+
+    ``*_error_open`` are *decoding* errors with teacher-forced feedback: the receiving
+    network runs open loop with its feedback ``η z`` replaced by ``η y`` (the target, as
+    during a perfect FORCE training step, :func:`teacher_forced_spiking_basis`,
+    :func:`teacher_forced_rate_basis`) and its filtered rates are decoded with its own or
+    the transferred decoder; RMSE / amplitude with no time shift, after a 5 τ_d transient.
+
+    The cross-trial decoder φ_ct is ridge regression (λ = 1/α, the RLS solution) on the
+    spiking network's trial-averaged filtered rates, trials aligned to the target (taken
+    from the teacher-forced run when there is one). ``cross_trial_error`` is its error on
+    those averages, ``cross_trial_error_open_*`` its open-loop decoding error on single
+    trials of each network, ``cross_trial_error_closed_*`` the closed-loop (free-running)
+    error of each network with φ_ct as its decoder.
     """
 
     alpha: float
@@ -213,20 +243,44 @@ class ComparisonResult:
     cross_trial_correlation_spiking: float = float("nan")
     cross_trial_correlation_rate: float = float("nan")
     cross_trial_error: float = float("nan")
+    spiking_error_open: float = float("nan")
+    rate_error_open: float = float("nan")
+    spike_to_rate_error_open: float = float("nan")
+    rate_to_spike_error_open: float = float("nan")
+    cross_trial_error_open_spiking: float = float("nan")
+    cross_trial_error_open_rate: float = float("nan")
+    cross_trial_error_closed_spiking: float = float("nan")
+    cross_trial_error_closed_rate: float = float("nan")
+    spiking_frequency: float = float("nan")
+    rate_frequency: float = float("nan")
+    spike_to_rate_frequency: float = float("nan")
+    rate_to_spike_frequency: float = float("nan")
 
     @property
     def spike_to_rate_ratio(self) -> float:
-        """Receiving (rate) network's error with the transferred decoder / with its own."""
+        """Closed loop: receiving (rate) network's error with the transferred decoder / with its own."""
         return self.spike_to_rate_error / self.rate_error
 
     @property
     def rate_to_spike_ratio(self) -> float:
+        """Closed loop: spiking network's error with the rate decoder / with its own."""
         return self.rate_to_spike_error / self.spiking_error
+
+    @property
+    def spike_to_rate_ratio_open(self) -> float:
+        """Open loop (teacher-forced feedback): rate network decoded with φ_spiking / with φ_rate."""
+        return self.spike_to_rate_error_open / self.rate_error_open
+
+    @property
+    def rate_to_spike_ratio_open(self) -> float:
+        """Open loop (teacher-forced feedback): spiking network decoded with φ_rate / with φ_spiking."""
+        return self.rate_to_spike_error_open / self.spiking_error_open
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
-        d["spike_to_rate_ratio"] = self.spike_to_rate_ratio
-        d["rate_to_spike_ratio"] = self.rate_to_spike_ratio
+        for k in ("spike_to_rate_ratio", "rate_to_spike_ratio", "spike_to_rate_ratio_open",
+                  "rate_to_spike_ratio_open"):
+            d[k] = getattr(self, k)
         return d
 
 
@@ -291,6 +345,238 @@ def offline_rls_decoder(rates, target, alpha: float, every: int = 1, normalised:
     return rls.W.copy()
 
 
+class LeadCompensatedRateNetwork(LIFRateNetwork):
+    """LIF-matched rate network whose units respond to ``I + τ_lead dI/dt`` (not in the paper).
+
+    A diagnostic variant of :class:`~brianforce.rate.LIFRateNetwork`: the stationary f–I
+    curve is applied to the total input advanced by a first-order lead,
+    ``f_i = f(I_i + τ_lead İ_i)`` (``İ`` by a backward difference over one step). LIF
+    neurons driven by a slowly modulated input fire ahead of their stationary f–I rate
+    (:func:`lif_phase_lead`); a lead of a few ms reproduces that advance. With
+    ``tau_lead = 0`` it is the instantaneous network exactly.
+    """
+
+    def __init__(self, *args, tau_lead: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not tau_lead >= 0:
+            raise ValueError(f"tau_lead must be >= 0 s, got {tau_lead}")
+        self.tau_lead = float(tau_lead)
+        self._I_prev = None
+
+    def rates_from_input(self, current) -> np.ndarray:
+        """Rates (Hz) for total input ``current`` (V) at this step; advances the lead state."""
+        from .neurons import lif_rate
+
+        prev = current if self._I_prev is None else self._I_prev
+        self._I_prev = np.array(current, float)
+        return lif_rate(current + self.tau_lead * (current - prev) / self.dt, self.lif)
+
+    def _step(self):
+        z = self.s @ self.rls_.W
+        f = self.rates_from_input(self.bias + self.W @ self.s + self.eta @ z)
+        lif, dt = self.lif, self.dt
+        s_new = self.s + dt * (-self.s / lif.tau_r + self.hs)
+        self.hs += dt * (-self.hs / lif.tau_d + f / (lif.tau_r * lif.tau_d))
+        self.s = s_new
+
+
+def lif_phase_lead(offset: float, amplitude: float, frequency: float = 5.0, lif=None, dt: float = 5e-5,
+                   duration: float = 4.0, transient: float = 1.0) -> dict:
+    """Time by which a LIF neuron's filtered spike train leads its stationary f–I rate.
+
+    One neuron receives ``I(t) = v_th + offset + amplitude·sin(2π f t)`` (V); its spike
+    train and the rate ``f_LIF(I(t))`` of the instantaneous rate model are passed through
+    the same double-exponential synaptic filter, and the lead (s, positive = spikes earlier)
+    is the shift maximising their cross-correlation. Numpy only.
+
+    Returns
+    -------
+    dict with ``lead_s``, ``spiking_rate_hz`` and ``rate_model_hz`` (means after the transient).
+    """
+    from scipy.signal import lfilter
+
+    from .neurons import LIFParams, lif_rate
+
+    lif = LIFParams() if lif is None else lif
+    t = np.arange(0.0, duration, dt)
+    current = lif.v_th + offset + amplitude * np.sin(2 * np.pi * frequency * t)
+    spikes = np.zeros_like(t)
+    v, ref = lif.v_reset, 0.0
+    decay = dt / lif.tau_m
+    for k in range(len(t)):
+        if ref > 0:
+            ref -= dt
+            continue
+        v += decay * (current[k] - v)
+        if v >= lif.v_th:
+            v, ref = lif.v_reset, lif.tau_ref
+            spikes[k] = 1.0 / dt
+
+    def filt(x):
+        xs = [lfilter([dt], [1.0, -np.exp(-dt / tau)], x) for tau in (lif.tau_d, lif.tau_r)]
+        return (xs[0] - xs[1]) / (lif.tau_d - lif.tau_r)
+
+    k0 = int(round(transient / dt))
+    rs, rr = filt(spikes)[k0:], filt(lif_rate(current, lif))[k0:]
+    a, b = rs - rs.mean(), rr - rr.mean()
+    max_lag = int(round(0.25 / frequency / dt))
+    n = len(a)
+    cc = [np.dot(a[max_lag:n - max_lag], b[max_lag + k:n - max_lag + k]) for k in range(-max_lag, max_lag + 1)]
+    lead = (int(np.argmax(cc)) - max_lag) * dt
+    return {"lead_s": float(lead), "spiking_rate_hz": float(rs.mean()), "rate_model_hz": float(rr.mean())}
+
+
+def unit_lags(t_a, rates_a, t_b, rates_b, period: float, n_bins: int = 400, max_lag: float | None = None,
+              min_modulation: float = 0.5) -> np.ndarray:
+    """Per-unit time (s) by which the activity ``a`` leads ``b`` (positive: ``a`` earlier).
+
+    Both recordings are averaged by phase of a periodic drive (``t mod period``, as in
+    :func:`cross_trial_decoder`), so runs at different absolute times but locked to the
+    same target compare; the lag of each unit maximises the circular cross-correlation of
+    its two phase profiles. Units modulated by less than ``min_modulation`` (Hz, standard
+    deviation over phase) in either recording are left out.
+    """
+    def profile(t, r):
+        t, r = np.asarray(t, float), np.asarray(r, float)
+        b = np.floor((t % period) / period * n_bins + 0.5).astype(int) % n_bins
+        cnt = np.bincount(b, minlength=n_bins)
+        if np.any(cnt == 0):
+            raise ValueError("some phase bins are empty; use fewer bins or a longer recording")
+        out = np.zeros((n_bins, r.shape[1]))
+        np.add.at(out, b, r)
+        out /= cnt[:, None]
+        return out - out.mean(0)
+
+    pa, pb = profile(t_a, rates_a), profile(t_b, rates_b)
+    keep = (pa.std(0) > min_modulation) & (pb.std(0) > min_modulation)
+    fa, fb = np.fft.rfft(pa[:, keep], axis=0), np.fft.rfft(pb[:, keep], axis=0)
+    xc = np.fft.irfft(fb * np.conj(fa), n=n_bins, axis=0)  # xc[k] = Σ_j a[j] b[j+k]
+    k = np.argmax(xc, axis=0)
+    k = np.where(k > n_bins // 2, k - n_bins, k)  # b(t + k) ≈ a(t): a leads b by k bins
+    lags = k * period / n_bins
+    if max_lag is not None:
+        lags = lags[np.abs(lags) <= max_lag]
+    return lags
+
+
+def calibrate_rate_lead(comp, task, candidates=(0.0, 2e-3, 4e-3, 6e-3, 8e-3), duration: float = 2.0) -> dict:
+    """Choose ``τ_lead`` of a :class:`LeadCompensatedRateNetwork` from teacher-forced activity only.
+
+    Uses the teacher-forced spiking basis of a fitted :class:`MatchedForceComparison`
+    (``comp.open_loop_``) and, for each candidate lead, a fresh rate network with the same
+    structure driven by the same target (no decoder is involved, so closed-loop results are
+    not used). Returns the median spiking-vs-rate unit lead (s) for each candidate and
+    ``tau_lead``, the candidate lead at which it crosses zero (linear interpolation; the
+    nearest end of the range otherwise).
+    """
+    if comp.open_loop_ is None or not task.period:
+        raise ValueError("need a fitted comparison with an open-loop test and a periodic task")
+    ts, rs, _ = comp.open_loop_["spiking"]
+    saved = comp.rate_lead
+    every = max(int(round(comp.spiking_.config.record_dt / comp.rate_dt)), 1)
+    medians = []
+    try:
+        for lead in candidates:
+            comp.rate_lead = float(lead)
+            net = comp._make_rate()
+            settle = min(5 * net.lif.tau_d, duration / 4)
+            tq, rq, _ = teacher_forced_rate_basis(net, task, duration, record_every=every)
+            drop = int(round(settle / (every * comp.rate_dt)))
+            medians.append(float(np.median(unit_lags(ts, rs, tq[drop:], rq[drop:], task.period,
+                                                     max_lag=task.period / 4))))
+    finally:
+        comp.rate_lead = saved
+    medians = np.array(medians)
+    cand = np.asarray(candidates, float)
+    tau = cand[int(np.argmin(np.abs(medians)))]
+    for i in range(len(cand) - 1):
+        if medians[i] > 0 >= medians[i + 1] or medians[i] < 0 <= medians[i + 1]:
+            tau = cand[i] + (cand[i + 1] - cand[i]) * medians[i] / (medians[i] - medians[i + 1])
+            break
+    return {"candidates": cand, "median_lead": medians, "tau_lead": float(tau)}
+
+
+_TF_COUNTER = itertools.count()
+
+
+def teacher_forced_rate_basis(net: LIFRateNetwork, task, duration: float, record_every: int = 1):
+    """Run a :class:`~brianforce.rate.LIFRateNetwork` open loop, its feedback clamped to the target.
+
+    Each step uses ``f = f_LIF(bias + ω s + η y(t))`` with the target ``y`` in place of the
+    decoded output ``z = φᵀ s`` (teacher forcing, as during a perfect FORCE training step);
+    the decoder is neither used nor changed. The network state advances, as in ``predict``.
+
+    Returns
+    -------
+    t : ndarray (T,), s; rates : ndarray (T, N), Hz (the regressor ``s``); target : ndarray (T, K)
+    """
+    from .neurons import lif_rate
+
+    n_steps = int(round(duration / net.dt))
+    if n_steps < 1:
+        raise ValueError("duration shorter than one step")
+    t_steps = net.t_ + net.dt * np.arange(n_steps)
+    y = task(t_steps)  # target at the start of each step, shape (n_steps, K)
+    lif, dt = net.lif, net.dt
+    ts, rs = [], []
+    rate_of = getattr(net, "rates_from_input", None) or (lambda current: lif_rate(current, lif))
+    for n in range(n_steps):
+        f = rate_of(net.bias + net.W @ net.s + net.eta @ y[n])
+        s_new = net.s + dt * (-net.s / lif.tau_r + net.hs)
+        net.hs += dt * (-net.hs / lif.tau_d + f / (lif.tau_r * lif.tau_d))
+        net.s = s_new
+        net.t_ += dt
+        if n % record_every == 0:
+            ts.append(net.t_)
+            rs.append(net.s.copy())
+    t = np.array(ts)
+    return t, np.array(rs), task(t)
+
+
+def teacher_forced_spiking_basis(trainer: FORCETrainer, task, duration: float):
+    """Run a trained LIF FORCE network open loop, its feedback clamped to the target.
+
+    The decoder is set to zero for the run (so ``z = 0``) and the feedback current
+    ``Σ_k η_k y_k(t)`` is applied through the neurons' ``I_ext``; the filtered spike trains
+    ``r`` of all neurons are recorded every ``record_dt``. The decoder is restored after the
+    run. Returns ``t`` (T,), s; ``r`` (T, N), Hz; ``target`` (T, K).
+    """
+    from brian2 import StateMonitor, TimedArray
+    from brian2.groups.group import CodeRunner
+
+    trainer._check_fitted()
+    c = trainer.config
+    net, group = trainer._net, trainer.network_.neurons
+    t_net = float(net.t_)
+    n_total = int(round((t_net + duration) / c.dt)) + 2
+    y = task(trainer._t0 + np.arange(n_total) * c.dt)  # y[k] at network time k·dt
+    arrays = {f"tf_{k}": TimedArray(np.ascontiguousarray(y[:, k], dtype=float), dt=c.dt * second)
+              for k in range(c.n_outputs)}
+    expr = " + ".join(f"eta_{k}*tf_{k}(t)" for k in range(c.n_outputs))
+    idx = next(_TF_COUNTER)
+    # a CodeRunner not attached to the group (run_regularly would stay in later runs); the
+    # neurons resolve names in their own namespace, which holds the TimedArrays for this run only
+    op = CodeRunner(group, "stateupdate", code=f"I_ext = {expr}", when="start", clock=group.clock,
+                    name=f"teacher_forcing_{idx}")
+    group.namespace.update(arrays)
+    mon = StateMonitor(group, "r", record=True, dt=c.record_dt * second, when="end",
+                       name=f"r_teacher_{idx}")
+    phi = trainer._phi.copy()
+    trainer._phi[:] = 0.0
+    net.add(op, mon)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            net.run(duration * second, namespace={})
+    finally:
+        net.remove(op, mon)
+        for name in arrays:
+            group.namespace.pop(name, None)
+        group.I_ext = 0 * volt
+        trainer._phi[:] = phi
+    t = trainer._t0 + np.asarray(mon.t_)
+    return t, np.asarray(mon.r_).T.copy(), task(t + c.dt)
+
+
 class MatchedForceComparison:
     """Train a LIF FORCE network and its parameter-matched rate network; compare them.
 
@@ -314,6 +600,9 @@ class MatchedForceComparison:
         ``rls_interval``).
     divergence_factor : float
         Training error bound (target amplitudes) before :class:`TrainingDiverged`.
+    rate_lead : Quantity (second)
+        ``0`` (default, the paper's instantaneous network) or the lead ``τ_lead`` of a
+        :class:`LeadCompensatedRateNetwork` (diagnostic variant, not in the paper).
     seed : int
 
     Attributes
@@ -326,11 +615,16 @@ class MatchedForceComparison:
     spiking_rates_ : ndarray (T, N)
         Filtered spike trains (Hz) during the spiking test (first period dropped).
     phi_spiking_, phi_rate_, phi_cross_trial_ : ndarray (N, K), seconds
+    open_loop_ : dict or None
+        ``{"spiking": (t, r, y), "rate": (t, s, y)}``: teacher-forced test of each network.
+    transfer_tests_ : dict
+        Closed-loop tests with swapped decoders (``rate_to_spike``, ``spike_to_rate``) and
+        with the cross-trial decoder (``cross_trial_spiking``, ``cross_trial_rate``).
     """
 
     def __init__(self, n_neurons: int = 500, n_outputs: int = 1, *, p: float = 0.4, G=0.04 * mV * second,
                  Q=20 * mV, alpha: float = 5e-6, rls_interval=5 * ms, dt=0.05 * ms, rate_dt=0.25 * ms,
-                 divergence_factor: float = 100.0, seed: int = 0):
+                 divergence_factor: float = 100.0, rate_lead=0 * ms, seed: int = 0):
         if not (isinstance(alpha, (int, float, np.floating)) and np.isfinite(alpha) and alpha > 0):
             raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
         q = float(as_si(Q, volt, "Q"))
@@ -342,6 +636,9 @@ class MatchedForceComparison:
         if abs(every - round(every)) > 1e-6:
             raise ValueError("rls_interval must be a multiple of rate_dt")
         self.alpha = float(alpha)
+        self.rate_lead = float(as_si(rate_lead, second, "rate_lead"))
+        if self.rate_lead < 0:
+            raise ValueError(f"rate_lead must be >= 0 s, got {rate_lead}")
         self.rate_dt, self.rate_rls_every = rdt, int(round(every))
         # FORCETrainer draws η ~ U(−Q', Q'): pass Q' = Q/2 for Newton & Nicola's U(−Q/2, Q/2).
         self.spiking_ = FORCETrainer(n_neurons, n_outputs, p=p, G=G, Q=(q / 2) * volt, alpha=alpha,
@@ -353,15 +650,20 @@ class MatchedForceComparison:
         tr = self.spiking_
         c = tr.config
         weights, eta, _ = tr._draw_structure()
-        net = LIFRateNetwork(weights, eta, lif=c.lif, dt=self.rate_dt, reg=c.reg, rls_every=self.rate_rls_every,
-                             normalised=c.normalised, record_every=1,
-                             initial_rates=rng_for(c.seed, "rate_initial_state").random(c.n_neurons) * 20.0)
+        kwargs = dict(lif=c.lif, dt=self.rate_dt, reg=c.reg, rls_every=self.rate_rls_every,
+                      normalised=c.normalised, record_every=1,
+                      initial_rates=rng_for(c.seed, "rate_initial_state").random(c.n_neurons) * 20.0)
+        if self.rate_lead > 0:
+            net = LeadCompensatedRateNetwork(weights, eta, tau_lead=self.rate_lead, **kwargs)
+        else:
+            net = LIFRateNetwork(weights, eta, **kwargs)
         net.divergence_factor = c.divergence_factor
         if c.n_neurons <= 2000:
             net.W = net.W.toarray()  # dense matvec is several times faster at these sizes
         return net
 
-    def fit(self, task, settle=0.5 * second, train=2 * second, test=1 * second, cross_trial: bool = True):
+    def fit(self, task, settle=0.5 * second, train=2 * second, test=1 * second, cross_trial: bool = True,
+            open_loop=None):
         """Train both networks, test each, swap decoders and test again.
 
         Parameters
@@ -370,16 +672,22 @@ class MatchedForceComparison:
         settle, train, test : Quantity (second)
         cross_trial : bool
             Also fit the cross-trial firing-rate decoder (periodic tasks only).
+        open_loop : Quantity (second), optional
+            Duration of the teacher-forced (open-loop) decoding tests of both networks;
+            default ``test``; ``0 * second`` skips them.
 
         Raises
         ------
         TrainingDiverged
             If either network's RLS training diverges (step and time in the message).
         """
+        from .analysis import dominant_frequency
+
         task = as_task(task, self.spiking_.config.n_outputs)
         settle_s = float(as_si(settle, second, "settle"))
         train_s = as_positive_si(train, second, "train")
         test_s = as_positive_si(test, second, "test")
+        open_s = test_s if open_loop is None else float(as_si(open_loop, second, "open_loop"))
         tr = self.spiking_
         tr.fit(task, settle=settle_s * second, train=train_s * second)
         rate = self.rate_ = self._make_rate()
@@ -390,41 +698,83 @@ class MatchedForceComparison:
         self.rate_test_ = r_own = rate.predict(test_s, record_activity=tr.config.n_neurons)
         phi_s, phi_r = tr._phi.copy(), rate.rls_.W.copy()
         self.phi_spiking_, self.phi_rate_ = phi_s, phi_r
-
-        tr._phi[:] = phi_r
-        try:
-            s_from_r = tr.predict(test_s * second)
-        finally:
-            tr._phi[:] = phi_s
-        rate.rls_.W[:] = phi_s
-        try:
-            r_from_s = rate.predict(test_s)
-        finally:
-            rate.rls_.W[:] = phi_r
+        s_from_r = self._closed_loop_spiking(phi_r, test_s)
+        r_from_s = self._closed_loop_rate(phi_s, test_s)
         self.transfer_tests_ = {"rate_to_spike": s_from_r, "spike_to_rate": r_from_s}
 
         lif = tr.config.lif
+        rec_dt = float(np.median(np.diff(s_own.t)))
         rates = filtered_rates_from_spikes(s_own.spike_i, s_own.spike_t, tr.config.n_neurons, s_own.t,
                                            lif.tau_r, lif.tau_d)
-        drop = int(round(min(5 * lif.tau_d, test_s / 4) / float(np.median(np.diff(s_own.t)))))
+        drop = int(round(min(5 * lif.tau_d, test_s / 4) / rec_dt))
         self.spiking_rates_ = rates[drop:]
         lag_s = (task.period / 4) if task.period else 0.05
-        ls = int(round(lag_s / float(np.median(np.diff(s_own.t)))))
+        ls = int(round(lag_s / rec_dt))
         lr = int(round(lag_s / self.rate_dt))
         ws = int(round(4 * ls)) if task.period else None
         wr = int(round(4 * lr)) if task.period else None
         pairs = [(s_own, ls, ws), (r_own, lr, wr), (r_from_s, lr, wr), (s_from_r, ls, ws)]
-        per = [lag_adjusted_error(r.z, r.target, lag, win) for r, lag, win in pairs]
+        # per period, any phase (shift up to half a period): a free-running oscillator's phase
+        # relative to the target is arbitrary after a decoder swap and drifts with a small
+        # frequency error; shape, amplitude and a frequency error within a period still count
+        half = 2 if task.period else 1
+        per = [lag_adjusted_error(r.z, r.target, half * lag, win) for r, lag, win in pairs]
         whole = [lag_adjusted_error(r.z, r.target, lag) for r, lag, _ in pairs]
         result = ComparisonResult(self.alpha, decoder_correlation(phi_s, phi_r), *per, *whole)
+        freqs = [float(dominant_frequency(r.z, float(np.median(np.diff(r.t))))[0])
+                 if np.all(np.isfinite(r.z)) else float("nan") for r, _, _ in pairs]
+        (result.spiking_frequency, result.rate_frequency, result.spike_to_rate_frequency,
+         result.rate_to_spike_frequency) = freqs
+
+        # open loop: feedback clamped to the target, rates decoded with own / transferred decoder
+        self.open_loop_ = None
+        ct_rates, ct_t, ct_y = self.spiking_rates_, s_own.t[drop:], s_own.target[drop:]
+        if open_s > 0:
+            ts, rs, ys = teacher_forced_spiking_basis(tr, task, open_s)
+            every = max(int(round(tr.config.record_dt / self.rate_dt)), 1)
+            tq, rq, yq = teacher_forced_rate_basis(rate, task, open_s, record_every=every)
+            ds = int(round(min(5 * lif.tau_d, open_s / 4) / rec_dt))
+            dq = int(round(min(5 * lif.tau_d, open_s / 4) / (every * self.rate_dt)))
+            self.open_loop_ = {"spiking": (ts[ds:], rs[ds:], ys[ds:]), "rate": (tq[dq:], rq[dq:], yq[dq:])}
+            result.spiking_error_open = _err(rs[ds:] @ phi_s, ys[ds:])
+            result.rate_to_spike_error_open = _err(rs[ds:] @ phi_r, ys[ds:])
+            result.rate_error_open = _err(rq[dq:] @ phi_r, yq[dq:])
+            result.spike_to_rate_error_open = _err(rq[dq:] @ phi_s, yq[dq:])
+            ct_rates, ct_t, ct_y = rs[ds:], ts[ds:], ys[ds:]
         self.phi_cross_trial_ = None
-        if cross_trial and task.period and (test_s - drop * np.median(np.diff(s_own.t))) >= 2 * task.period - 1e-9:
-            t_ct, y_ct = s_own.t[drop:], s_own.target[drop:]
-            phi_ct, mean_r, mean_y = cross_trial_decoder(self.spiking_rates_, t_ct, y_ct, task.period,
-                                                         tr.config.reg, n_upd)
+        if cross_trial and task.period and ct_t[-1] - ct_t[0] + rec_dt >= 2 * task.period - 1e-9:
+            phi_ct, mean_r, mean_y = cross_trial_decoder(ct_rates, ct_t, ct_y, task.period, tr.config.reg, n_upd)
             self.phi_cross_trial_ = phi_ct
             result.cross_trial_correlation_spiking = decoder_correlation(phi_ct, phi_s)
             result.cross_trial_correlation_rate = decoder_correlation(phi_ct, phi_r)
             result.cross_trial_error = _err(mean_r @ phi_ct, mean_y)
+            if self.open_loop_ is not None:
+                _, rs_, ys_ = self.open_loop_["spiking"]
+                _, rq_, yq_ = self.open_loop_["rate"]
+                result.cross_trial_error_open_spiking = _err(rs_ @ phi_ct, ys_)
+                result.cross_trial_error_open_rate = _err(rq_ @ phi_ct, yq_)
+            s_ct, r_ct = self._closed_loop_spiking(phi_ct, test_s), self._closed_loop_rate(phi_ct, test_s)
+            self.transfer_tests_.update({"cross_trial_spiking": s_ct, "cross_trial_rate": r_ct})
+            result.cross_trial_error_closed_spiking = lag_adjusted_error(s_ct.z, s_ct.target, 2 * ls, ws)
+            result.cross_trial_error_closed_rate = lag_adjusted_error(r_ct.z, r_ct.target, 2 * lr, wr)
         self.result_ = result
         return self
+
+    def _closed_loop_spiking(self, phi, duration: float):
+        """Free-running test of the spiking network with decoder ``phi`` (own decoder restored)."""
+        tr = self.spiking_
+        own = tr._phi.copy()
+        tr._phi[:] = phi
+        try:
+            return tr.predict(duration * second)
+        finally:
+            tr._phi[:] = own
+
+    def _closed_loop_rate(self, phi, duration: float):
+        """Free-running test of the rate network with decoder ``phi`` (own decoder restored)."""
+        own = self.rate_.rls_.W.copy()
+        self.rate_.rls_.W[:] = phi
+        try:
+            return self.rate_.predict(duration)
+        finally:
+            self.rate_.rls_.W[:] = own

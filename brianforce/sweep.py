@@ -165,7 +165,10 @@ def run_cell(params: dict) -> dict:
 
     Errors are RMSE / target amplitude after the best shift of up to a quarter period
     (:func:`~brianforce.comparison.lag_adjusted_error`) over the whole free-running test;
-    ``model="both"`` adds ``*_error_period`` columns with the shift chosen per period.
+    ``model="both"`` adds ``*_error_period`` columns with a shift of up to half a period
+    chosen per period, the open-loop (teacher-forced) decoding errors ``*_error_open`` with
+    own and transferred decoders and their ratios, and the closed-loop output frequencies
+    ``*_frequency``.
     Divergence is recorded, not raised: ``diverged`` is True, ``diverged_at`` the
     simulated time (s) and the error of the diverged network is ``inf``.
     """
@@ -202,6 +205,13 @@ def run_cell(params: dict) -> dict:
                     row[f"{k}_period"] = getattr(res, k)
                 row.update({k: getattr(res, k) for k in ("decoder_correlation", "cross_trial_correlation_spiking",
                                                           "cross_trial_correlation_rate")})
+                # open loop (teacher-forced feedback) decoding errors and their ratios; frequencies
+                for k in ("spiking_error_open", "rate_error_open", "spike_to_rate_error_open",
+                          "rate_to_spike_error_open", "spike_to_rate_ratio_open", "rate_to_spike_ratio_open",
+                          "cross_trial_error_open_spiking", "cross_trial_error_open_rate",
+                          "spiking_frequency", "rate_frequency", "spike_to_rate_frequency",
+                          "rate_to_spike_frequency"):
+                    row[k] = getattr(res, k)
             elif model == "rate":
                 rate = comp._make_rate().fit(task, settle=settle, train=train)
                 r = rate.predict(test)

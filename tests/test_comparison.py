@@ -4,10 +4,13 @@ from brian2 import DimensionMismatchError, mV, ms, second
 
 from brianforce.comparison import (MatchedForceComparison, cross_trial_decoder, decoder_correlation,
                                    decoder_pc_projection, filtered_rates_from_spikes, lag_adjusted_error,
-                                   offline_rls_decoder, rls_pc_gain)
+                                   offline_rls_decoder, rls_pc_gain, teacher_forced_rate_basis,
+                                   teacher_forced_spiking_basis, unit_lags, lif_phase_lead,
+                                   LeadCompensatedRateNetwork, calibrate_rate_lead)
+from brianforce.rate import LIFRateNetwork
 from brianforce.rls import RLS
 from brianforce.seeding import rng_for
-from brianforce.tasks import sinusoid
+from brianforce.tasks import Task, sinusoid, van_der_pol
 
 
 def test_decoder_correlation_matches_numpy():
@@ -152,6 +155,156 @@ def test_matched_networks_share_structure_and_restore_decoders(small_comparison)
     assert comp.spiking_rates_.shape[1] == 100 and np.isfinite(res.cross_trial_correlation_spiking)
 
 
+def test_open_loop_transfer_errors_decode_the_teacher_forced_bases(small_comparison):
+    comp, res = small_comparison, small_comparison.result_
+    (ts, rs, ys), (tq, rq, yq) = comp.open_loop_["spiking"], comp.open_loop_["rate"]
+    assert rs.shape[1] == rq.shape[1] == 100 and len(ts) == len(ys) and len(tq) == len(yq)
+    # teacher-forced, phase-locked to the target: both grids at the recording step (0.5 ms)
+    assert np.median(np.diff(ts)) == pytest.approx(5e-4) and np.median(np.diff(tq)) == pytest.approx(5e-4)
+    def rms(z, y):  # RMSE / (half the target's peak-to-peak range)
+        return float(np.sqrt(np.mean((z - y) ** 2)) / (np.ptp(y) / 2))
+
+    assert res.spiking_error_open == pytest.approx(rms(rs @ comp.phi_spiking_, ys))
+    assert res.rate_to_spike_error_open == pytest.approx(rms(rs @ comp.phi_rate_, ys))
+    assert res.rate_error_open == pytest.approx(rms(rq @ comp.phi_rate_, yq))
+    assert res.spike_to_rate_error_open == pytest.approx(rms(rq @ comp.phi_spiking_, yq))
+    assert res.spike_to_rate_ratio_open == pytest.approx(res.spike_to_rate_error_open / res.rate_error_open)
+    assert res.rate_to_spike_ratio_open == pytest.approx(res.rate_to_spike_error_open / res.spiking_error_open)
+    d = res.as_dict()
+    for k in ("spike_to_rate_ratio_open", "rate_to_spike_ratio_open", "cross_trial_error_open_spiking",
+              "cross_trial_error_open_rate", "cross_trial_error_closed_spiking", "cross_trial_error_closed_rate",
+              "spiking_frequency", "spike_to_rate_frequency"):
+        assert np.isfinite(d[k]) and d[k] > 0, k
+    # the cross-trial decoder is fitted on the teacher-forced spiking rates
+    assert res.cross_trial_error_open_spiking == pytest.approx(rms(rs @ comp.phi_cross_trial_, ys))
+
+
+def test_open_loop_can_be_skipped():
+    comp = MatchedForceComparison(60, alpha=5e-7, G=0.08 * mV * second, rate_dt=0.5 * ms, seed=5)
+    comp.fit(sinusoid(5.0), settle=0.05 * second, train=0.1 * second, test=0.2 * second, open_loop=0 * second,
+             cross_trial=False)
+    assert comp.open_loop_ is None and np.isnan(comp.result_.spiking_error_open)
+    assert np.isfinite(comp.result_.spiking_error)
+
+
+def _zero_task():
+    return Task("zero", 1, lambda t: np.zeros((len(np.atleast_1d(t)), 1)), scale=1.0)
+
+
+def test_teacher_forced_rate_run_ignores_the_decoder_and_equals_free_running_without_feedback():
+    comp = MatchedForceComparison(80, alpha=5e-6, G=0.08 * mV * second, rate_dt=0.5 * ms, seed=6)
+    task = sinusoid(5.0)
+
+    def fresh(phi_scale):
+        net = comp._make_rate()
+        net.task_ = task
+        net.rls_.W[:] = phi_scale * rng_for(7, "phi").standard_normal(net.rls_.W.shape)
+        return net
+
+    a, b = fresh(1e-3), fresh(-2e-3)
+    t1, r1, y1 = teacher_forced_rate_basis(a, task, 0.2, record_every=2)
+    t2, r2, _ = teacher_forced_rate_basis(b, task, 0.2, record_every=2)
+    np.testing.assert_array_equal(r1, r2)  # z = φᵀs is never fed back
+    np.testing.assert_allclose(y1, task(t1))
+    assert np.allclose(a.rls_.W, 1e-3 * rng_for(7, "phi").standard_normal(a.rls_.W.shape))  # decoder untouched
+    # clamping the feedback to a zero target == free running with a zero decoder
+    c, d = fresh(0.0), fresh(0.0)
+    _, r3, _ = teacher_forced_rate_basis(c, _zero_task(), 0.2, record_every=1)
+    free = d.predict(0.2, record_activity=80)
+    np.testing.assert_allclose(r3, free.activity, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(r1, r3[::2][:len(r1)])  # the target drive matters
+
+
+def test_teacher_forced_spiking_run_clamps_feedback_and_restores_the_network():
+    def fitted():  # deterministic: two calls give identical trained networks
+        comp = MatchedForceComparison(60, alpha=5e-6, G=0.08 * mV * second, rate_dt=0.5 * ms, seed=8)
+        return comp.spiking_.fit(sinusoid(5.0), settle=0.05 * second, train=0.1 * second)
+
+    tr = fitted()
+    phi = tr._phi.copy()
+    assert np.abs(phi).max() > 0
+    n_objects = len(tr._net.objects)
+    t, r, y = teacher_forced_spiking_basis(tr, _zero_task(), 0.1)
+    r_end = np.asarray(tr.network_.neurons.r_).copy()
+    np.testing.assert_array_equal(tr._phi, phi)  # decoder restored
+    assert np.all(tr.network_.neurons.I_ext_ == 0)
+    assert r.shape == (len(t), 60) and np.all(y == 0) and r_end.max() > 0
+    assert len(tr._net.objects) == n_objects  # no teacher-forcing object stays behind
+    # zero target: identical to free running with the decoder set to zero (same spikes, same r)
+    twin = fitted()
+    np.testing.assert_array_equal(twin._phi, phi)
+    twin._phi[:] = 0
+    free = twin.predict(0.1 * second)
+    assert len(free.spike_t) > 0
+    np.testing.assert_allclose(np.asarray(twin.network_.neurons.r_), r_end, rtol=1e-12, atol=1e-12)
+    # a sinusoidal drive gives different activity
+    _, r_sin, _ = teacher_forced_spiking_basis(fitted(), sinusoid(5.0), 0.1)
+    assert not np.allclose(r_sin, r)
+
+
+def test_unit_lags_recover_a_known_phase_shift():
+    period, dt = 0.2, 5e-4
+    ta = np.arange(0.0, 1.0, dt)
+    tb = np.arange(3.0, 4.2, dt)  # another stretch of time, same phase reference
+    phases = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    a = 10 + 5 * np.sin(2 * np.pi * ta[:, None] / period + phases)
+    b = 10 + 5 * np.sin(2 * np.pi * (tb[:, None] - 0.006) / period + phases)  # b lags a by 6 ms
+    lags = unit_lags(ta, a, tb, b, period)
+    np.testing.assert_allclose(lags, 0.006, atol=period / 400)
+    assert len(unit_lags(ta, a, tb, np.ones_like(b), period)) == 0  # unmodulated units are left out
+    np.testing.assert_allclose(unit_lags(tb, b, ta, a, period), -0.006, atol=period / 400)
+
+
+def test_lif_neuron_fires_ahead_of_its_stationary_rate_under_slow_modulation():
+    """The mechanism behind the phase error of transferred decoders: a LIF neuron driven
+    around threshold fires earlier than the instantaneous f–I model predicts."""
+    near = lif_phase_lead(0.0, 5e-3, duration=2.0, transient=0.5)
+    assert near["lead_s"] > 3e-3
+    assert near["spiking_rate_hz"] == pytest.approx(near["rate_model_hz"], rel=0.25)
+    strong = lif_phase_lead(0.0, 15e-3, duration=2.0, transient=0.5)
+    assert abs(strong["lead_s"]) < near["lead_s"]
+
+
+def test_lead_compensated_rate_network_reduces_to_the_instantaneous_one_and_leads_it():
+    comp = MatchedForceComparison(80, alpha=5e-6, G=0.08 * mV * second, rate_dt=0.5 * ms, seed=9)
+    task = sinusoid(5.0)
+    plain = comp._make_rate()  # rate_lead = 0: the paper's instantaneous network
+    assert type(plain) is LIFRateNetwork
+    zero = LeadCompensatedRateNetwork(*_structure(comp), tau_lead=0.0, **_rate_kwargs(comp))
+    zero.W = zero.W.toarray()
+    t0, r0, _ = teacher_forced_rate_basis(plain, task, 0.6)
+    _, rz, _ = teacher_forced_rate_basis(zero, task, 0.6)
+    np.testing.assert_array_equal(rz, r0)
+    comp.rate_lead = 4e-3
+    lead = comp._make_rate()
+    assert isinstance(lead, LeadCompensatedRateNetwork) and lead.tau_lead == 4e-3
+    t4, r4, _ = teacher_forced_rate_basis(lead, task, 0.6)
+    k = int(0.2 / 5e-4)
+    assert np.median(unit_lags(t4[k:], r4[k:], t0[k:], r0[k:], 0.2)) > 1e-3  # responds earlier
+    with pytest.raises(ValueError):
+        MatchedForceComparison(50, rate_lead=-1 * ms)
+
+
+def _structure(comp):
+    weights, eta, _ = comp.spiking_._draw_structure()
+    return weights, eta
+
+
+def _rate_kwargs(comp):
+    c = comp.spiking_.config
+    return dict(lif=c.lif, dt=comp.rate_dt, reg=c.reg, rls_every=comp.rate_rls_every, normalised=c.normalised,
+                record_every=1, initial_rates=rng_for(c.seed, "rate_initial_state").random(c.n_neurons) * 20.0)
+
+
+def test_calibrated_lead_comes_from_teacher_forced_activity(small_comparison):
+    cal = calibrate_rate_lead(small_comparison, sinusoid(5.0), candidates=(0.0, 4e-3, 8e-3), duration=0.6)
+    med = cal["median_lead"]
+    assert med.shape == (3,) and np.all(np.diff(med) < 0)  # more lead in the rate units, less spiking lead
+    assert med[0] > 0  # spiking units lead the instantaneous rate units
+    assert 0.0 <= cal["tau_lead"] <= 8e-3
+    assert small_comparison.rate_lead == 0.0  # left as it was
+
+
 @pytest.mark.slow
 def test_acceptance_decoder_correlation_drops_with_learning_rate():
     """Newton & Nicola: correlated decoders at slow learning, less correlated at fast (N = 300)."""
@@ -163,3 +316,37 @@ def test_acceptance_decoder_correlation_drops_with_learning_rate():
         assert comp.result_.spiking_error < 0.5 and comp.result_.rate_error < 0.5
     assert corr[5e-7] > 0.8
     assert corr[5e-5] < corr[5e-7] - 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", [sinusoid(5.0), van_der_pol()], ids=["sinusoid", "van_der_pol"])
+def test_acceptance_open_loop_transfer_within_twice_own_error(task):
+    """At slow learning, each network decodes the target from its teacher-forced activity with the
+    other network's decoder within 2x of the error with its own (N = 300, alpha = 5e-7)."""
+    comp = MatchedForceComparison(300, task.n_outputs, alpha=5e-7, G=0.08 * mV * second, seed=0)
+    comp.fit(task, settle=0.3 * second, train=3 * second, test=1 * second, open_loop=2 * second)
+    res = comp.result_
+    assert res.decoder_correlation > 0.8
+    assert res.spiking_error_open < 0.2 and res.rate_error_open < 0.2
+    assert res.spike_to_rate_ratio_open < 2 and res.rate_to_spike_ratio_open < 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", [sinusoid(5.0), van_der_pol()], ids=["sinusoid", "van_der_pol"])
+def test_phase_lead_explains_closed_loop_transfer(task):
+    """Free running, the instantaneous rate network with the spiking decoder oscillates too slowly and the
+    spiking network with the rate decoder too fast; a rate network whose units are advanced by the lead
+    measured on teacher-forced activity keeps both transfers within 2x of the own errors (N = 300)."""
+    comp = MatchedForceComparison(300, task.n_outputs, alpha=5e-7, G=0.08 * mV * second, seed=0)
+    comp.fit(task, settle=0.3 * second, train=3 * second, test=1 * second, open_loop=2 * second)
+    res = comp.result_
+    assert res.spike_to_rate_frequency < res.rate_frequency and res.rate_to_spike_frequency > res.spiking_frequency
+    cal = calibrate_rate_lead(comp, task)
+    assert cal["median_lead"][0] > 2e-3 and 2e-3 < cal["tau_lead"] < 8e-3
+    lead = MatchedForceComparison(300, task.n_outputs, alpha=5e-7, G=0.08 * mV * second, seed=0,
+                                  rate_lead=cal["tau_lead"] * second)
+    lead.fit(task, settle=0.3 * second, train=3 * second, test=1 * second, open_loop=2 * second)
+    r = lead.result_
+    assert r.spiking_error < 0.3 and r.rate_error < 0.3
+    assert r.spike_to_rate_ratio < 2 and r.rate_to_spike_ratio < 2
+    assert abs(r.spike_to_rate_frequency - r.rate_frequency) < abs(res.spike_to_rate_frequency - res.rate_frequency)
