@@ -48,15 +48,17 @@ OUT.mkdir(parents=True, exist_ok=True)
 # `models/kim2019_go_nogo.toml` holds every setting (N = 200 units, 20 % inhibitory,
 # connection probability 0.2, gain 1.5, τ ∈ [20, 100] ms as in the authors' code, Δt = 5 ms, Adam with learning
 # rate 0.01 on one trial per step, at least 1500 trials, stop at loss < 7 and accuracy > 95 %).
-# FAST mode shrinks the network and trains on minibatches of 16 trials.
+# FAST mode trains on minibatches of 16 trials for 300 updates and searches a coarse
+# 1/λ grid on 5 validation trials (a 100-unit FAST network fell below 80 % after the
+# switch to τ ∈ [20, 100] ms).
 
 # %%
 root = Path.cwd() if (Path.cwd() / "models").is_dir() else Path(__file__).resolve().parents[1]
 recipe = read_recipe(root / "models" / "kim2019_go_nogo.toml")
 task, trainer_kw, transfer_kw, n_test = recipe_settings(recipe)
 if FAST:
-    trainer_kw.update(n_units=100, batch_size=16, learning_rate=0.03, max_iter=400, min_iter=0, eval_every=10, n_eval=50)
-    transfer_kw.update(scaling_factors=[20, 25, 30, 35], n_validation=5)
+    trainer_kw.update(batch_size=16, max_iter=400, min_iter=300, eval_every=10, n_eval=50)
+    transfer_kw.update(scaling_factors=[20, 30, 40, 50], n_validation=5)
     n_test = 20
 print(task)
 
@@ -121,7 +123,7 @@ print("figure:", OUT / "kim2019_go_nogo.png")
 # %% [markdown]
 # ## Success criterion
 # Paper: rate networks > 95 %, spiking networks ≥ 90 % after transfer. The FAST run
-# (N = 100, 20 test trials) asks for 80 %.
+# (minibatch training, 20 test trials) asks for 80 %.
 
 # %%
 print(f"rate accuracy {rate_accuracy:.2f}, LIF accuracy {lif_accuracy:.2f}, "
