@@ -215,8 +215,9 @@ def test_recipe_driver_writes_summary_figure_and_network(tmp_path):
 
 @pytest.mark.slow
 def test_oscillation_recipe_full_size(tmp_path):
-    """Full recipe (~10 min on 2 busy cores). Asserts the acceptance points that hold; the
-    raw 2x-teacher error criterion does not (phase slips; see summary fields)."""
+    """Full recipe (~5 min on 2 busy cores). Asserts the acceptance points that hold. The raw
+    2x-teacher error over 10 free-running periods does not: the student's phase diffuses under
+    spiking noise while the deterministic teacher's does not (see summary fields)."""
     from pathlib import Path
 
     from brianforce.recipes_depasquale import train_from_recipe
@@ -227,5 +228,21 @@ def test_oscillation_recipe_full_size(tmp_path):
     assert s["student"]["isi_cv_median"] > 0.5
     assert s["population"]["student_top_pcs_variance"] > 0.9
     assert s["population"]["median_principal_angle_deg"] < 15
-    assert s["student"]["normalised_error_first_trial"] < 0.25
-    assert s["student"]["phase_aligned_error_median"] < 0.25
+    # stable closed-loop rhythm: the first free period and the phase-aligned waveform are close
+    assert s["student"]["normalised_error_first_trial"] < 0.1
+    assert s["student"]["phase_aligned_error_median"] < 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["integration", "classification"])
+def test_trial_task_recipes_reach_decision_accuracy(tmp_path, name):
+    """Issue 3 acceptance for the trial tasks: >= 90 % decisions correct on 100 test trials."""
+    from pathlib import Path
+
+    from brianforce.recipes_depasquale import train_from_recipe
+
+    root = Path(__file__).resolve().parents[1]
+    s = train_from_recipe(root / "models" / f"depasquale_{name}.toml", tmp_path)
+    assert s["size_ratio"] <= 3 and len(s["student"]["normalised_error_per_trial"]) == 100
+    assert s["teacher"]["accuracy"] >= 0.9
+    assert s["student"]["accuracy"] >= 0.9
