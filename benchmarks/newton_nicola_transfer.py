@@ -25,7 +25,9 @@ averages the seeds per task × α × rate model and counts the seeds that meet t
 
     python benchmarks/newton_nicola_transfer.py [--n-neurons 300] [--train 3] [--seeds 0 1]
     python benchmarks/newton_nicola_transfer.py --tasks sinusoid --alphas 5e-7 --seeds 0 \
-        --G 0.04 0.08 0.16 --Q 5 10 20 --out benchmarks/results/newton_nicola/transfer_gq.csv
+        --G 0.04 0.08 0.16 --Q 5 10 20 --no-lead --out benchmarks/results/newton_nicola/transfer_gq.csv
+    python benchmarks/newton_nicola_transfer.py --n-neurons 500 --train 8 --alphas 1.5e-7 \
+        --out benchmarks/results/newton_nicola/transfer_n500.csv
 """
 from __future__ import annotations
 
