@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
+import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, mV, ms, second, volt
 
 from .seeding import check_seed, rng_for
@@ -40,6 +41,10 @@ dhr/dt = -hr/tau_d : hertz/second
 I_bias : volt (constant)
 I_ext : volt
 """
+# with independent white input noise of free membrane SD ``sigma_v`` (``noise`` argument)
+_EQS_NOISE = _EQS.replace("dv/dt = (-v + I_syn + I_ext + I_bias)/tau_m : volt (unless refractory)",
+                          "dv/dt = (-v + I_syn + I_ext + I_bias)/tau_m + sigma_v*sqrt(2/tau_m)*xi"
+                          " : volt (unless refractory)")
 
 
 def _positive(name, value) -> float:
@@ -176,8 +181,8 @@ class BalancedNetwork:
 
 def build_balanced_network(connectivity: BalancedConnectivity, *, bias=(-37.5 * mV, -35 * mV),
                            tau_m=10 * ms, tau_ref=2 * ms, tau_r=2 * ms, tau_d=20 * ms,
-                           v_th=-40 * mV, v_reset=-65 * mV, dt=0.05 * ms, seed: int = 0,
-                           name: str = "balanced") -> BalancedNetwork:
+                           v_th=-40 * mV, v_reset=-65 * mV, dt=0.05 * ms, noise=0 * mV,
+                           seed: int = 0, name: str = "balanced") -> BalancedNetwork:
     """Create the Brian2 network for ``connectivity``.
 
     Parameters
@@ -188,8 +193,14 @@ def build_balanced_network(connectivity: BalancedConnectivity, *, bias=(-37.5 * 
         supra-threshold so that recurrent inhibition has to balance it.
     tau_m, tau_ref, tau_r, tau_d, dt : Quantity (time)
     v_th, v_reset : Quantity (voltage)
+    noise : Quantity (voltage)
+        Free membrane-potential SD of an independent white-noise input to every neuron
+        (``+ noise·sqrt(2/τ_m)·ξ`` in ``dv/dt``; Euler-Maruyama). 0 (default): no noise
+        term, the network is deterministic given its initial state. Its transfer curve is
+        :func:`brianforce.tasks.patterns.lif_transfer` with ``white=noise``.
     seed : int
-        Streams ``"balanced-bias"`` and ``"balanced-initial-state"``.
+        Streams ``"balanced-bias"`` and ``"balanced-initial-state"``; with ``noise``,
+        Brian2's generator is seeded from stream ``"balanced-noise"``.
 
     Returns
     -------
@@ -199,16 +210,22 @@ def build_balanced_network(connectivity: BalancedConnectivity, *, bias=(-37.5 * 
     seed = check_seed(seed)
     times = {k: _seconds(k, q) for k, q in dict(tau_m=tau_m, tau_r=tau_r, tau_d=tau_d, dt=dt).items()}
     fail_for_dimension_mismatch(tau_ref, second, "tau_ref must be a time")
-    for nm, q in (("v_th", v_th), ("v_reset", v_reset), ("bias[0]", bias[0]), ("bias[1]", bias[1])):
+    for nm, q in (("noise", noise), ("v_th", v_th), ("v_reset", v_reset), ("bias[0]", bias[0]), ("bias[1]", bias[1])):
         fail_for_dimension_mismatch(q, volt, f"{nm} must be a voltage (e.g. -40*mV)")
     if not v_reset < v_th:
         raise ValueError(f"v_reset ({v_reset}) must be below v_th ({v_th})")
     lo, hi = float(bias[0] / volt), float(bias[1] / volt)
     if hi < lo:
         raise ValueError(f"bias range must be (low, high), got {bias}")
+    sigma_v = float(noise / volt)
+    if not (np.isfinite(sigma_v) and sigma_v >= 0):
+        raise ValueError(f"noise must be >= 0 volts, got {noise}")
     c = connectivity
     ns = dict(tau_m=tau_m, tau_r=tau_r, tau_d=tau_d, v_th=v_th, v_reset=v_reset)
-    neurons = NeuronGroup(c.n, _EQS, threshold="v >= v_th", reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
+    if sigma_v > 0:
+        ns["sigma_v"] = noise
+        b2.seed(int(rng_for(seed, "balanced-noise").integers(2**31 - 1)))
+    neurons = NeuronGroup(c.n, _EQS_NOISE if sigma_v > 0 else _EQS, threshold="v >= v_th", reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
                           refractory=tau_ref, method="euler", namespace=ns, dt=dt,
                           name=f"{name}_neurons")
     neurons.I_bias = rng_for(seed, "balanced-bias").uniform(lo, hi, c.n) * volt

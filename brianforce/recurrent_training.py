@@ -23,17 +23,31 @@ from brian2 import mV, ms, network_operation, second, volt
 from brian2.devices.device import RuntimeDevice
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
+from .errors import TrainingDiverged
 from .balanced import BalancedNetwork, balanced_connectivity, build_balanced_network
 from .rls_per_neuron import PerNeuronRLS
 from .seeding import check_seed, rng_for
-from .tasks.patterns import CurrentTargets, rates_to_targets
+from .tasks.patterns import CurrentTargets, fit_transfer_noise, rates_to_targets
 
 __all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", "TrainingDivergedError",
            "correlations", "isi_cv"]
 
 
-class TrainingDivergedError(RuntimeError):
-    """The RLS error became non-finite or blew up during training."""
+class TrainingDivergedError(TrainingDiverged):
+    """The RLS error became non-finite or blew up during training.
+
+    A :class:`brianforce.errors.TrainingDiverged` (so ``except TrainingDiverged`` catches
+    it), constructed from a message as before. Attributes ``step`` (per-neuron RLS update
+    count), ``time`` (seconds into the training window), ``error`` (the a-priori errors,
+    volts) and ``sim_step`` are set where known, else ``None``.
+    """
+
+    def __init__(self, message: str, *, step: int | None = None, t: float | None = None,
+                 error=None, dt: float | None = None):
+        RuntimeError.__init__(self, message)
+        self.step, self.time = step, t
+        self.error = None if error is None else np.asarray(error)
+        self.sim_step = None if (t is None or dt is None) else int(round(t / dt))
 
 
 @dataclass(frozen=True)
@@ -179,6 +193,10 @@ class RecurrentTrainer:
         An RMS RLS error above this (or a non-finite one) raises
         :class:`TrainingDivergedError` with the trial and time.
     tau_r, tau_d, dt : Quantity (time)
+    noise : Quantity (voltage)
+        Free membrane SD of independent white input noise to every neuron (default 0:
+        none); see :func:`brianforce.balanced.build_balanced_network`. It smooths the
+        neurons' f–I curve, so that low recorded rates map onto a usable current range.
     seed : int
 
     Attributes
@@ -197,7 +215,7 @@ class RecurrentTrainer:
                  g: float = 6.0, bias=(-37.5 * mV, -35 * mV), stim_duration=100 * ms,
                  stim_amplitude=10 * mV, learn_every=5 * ms, reg: float = 1.0,
                  n_trials: int = 20, dale: bool = False, max_error=1 * volt, tau_r=2 * ms,
-                 tau_d=50 * ms, dt=0.05 * ms, seed: int = 0):
+                 tau_d=50 * ms, dt=0.05 * ms, noise=0 * mV, seed: int = 0):
         self.n = int(n)
         self.p, self.frac_exc, self.g = float(p), float(frac_exc), float(g)
         self.j0 = j0
@@ -206,8 +224,11 @@ class RecurrentTrainer:
         self.learn_every, self.reg, self.n_trials = learn_every, reg, n_trials
         self.dale, self.max_error = bool(dale), max_error
         self.tau_r, self.tau_d, self.dt = tau_r, tau_d, dt
+        self.noise = noise
         self.seed = check_seed(seed)
         # unit checks early: a wrong unit fails in the constructor, not after a long build
+        if _voltage("noise", noise) < 0:
+            raise ValueError(f"noise must be >= 0, got {noise}")
         _voltage("j0", j0), _voltage("stim_amplitude", stim_amplitude), _voltage("max_error", max_error)
         for name in ("stim_duration", "learn_every", "tau_r", "tau_d", "dt"):
             _time(name, getattr(self, name))
@@ -222,7 +243,8 @@ class RecurrentTrainer:
                                          j0=_voltage("j0", self.j0), g=self.g,
                                          tau_m=10e-3, seed=self.seed)
             self.network_ = build_balanced_network(conn, bias=self.bias, tau_r=self.tau_r,
-                                                   tau_d=self.tau_d, dt=self.dt, seed=self.seed)
+                                                   tau_d=self.tau_d, dt=self.dt,
+                                                   noise=self.noise, seed=self.seed)
             self._trial_rng = rng_for(self.seed, "trials")
             self._stimuli = {}
             self._trial_count = 0
@@ -285,15 +307,27 @@ class RecurrentTrainer:
                 buf[k] = isyn[neurons]
         return record
 
+    def _lif_params(self) -> dict:
+        """SI parameters of the neurons' transfer curve (for :func:`lif_transfer`)."""
+        bn = self.build()
+        ns = bn.neurons.namespace
+        return dict(tau_m=float(ns["tau_m"] / second), v_th=float(ns["v_th"] / volt),
+                    v_reset=float(ns["v_reset"] / volt),
+                    tau_ref=float(bn.neurons._refractory / second),
+                    white=_voltage("noise", self.noise))
+
     def rate_targets(self, rates, dt: float, *, neurons=None, sigma: float | None = None,
                      min_rate: float = 0.1) -> CurrentTargets:
         """Recorded rates (C, T, U) in spikes/s → current targets for U mapped neurons.
 
         Units are mapped one-to-one onto ``neurons`` (default: U distinct neurons drawn
         from stream ``"rate-mapping"``); the rest of the network stays untrained. The
-        input-noise SD ``sigma`` (volts) of the inverted transfer curve defaults to the
-        mapped neurons' spontaneous temporal SD of ``I_syn``
-        (see :func:`brianforce.tasks.patterns.rates_to_targets`). ``dt`` in seconds.
+        target current is the inverse of the neurons' transfer curve
+        (:func:`brianforce.tasks.patterns.lif_transfer`, with the network's white
+        ``noise``) averaged over slow fluctuations of SD ``sigma`` (volts), minus the bias.
+        ``sigma`` defaults to the mapped neurons' spontaneous temporal SD of ``I_syn`` —
+        an over-estimate after training (see :meth:`fit_rates`, which measures it).
+        ``dt`` in seconds.
         """
         rates = np.asarray(rates, dtype=float)
         if rates.ndim != 3:
@@ -305,12 +339,85 @@ class RecurrentTrainer:
         neurons = np.asarray(neurons, dtype=np.int64)
         if sigma is None:
             sigma = float(self.spontaneous(1 * second, neurons=neurons).std(0).mean())
-        ns = bn.neurons.namespace
-        lif = dict(tau_m=float(ns["tau_m"] / second), v_th=float(ns["v_th"] / volt),
-                   v_reset=float(ns["v_reset"] / volt),
-                   tau_ref=float(bn.neurons._refractory / second))
         bias = bn.neurons.I_bias_[:][neurons]
-        return rates_to_targets(rates, dt, neurons, bias, sigma, min_rate=min_rate, **lif)
+        return rates_to_targets(rates, dt, neurons, bias, sigma, min_rate=min_rate,
+                                **self._lif_params())
+
+    def transfer_noise(self, recording: "TrialRecording", *, neurons=None,
+                       smooth: float = 0.025) -> float:
+        """Slow input SD (volts) that makes the transfer curve fit the trained network.
+
+        Compares, for ``neurons`` (default: the rate-mapped neurons of :meth:`fit_rates`,
+        else all trained neurons), the trial-averaged total input (``I_syn + I_bias``)
+        with their trial-averaged, Gaussian-smoothed rates on ``recording`` (test trials)
+        via :func:`brianforce.tasks.patterns.fit_transfer_noise`.
+        """
+        if getattr(self, "targets_", None) is None:
+            raise RuntimeError("call fit() first")
+        if neurons is None:
+            neurons = getattr(self, "mapped_", None)
+        if neurons is None:
+            neurons = self.targets_.neurons
+        neurons = np.asarray(neurons, dtype=np.int64)
+        col = {int(k): j for j, k in enumerate(self.targets_.neurons)}
+        cols = np.array([col[int(k)] for k in neurons])
+        mu = recording.currents.mean(0)[..., cols] + self.network_.neurons.I_bias_[:][neurons]
+        rates = recording.binned_rates(neurons, smooth=smooth)
+        return fit_transfer_noise(mu, rates, **self._lif_params())[0]
+
+    def fit_rates(self, rates, dt: float, *, neurons=None, sigma: float | None = None,
+                  rounds: int = 2, calibration_trials: int = 4, smooth: float = 0.025,
+                  min_rate: float = 0.1, rest: str = "untrained") -> "RecurrentTrainer":
+        """Train mapped neurons to fire at recorded ``rates`` (C, T, U), spikes/s.
+
+        Kim & Chow train the synaptic current so that the neuron's rate follows the
+        target; the current that gives a rate depends on the fluctuations the neuron sees.
+        Round 1 inverts the transfer curve with slow SD ``sigma`` (default: spontaneous
+        SD of ``I_syn``, see :meth:`rate_targets`) and trains; every further round runs
+        ``calibration_trials`` test trials, measures the SD that actually links the trained
+        neurons' currents to their rates (:meth:`transfer_noise`), recomputes the targets
+        with it and trains on (from the current weights).
+
+        ``rest``: ``"untrained"`` (default) leaves the other neurons' synapses alone;
+        ``"stabilise"`` also trains every other neuron to follow its own spontaneous
+        trajectory after each condition's stimulus (target (b), recorded once per
+        condition), which makes the network's dynamics reproducible from trial to trial.
+
+        Sets ``mapped_`` (network indices of the units, in unit order),
+        ``transfer_sigma_`` (SD used in every round; NaN = spontaneous default) and
+        ``learning_curves_`` (one :class:`LearningCurve` per round).
+        """
+        if int(rounds) < 1:
+            raise ValueError(f"rounds must be >= 1, got {rounds}")
+        if rest not in ("untrained", "stabilise"):
+            raise ValueError(f"rest must be 'untrained' or 'stabilise', got {rest!r}")
+        mapped = self.rate_targets(rates, dt, neurons=neurons, sigma=sigma, min_rate=min_rate)
+        self.mapped_ = mapped.neurons
+        extra = None
+        if rest == "stabilise":
+            others = np.setdiff1d(np.arange(self.n), self.mapped_)
+            T = mapped.values.shape[1]
+            extra = (others, np.stack([
+                self.spontaneous(T * mapped.dt * second, neurons=others,
+                                 sample_dt=mapped.dt * second, condition=c)
+                for c in range(mapped.n_conditions)]))
+
+        def combined(t):
+            if extra is None:
+                return t
+            return CurrentTargets(np.concatenate([t.values, extra[1]], axis=2), t.dt,
+                                  np.concatenate([t.neurons, extra[0]]))
+
+        self.transfer_sigma_ = [float(sigma) if sigma is not None else float("nan")]
+        self.fit(combined(mapped))
+        self.learning_curves_ = [self.learning_curve_]
+        for _ in range(1, int(rounds)):
+            s = self.transfer_noise(self.run_trials(calibration_trials), smooth=smooth)
+            self.transfer_sigma_.append(s)
+            self.fit(combined(self.rate_targets(rates, dt, neurons=self.mapped_, sigma=s,
+                                                min_rate=min_rate)))
+            self.learning_curves_.append(self.learning_curve_)
+        return self
 
     # -- training ------------------------------------------------------------------------
     def fit(self, targets: CurrentTargets) -> "RecurrentTrainer":
@@ -365,7 +472,8 @@ class RecurrentTrainer:
         finally:
             net.remove(*ops)
         if not np.all(np.isfinite(buf)):
-            raise TrainingDivergedError(f"non-finite synaptic current in trial {trial}, condition {condition}")
+            raise TrainingDivergedError(f"non-finite synaptic current in trial {trial}, condition {condition}",
+                                        step=getattr(getattr(self, "rls_", None), "n_updates", None))
         rms = np.sqrt(sq[0] / sq[1]) if sq[1] else np.nan
         return rms, buf
 
@@ -393,7 +501,8 @@ class RecurrentTrainer:
             if not np.isfinite(rms) or rms > max_err:
                 raise TrainingDivergedError(
                     f"RLS error diverged (RMS {rms:.3g} V > {max_err:.3g} V) in training trial "
-                    f"{trial}, condition {condition}, at t = {s * 1e3:.1f} ms of the window")
+                    f"{trial}, condition {condition}, at t = {s * 1e3:.1f} ms of the window",
+                    step=rls.n_updates, t=s, error=err, dt=_time("dt", self.dt))
             rls.update(r, err)
             if self.dale:
                 np.copyto(rls.W, 0.0, where=(rls.W * self._sign) < 0)
@@ -438,6 +547,7 @@ class RecurrentTrainer:
                       target_values=self.targets_.values, target_neurons=self.targets_.neurons)
         meta = dict(n=self.n, p=self.p, frac_exc=self.frac_exc, g=self.g, seed=self.seed,
                     j0_volt=_voltage("j0", self.j0), reg=float(self.reg), dale=self.dale,
+                    noise_volt=_voltage("noise", self.noise),
                     target_dt=self.targets_.dt, n_trials=int(self.n_trials))
         return save_arrays(path, arrays, meta, kind="kimchow_recurrent")
 

@@ -10,7 +10,9 @@ every ``dt``, to be followed by each neuron's synaptic current during the traini
   spontaneous mean current, keeps the network near its balanced operating point);
 * :func:`recorded_targets` — a recorded trajectory (e.g. spontaneous activity) as target;
 * :func:`rates_to_targets` — recorded firing rates → synaptic-current targets through the
-  inverse of a noisy LIF transfer curve (:func:`lif_transfer`).
+  inverse of a noisy LIF transfer curve (:func:`lif_transfer`);
+* :func:`fit_transfer_noise` — the noise SD of that curve measured in the trained network
+  (trial-averaged input current against trial-averaged rate), to recompute the targets.
 
 References
 ----------
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["CurrentTargets", "sinusoid_patterns", "ou_patterns", "pattern_targets",
-           "recorded_targets", "lif_transfer", "rates_to_targets"]
+           "recorded_targets", "lif_transfer", "rates_to_targets", "fit_transfer_noise"]
 
 
 @dataclass(frozen=True)
@@ -163,20 +165,76 @@ def recorded_targets(currents, dt: float, neurons) -> CurrentTargets:
     return CurrentTargets(np.asarray(currents, dtype=float), dt, neurons)
 
 
-def lif_transfer(mu, sigma: float = 0.0, *, tau_m: float = 10e-3, tau_ref: float = 2e-3,
-                 v_th: float = -40e-3, v_reset: float = -65e-3, n_points: int = 41) -> np.ndarray:
+def _siegert(mu, white, tau_m, tau_ref, v_th, v_reset, n_points=64):
+    """Rate (Hz) of a LIF neuron with white input noise of free membrane SD ``white`` (V).
+
+    ``dv = (μ − v)/τ dt + white·sqrt(2/τ) dW`` (Brian2's ``white*sqrt(2/tau_m)*xi``); the
+    Siegert / Ricciardi first-passage formula
+    ``1/ν = τ_ref + τ √π ∫_{(v_reset−μ)/(√2 s)}^{(v_th−μ)/(√2 s)} e^{u²}(1 + erf u) du``,
+    with ``e^{u²}(1+erf u) = erfcx(−u)`` and Gauss-Legendre quadrature.
+    """
+    from scipy.special import erfcx
+
+    s = np.sqrt(2.0) * white
+    lo = (v_reset - mu) / s
+    hi = (v_th - mu) / s
+    x, w = np.polynomial.legendre.leggauss(int(n_points))
+    # integrate piecewise on [lo, min(hi, 0)] and [max(lo, 0), hi] (integrand ~ 1/|u| for
+    # u << 0, ~ 2 e^{u²} for u >> 0); split at 0 keeps both parts accurate
+    total = np.zeros_like(mu)
+    for a, b in ((lo, np.minimum(hi, 0.0)), (np.maximum(lo, 0.0), hi)):
+        b = np.maximum(a, b)
+        half, mid = 0.5 * (b - a), 0.5 * (b + a)
+        u = mid[..., None] + half[..., None] * x
+        with np.errstate(over="ignore", invalid="ignore"):
+            part = half * np.tensordot(erfcx(-u), w, axes=([-1], [0]))
+        total = total + np.where(half > 0, part, 0.0)  # empty interval: 0 (not 0·inf)
+    with np.errstate(over="ignore", divide="ignore"):
+        return 1.0 / (tau_ref + tau_m * np.sqrt(np.pi) * total)
+
+
+def _smoothed_curve(grid, sigma: float, **lif) -> np.ndarray:
+    """:func:`lif_transfer` with slow SD ``sigma`` on a uniform ``grid`` (volts), fast.
+
+    The fixed-input curve is evaluated once on the grid extended by 6σ each side and
+    convolved (FFT) with the sampled Gaussian; equals the Gauss-Hermite average of
+    :func:`lif_transfer` to the grid's resolution.
+    """
+    from scipy.signal import fftconvolve
+
+    grid = np.asarray(grid, dtype=float)
+    step = grid[1] - grid[0]
+    if sigma <= 0:
+        return lif_transfer(grid, 0.0, **lif)
+    half = int(np.ceil(6 * sigma / step))
+    ext = grid[0] + step * np.arange(-half, grid.size + half)
+    base = lif_transfer(ext, 0.0, **lif)
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) * step / sigma) ** 2)
+    return np.maximum(fftconvolve(base, k / k.sum(), mode="valid"), 0.0)
+
+
+def lif_transfer(mu, sigma: float = 0.0, *, white: float = 0.0, tau_m: float = 10e-3,
+                 tau_ref: float = 2e-3, v_th: float = -40e-3, v_reset: float = -65e-3,
+                 n_points: int = 41) -> np.ndarray:
     """Firing rate (Hz) of a LIF neuron whose total input is ``mu + sigma·ξ`` (volts).
 
     ``ξ`` is slow unit Gaussian noise (correlation time ≫ ``τ_m``), so the rate is the
-    Gaussian average of the deterministic curve
-    ``f(I) = 1/(τ_ref + τ_m ln((I − v_reset)/(I − v_th)))`` for ``I > v_th`` (else 0),
-    computed with ``n_points``-point Gauss-Hermite quadrature. ``sigma = 0``: ``f(mu)``.
+    Gaussian average of the curve for fixed input, computed by convolution on a 10 µV grid
+    (``n_points`` is kept for compatibility and unused). For fixed input the curve is the deterministic
+    ``f(I) = 1/(τ_ref + τ_m ln((I − v_reset)/(I − v_th)))`` for ``I > v_th`` (else 0), or,
+    with ``white > 0`` (free membrane SD of an additional white-noise input, volts, as in
+    :func:`brianforce.balanced.build_balanced_network` ``noise``), the Siegert formula.
+    ``sigma = 0``: no averaging.
     """
     mu = np.asarray(mu, dtype=float)
     if sigma < 0 or not np.isfinite(sigma):
         raise ValueError(f"sigma must be finite and >= 0 volts, got {sigma}")
+    if white < 0 or not np.isfinite(white):
+        raise ValueError(f"white must be finite and >= 0 volts, got {white}")
 
     def f(current):
+        if white > 0:
+            return _siegert(current, white, tau_m, tau_ref, v_th, v_reset)
         out = np.zeros_like(current)
         above = current > v_th
         c = current[above]
@@ -185,9 +243,15 @@ def lif_transfer(mu, sigma: float = 0.0, *, tau_m: float = 10e-3, tau_ref: float
 
     if sigma == 0:
         return f(mu)
-    x, w = np.polynomial.hermite_e.hermegauss(int(n_points))
-    w = w / w.sum()
-    return np.tensordot(f(mu[..., None] + sigma * x), w, axes=([-1], [0]))
+    if mu.size == 0:
+        return np.zeros_like(mu)
+    # Gaussian average by convolution on a 10 µV grid (accurate at the deterministic
+    # curve's kink at threshold, where Gauss-Hermite quadrature is not), then interpolation
+    step = 10e-6
+    lo, hi = np.floor(mu.min() / step) - 1, np.ceil(mu.max() / step) + 1
+    grid = np.arange(lo, hi + 1) * step  # multiples of 10 µV: same nodes as rates_to_targets
+    lif = dict(white=white, tau_m=tau_m, tau_ref=tau_ref, v_th=v_th, v_reset=v_reset)
+    return np.interp(mu, grid, _smoothed_curve(grid, float(sigma), **lif))
 
 
 def rates_to_targets(rates, dt: float, neurons, bias, sigma: float, *, min_rate: float = 0.1,
@@ -209,9 +273,10 @@ def rates_to_targets(rates, dt: float, neurons, bias, sigma: float, *, min_rate:
     bias : array (M,) or float
         ``I_bias`` of those neurons, volts.
     sigma : float
-        Input fluctuation SD in volts (e.g. the spontaneous temporal SD of ``I_syn``).
+        Slow input fluctuation SD in volts (e.g. the spontaneous temporal SD of ``I_syn``,
+        or :func:`fit_transfer_noise` measured in the trained network).
     **lif
-        ``tau_m, tau_ref, v_th, v_reset`` for :func:`lif_transfer` (SI floats).
+        ``white, tau_m, tau_ref, v_th, v_reset`` for :func:`lif_transfer` (SI floats).
 
     References
     ----------
@@ -223,11 +288,68 @@ def rates_to_targets(rates, dt: float, neurons, bias, sigma: float, *, min_rate:
     if not np.all(np.isfinite(rates)) or np.any(rates < 0):
         raise ValueError("rates must be finite and >= 0 (spikes/s)")
     v_th = lif.get("v_th", -40e-3)
-    grid = np.linspace(v_th - 60e-3, v_th + 150e-3, 42001)  # 5 µV steps
-    curve = lif_transfer(grid, sigma, **lif)
+    grid = np.round((v_th - 60e-3) / 10e-6 + np.arange(21001)) * 10e-6  # 10 µV steps
+    curve = _smoothed_curve(grid, float(sigma), **lif)
     top = curve.max()
     if rates.max() > top:
         raise ValueError(f"rate {rates.max():.1f} Hz exceeds the transfer curve's maximum {top:.1f} Hz")
     keep = np.r_[True, np.diff(curve) > 0]  # strictly increasing part for interpolation
     mu = np.interp(np.maximum(rates, min_rate), curve[keep], grid[keep])
     return CurrentTargets(mu - np.asarray(bias, dtype=float), dt, neurons)
+
+
+def fit_transfer_noise(mu, rates, *, sigmas=None, weights=None, **lif) -> tuple[float, np.ndarray]:
+    """Input-noise SD (volts) for which :func:`lif_transfer` best maps ``mu`` onto ``rates``.
+
+    In a trained balanced network, the rate of a neuron whose trial-averaged total input is
+    ``μ(t)`` (``I_syn + I_bias``) is set by the fluctuations left around ``μ`` (trial to
+    trial and within a trial), usually much smaller than the untrained network's
+    spontaneous fluctuations. This measures the effective SD: a grid search over
+    ``sigmas`` (default 0.1 … 10 mV, log-spaced) minimising the (weighted) squared error
+    between ``lif_transfer(mu, σ)`` and the measured ``rates``, refined by a parabola
+    through the best grid point and its neighbours (in log σ).
+
+    Parameters
+    ----------
+    mu : array
+        Trial-averaged total input (volts), any shape.
+    rates : array, same shape
+        Trial-averaged firing rates (Hz) measured with that input.
+    sigmas : array, optional
+        Candidate SDs in volts (increasing, > 0).
+    weights : array, optional
+        Non-negative weights per sample (broadcast against ``mu``).
+    **lif
+        ``tau_m, tau_ref, v_th, v_reset`` as in :func:`lif_transfer`.
+
+    Returns
+    -------
+    sigma : float
+        Best SD in volts.
+    loss : ndarray
+        Mean squared rate error (Hz²) at each grid value.
+    """
+    mu = np.asarray(mu, dtype=float)
+    rates = np.asarray(rates, dtype=float)
+    if mu.shape != rates.shape:
+        raise ValueError(f"mu {mu.shape} and rates {rates.shape} must have the same shape")
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(rates))):
+        raise ValueError("mu and rates must be finite")
+    sigmas = np.geomspace(1e-4, 1e-2, 41) if sigmas is None else np.asarray(sigmas, dtype=float)
+    if sigmas.ndim != 1 or sigmas.size < 1 or np.any(sigmas <= 0) or np.any(np.diff(sigmas) <= 0):
+        raise ValueError("sigmas must be a 1-D increasing array of positive volts")
+    w = np.ones_like(mu) if weights is None else np.broadcast_to(np.asarray(weights, float), mu.shape)
+    if np.any(w < 0) or not np.any(w > 0):
+        raise ValueError("weights must be >= 0 and not all zero")
+    step = 10e-6
+    grid = np.arange(np.floor(mu.min() / step) - 100, np.ceil(mu.max() / step) + 101) * step
+    loss = np.array([np.sum(w * (np.interp(mu, grid, _smoothed_curve(grid, s, **lif)) - rates) ** 2)
+                     / w.sum() for s in sigmas])
+    k = int(np.argmin(loss))
+    best = sigmas[k]
+    if 0 < k < sigmas.size - 1:
+        x = np.log(sigmas[k - 1:k + 2])
+        a, b, _ = np.polyfit(x, loss[k - 1:k + 2], 2)
+        if a > 0:
+            best = float(np.exp(np.clip(-b / (2 * a), x[0], x[2])))
+    return float(best), loss

@@ -1,0 +1,175 @@
+"""Recorded M1 rates learned by a balanced LIF network (Kim & Chow 2018, Fig. 7 setting).
+
+Follows ``models/kimchow_m1.toml``: M1 units (Hatsopoulos center-out reaching, trial-averaged
+rates, 8 directions) are mapped one-to-one onto neurons of a balanced E/I LIF network;
+:meth:`brianforce.recurrent_training.RecurrentTrainer.fit_rates` converts each rate into a
+target synaptic current through the inverse of the neurons' noisy f–I curve and trains the
+mapped neurons' existing recurrent synapses with per-neuron RLS. Test trials (no learning)
+give trial-averaged, 25-ms-smoothed rates that are compared with the recorded ones:
+
+* ``corr_per_direction`` — per unit and direction, correlation over time; mean over units;
+* ``corr_all_directions`` — per unit, correlation over the 8 directions' time courses
+  concatenated; mean over units;
+* ``poisson_ceiling_*`` — the same measures for inhomogeneous Poisson spike trains whose
+  rate *is* the recorded rate, with the same number of test trials: the best a spiking
+  model with Poisson-like variability can reach with that many trials.
+
+Writes ``benchmarks/results/kimchow_m1.csv`` (one row per direction plus ``all``) and
+``kimchow_m1.png``. Needs the recorded data (``BRIANFORCE_DATA`` or ``../shared/data``).
+Run: ``python benchmarks/kimchow_m1.py [--test-trials 40] [--quick]``; the earlier
+recipe (one round, targets from the spontaneous SD of ``I_syn``) is
+``--rounds 1 --spontaneous-sigma --tag spontaneous_sigma``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+from brian2 import mV, ms
+
+from brianforce.datasets import load_m1_rates
+from brianforce.recurrent_training import RecurrentTrainer, TrialRecording, correlations
+from brianforce.seeding import rng_for
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def trainer_from_recipe(recipe: dict, **override) -> RecurrentTrainer:
+    net, tr = recipe["network"], recipe["training"]
+    n = override.pop("n", net["n"])
+    kw = dict(p=net["p"], frac_exc=net["frac_exc"], j0=net["j0_mV"] * mV, g=net["g"],
+              bias=tuple(b * mV for b in net["bias_mV"]), tau_r=net["tau_r_ms"] * ms,
+              tau_d=net["tau_d_ms"] * ms, dt=net["dt_ms"] * ms, noise=net["noise_mV"] * mV,
+              seed=net["seed"], stim_duration=tr["stim_duration_ms"] * ms,
+              stim_amplitude=tr["stim_amplitude_mV"] * mV, learn_every=tr["learn_every_ms"] * ms,
+              reg=tr["reg"], n_trials=tr["n_trials"], dale=tr["dale"])
+    kw.update(override)
+    return RecurrentTrainer(n, **kw)
+
+
+def rate_scores(model, data) -> tuple[np.ndarray, np.ndarray]:
+    """(per-direction correlations (C, U), all-direction correlations (U,))."""
+    C, T, U = data.shape
+    per = correlations(model, data)
+    flat = correlations(model.reshape(1, C * T, U), data.reshape(1, C * T, U))[0]
+    return per, flat
+
+
+def poisson_ceiling(data, dt: float, n_trials: int, smooth: float, seed: int = 0):
+    """Scores of Poisson spike trains with the recorded rates themselves, ``n_trials`` trials."""
+    rng = rng_for(seed, "poisson-ceiling")
+    C, T, U = data.shape
+    fine = 1e-3
+    rep = int(round(dt / fine))
+    trials = []
+    for _ in range(n_trials):
+        row = []
+        for c in range(C):
+            counts = rng.poisson(np.repeat(data[c], rep, axis=0) * fine)
+            k, u = np.nonzero(counts)
+            k, u = np.repeat(k, counts[k, u]), np.repeat(u, counts[k, u])
+            row.append((u, (k + rng.random(k.size)) * fine))
+        trials.append(row)
+    rec = TrialRecording(np.zeros((n_trials, C, T, U)), trials, dt, T * dt, U)
+    return rate_scores(rec.binned_rates(np.arange(U), smooth=smooth), data)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--recipe", type=Path, default=ROOT / "models" / "kimchow_m1.toml")
+    ap.add_argument("--test-trials", type=int, default=None, help="override [evaluation]")
+    ap.add_argument("--quick", action="store_true", help="N=300, 2 training trials (smoke run)")
+    ap.add_argument("--rounds", type=int, default=None, help="override [training] rounds")
+    ap.add_argument("--spontaneous-sigma", action="store_true",
+                    help="round-1 SD = spontaneous SD of I_syn (the earlier default) instead of sigma_mV")
+    ap.add_argument("--rest", choices=("untrained", "stabilise"), default=None,
+                    help="override [training] rest")
+    ap.add_argument("--tag", default="", help="suffix of the output files")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    recipe = tomllib.loads(args.recipe.read_text())
+    ev, dat, trn = recipe["evaluation"], recipe["data"], recipe["training"]
+    n_test = args.test_trials or ev["n_test_trials"]
+    d = load_m1_rates()
+    units = np.flatnonzero(d.rates.mean(axis=(0, 1)) > dat["min_mean_rate_hz"])
+    R = d.rates[:, :, units]
+    smooth = dat["smoothing_ms"] * 1e-3
+    t0 = time.perf_counter()
+    over = dict(n=300, n_trials=2) if args.quick else {}
+    tr = trainer_from_recipe(recipe, **over)
+    sigma = None if args.spontaneous_sigma else trn["sigma_mV"] * 1e-3
+    tr.fit_rates(R, d.dt, sigma=sigma, rounds=args.rounds or trn["rounds"],
+                 calibration_trials=trn["calibration_trials"], rest=args.rest or trn["rest"])
+    t_train = time.perf_counter() - t0
+    rec = tr.run_trials(n_test)
+    rates = rec.binned_rates(tr.mapped_, smooth=smooth)
+    per, flat = rate_scores(rates, R)
+    c_per, c_flat = poisson_ceiling(R, d.dt, n_test, smooth)
+    M = tr.mapped_.size
+    cur = rec.currents[..., :M].mean(0)
+    cur_corr = correlations(cur, tr.targets_.values[..., :M])
+    rows = []
+    for c in range(R.shape[0]):
+        rows.append(dict(direction_deg=int(d.conditions[c]), corr_per_direction=np.nanmean(per[c]),
+                         poisson_ceiling_per_direction=np.nanmean(c_per[c]),
+                         model_rate_hz=rates[c].mean(), data_rate_hz=R[c].mean(),
+                         current_corr=np.nanmean(cur_corr[c])))
+    rows.append(dict(direction_deg="all", corr_per_direction=np.nanmean(per),
+                     poisson_ceiling_per_direction=np.nanmean(c_per),
+                     model_rate_hz=rates.mean(), data_rate_hz=R.mean(),
+                     current_corr=np.nanmean(cur_corr), corr_all_directions=np.nanmean(flat),
+                     poisson_ceiling_all_directions=np.nanmean(c_flat)))
+    common = dict(n=tr.n, p=tr.p, noise_mV=float(tr.noise / mV), n_units=M,
+                  train_trials_per_direction=tr.n_trials * len(tr.learning_curves_),
+                  rounds=len(tr.learning_curves_), rest=args.rest or trn["rest"],
+                  transfer_sigma_mV=";".join(f"{s * 1e3:.3g}" for s in tr.transfer_sigma_),
+                  test_trials=n_test, train_s=round(t_train), total_s=round(time.perf_counter() - t0))
+    for r in rows:
+        r.update(common)
+    for r in rows:
+        print(f"dir {str(r['direction_deg']):>4}: rate corr {r['corr_per_direction']:.3f} "
+              f"(Poisson ceiling {r['poisson_ceiling_per_direction']:.3f}), model "
+              f"{r['model_rate_hz']:.2f} Hz vs data {r['data_rate_hz']:.2f} Hz, current corr "
+              f"{r['current_corr']:.3f}")
+    print(f"all directions concatenated: {rows[-1]['corr_all_directions']:.3f} (Poisson ceiling "
+          f"{rows[-1]['poisson_ceiling_all_directions']:.3f}); transfer SD per round "
+          f"{common['transfer_sigma_mV']} mV; {common['total_s']} s")
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = ("kimchow_m1_quick" if args.quick else "kimchow_m1") + (f"_{args.tag}" if args.tag else "")
+    fields = list(rows[-1])
+    with open(args.out / f"{stem}.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        with np.errstate(invalid="ignore"):
+            unit_corr = np.nan_to_num(np.nanmean(np.where(np.isfinite(per), per, 0.0), axis=0))
+        best = np.argsort(-unit_corr)[[0, len(units) // 4, len(units) // 2]]
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3), sharex=True)
+        t = d.time * 1e3 if hasattr(d, "time") else np.arange(R.shape[1]) * d.dt * 1e3
+        for ax, u in zip(axes, best):
+            for c in (0, 2, 4, 6):
+                ax.plot(t, R[c, :, u], color=f"C{c}", lw=1)
+                ax.plot(t, rates[c, :, u], color=f"C{c}", lw=1, ls="--")
+            ax.set(title=f"unit {units[u]} (corr {unit_corr[u]:.2f})", xlabel="ms")
+        axes[0].set_ylabel("rate (Hz): data —, model --")
+        fig.tight_layout()
+        fig.savefig(args.out / f"{stem}.png", dpi=110)
+        plt.close(fig)
+    except ImportError:
+        pass
+    print(f"wrote {args.out / stem}.csv")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
