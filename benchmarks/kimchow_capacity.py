@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from brian2 import ms, mV, second
+from brian2 import ms, second
 
 from brianforce.recurrent_training import RecurrentTrainer, correlations, isi_cv
 from brianforce.seeding import rng_for

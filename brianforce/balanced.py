@@ -208,7 +208,8 @@ def build_balanced_network(connectivity: BalancedConnectivity, *, bias=(-37.5 * 
         With an explicit ``Network`` holding neurons, synapses and a ``SpikeMonitor``.
     """
     seed = check_seed(seed)
-    times = {k: _seconds(k, q) for k, q in dict(tau_m=tau_m, tau_r=tau_r, tau_d=tau_d, dt=dt).items()}
+    for k, q in dict(tau_m=tau_m, tau_r=tau_r, tau_d=tau_d, dt=dt).items():
+        _seconds(k, q)  # unit and sign checks
     fail_for_dimension_mismatch(tau_ref, second, "tau_ref must be a time")
     for nm, q in (("noise", noise), ("v_th", v_th), ("v_reset", v_reset), ("bias[0]", bias[0]), ("bias[1]", bias[1])):
         fail_for_dimension_mismatch(q, volt, f"{nm} must be a voltage (e.g. -40*mV)")
