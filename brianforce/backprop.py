@@ -406,7 +406,7 @@ class DaleRNNTrainer:
         Inhibitory fraction (0.2), connection probability (0.2), initial gain (1.5).
     tau_min, tau_max, dt : float
         Bounds of the trainable decay constants and Euler step, **seconds**
-        (0.020, 0.050, 0.005). The Go/NoGo and XOR recipes (``models/kim2019_*.toml``)
+        (0.020, 0.050, 0.005). The recipes (``models/kim2019_*.toml``)
         use ``tau_max = 0.100``, the default of the authors' code (``decay_taus 4 20``
         steps of 5 ms): with 0.050 our XOR networks stayed at the loss of a silent output,
         and wider decay constants made Go/NoGo transfers to LIF more reliable.

@@ -152,8 +152,7 @@ def test_recipes_parse_into_trainer_and_transfer_settings(name):
     task, tkw, xkw, n_test = recipe_settings(recipe)
     assert task.name == name and n_test == 100
     assert tkw["dt"] == pytest.approx(0.005) and tkw["tau_min"] == pytest.approx(0.020)
-    # authors' code: 20-100 ms (Go/NoGo, XOR); context keeps the issue's 20-50 ms
-    assert tkw["tau_max"] == pytest.approx({"context": 0.050}.get(name, 0.100))
+    assert tkw["tau_max"] == pytest.approx(0.100)      # authors' code default (issue: 0.050)
     assert 200 <= tkw["n_units"] <= 250
     DaleRNNTrainer(**tkw)._check()
     assert xkw["dt"] == 0.05 * ms and xkw["v_th"] == -40 * mV and xkw["tau_m"] == 10 * ms
