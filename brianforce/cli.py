@@ -186,6 +186,10 @@ def main(argv=None) -> int:
             train_from_recipe(args.recipe, args.out)
         elif method == "kim2019":
             run_kim2019_recipe(args.recipe, args.out)
+        elif method == "reaching":
+            from .reaching import run_reaching_recipe
+
+            run_reaching_recipe(args.recipe, args.out, data=args.data)
         else:
             parser.error(f"{args.recipe}: unknown experiment.method {method!r}")
     elif args.command == "demo":
