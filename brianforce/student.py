@@ -550,10 +550,13 @@ class FactorStudent:
 
     def arrays(self) -> dict:
         """Everything needed to rebuild the trained network (for ``brianforce.io.save_arrays``)."""
-        return dict(U=self.U_, U_in=self.U_in_, w=self.w_, W_out=self.W_out_, I_bias=self.I_bias_,
-                    signs=self.signs_, fixed_i=self.fixed_i_, fixed_j=self.fixed_j_,
-                    fixed_w=self.fixed_w_, dale_beta=self.dale_beta_,
-                    train_errors=self.train_errors_)
+        out = dict(U=self.U_, U_in=self.U_in_, w=self.w_, W_out=self.W_out_, I_bias=self.I_bias_,
+                   signs=self.signs_, fixed_i=self.fixed_i_, fixed_j=self.fixed_j_,
+                   fixed_w=self.fixed_w_, dale_beta=self.dale_beta_,
+                   train_errors=self.train_errors_)
+        if getattr(self, "_rest", None) is not None:     # trial tasks: the state every trial starts from
+            out.update({f"rest_{k}": v.copy() for k, v in self._rest.items()})
+        return out
 
 
 def _trials(a, name):

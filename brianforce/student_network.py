@@ -54,6 +54,8 @@ class StudentNetwork:
     fixed_i, fixed_j, fixed_w : fixed synapses post ← pre (V·s)
     params : dict of SI floats ``tau_m, tau_ref, v_th, v_reset, tau_r, tau_d, tau_slow, dt``
     dt_op : float, the task's sample interval (s)
+    rest : dict or None
+        Trial tasks: the rest state every trial starts from (``FactorStudent.fit(rest_step=...)``).
     """
 
     U: np.ndarray
@@ -68,6 +70,7 @@ class StudentNetwork:
     fixed_w: np.ndarray
     params: dict
     dt_op: float
+    rest: dict | None = None
 
     @property
     def n_neurons(self) -> int:
@@ -79,7 +82,7 @@ class StudentNetwork:
         a = student.arrays()
         return cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
                    a["fixed_i"], a["fixed_j"], a["fixed_w"], {k: float(getattr(student, k)) for k in _PARAMS},
-                   float(student._dt_op))
+                   float(student._dt_op), _rest(a))
 
     @classmethod
     def load(cls, path) -> "StudentNetwork":
@@ -97,9 +100,14 @@ class StudentNetwork:
             a = {k[len("student_"):]: v for k, v in arrays.items() if k.startswith("student_")}
             return cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
                        a["fixed_i"], a["fixed_j"], a["fixed_w"], {k: float(getattr(student, k)) for k in _PARAMS},
-                       dt_op)
+                       dt_op, _rest(a))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: inconsistent student model contents ({exc})") from exc
+
+
+def _rest(arrays: dict) -> dict | None:
+    rest = {k: np.asarray(arrays[f"rest_{k}"], float) for k in STATE_VARIABLES if f"rest_{k}" in arrays}
+    return rest if len(rest) == len(STATE_VARIABLES) else None
 
 
 @dataclass
@@ -125,7 +133,12 @@ def _initial_state(net: StudentNetwork, B: int, initial_state, seed):
     p = net.params
     state = {k: np.zeros((B, N)) for k in STATE_VARIABLES}
     rng = rng_for(seed, "student-network-initial")
-    state["v"] = p["v_reset"] + (p["v_th"] - p["v_reset"]) * rng.random((B, N))
+    if net.rest is not None:     # as FactorStudent: every trial from rest, ±1 mV jitter of v
+        for k, v in net.rest.items():
+            state[k] = np.tile(v, (B, 1))
+        state["v"] = np.minimum(state["v"] + rng.uniform(-1e-3, 1e-3, (B, N)), p["v_th"] - 1e-4)
+    else:
+        state["v"] = p["v_reset"] + (p["v_th"] - p["v_reset"]) * rng.random((B, N))
     lastspike = np.full((B, N), -1e4)
     not_ref = np.ones((B, N), dtype=bool)
     if initial_state is not None:
@@ -157,8 +170,10 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         Standalone project directory (default: a new temporary one).
     initial_state : dict, optional
         Start values of ``v, I_syn, h, r_f, hr_f, r_s, hr_s`` (SI, shape (N,) or (B, N)),
-        ``lastspike`` (s, relative to the run start) and ``not_refractory``; default: ``v``
-        uniform in [v_reset, v_th) from ``seed``, the rest zero.
+        ``lastspike`` (s, relative to the run start) and ``not_refractory``; default: the
+        student's rest state with ±1 mV jitter of ``v`` (trial tasks trained with a rest state,
+        as ``FactorStudent.predict``), else ``v`` uniform in [v_reset, v_th) from ``seed`` and
+        the other variables zero.
     seed : int
     record_spikes : bool
     threads : int

@@ -86,3 +86,18 @@ def test_saved_student_runs_from_the_cli(closed_loop, tmp_path):
                       kind="depasquale-student")
     with pytest.raises(ModelFileError, match="inconsistent"):
         StudentNetwork.load(bad)
+
+
+def test_rest_state_of_trial_tasks_is_saved_and_used(tmp_path):
+    """Trial tasks: the student stores a rest state; the generated network starts trials there."""
+    y, f = _factors()
+    st = FactorStudent(n_neurons=120, n_forced=1, n_mean=2, n_rls=2, seed=4)
+    st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms, rest_step=5)
+    a = st.arrays()
+    assert all(f"rest_{k}" in a for k in STATE_VARIABLES)
+    net = StudentNetwork.from_student(st)
+    assert net.rest is not None
+    run = run_student_network(net, np.zeros((2, 30, 1)), seed=1)
+    ref = st.predict(np.zeros((2, 30, 1)))
+    # same start (rest, up to the ±1 mV jitter): the first output samples agree closely
+    np.testing.assert_allclose(run.outputs[:, 0], ref.outputs[:, 0], rtol=0, atol=0.05 * np.abs(f).max())
