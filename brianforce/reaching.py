@@ -360,9 +360,13 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
     ss, st = result["pc_scores"]
     fig, axes = plt.subplots(1, 3, figsize=(10, 3), constrained_layout=True)
     for k, ax in enumerate(axes):
-        ax.plot(st[:, k], "k", lw=1, label="teacher")
-        ax.plot(ss[:, k] * np.sign(np.dot(ss[:, k], st[:, k]) or 1), "r", lw=0.8, label="student")
-        ax.set_title(f"PC {k + 1} (conditions concatenated)", fontsize=8)
+        if k >= min(ss.shape[1], st.shape[1]):
+            break
+        zt = st[:, k] / (st[:, k].std() or 1)          # z-scored: rates (Hz) vs tanh units
+        zs = ss[:, k] / (ss[:, k].std() or 1) * (np.sign(np.dot(ss[:, k], st[:, k])) or 1)
+        ax.plot(zt, "k", lw=1, label="teacher")
+        ax.plot(zs, "r", lw=0.8, label="student")
+        ax.set_title(f"PC {k + 1}, z-scored (conditions concatenated)", fontsize=8)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"median principal angle {summary['population']['median_principal_angle_deg']:.1f}°, "
                  f"student top-10 PCs {100 * summary['population']['student_top_pcs_variance']:.1f} %", fontsize=9)
