@@ -195,3 +195,27 @@ def test_local_cv2():
     cv2 = local_cv2([clock, bursty, poisson, [0.1]])
     assert cv2[0] < 1e-9 and cv2[1] < 1e-9 and np.isnan(cv2[3])
     assert 0.9 < cv2[2] < 1.1           # Poisson: CV2 = 2|1 - 2U|, U uniform, median 1
+
+
+def test_thirteen_muscle_trials_synthetic():
+    """13-muscle EMG (no go time in the data): go pulse at 0.3 s, per-muscle normalisation."""
+    h = ds.load_hatsopoulos_emg(ds.synthetic_path("hatsopoulos_emg"))
+    tr = reaching_trials(h, 1, 2e-3, baseline=0.1)
+    nb, T = tr.info["emg_window"]
+    assert nb == 50 and tr.targets.shape[2] == 13 and tr.inputs.shape[2] == 9
+    assert T - nb == int(round(3341 * 1e-3 / 2e-3))
+    assert tr.info["go_sample"] == nb + 150 and np.all(tr.inputs[:, nb + 150:nb + 160, 8] == 1)
+    peak = np.abs(tr.targets).max(axis=(0, 1))
+    assert np.all(peak <= 1 + 1e-12) and np.all(peak > 0.97)      # subsampled 1-ms maxima
+    np.testing.assert_allclose(tr.info["channel_scale"], np.abs(h.emg).max(axis=(0, 1)))
+
+
+def test_thirteen_muscle_recipe_teacher_only(tmp_path):
+    """models/reaching_emg13.toml parses and runs (tiny teacher, synthetic 13-muscle EMG)."""
+    s = run_reaching_recipe(REPO / "models" / "reaching_emg13.toml", tmp_path,
+                            data=ds.synthetic_path("hatsopoulos_emg"), progress=False,
+                            overrides={"teacher.n_units": 30, "run.n_teacher_repeats": 1,
+                                       "run.fit_student": False})
+    assert s["data"]["shape"] == [8, 3341, 13] and s["dt"] == pytest.approx(2e-3)
+    assert s["teacher"]["tau"] == pytest.approx(0.05) and len(s["teacher"]["r2_per_muscle"]) == 13
+    assert json.loads((tmp_path / "summary.json").read_text())["experiment"] == "reaching_emg13"
