@@ -96,12 +96,13 @@ def numpy_force_lif(weights: SparseWeights, eta, v0, *, lif: LIFParams = LIFPara
                            phi.copy(), np.array(errs).reshape(len(errs), K), wall - wall_rls, wall_rls)
 
 
-def run_reference_like(trainer, task, *, settle: float, train: float, test: float) -> tuple[ReferenceResult, float, dict]:
+def run_reference_like(trainer, task, *, settle: float, train: float, test: float,
+                       blas_threads: int = 1) -> tuple[ReferenceResult, float, dict]:
     """Run :func:`numpy_force_lif` on the structure and settings of a FORCE trainer.
 
     ``trainer`` is a :class:`brianforce.training.FORCETrainer` (or anything with its
-    ``config`` and ``_draw_structure()``); durations in s. BLAS is pinned to one thread,
-    as in the trainer. Returns ``(result, wall_seconds, first_second_metrics)`` with the
+    ``config`` and ``_draw_structure()``); durations in s. BLAS is pinned to ``blas_threads``
+    threads (one, as in the trainer, by default). Returns ``(result, wall_seconds, first_second_metrics)`` with the
     RMSE / amplitude and lag-adjusted correlation of the first second of the test.
     """
     from threadpoolctl import threadpool_limits
@@ -111,7 +112,7 @@ def run_reference_like(trainer, task, *, settle: float, train: float, test: floa
     weights, eta, v0 = trainer._draw_structure()
     c = trainer.config
     w0 = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=int(blas_threads), user_api="blas"):
         ref = numpy_force_lif(weights, eta, v0, lif=c.lif, dt=c.dt, settle=settle, train=train, test=test,
                               task=task, reg=c.reg, rls_every=int(round(c.rls_interval / c.dt)))
     wall = time.perf_counter() - w0
