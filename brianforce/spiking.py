@@ -26,7 +26,7 @@ from .connectivity import SparseWeights
 from .neurons import LIFParams
 
 __all__ = ["ForceNetwork", "build_force_network", "decoder_view", "lif_equations", "require_runtime_device",
-           "StandaloneNotSupportedError"]
+           "StandaloneNotSupportedError", "FILTERED_READOUT_EQS"]
 
 
 class StandaloneNotSupportedError(RuntimeError):
@@ -82,7 +82,7 @@ def lif_equations(n_outputs: int) -> str:
 def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray, *,
                         lif: LIFParams, v0: np.ndarray, dt, name: str = "force", state: dict | None = None,
                         lastspike: np.ndarray | None = None, readout_eqs: str = "z : 1",
-                        extra_neuron_eqs: str = "") -> ForceNetwork:
+                        extra_neuron_eqs: str = "", filtered_readout: bool = False) -> ForceNetwork:
     """Create the Brian2 objects of a FORCE network from numpy arrays (SI units).
 
     Values are only assigned, never read back, so the same builder serves the runtime
@@ -112,6 +112,13 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     extra_neuron_eqs : str
         Further parameter lines of the neuron group (e.g. linked variables used by
         generated-code RLS); they must not change the dynamics.
+    filtered_readout : bool
+        Instead of summing ``z = Σ φ_i r_i`` over all decoder synapses every step, integrate
+        it: ``z`` obeys the same filter as ``r`` (``dz/dt = −z/τ_r + u``, ``du/dt = −u/τ_d``,
+        each spike of neuron i adds ``φ_i/(τ_r τ_d)`` to ``u``), which is exact while φ is
+        constant. Whoever changes φ must then reset ``z = φᵀr`` and ``u = φᵀh_r`` (the
+        generated-code RLS does). ``readout_eqs`` must then define ``z`` and ``u`` through
+        :data:`FILTERED_READOUT_EQS`.
     """
     N = weights.n
     eta = np.asarray(eta, dtype=float)
@@ -143,14 +150,24 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
                          name=f"{name}_recurrent")
     recurrent.connect(i=np.asarray(weights.pre), j=np.asarray(weights.post))
     recurrent.w = np.asarray(weights.value, dtype=float) * volt * second
-    readout = NeuronGroup(K, readout_eqs, order=-2, dt=dt, name=f"{name}_readout")
-    decoder = Synapses(neurons, readout, "phi : second\nz_post = phi*r_pre : 1 (summed)",
-                       dt=dt, name=f"{name}_decoder")
+    # summed z: before the neurons (its updater runs just before it); filtered z: integrated after them
+    readout = NeuronGroup(K, readout_eqs, order=1 if filtered_readout else -2, dt=dt, method="euler", namespace=ns,
+                          name=f"{name}_readout")
+    if filtered_readout:
+        decoder = Synapses(neurons, readout, "phi : second", on_pre="u_post += phi/(tau_r*tau_d)",
+                           namespace=ns, dt=dt, name=f"{name}_decoder")
+    else:
+        decoder = Synapses(neurons, readout, "phi : second\nz_post = phi*r_pre : 1 (summed)",
+                           dt=dt, name=f"{name}_decoder")
     decoder.connect(i=np.repeat(np.arange(N), K), j=np.tile(np.arange(K), N))
     decoder.phi = phi.reshape(-1) * second
     for k in range(K):
         setattr(neurons, f"z_{k}", linked_var(readout, "z", index=np.full(N, k, dtype=int)))
     return ForceNetwork(neurons, recurrent, readout, decoder, K)
+
+
+#: Readout equations for ``filtered_readout=True`` (z follows the filter of the rates r).
+FILTERED_READOUT_EQS = "dz/dt = -z/tau_r + u : 1\ndu/dt = -u/tau_d : hertz"
 
 
 def decoder_view(net: ForceNetwork) -> np.ndarray:

@@ -46,7 +46,7 @@ from brian2 import (Function, Network, NeuronGroup, SpikeMonitor, StateMonitor, 
 from .connectivity import SparseWeights
 from .io import ModelFileError, load_arrays, save_arrays
 from .neurons import LIFParams
-from .spiking import build_force_network
+from .spiking import FILTERED_READOUT_EQS, build_force_network
 from .training import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged, TrainingHistory, as_task
 from .units import as_positive_si, as_si
 
@@ -620,20 +620,33 @@ static void bf_rls_update()
     S[9] += 1.0;
 }
 
-/* Called for every output k by a later operation: output 0 performs the update. */
+/* Called for every output k by a later operation: output 0 performs the update, then
+   z = phi^T r and u = phi^T hr of the (new) decoder for the filtered readout. */
 double bf_rls_step(const int k)
 {
-    if (k == 0) bf_rls_update();
+    if (k == 0) {
+        bf_rls_update();
+        const int N = (int)_namespace_bf_rls_state[6], K = (int)_namespace_bf_rls_state[7];
+        for (int q = 0; q < K; q++) {
+            double z = 0.0, u = 0.0;
+            for (int a = 0; a < N; a++) {
+                z += _namespace_bf_rls_phi[a * K + q] * _namespace_bf_rls_r[a];
+                u += _namespace_bf_rls_phi[a * K + q] * _namespace_bf_rls_hr[a];
+            }
+            _namespace_bf_rls_zu[2 * q] = z;
+            _namespace_bf_rls_zu[2 * q + 1] = u;
+        }
+    }
     return 0.0;
 }
 """
 
 _CPP_COLLECT = r"""
 /* Called for every decoder synapse (possibly from several OpenMP threads: distinct writes only). */
-double bf_rls_collect(const int i, const int j, const double r, const double phi, const double y)
+double bf_rls_collect(const int i, const int j, const double r, const double hr, const double phi, const double y)
 {
     const int K = (int)_namespace_bf_rls_state[7];
-    if (j == 0) _namespace_bf_rls_r[i] = r;
+    if (j == 0) { _namespace_bf_rls_r[i] = r; _namespace_bf_rls_hr[i] = hr; }
     if (i == 0) _namespace_bf_rls_y[j] = y;
     _namespace_bf_rls_phi[i * K + j] = phi;
     return phi;
@@ -699,16 +712,35 @@ cdef void bf_rls_update():
     S[9] += 1.0
 
 cdef double bf_rls_step(int k):
+    cdef double* S = _namespace_bf_rls_state
+    cdef double* phi = _namespace_bf_rls_phi
+    cdef double* r = _namespace_bf_rls_r
+    cdef double* hr = _namespace_bf_rls_hr
+    cdef double* zu = _namespace_bf_rls_zu
+    cdef int N = <int>S[6]
+    cdef int K = <int>S[7]
+    cdef int a, q
+    cdef double z, u
     if k == 0:
         bf_rls_update()
+        for q in range(K):
+            z = 0.0
+            u = 0.0
+            for a in range(N):
+                z += phi[a * K + q] * r[a]
+                u += phi[a * K + q] * hr[a]
+            zu[2 * q] = z
+            zu[2 * q + 1] = u
     return 0.0
 """
 
 _CYTHON_COLLECT = """
-cdef double bf_rls_collect(int i, int j, double r, double phi, double y):
-    cdef int K = <int>_namespace_bf_rls_state[7]
+cdef double bf_rls_collect(int i, int j, double r, double hr, double phi, double y):
+    cdef double* S = _namespace_bf_rls_state
+    cdef int K = <int>S[7]
     if j == 0:
         _namespace_bf_rls_r[i] = r
+        _namespace_bf_rls_hr[i] = hr
     if i == 0:
         _namespace_bf_rls_y[j] = y
     _namespace_bf_rls_phi[i * K + j] = phi
@@ -724,6 +756,16 @@ double bf_rls_get(const int i, const int j)
 _CYTHON_GET = """
 cdef double bf_rls_get(int i, int j):
     return _namespace_bf_rls_phi[i * <int>_namespace_bf_rls_state[7] + j]
+"""
+_CPP_ZU = """
+double bf_rls_readout(const int k, const int which)
+{
+    return _namespace_bf_rls_zu[2 * k + which];
+}
+"""
+_CYTHON_ZU = """
+cdef double bf_rls_readout(int k, int which):
+    return _namespace_bf_rls_zu[2 * k + which]
 """
 _CPP_ERR = """
 double bf_rls_error(const int k)
@@ -752,6 +794,7 @@ class _RLSFunctions:
     step: Function
     get: Function
     error: Function
+    readout: Function
     buffers: dict
 
 
@@ -773,8 +816,9 @@ def _rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float,
     # 11 threads of the C++ P r pass
     state[4], state[5], state[6], state[7], state[8] = limit, reg, n, k, float(normalised)
     state[11] = max(1, int(rls_threads))
-    shared = {"_bf_rls_state": state, "_bf_rls_r": np.zeros(n), "_bf_rls_phi": np.zeros(n * k),
-              "_bf_rls_y": np.zeros(k), "_bf_rls_err": np.zeros(k)}
+    shared = {"_bf_rls_state": state, "_bf_rls_r": np.zeros(n), "_bf_rls_hr": np.zeros(n),
+              "_bf_rls_phi": np.zeros(n * k), "_bf_rls_y": np.zeros(k), "_bf_rls_err": np.zeros(k),
+              "_bf_rls_zu": np.zeros(2 * k)}
     cython_only = {"_bf_rls_P": np.eye(n).reshape(-1) / reg, "_bf_rls_Pr": np.zeros(n), "_bf_rls_Pprev": np.zeros(n)}
 
     def make(name, args, cpp, cy, cy_ns, return_unit):
@@ -787,29 +831,39 @@ def _rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float,
         f.implementations.add_implementation("cython", cy, name=name, namespace=dict(shared, **cy_ns))
         return f
 
-    collect = make("bf_rls_collect", [("integer", 1), ("integer", 1), ("float", b2.Hz), ("float", second),
-                                       ("float", 1)], _CPP_COLLECT, _CYTHON_COLLECT, {}, second)
+    collect = make("bf_rls_collect", [("integer", 1), ("integer", 1), ("float", b2.Hz), ("float", b2.Hz / second),
+                                       ("float", second), ("float", 1)], _CPP_COLLECT, _CYTHON_COLLECT, {}, second)
+    readout = make("bf_rls_readout", [("integer", 1), ("integer", 1)], _CPP_ZU, _CYTHON_ZU, {}, 1)
     step = make("bf_rls_step", [("integer", 1)], _CPP_RLS, _CYTHON_RLS, cython_only, 1)
     get = make("bf_rls_get", [("integer", 1), ("integer", 1)], _CPP_GET, _CYTHON_GET, {}, second)
     error = make("bf_rls_error", [("integer", 1)], _CPP_ERR, _CYTHON_ERR, {}, 1)
-    return _RLSFunctions(collect, step, get, error, dict(shared, **cython_only))
+    return _RLSFunctions(collect, step, get, error, readout, dict(shared, **cython_only))
 
 
 def _rls_function(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
-    """FORCE network + RLS through the C++/Cython user functions (see :func:`_rls_functions`)."""
+    """FORCE network + RLS through the C++/Cython user functions (see :func:`_rls_functions`).
+
+    The readout is filtered (``build_force_network(filtered_readout=True)``): the update
+    step also returns ``z = φᵀr`` and ``u = φᵀh_r`` of the new decoder, which reset the
+    readout's filter, so no sum over the decoder runs at the other time steps.
+    """
     objs = build_force_network(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0,
-                               dt=c.dt * second, readout_eqs="z : 1\nrls_err : 1", name=prefix)
+                               dt=c.dt * second, readout_eqs=FILTERED_READOUT_EQS + "\nrls_err : 1",
+                               filtered_readout=True, name=prefix)
     fns = _rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit, rls_threads)
     ns = {"bf_rls_collect": fns.collect, "bf_rls_step": fns.step, "bf_rls_get": fns.get,
-          "bf_rls_error": fns.error, "bf_rls_target": target}
+          "bf_rls_error": fns.error, "bf_rls_readout": fns.readout, "bf_rls_target": target}
     kw = dict(dt=c.rls_interval * second, when="end")
     runners = [
-        objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, phi, bf_rls_target(t, j))",
+        objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, hr_pre, phi, bf_rls_target(t, j))",
                                    order=1, name=f"{prefix}_rls_collect", **kw),
         objs.readout.run_regularly("rls_err = bf_rls_step(i)", order=2, name=f"{prefix}_rls_step", **kw),
         objs.decoder.run_regularly("phi = bf_rls_get(i, j)", order=3, name=f"{prefix}_rls_write", **kw),
-        objs.readout.run_regularly("rls_err = bf_rls_error(i)", order=4, name=f"{prefix}_rls_error", **kw)]
-    errmon = StateMonitor(objs.readout, "rls_err", record=True, order=5, name=f"{prefix}_rls_errmon", **kw)
+        objs.readout.run_regularly("rls_err = bf_rls_error(i)", order=4, name=f"{prefix}_rls_error", **kw),
+        # (one user function per code object: the functions share namespace arrays)
+        objs.readout.run_regularly("z = bf_rls_readout(i, 0)", order=5, name=f"{prefix}_rls_z", **kw),
+        objs.readout.run_regularly("u = bf_rls_readout(i, 1)*hertz", order=6, name=f"{prefix}_rls_u", **kw)]
+    errmon = StateMonitor(objs.readout, "rls_err", record=True, order=7, name=f"{prefix}_rls_errmon", **kw)
     return objs, [], runners, errmon, ns, lambda: _current_P(fns.buffers)
 
 
@@ -969,8 +1023,10 @@ class StandaloneFORCETrainer:
     # -------------------------------------------------------------- helpers
     def _monitors(self, objs, phase: str, spikes: bool):
         c = self.config
-        mons = [StateMonitor(objs.readout, "z", record=True, dt=c.record_dt * second, when="end",
-                             name=f"{self._prefix}_zmon_{phase}")]
+        # a filtered readout already holds the next step's z at the end of a step: record it at
+        # the start instead, so that both readouts record the same value at the same time
+        mons = [StateMonitor(objs.readout, "z", record=True, dt=c.record_dt * second,
+                             when="start" if self.rls == "function" else "end", name=f"{self._prefix}_zmon_{phase}")]
         if spikes:
             mons.append(SpikeMonitor(objs.neurons, name=f"{self._prefix}_spikes_{phase}"))
         return mons
