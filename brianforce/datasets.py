@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,10 @@ __all__ = [
 
 ENV_VAR = "BRIANFORCE_DATA"
 _REPO = Path(__file__).resolve().parents[1]
-_SYNTHETIC_DIR = _REPO / "data"
+# data/ of a source checkout (editable install), else the copy a regular install puts under
+# <prefix>/share/brianforce/data (pyproject: tool.setuptools.data-files)
+_SYNTHETIC_DIR = next((d for d in (_REPO / "data", Path(sys.prefix) / "share" / "brianforce" / "data")
+                       if (d / "synthetic_reaching_emg.npz").is_file()), _REPO / "data")
 _DEFAULT_ROOT = _REPO.parent / "shared" / "data"
 
 #: ``kind`` strings of the synthetic look-alike files (checked on load).
