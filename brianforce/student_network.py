@@ -87,22 +87,25 @@ class StudentNetwork:
     @classmethod
     def load(cls, path) -> "StudentNetwork":
         """From ``network.npz`` written by ``brianforce train models/depasquale_*.toml``."""
-        from .recipes_depasquale import _student_kwargs
+        return cls._load(path)[0]
+
+    @classmethod
+    def _load(cls, path) -> tuple:
+        """``(StudentNetwork, metadata)`` of a saved student (the file is read once)."""
+        from .recipes_depasquale import _num, _student_kwargs
         from .student import FactorStudent
-        from .config import parse_quantity
 
         arrays, meta = load_arrays(path, kind=STUDENT_KIND)
         try:
             rec = meta["recipe"]
             student = FactorStudent(**_student_kwargs(dict(rec.get("student", {}))))
-            dt_op = float(parse_quantity(rec["task"]["dt"]) / second) if isinstance(rec["task"]["dt"], str) \
-                else float(rec["task"]["dt"])
             a = {k[len("student_"):]: v for k, v in arrays.items() if k.startswith("student_")}
-            return cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
-                       a["fixed_i"], a["fixed_j"], a["fixed_w"], {k: float(getattr(student, k)) for k in _PARAMS},
-                       dt_op, _rest(a))
+            net = cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
+                      a["fixed_i"], a["fixed_j"], a["fixed_w"], {k: float(getattr(student, k)) for k in _PARAMS},
+                      _num(rec["task"].get("dt", "1 ms")), _rest(a))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: inconsistent student model contents ({exc})") from exc
+        return net, meta
 
 
 def _rest(arrays: dict) -> dict | None:
@@ -310,8 +313,7 @@ def run_student_cli(model, device, n_trials, seed, out) -> dict:
     from .tasks.depasquale import TASKS, decision_accuracy
 
     out = Path(out)
-    net = StudentNetwork.load(model)
-    _, meta = load_arrays(model, kind=STUDENT_KIND)
+    net, meta = StudentNetwork._load(model)
     rec = meta["recipe"]
     task_sec = dict(rec["task"])
     dt = _num(task_sec.pop("dt", "1 ms"))
