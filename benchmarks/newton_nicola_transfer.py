@@ -28,6 +28,14 @@ averages the seeds per task × α × rate model and counts the seeds that meet t
         --G 0.04 0.08 0.16 --Q 5 10 20 --no-lead --out benchmarks/results/newton_nicola/transfer_gq.csv
     python benchmarks/newton_nicola_transfer.py --n-neurons 500 --train 8 --alphas 1.5e-7 \
         --out benchmarks/results/newton_nicola/transfer_n500.csv
+
+``--tau-d`` / ``--tau-r`` set the synaptic filter of *both* networks and ``--frequency`` the task
+frequency; ``transfer_taud.csv`` scans them (sinusoid 1–5 Hz, Van der Pol 2 Hz, τ_d 20 and 50 ms,
+4 seeds, N 300 and 500), and its figure plots the transfer ratios and closed-loop frequency shifts
+against the task frequency::
+
+    python benchmarks/newton_nicola_transfer.py --no-lead --test 2 --seeds 0 1 2 3 --tasks sinusoid \
+        --frequency 2 --alphas 5e-7 --tau-d 50 --out benchmarks/results/newton_nicola/transfer_taud.csv
 """
 from __future__ import annotations
 
@@ -38,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from brian2 import mV, second
+from brian2 import mV, ms, second
 
 from brianforce.analysis import lag_adjusted_correlation
 from brianforce.comparison import MatchedForceComparison, calibrate_rate_lead
@@ -46,7 +54,7 @@ from brianforce.errors import TrainingDiverged
 from brianforce.tasks import make_task
 
 ROOT = Path(__file__).resolve().parents[1]
-TASKS = {"sinusoid": dict(name="sinusoid", frequency=5.0), "van_der_pol": dict(name="van_der_pol")}
+TASKS = {"sinusoid": dict(name="sinusoid", frequency=5.0), "van_der_pol": dict(name="van_der_pol", frequency=2.0)}
 
 
 def open_loop_lags(comp) -> dict:
@@ -79,7 +87,8 @@ def _fit_row(comp, task, base, train, test, open_loop):
     return row
 
 
-def run_one(task_name, alpha, seed, n, G, Q, train, test, open_loop, lead=True):
+def run_one(task_name, alpha, seed, n, G, Q, train, test, open_loop, lead=True, tau_d=20.0, frequency=None,
+            tau_r=2.0):
     """Rows for the instantaneous rate network and (``lead``) the lead-compensated one.
 
     The lead ``τ_lead`` is calibrated on teacher-forced activity only
@@ -87,13 +96,16 @@ def run_one(task_name, alpha, seed, n, G, Q, train, test, open_loop, lead=True):
     again from the same seed with the lead-compensated rate network.
     """
     task_cfg = dict(TASKS[task_name])
+    if frequency:
+        task_cfg["frequency"] = float(frequency)
     task = make_task(task_cfg.pop("name"), **task_cfg)
     base = dict(task=task_name, alpha=alpha, seed=seed, n_neurons=n, G=G, Q=Q, train=train, test=test,
-                open_loop=open_loop, diverged=False, rate_model="instantaneous", tau_lead_ms=0.0)
+                open_loop=open_loop, diverged=False, rate_model="instantaneous", tau_lead_ms=0.0,
+                tau_d_ms=float(tau_d), tau_r_ms=float(tau_r), task_frequency=float(task.params["frequency"]))
 
     def make(lead_s=0.0):
         return MatchedForceComparison(n, task.n_outputs, alpha=alpha, G=G * mV * second, Q=Q * mV, seed=seed,
-                                      rate_lead=lead_s * second)
+                                      rate_lead=lead_s * second, tau_d=tau_d * ms, tau_r=tau_r * ms)
 
     comp = make()
     rows = [_fit_row(comp, task, base, train, test, open_loop)]
@@ -124,7 +136,7 @@ def summarise(frame: pd.DataFrame, threshold: float = 0.3) -> pd.DataFrame:
     f["learned"] = (f["spiking_error"] < threshold) & (f["rate_error"] < threshold)
     f["open_met"] = f["learned"] & (f["spike_to_rate_ratio_open"] < 2) & (f["rate_to_spike_ratio_open"] < 2)
     f["closed_met"] = f["learned"] & (f["spike_to_rate_ratio"] < 2) & (f["rate_to_spike_ratio"] < 2)
-    keys = ["task", "alpha", "rate_model", "n_neurons", "G", "Q", "train"]
+    keys = ["task", "alpha", "rate_model", "n_neurons", "G", "Q", "train", "tau_d_ms", "task_frequency"]
     g = f.groupby(keys, dropna=False)
     out = g[[c for c in SUMMARY_COLUMNS if c in f]].mean()
     out["n_seeds"] = g.size()
@@ -176,6 +188,77 @@ def make_figure(frame: pd.DataFrame, path) -> None:
     plt.close(fig)
 
 
+def make_frequency_figure(frame: pd.DataFrame, path) -> None:
+    """Closed- and open-loop transfer against the task frequency, one colour per τ_d × α × training.
+
+    Only runs in which both networks learned (own closed-loop errors < 0.3) are drawn: sinusoid
+    runs as circles (one per seed) with a line through the seed medians, Van der Pol runs as
+    crosses. Middle row: closed-loop frequency of the receiving network with the transferred
+    decoder over its frequency with its own decoder (1 = no shift).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    f = _with_defaults(frame)
+    f = f[~f["diverged"].astype(bool) & (f["spiking_error"] < 0.3) & (f["rate_error"] < 0.3)].copy()
+    f["spike_to_rate_shift"] = f["spike_to_rate_frequency"] / f["rate_frequency"]
+    f["rate_to_spike_shift"] = f["rate_to_spike_frequency"] / f["spiking_frequency"]
+    fig, axs = plt.subplots(3, 2, figsize=(10, 9), sharex=True, squeeze=False)
+    groups = f[["tau_d_ms", "alpha", "train", "n_neurons"]].drop_duplicates().sort_values(["tau_d_ms", "alpha"])
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    rows = (("ratio", "closed-loop error ratio (transferred / own)"),
+            ("shift", "closed-loop frequency, transferred / own"),
+            ("ratio_open", "open-loop error ratio (transferred / own)"))
+    for j, direction in enumerate(("spike_to_rate", "rate_to_spike")):
+        for i, (kind, label) in enumerate(rows):
+            ax, col = axs[i, j], f"{direction}_{kind}"
+            for g, (_, key) in enumerate(groups.iterrows()):
+                c = cycle[g % len(cycle)]
+                fg = f[(f["tau_d_ms"] == key["tau_d_ms"]) & np.isclose(f["alpha"], key["alpha"])
+                       & (f["train"] == key["train"]) & (f["n_neurons"] == key["n_neurons"])]
+                name = (f"τ_d {key['tau_d_ms']:g} ms, α {key['alpha']:g}, train {key['train']:g} s, "
+                        f"N {int(key['n_neurons'])}")
+                for task, marker in (("sinusoid", "o"), ("van_der_pol", "x")):
+                    fs = fg[fg["task"] == task]
+                    if fs.empty:
+                        continue
+                    ax.scatter(fs["task_frequency"], fs[col], color=c, marker=marker, s=18,
+                               label=f"{task.replace('_', ' ')}, {name}")
+                    if marker == "o":
+                        med = fs.groupby("task_frequency")[col].median()
+                        ax.plot(med.index, med.values, color=c, lw=1)
+            ax.axhline(1 if kind == "shift" else 2, color="k", lw=0.8, ls=":")
+            if kind == "shift":
+                ax.set_ylim(0.4, 2.0)
+            else:
+                ax.set_yscale("log")
+            ax.set_ylabel(label, fontsize="small")
+        axs[0, j].set_title({"spike_to_rate": "spiking φ → rate network",
+                             "rate_to_spike": "rate φ → spiking network"}[direction])
+        axs[-1, j].set_xlabel("task frequency (Hz)")
+    axs[0, 0].legend(fontsize="xx-small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows written before the ``tau_d_ms`` / ``task_frequency`` columns: fill the defaults they ran with."""
+    f = frame.copy()
+    if "tau_d_ms" not in f:
+        f["tau_d_ms"] = 20.0
+    if "tau_r_ms" not in f:
+        f["tau_r_ms"] = 2.0
+    if "task_frequency" not in f:
+        f["task_frequency"] = f["task"].map(lambda t: TASKS[t]["frequency"])
+    f["tau_d_ms"] = f["tau_d_ms"].fillna(20.0)
+    f["tau_r_ms"] = f["tau_r_ms"].fillna(2.0)
+    f["task_frequency"] = f["task_frequency"].fillna(f["task"].map(lambda t: TASKS[t]["frequency"]))
+    return f
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", nargs="+", default=list(TASKS))
@@ -187,13 +270,17 @@ def main(argv=None):
     ap.add_argument("--train", type=float, default=3.0)
     ap.add_argument("--test", type=float, default=1.0)
     ap.add_argument("--open-loop", type=float, default=2.0)
+    ap.add_argument("--tau-d", type=float, default=20.0, help="synaptic decay (ms), both networks")
+    ap.add_argument("--tau-r", type=float, default=2.0, help="synaptic rise (ms), both networks")
+    ap.add_argument("--frequency", type=float, default=None,
+                    help="task frequency (Hz); default 5 Hz sinusoid, 2 Hz Van der Pol")
     ap.add_argument("--no-lead", action="store_true", help="skip the lead-compensated rate network")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "newton_nicola" / "transfer.csv"))
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = pd.read_csv(out) if out.exists() else pd.DataFrame()
-    key = ["task", "alpha", "seed", "n_neurons", "G", "Q", "train"]
+    done = _with_defaults(pd.read_csv(out)) if out.exists() else pd.DataFrame()
+    key = ["task", "alpha", "seed", "n_neurons", "G", "Q", "train", "tau_d_ms", "task_frequency"]
 
     def finished(vals):
         if done.empty:
@@ -206,10 +293,11 @@ def main(argv=None):
     cells = [(task_name, float(alpha), seed, float(G), float(Q)) for task_name in args.tasks
              for alpha in args.alphas for G in args.G for Q in args.Q for seed in args.seeds]
     for task_name, alpha, seed, G, Q in cells:
-        if finished((task_name, alpha, seed, args.n_neurons, G, Q, float(args.train))):
+        freq = float(args.frequency or TASKS[task_name]["frequency"])
+        if finished((task_name, alpha, seed, args.n_neurons, G, Q, float(args.train), float(args.tau_d), freq)):
             continue
         rows = run_one(task_name, alpha, seed, args.n_neurons, G, Q, args.train, args.test, args.open_loop,
-                       lead=not args.no_lead)
+                       lead=not args.no_lead, tau_d=args.tau_d, frequency=freq, tau_r=args.tau_r)
         done = pd.concat([done, pd.DataFrame(rows)], ignore_index=True)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         done.to_csv(tmp, index=False)
@@ -224,7 +312,10 @@ def main(argv=None):
                   f"({row['wall_s']:.0f} s)", flush=True)
     if not done.empty:
         summarise(done).to_csv(out.with_name(out.stem + "_summary.csv"), index=False, float_format="%.4g")
-        if "rate_model" in done:
+        settings = _with_defaults(done)[["tau_d_ms", "task_frequency"]].drop_duplicates()
+        if len(settings) > 1:  # a τ_d / task-frequency scan
+            make_frequency_figure(done, out.with_suffix(".png"))
+        elif "rate_model" in done:
             make_figure(done, out.with_suffix(".png"))
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@ Closed loop, a transferred decoder shifts the oscillation frequency of the recei
 network: LIF neurons whose input is modulated around threshold fire a few ms ahead of the
 stationary f–I rate of the instantaneous rate units (:func:`lif_phase_lead`,
 :func:`unit_lags`), so each decoder carries a phase error into the other network's
-feedback loop. :class:`LeadCompensatedRateNetwork` (not in the paper) advances the rate
+feedback loop. The lead is the LIF's own dynamics (it does not change with the time step or
+the synaptic filter, and mean rates match the f–I curve); the resulting closed-loop
+frequency shift, about ±30 % with a 20 ms synaptic decay at 2–5 Hz, roughly halves with a
+50 ms decay shared by both networks (``tau_d``), which makes free-running transfer hold for
+2 Hz tasks. :class:`LeadCompensatedRateNetwork` (not in the paper) advances the rate
 units by a lead calibrated on teacher-forced activity (:func:`calibrate_rate_lead`) to
 test this explanation.
 
@@ -603,6 +607,9 @@ class MatchedForceComparison:
     rate_lead : Quantity (second)
         ``0`` (default, the paper's instantaneous network) or the lead ``τ_lead`` of a
         :class:`LeadCompensatedRateNetwork` (diagnostic variant, not in the paper).
+    tau_r, tau_d : Quantity (second)
+        Synaptic rise and decay of the double-exponential filter, shared by both networks
+        (default 2 ms and 20 ms, Nicola & Clopath).
     seed : int
 
     Attributes
@@ -624,7 +631,8 @@ class MatchedForceComparison:
 
     def __init__(self, n_neurons: int = 500, n_outputs: int = 1, *, p: float = 0.4, G=0.04 * mV * second,
                  Q=20 * mV, alpha: float = 5e-6, rls_interval=5 * ms, dt=0.05 * ms, rate_dt=0.25 * ms,
-                 divergence_factor: float = 100.0, rate_lead=0 * ms, seed: int = 0):
+                 divergence_factor: float = 100.0, rate_lead=0 * ms, tau_r=2 * ms, tau_d=20 * ms,
+                 seed: int = 0):
         if not (isinstance(alpha, (int, float, np.floating)) and np.isfinite(alpha) and alpha > 0):
             raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
         q = float(as_si(Q, volt, "Q"))
@@ -643,7 +651,7 @@ class MatchedForceComparison:
         # FORCETrainer draws η ~ U(−Q', Q'): pass Q' = Q/2 for Newton & Nicola's U(−Q/2, Q/2).
         self.spiking_ = FORCETrainer(n_neurons, n_outputs, p=p, G=G, Q=(q / 2) * volt, alpha=alpha,
                                      rls_interval=rls_interval, dt=dt, divergence_factor=divergence_factor,
-                                     n_record=n_neurons, seed=seed)
+                                     n_record=n_neurons, tau_r=tau_r, tau_d=tau_d, seed=seed)
         self.seed = self.spiking_.config.seed
 
     def _make_rate(self):
