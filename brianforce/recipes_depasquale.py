@@ -47,7 +47,7 @@ def _num(v):
 def _student_kwargs(sec: dict) -> dict:
     out = {}
     for k, v in sec.items():
-        if isinstance(v, str) and k not in ("schedule",):
+        if isinstance(v, str) and k not in ("schedule", "dale_method"):
             out[k] = parse_quantity(v)
         else:
             out[k] = v
@@ -273,12 +273,10 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
         "wall_time_s": None,
     }
     if student.dale:
-        lw = student.learned_weights()
-        J = student.fixed_weights()
-        sg = student.signs_
-        viol = sum(int(np.sum(w * sg[None, :] < 0)) for w in lw.values())
-        viol += int(np.sum((J * sg[None, :]) < 0))
-        summary["student"]["dale_sign_violations"] = viol
+        summary["student"]["dale_method"] = student.dale_method
+        summary["student"]["dale_sign_violations"] = student.dale_violations()
+        if student.dale_method == "total":
+            summary["student"]["dale_clipped_fraction_last"] = float(student.dale_clipped_[-1])
     _figures(out, test, t_test.outputs, s_run, ms, summary["experiment"])
     arrays = {f"student_{k}": v for k, v in student.arrays().items()}
     arrays.update(teacher_J=teacher.J_, teacher_W_out=teacher.W_out_, teacher_u_in=teacher.u_in_,

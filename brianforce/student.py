@@ -38,15 +38,38 @@ each trial at rest).
 
 Dale's law (``dale=True``): each neuron is excitatory (σ=+1, fraction ``frac_exc``) or
 inhibitory (σ=−1). Fixed weights are drawn sign-constrained (``|N(0,1)|`` magnitudes, inhibitory
-columns scaled so the mean input equals ``fixed_mean``). Learned weights use a *balanced
-positive/negative offset with norm clipping*: the effective learned weight from feature ``j``
-(neuron ``j``'s slow or fast trace) onto neuron ``i`` is ``(U_i·w_j + σ_j β_j)·τ_j``, with
-``β_j = dale_offset`` for excitatory and ``dale_offset·N_E/N_I`` for inhibitory features (so the
-offset's common-mode current ``Σ_j σ_j β_j s_j`` cancels when E and I rates match; its mean is
-also removed in the mean-estimation phase, but its fluctuations grow with N·β, so ``dale_offset``
-must stay small — a fraction of a mV at N ~ 600). After every
-RLS update each row ``w_j`` is clipped to ``|w_j| ≤ β_j / max_i |U_i|``, which guarantees
-``|U_i·w_j| ≤ β_j`` and hence sign(weight) = σ_j for every learned and fixed weight.
+columns scaled so the mean input equals ``fixed_mean``). Two ways to keep the learned weights
+sign-correct (``dale_method``):
+
+``"total"`` (default): the learned fast weights ride on the fixed ones. The fixed J^f is dense
+(autapses included) and uses the same synaptic filter as the learned fast features, so every
+connection ``i ← j`` has one total weight ``W_ij = J^f_ij + τ_d U_i·w_j + C_ij``; the slow
+features are not learned (``w``'s slow rows stay 0). RLS is unconstrained; after every
+``dale_check_every`` updates and at the end of every trial the entries whose total would take
+the wrong sign are clipped to zero by a correction ``C`` folded into the fixed synapses
+(``C_ij = −(J^f_ij + τ_d U_i·w_j)`` there, 0 elsewhere), so the trained network has
+sign(W_ij) = σ_j (or W_ij = 0) for every pair; ``dale_clipped_`` records the clipped fraction
+after each RLS trial. The correction's mean current ``C r̄`` (r̄: rates of the mean-estimation
+phase) is removed from the bias like the other inputs' means (without this, measured: the rate
+runs away to > 100 Hz as clipping accumulates). With ``dale_project`` (default) the factor
+projection ``U`` is made orthogonal to J^f's rank-one mean direction (column means σ_j m_j),
+so the learned drive does not excite the E−I imbalance mode that this mean part feeds back to
+every neuron at once. Status (measured, ``benchmarks/results/depasquale_dale_diag.csv``): every
+fixed and total weight keeps its sign (tests) and teacher-forced RLS learns the oscillation's
+factors (nMSE ~0.01, 6 % clipped), but closed-loop training does not converge yet: the learned
+weights are as large as the fixed ones, the clipped fraction grows trial by trial (10-40 %) and
+the rate runs away.
+
+``"offset"``: a *balanced positive/negative offset with norm clipping*: the effective learned
+weight from feature ``j`` (neuron ``j``'s slow or fast trace) onto neuron ``i`` is
+``(U_i·w_j + σ_j β_j)·τ_j``, with ``β_j = dale_offset`` for excitatory and
+``dale_offset·N_E/N_I`` for inhibitory features (so the offset's common-mode current
+``Σ_j σ_j β_j s_j`` cancels when E and I rates match; its mean is also removed in the
+mean-estimation phase, but its fluctuations grow with N·β, so ``dale_offset`` must stay small —
+a fraction of a mV at N ~ 600). After every RLS update each row ``w_j`` is clipped to
+``|w_j| ≤ β_j / max_i |U_i|``, which guarantees ``|U_i·w_j| ≤ β_j`` and hence
+sign(weight) = σ_j. Measured on the oscillation: the clipping is so tight that the factors
+are not learned (nMSE ~1, ``benchmarks/results/depasquale_dale_probes.csv``).
 
 References
 ----------
@@ -165,7 +188,12 @@ class FactorStudent:
     update_interval : Quantity (time)         mean interval between RLS updates
     schedule : {"random", "regular"}          Bernoulli per step, or every ``update_interval``
     n_forced, n_mean, n_rls : int             trials per training phase (see module docstring)
-    dale : bool, frac_exc : float, dale_offset : Quantity (voltage)
+    dale : bool, frac_exc : float
+    dale_method : {"total", "offset"}         how learned weights keep Dale's law (module docstring)
+    dale_check_every : int                    "total": RLS updates between sign checks (and clips)
+    dale_offset : Quantity (voltage)          "offset": the offset β
+    dale_project : bool                       "total": project the factor drive U off J^f's
+                                              rank-one mean direction (see module docstring)
     teacher_forced_rls : bool                 drive with ỹ during RLS trials (else closed loop)
     n_closed_loop : int                       with teacher forcing: last RLS trials run closed loop
     forcing_noise : float                     OU perturbation of the drive (× factor std), 0 = off
@@ -178,11 +206,14 @@ class FactorStudent:
     ----------
     U_ : ndarray (N, P)          factor → neuron projection (V per factor unit)
     U_in_ : ndarray (N, M)       input weights (V per input unit)
-    w_ : ndarray (2N, P)         learned factor readout from [s_slow; s_fast]
+    w_ : ndarray (2N, P)         learned factor readout from [s_slow; s_fast] (Dale "total":
+                                 slow rows 0)
     W_out_ : ndarray (P + 1, Q)  output weights from [y; 1]
     I_bias_ : ndarray (N,)       bias after mean removal (V)
     signs_ : ndarray (N,)        +1/−1 (Dale) or 0 (no Dale)
-    fixed_i_, fixed_j_, fixed_w_ : ndarray  fixed synapses (post i ← pre j, V·s)
+    fixed_i_, fixed_j_, fixed_w_ : ndarray  fixed synapses (post i ← pre j, V·s), as drawn
+    dale_correction_ : ndarray (N, N)        Dale "total": clipping correction C (V·s), else 0
+    dale_clipped_ : ndarray      Dale "total": fraction of connections clipped after each RLS trial
     train_errors_ : ndarray      factor nMSE per RLS trial
     mean_rate_ : float           mean firing rate in the last training trial (Hz)
     """
@@ -193,7 +224,9 @@ class FactorStudent:
                  signal_amplitude=10 * mV, input_gain=10 * mV, alpha: float = 1.0,
                  update_interval=2 * ms, schedule: str = "random", n_forced: int = 5,
                  n_mean: int = 10, n_rls: int = 50, dale: bool = False, frac_exc: float = 0.8,
-                 dale_offset=2 * mV, divergence_threshold: float = 25.0, dt=0.05 * ms,
+                 dale_offset=2 * mV, dale_method: str = "total", dale_check_every: int = 25,
+                 dale_project: bool = True,
+                 divergence_threshold: float = 25.0, dt=0.05 * ms,
                  teacher_forced_rls: bool = True, n_closed_loop: int = 0,
                  forcing_noise: float = 0.0, forcing_noise_tau=50 * ms, seed: int = 0):
         self.teacher_forced_rls = bool(teacher_forced_rls)
@@ -235,6 +268,14 @@ class FactorStudent:
                 raise ValueError(f"{name} must be a non-negative integer (n_rls >= 1), got {v!r}")
         self.n_forced, self.n_mean, self.n_rls = int(n_forced), int(n_mean), int(n_rls)
         self.dale = bool(dale)
+        if dale_method not in ("total", "offset"):
+            raise ValueError(f"dale_method must be 'total' or 'offset', got {dale_method!r}")
+        self.dale_method = dale_method
+        if (isinstance(dale_check_every, bool) or int(dale_check_every) != dale_check_every
+                or dale_check_every < 1):
+            raise ValueError(f"dale_check_every must be a positive integer, got {dale_check_every!r}")
+        self.dale_check_every = int(dale_check_every)
+        self.dale_project = bool(dale_project)
         if not 0 < frac_exc < 1:
             raise ValueError(f"frac_exc must be in (0, 1), got {frac_exc}")
         self.frac_exc = float(frac_exc)
@@ -262,17 +303,26 @@ class FactorStudent:
         else:
             signs = np.zeros(N)
             W = (self.fixed_mean / N + self.fixed_gain / np.sqrt(N) * rng.standard_normal((N, N)))
-        np.fill_diagonal(W, 0.0)
+        if not self._total:      # Dale "total": autapses too, so every pair has a fixed weight
+            np.fill_diagonal(W, 0.0)
         post, pre = np.nonzero(W != 0)
         self.fixed_i_, self.fixed_j_, self.fixed_w_ = post, pre, W[post, pre]
         self.signs_ = signs
         U = pool_projection(N, n_factors, 1.0, rng_for(self.seed, "student-projection"))
+        if self._total and self.dale_project:
+            # keep the factor drive out of J^f's balanced-amplification mode: with Dale's law
+            # J^f has a rank-one mean part 1·vᵀ (v_j = σ_j × mean magnitude of column j), so
+            # any E−I imbalance of activity along v is fed back to every neuron at once
+            v = W.mean(axis=0)
+            U = U - np.outer(v, v @ U) / (v @ v)
+            U, _ = np.linalg.qr(U)
         rms = np.sqrt(np.mean((factor_targets.reshape(-1, n_factors) @ U.T) ** 2))
         if rms == 0:
             raise ValueError("factor targets are identically zero")
         self.U_ = U * (self.signal_amplitude / rms)
         self.U_in_ = self.input_gain * rng_for(self.seed, "student-input").uniform(-1, 1, (N, n_inputs))
-        if self.dale:
+        self.dale_correction_ = np.zeros((N, N)) if self._total else np.zeros((0, 0))
+        if self.dale and self.dale_method == "offset":
             n_exc = int(np.sum(signs > 0))
             beta = np.where(signs > 0, self.dale_offset, self.dale_offset * n_exc / (N - n_exc))
             self.dale_beta_ = np.concatenate([beta, beta])           # slow, fast features
@@ -280,6 +330,9 @@ class FactorStudent:
         else:
             self.dale_beta_ = np.zeros(2 * N)
 
+    @property
+    def _total(self):
+        return self.dale and self.dale_method == "total"
     def _build(self):
         require_runtime_device("FactorStudent training")
         N = self.n_neurons
@@ -298,6 +351,11 @@ class FactorStudent:
                      dt=self.dt * second, name="student_fixed*")
         S.connect(i=self.fixed_j_, j=self.fixed_i_)
         S.w = self.fixed_w_ * volt * second
+        if self._total:   # corrections are written by synapse index: check the order once
+            if not (np.array_equal(S.i[:], self.fixed_j_) and np.array_equal(S.j[:], self.fixed_i_)):
+                raise RuntimeError("fixed synapses were not created in the order given")
+            self._syn_k = np.full((N, N), -1)
+            self._syn_k[self.fixed_i_, self.fixed_j_] = np.arange(len(self.fixed_i_))
         mon = SpikeMonitor(G, name="student_spikes*")
         mon.active = False
         op = NetworkOperation(self._operate, dt=self._dt_op * second, when="start",
@@ -305,6 +363,7 @@ class FactorStudent:
         self._G, self._S, self._mon = G, S, mon
         self._net = Network(G, S, mon, op)
         self._mean_sum = np.zeros(N)
+        self._rate_sum = np.zeros(N)
         self._mean_n = 0
 
     def _features(self):
@@ -324,7 +383,7 @@ class FactorStudent:
             y = st["factors"][k]
             z = st["outputs"][k] if st["outputs"] is not None else None
         else:
-            y = s @ self._rls_w.W
+            y = s[self._feat] @ self._rls_w.W
             z = np.append(y, 1.0) @ self._rls_out.W
             if not np.all(np.isfinite(y)):
                 raise TrainingDivergedError(
@@ -332,9 +391,12 @@ class FactorStudent:
                     f"t = {k * self._dt_op:.4f} s of the trial", trial=st["index"],
                     t=float(self._net.t / second), error=y)
         if phase == "rls" and self._update_now(k):
-            self._rls_w.update(s, y - st["factors"][k])
+            self._rls_w.update(s[self._feat], y - st["factors"][k])
             self._rls_out.update(np.append(y, 1.0), z - st["outputs"][k])
-            if self.dale:
+            self._n_updates += 1
+            if self._total and self._n_updates % self.dale_check_every == 0:
+                self._dale_clip()
+            if self.dale and not self._total:
                 norms = np.linalg.norm(self._rls_w.W, axis=1)
                 over = norms > self._row_limit
                 if np.any(over):
@@ -345,9 +407,10 @@ class FactorStudent:
             self._eps = a * self._eps + np.sqrt(1 - a * a) * self._noise_rng.standard_normal(len(y))
             y_drive = y_drive + self.forcing_noise * self._factor_std * self._eps
         common = (float(np.dot(np.concatenate([self.signs_, self.signs_]) * self.dale_beta_, s))
-                  if self.dale else 0.0)
+                  if self.dale and self.dale_method == "offset" else 0.0)
         if phase == "mean":   # the Dale offset's common-mode current is demeaned too
             self._mean_sum += self._G.I_syn_[:] + self.U_ @ y + common
+            self._rate_sum += self._G.r_f_[:]
             self._mean_n += 1
         ctrl = self.U_ @ y_drive + st["ext"][k] + common
         self._G.I_ctrl_[:] = ctrl
@@ -357,6 +420,26 @@ class FactorStudent:
         if st["rates"] is not None:
             st["rates"][k] = self._G.r_f_[:]
         st["k"] = k + 1
+
+    def _dale_clip(self) -> float:
+        """Dale "total": clip to zero every connection whose total weight
+        ``J^f + τ_d U wᵀ`` has the wrong sign (correction folded into the fixed synapses);
+        returns the fraction clipped."""
+        N = self.n_neurons
+        J = np.zeros((N, N))
+        J[self.fixed_i_, self.fixed_j_] = self.fixed_w_
+        tot = J + self.tau_d * (self.U_ @ self._rls_w.W.T)
+        bad = tot * self.signs_[None, :] < 0
+        C = np.where(bad, -tot, 0.0)
+        changed = np.nonzero(C != self.dale_correction_)
+        if len(changed[0]):
+            k = self._syn_k[changed]
+            self._S.w_[k] = J[changed] + C[changed]
+            self.dale_correction_ = C
+            # the correction's mean current (at the mean-phase rates) is removed too
+            self.I_bias_ = self._I_bias_mean_removed - C @ self._mean_rate
+            self._G.I_bias_[:] = self.I_bias_
+        return float(np.mean(bad))
 
     def _update_now(self, k):
         if self.schedule == "random":
@@ -439,7 +522,11 @@ class FactorStudent:
         self._noise_rng = rng_for(self.seed, "student-forcing-noise")
         self._factor_std = factor_targets.reshape(-1, P).std(axis=0)
         self._eps = np.zeros(P)
-        self._rls_w = RLS(2 * self.n_neurons, P, alpha=self.alpha)
+        # Dale "total": only the fast features (same filter as J^f) are learned
+        self._feat = slice(self.n_neurons, 2 * self.n_neurons) if self._total else slice(None)
+        self._n_updates = 0
+        clipped = []
+        self._rls_w = RLS(self.n_neurons if self._total else 2 * self.n_neurons, P, alpha=self.alpha)
         self._rls_out = RLS(P + 1, Q, alpha=self.alpha)
         n = inputs.shape[0]
         count = 0
@@ -455,9 +542,12 @@ class FactorStudent:
             trial("mean", count); count += 1
         if self._mean_n:
             self.I_bias_ = self.bias - self._mean_sum / self._mean_n
+            self._mean_rate = self._rate_sum / self._mean_n
         else:
             self.I_bias_ = np.full(self.n_neurons, self.bias)
+            self._mean_rate = np.zeros(self.n_neurons)
         self._G.I_bias_[:] = self.I_bias_
+        self._I_bias_mean_removed = self.I_bias_.copy()
         for f in range(self.n_forced):
             trial("forced", count, snapshot=rest_step if f == self.n_forced - 1 else None)
             count += 1
@@ -472,18 +562,23 @@ class FactorStudent:
             st = trial("rls", count, forced); count += 1
             e = float(np.sum((st["y"] - factor_targets[j]) ** 2) / np.sum(factor_targets[j] ** 2))
             errs.append(e)
+            if self._total:
+                clipped.append(self._dale_clip())
             if not np.isfinite(e) or (r > 0 and e > self.divergence_threshold):
                 raise TrainingDivergedError(
                     f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
                     f"(t = {float(self._net.t / second):.3f} s of simulation)", trial=r,
                     t=float(self._net.t / second), error=e)
         self.train_errors_ = np.array(errs)
+        self.dale_clipped_ = np.array(clipped)
         self.mean_rate_ = (self._mon.num_spikes - n0) / (self.n_neurons * (float(self._net.t / second) - t0))
         self._mon.active = False
         return self
 
     @property
     def w_(self):
+        if self._total:
+            return np.concatenate([np.zeros_like(self._rls_w.W), self._rls_w.W])
         return self._rls_w.W
 
     @property
@@ -543,16 +638,40 @@ class FactorStudent:
         return {"slow": full[:, :N] * self.tau_slow, "fast": full[:, N:] * self.tau_d}
 
     def fixed_weights(self) -> np.ndarray:
-        """Dense fixed connectivity J^f (N, N), entry [post, pre] in V·s."""
+        """Dense fixed connectivity J^f (N, N) as drawn, entry [post, pre] in V·s."""
         J = np.zeros((self.n_neurons, self.n_neurons))
         J[self.fixed_i_, self.fixed_j_] = self.fixed_w_
         return J
 
+    def total_weights(self) -> dict:
+        """Total weight of every connection per synaptic filter (V·s), ``{"slow", "fast"}``:
+        learned slow weights, and fixed + learned fast weights (+ the Dale "total" clipping
+        correction). These are what Dale's law constrains."""
+        lw = self.learned_weights()
+        fast = lw["fast"] + self.fixed_weights()
+        if self._total:
+            fast = fast + self.dale_correction_
+        return {"slow": lw["slow"], "fast": fast}
+
+    def dale_violations(self) -> int:
+        """Number of weights of the wrong sign under Dale's law: fixed weights as drawn, total
+        weights per filter, and (``dale_method="offset"``) the learned weights on their own."""
+        if not self.dale:
+            raise ValueError("the student was not trained with dale=True")
+        sg = self.signs_[None, :]
+        mats = [self.fixed_weights(), *self.total_weights().values()]
+        if not self._total:
+            mats += list(self.learned_weights().values())
+        return int(sum(np.sum(m * sg < 0) for m in mats))
+
     def arrays(self) -> dict:
         """Everything needed to rebuild the trained network (for ``brianforce.io.save_arrays``)."""
+        fixed_w = self.fixed_w_
+        if self._total:     # what the fixed synapses carry: J^f + the clipping correction
+            fixed_w = fixed_w + self.dale_correction_[self.fixed_i_, self.fixed_j_]
         out = dict(U=self.U_, U_in=self.U_in_, w=self.w_, W_out=self.W_out_, I_bias=self.I_bias_,
                    signs=self.signs_, fixed_i=self.fixed_i_, fixed_j=self.fixed_j_,
-                   fixed_w=self.fixed_w_, dale_beta=self.dale_beta_,
+                   fixed_w=fixed_w, dale_beta=self.dale_beta_,
                    train_errors=self.train_errors_)
         if getattr(self, "_rest", None) is not None:     # trial tasks: the state every trial starts from
             out.update({f"rest_{k}": v.copy() for k, v in self._rest.items()})

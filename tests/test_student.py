@@ -60,9 +60,43 @@ def test_saved_arrays_roundtrip(trained, tmp_path):
         np.testing.assert_array_equal(arrays[k], v)
 
 
+def test_dale_total_every_connection_keeps_its_sign():
+    """Dale "total": the fixed weights as drawn and the total weight of every connection
+    (fixed + learned + clipping correction, per synaptic filter) have the presynaptic sign,
+    the clipping really was needed, and the synapses carry exactly J^f + C."""
+    y, f = _factors()
+    st = _small(dale=True, n_rls=2, seed=5, dale_check_every=5, fixed_gain=0.1 * mV * second)
+    st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    s = st.signs_
+    assert set(np.unique(s)) == {-1.0, 1.0} and np.mean(s > 0) == pytest.approx(0.8)
+    J = st.fixed_weights()
+    assert np.all(J * s[None, :] > 0)                         # dense, autapses included
+    tot = st.total_weights()
+    assert np.all(tot["slow"] == 0)                            # slow features not learned
+    assert np.all(tot["fast"] * s[None, :] >= 0)
+    assert st.dale_violations() == 0
+    # without the correction some totals would have the wrong sign (the clip did something)
+    raw = J + st.learned_weights()["fast"]
+    assert np.any(raw * s[None, :] < 0)
+    assert 0 < st.dale_clipped_[-1] < 0.5
+    assert np.count_nonzero(st.dale_correction_) == np.sum(raw * s[None, :] < 0)
+    # the running synapses carry J^f + C, as saved for the generated-code student
+    np.testing.assert_allclose(np.asarray(st._S.w_[:]), st.arrays()["fixed_w"], rtol=0, atol=0)
+    np.testing.assert_allclose(st.arrays()["fixed_w"], (J + st.dale_correction_)[st.fixed_i_, st.fixed_j_])
+    # the factor drive is orthogonal to J^f's rank-one mean direction (dale_project)
+    v = J.mean(axis=0)
+    np.testing.assert_allclose(v @ st.U_, 0, atol=1e-12 * np.linalg.norm(v) * np.abs(st.U_).max())
+    # and the factors are still learned
+    assert st.train_errors_[-1] < 0.5
+    with pytest.raises(ValueError):
+        FactorStudent(120, dale_method="split")
+    with pytest.raises(ValueError):
+        FactorStudent(120, dale_check_every=0)
+
+
 def test_dale_law_signs_hold_for_fixed_and_learned_weights():
     y, f = _factors()
-    st = _small(dale=True, dale_offset=0.2 * mV, n_rls=2, seed=5)
+    st = _small(dale=True, dale_method="offset", dale_offset=0.2 * mV, n_rls=2, seed=5)
     st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
     s = st.signs_
     assert set(np.unique(s)) == {-1.0, 1.0}
