@@ -42,7 +42,9 @@ from .tasks.reaching import reaching_trials
 from .teacher import RateTeacher
 
 __all__ = ["fit_reaching", "run_reaching_recipe", "condition_r2", "population_comparison", "local_cv2",
-           "DEFAULT_TEACHER", "DEFAULT_STUDENT"]
+           "DEFAULT_TEACHER", "DEFAULT_STUDENT", "gaussian_smooth", "unit_quality_table",
+           "unit_table_summary", "write_unit_table", "poisson_ceiling", "fit_m1_rates", "run_m1_recipe",
+           "UNIT_TABLE_COLUMNS"]
 
 #: Teacher settings measured to fit the real reaching EMG with R² > 0.995 in every condition.
 DEFAULT_TEACHER = dict(n_units=200, tau=10e-3, g=1.2, reg=1.0, input_gain=1.0, target_gain=1.0)
@@ -120,7 +122,7 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
                  student: dict | None = None, n_teacher_repeats: int = 20,
                  n_student_repeats: int = 2, n_test_repeats: int = 2, variance: float = 0.99,
                  n_factors: int | None = None, fit_student: bool = True, out=None,
-                 seed: int = 0, progress: bool = False) -> dict:
+                 pca_smoothing: float = 0.0, seed: int = 0, progress: bool = False) -> dict:
     """Fit a rate teacher and (optionally) a spiking student to ``emg``; return a summary dict.
 
     Parameters
@@ -146,7 +148,20 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
         ``False`` stops after the teacher (numpy only, seconds).
     out : path, optional
         Folder for ``summary.json``, figures and ``network.npz``.
+    pca_smoothing : float
+        SD (s) of a Gaussian applied along time to both networks' condition-averaged rates
+        before the PCA and principal angles (0 = none; the student's rates are its spike trains
+        through the 2-ms rise / 20-ms decay synaptic filter, averaged over the
+        ``n_test_repeats`` test trials). Unsmoothed figures are reported as well.
     seed : int
+
+    Notes
+    -----
+    Two student keys are handled here, not by the student: ``background_noise`` (voltage) adds
+    independent white-noise input currents of that SD per neuron (one sample per step ``dt``)
+    in every training and test trial, delivered through ``background_channels`` extra input
+    channels (default N) with fresh noise in every trial — spiking variability from
+    unstructured background input (:func:`_noisy_inputs`).
 
     Returns
     -------
@@ -189,7 +204,7 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
     result = {"teacher_model": T, "eval": evalset, "teacher_eval": t_eval}
     if fit_student:
         result.update(_fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats,
-                                   variance, n_factors, seed, summary, log))
+                                   variance, n_factors, seed, summary, log, pca_smoothing))
     summary["criteria"] = _criteria(summary)
     summary["wall_time_s"] = time.time() - t_start
     if out is not None:
@@ -199,14 +214,26 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
 
 
 def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats, variance,
-                 n_factors, seed, summary, log):
+                 n_factors, seed, summary, log, pca_smoothing=0.0):
     import brian2
 
     from .student import FactorStudent
 
-    skw = _student_kwargs(dict(DEFAULT_STUDENT, **(student or {})))
+    skw = dict(DEFAULT_STUDENT, **(student or {}))
+    noise_sd = float(np.asarray(_student_kwargs({"x": skw.pop("background_noise", 0.0)})["x"]))
+    noise_ch = int(skw.pop("background_channels", 0) or 0)
+    skw = _student_kwargs(skw)
     strain = reaching_trials(emg, n_student_repeats, dt, shuffle=True, seed=seed + 1, **task_kw)
     test = reaching_trials(emg, n_test_repeats, dt, seed=seed, **task_kw)
+    s_inputs, test_inputs = strain.inputs, test.inputs
+    if noise_sd > 0:
+        if noise_ch < 1:
+            noise_ch = int(skw.get("n_neurons", 600))
+        gain = float(np.asarray(skw.get("input_gain", 0.0)))
+        if gain <= 0:
+            raise ValueError("background_noise needs input_gain > 0 (it is delivered through input weights)")
+        s_inputs = _noisy_inputs(strain.inputs, noise_ch, noise_sd, gain, seed, "train")
+        test_inputs = _noisy_inputs(test.inputs, noise_ch, noise_sd, gain, seed, "test")
     nb = strain.info["baseline_samples"]
     if nb < 2:
         raise ValueError("the student needs a baseline of >= 2 samples (rest state)")
@@ -218,10 +245,10 @@ def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats
         f"N = {skw.get('n_neurons')}, {strain.n_trials} trials cycled")
     S = FactorStudent(seed=seed, **skw)
     t0 = time.time()
-    S.fit(strain.inputs, ytilde, strain.targets, dt * brian2.second, rest_step=nb - 1)
+    S.fit(s_inputs, ytilde, strain.targets, dt * brian2.second, rest_step=nb - 1)
     fit_wall = time.time() - t0
     log(f"student trained in {fit_wall:.0f} s (last factor nMSE {S.train_errors_[-1]:.3g}); testing")
-    run = S.predict(test.inputs)
+    run = S.predict(test_inputs)
     t_test = T.run(test.inputs)
     conds = np.unique(test.labels)
     window = test.info["emg_window"]
@@ -244,14 +271,22 @@ def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats
             if np.sum(test.labels == c) > 1:
                 ff.append(fano_factor(counts[test.labels == c]))
     ff_med = float(np.nanmedian(np.concatenate(ff))) if ff else float("nan")
-    pop = population_comparison(_condition_average(run.rates, test.labels, conds),
-                                _condition_average(t_test.rates, test.labels, conds))
+    s_avg = _condition_average(run.rates, test.labels, conds)
+    t_avg = _condition_average(t_test.rates, test.labels, conds)
+    sd = pca_smoothing / dt
+    pop = population_comparison(gaussian_smooth(s_avg, sd, axis=1), gaussian_smooth(t_avg, sd, axis=1))
+    raw = population_comparison(s_avg, t_avg)
+    pop["pca_smoothing_s"] = float(pca_smoothing)
+    pop["n_trials_averaged"] = int(n_test_repeats)
+    pop["unsmoothed_student_top_pcs_variance"] = raw["student_top_pcs_variance"]
+    pop["unsmoothed_median_principal_angle_deg"] = raw["median_principal_angle_deg"]
     scores = pop.pop("_scores")
     summary["factors"] = {"n_factors": fac.n_factors, "variance_explained": fac.total_explained}
     summary["student"] = {
         "n_neurons": S.n_neurons, "size_ratio": S.n_neurons / T.n_units,
         "n_train_trials": strain.n_trials, "n_test_trials": test.n_trials,
         "settings": {k: str(v) for k, v in skw.items()},
+        "background_noise_V": noise_sd, "background_channels": noise_ch if noise_sd > 0 else 0,
         "train_factor_error_last": float(S.train_errors_[-1]),
         "train_mean_rate_hz": float(S.mean_rate_), "fit_wall_s": fit_wall,
         "r2_trial_averaged_per_condition": [float(r) for r in r2_avg],
@@ -272,6 +307,19 @@ def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats
         f"top-10 PCs {pop['student_top_pcs_variance']:.3f}, median angle {pop['median_principal_angle_deg']:.1f}°")
     return {"student_model": S, "test": test, "student_run": run, "teacher_test": t_test,
             "student_avg": z_avg, "target_avg": f_avg, "pc_scores": scores, "factors": fac}
+
+
+def _noisy_inputs(inputs, n_channels, sd, input_gain, seed, stream):
+    """``inputs`` with ``n_channels`` independent white-noise channels appended (1 sample = 1
+    RLS step). The student's input weights are uniform(−1, 1)·``input_gain``, so each channel
+    gets SD ``sd / (input_gain·√(n_channels/3))``: every neuron then receives a noise current of
+    SD ≈ ``sd``, nearly independent across neurons for ``n_channels`` ~ N (background input)."""
+    from .seeding import rng_for
+
+    n, T, _ = inputs.shape
+    ch_sd = sd / (input_gain * np.sqrt(n_channels / 3.0))
+    noise = rng_for(seed, f"reaching-background-{stream}").standard_normal((n, T, n_channels)) * ch_sd
+    return np.concatenate([inputs, noise], axis=2)
 
 
 def _criteria(summary) -> dict:
@@ -422,8 +470,10 @@ def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
     variance = teacher.pop("variance", 0.99)
     n_factors = teacher.pop("n_factors", None)
     student = dict(rec.get("student", {}))
+    pca_smoothing = float(_plain(rec.get("analysis", {}).get("pca_smoothing", 0.0)))
     summary = fit_reaching(emg, dt=dt, task=task, teacher=teacher, student=student,
                            variance=variance, n_factors=n_factors, out=out,
+                           pca_smoothing=pca_smoothing,
                            seed=int(exp.get("seed", 0)), progress=progress,
                            **{k: (int(v) if k != "fit_student" else bool(v)) for k, v in run_sec.items()})
     summary["recipe"] = str(path)
@@ -432,3 +482,336 @@ def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
     (Path(out) / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
     summary["_result"] = res
     return summary
+
+
+# ---------------------------------------------------------------------------- M1 rates (item 2)
+#: Columns of :func:`unit_quality_table` (``corr_dir_<deg>`` columns follow, one per direction).
+UNIT_TABLE_COLUMNS = ("unit", "unit_index", "neuron", "recorded_mean_rate_hz", "model_mean_rate_hz",
+                      "rate_ratio", "corr_all_directions", "r2_all_directions",
+                      "corr_per_direction_mean", "poisson_ceiling_corr_all_directions")
+
+
+def _corr_time(x, y):
+    """Pearson correlation over axis −2 of (…, T, U) arrays; NaN where either is flat."""
+    x = x - x.mean(axis=-2, keepdims=True)
+    y = y - y.mean(axis=-2, keepdims=True)
+    den = np.sqrt((x * x).sum(-2) * (y * y).sum(-2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (x * y).sum(-2) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def gaussian_smooth(x, sd_samples: float, axis: int = -2) -> np.ndarray:
+    """Gaussian smoothing (SD in samples) along ``axis``, edges renormalised (no zero padding).
+
+    The same kernel as :meth:`brianforce.recurrent_training.TrialRecording.binned_rates`.
+    """
+    x = np.asarray(x, dtype=float)
+    if sd_samples <= 0:
+        return x.copy()
+    half = int(np.ceil(4 * sd_samples))
+    kern = np.exp(-0.5 * (np.arange(-half, half + 1) / sd_samples) ** 2)
+    kern /= kern.sum()
+    n = x.shape[axis]
+    norm = np.convolve(np.ones(n), kern, mode="same")
+    return np.apply_along_axis(lambda v: np.convolve(v, kern, mode="same") / norm, axis, x)
+
+
+def poisson_ceiling(recorded, dt: float, n_trials: int, *, smooth: float = 0.025,
+                    seed: int = 0) -> np.ndarray:
+    """Per-unit all-direction correlation reachable by Poisson neurons firing at the recorded rate.
+
+    ``n_trials`` inhomogeneous-Poisson trials per direction (counts per ``dt`` bin), averaged and
+    smoothed like the model's rates (Gaussian SD ``smooth`` s), correlated with ``recorded``
+    (C, T, U) over the concatenated directions: the best a model with Poisson-like spiking can
+    score with that many test trials.
+    """
+    from .seeding import rng_for
+
+    R = np.asarray(recorded, dtype=float)
+    C, T, U = R.shape
+    rng = rng_for(seed, "m1-poisson-ceiling")
+    counts = rng.poisson(np.clip(R, 0, None)[None] * dt, size=(int(n_trials), C, T, U)).mean(0) / dt
+    sm = gaussian_smooth(counts, smooth / dt, axis=1)
+    return _corr_time(sm.reshape(1, C * T, U), R.reshape(1, C * T, U))[0]
+
+
+def unit_quality_table(model_rates, recorded, *, units=None, directions=None, neurons=None,
+                       ceiling=None) -> list[dict]:
+    """Quality of a model's per-neuron rates against recorded units, one row per unit.
+
+    Parameters
+    ----------
+    model_rates, recorded : array (C, T, U)
+        Trial-averaged model rates of the neurons mapped onto the units, and the recorded
+        rates (spikes/s), same directions, time grid and unit order.
+    units : sequence of str, optional
+        Unit names (default ``unit_<index>``).
+    directions : sequence, optional
+        Direction labels (default 0 … C−1), used in the ``corr_dir_<label>`` column names.
+    neurons : array (U,), optional
+        Network index of each unit's neuron.
+    ceiling : array (U,), optional
+        Poisson ceiling per unit (:func:`poisson_ceiling`).
+
+    Returns
+    -------
+    list of dict
+        Columns :data:`UNIT_TABLE_COLUMNS` then ``corr_dir_<label>`` per direction:
+        ``corr_all_directions`` correlates the directions' time courses concatenated (tuning
+        and temporal shape), ``r2_all_directions`` = 1 − Σ(model − data)² / Σ(data − mean)² over
+        the same samples (it also penalises rate offsets and gains), ``corr_dir_<label>`` the
+        time course within one direction (NaN where flat), ``corr_per_direction_mean`` their
+        mean.
+    """
+    m = np.asarray(model_rates, dtype=float)
+    r = np.asarray(recorded, dtype=float)
+    if m.shape != r.shape or m.ndim != 3:
+        raise ValueError(f"model_rates {m.shape} and recorded {r.shape} must both be (C, T, U)")
+    C, T, U = r.shape
+    units = [f"unit_{k:03d}" for k in range(U)] if units is None else [str(u) for u in units]
+    directions = list(range(C)) if directions is None else list(directions)
+    if len(units) != U or len(directions) != C:
+        raise ValueError("units/directions do not match the (C, T, U) shape")
+    per = _corr_time(m, r)                                      # (C, U)
+    flat_m, flat_r = m.reshape(C * T, U), r.reshape(C * T, U)
+    overall = _corr_time(flat_m[None], flat_r[None])[0]
+    ss_tot = ((flat_r - flat_r.mean(0)) ** 2).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2 = np.where(ss_tot > 0, 1 - ((flat_m - flat_r) ** 2).sum(0) / np.where(ss_tot > 0, ss_tot, 1), np.nan)
+    rows = []
+    for u in range(U):
+        rec_mean, mod_mean = float(r[..., u].mean()), float(m[..., u].mean())
+        row = {"unit": units[u], "unit_index": u,
+               "neuron": int(neurons[u]) if neurons is not None else -1,
+               "recorded_mean_rate_hz": rec_mean, "model_mean_rate_hz": mod_mean,
+               "rate_ratio": mod_mean / rec_mean if rec_mean > 0 else float("nan"),
+               "corr_all_directions": float(overall[u]), "r2_all_directions": float(r2[u]),
+               "corr_per_direction_mean": float(np.nanmean(per[:, u])) if np.any(np.isfinite(per[:, u])) else float("nan"),
+               "poisson_ceiling_corr_all_directions": float(ceiling[u]) if ceiling is not None else float("nan")}
+        for c, d in enumerate(directions):
+            row[f"corr_dir_{d}"] = float(per[c, u])
+        rows.append(row)
+    return rows
+
+
+def unit_table_summary(table) -> dict:
+    """Median/mean correlations and R², fractions of units above 0.5/0.8, mean rates."""
+    def col(k):
+        return np.array([row[k] for row in table], dtype=float)
+
+    out = {"n_units": len(table)}
+    for k in ("corr_all_directions", "corr_per_direction_mean", "r2_all_directions",
+              "poisson_ceiling_corr_all_directions"):
+        v = col(k)
+        fin = v[np.isfinite(v)]
+        out[f"{k}_median"] = float(np.median(fin)) if fin.size else float("nan")
+        out[f"{k}_mean"] = float(fin.mean()) if fin.size else float("nan")
+    c = col("corr_all_directions")
+    out["fraction_corr_all_directions_gt_0.5"] = float(np.mean(np.nan_to_num(c, nan=-1) > 0.5))
+    out["fraction_corr_all_directions_gt_0.8"] = float(np.mean(np.nan_to_num(c, nan=-1) > 0.8))
+    out["recorded_mean_rate_hz"] = float(col("recorded_mean_rate_hz").mean())
+    out["model_mean_rate_hz"] = float(col("model_mean_rate_hz").mean())
+    return out
+
+
+def write_unit_table(table, path) -> Path:
+    """Write :func:`unit_quality_table` rows as CSV (header = the rows' keys); returns the path."""
+    import csv
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(table[0]) if table else list(UNIT_TABLE_COLUMNS)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        for row in table:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    tmp.replace(path)
+    return path
+
+
+def _trainer(network: dict, training: dict):
+    """:class:`~brianforce.recurrent_training.RecurrentTrainer` from ``[network]``/``[training]``
+    sections laid out as ``models/kimchow_m1.toml`` (times in ms, voltages in mV)."""
+    from brian2 import mV, ms
+
+    from .recurrent_training import RecurrentTrainer
+
+    net, tr = network, training
+    kw = dict(p=net["p"], frac_exc=net["frac_exc"], j0=net["j0_mV"] * mV, g=net["g"],
+              bias=tuple(b * mV for b in net["bias_mV"]), tau_r=net["tau_r_ms"] * ms,
+              tau_d=net["tau_d_ms"] * ms, dt=net["dt_ms"] * ms, noise=net.get("noise_mV", 0.0) * mV,
+              seed=int(net.get("seed", 0)), stim_duration=tr["stim_duration_ms"] * ms,
+              stim_amplitude=tr["stim_amplitude_mV"] * mV, learn_every=tr["learn_every_ms"] * ms,
+              reg=tr["reg"], n_trials=int(tr["n_trials"]), dale=bool(tr.get("dale", False)))
+    # optional settings of newer recipes, passed where the trainer supports them
+    if "drive_mV" in tr and _accepts(RecurrentTrainer, "drive"):
+        kw.update(drive=tr["drive_mV"] * mV, drive_tau=tr.get("drive_tau_ms", 100.0) * ms)
+    return RecurrentTrainer(int(net["n"]), **kw)
+
+
+def _accepts(fn, name) -> bool:
+    import inspect
+
+    return name in inspect.signature(fn).parameters
+
+
+def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float = 1.0,
+                 smoothing: float = 0.025, n_test_trials: int = 24, max_units: int | None = None,
+                 batch: int = 1, out=None, progress: bool = False) -> dict:
+    """Spiking network whose neurons' rates follow recorded M1 units; per-unit quality table.
+
+    Units with a mean rate above ``min_mean_rate_hz`` (the ``max_units`` most active, if set)
+    are mapped one-to-one onto neurons of a balanced LIF network trained with per-neuron RLS
+    (Kim & Chow 2018; :meth:`brianforce.recurrent_training.RecurrentTrainer.fit_rates`).
+    ``n_test_trials`` test trials per direction without learning give trial-averaged rates
+    (Gaussian SD ``smoothing`` s, as the data), compared unit by unit with
+    :func:`unit_quality_table` (with the Poisson ceiling for the same number of trials).
+
+    Parameters
+    ----------
+    data : PopulationRates
+        :func:`brianforce.datasets.load_m1_rates` (real or synthetic).
+    network, training : dict
+        The ``[network]`` and ``[training]`` sections of ``models/kimchow_m1.toml``
+        (``training`` also holds ``sigma_mV``, ``rounds``, ``calibration_trials``, ``rest``).
+    batch : int
+        Trials simulated at once (where the trainer supports it).
+    out : path, optional
+        Folder for ``unit_table.csv``, ``summary.json`` and ``m1_rates.png``.
+
+    Returns
+    -------
+    dict
+        ``summary`` (:func:`unit_table_summary` plus settings and timing), ``table`` (rows),
+        ``model_rates`` and ``recorded`` (C, T, U), ``trainer``.
+
+    References
+    ----------
+    Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
+    """
+    t0 = time.time()
+    log = (lambda m: print(f"[m1 {time.strftime('%H:%M:%S')}] {m}", flush=True)) if progress else (lambda m: None)
+    mean = data.rates.mean(axis=(0, 1))
+    units = np.flatnonzero(mean > min_mean_rate_hz)
+    if max_units is not None and units.size > max_units:
+        units = np.sort(units[np.argsort(-mean[units])[:int(max_units)]])
+    if units.size == 0:
+        raise ValueError(f"no unit has a mean rate above {min_mean_rate_hz} Hz")
+    R = data.rates[:, :, units]
+    tr = _trainer(network, training)
+    sigma = training.get("sigma_mV")
+    log(f"{units.size} units (> {min_mean_rate_hz} Hz) onto N = {tr.n}; {int(training['n_trials'])} "
+        f"trials per direction and round, {int(training.get('rounds', 2))} rounds")
+    bkw = {"batch": int(batch)} if batch and int(batch) > 1 and _accepts(tr.run_trials, "batch") else {}
+    tr.fit_rates(R, data.dt, sigma=None if sigma is None else float(sigma) * 1e-3,
+                 rounds=int(training.get("rounds", 2)),
+                 calibration_trials=int(training.get("calibration_trials", 4)),
+                 rest=str(training.get("rest", "untrained")), smooth=smoothing,
+                 **(bkw if _accepts(tr.fit_rates, "batch") else {}))
+    t_train = time.time() - t0
+    log(f"trained in {t_train:.0f} s; {n_test_trials} test trials per direction")
+    rec = tr.run_trials(int(n_test_trials), **bkw)
+    model = rec.binned_rates(tr.mapped_, smooth=smoothing)
+    ceiling = poisson_ceiling(R, data.dt, int(n_test_trials), smooth=smoothing)
+    table = unit_quality_table(model, R, units=np.asarray(data.units)[units],
+                               directions=[int(d) if float(d).is_integer() else d for d in data.conditions],
+                               neurons=tr.mapped_, ceiling=ceiling)
+    for row, u in zip(table, units):
+        row["unit_index"] = int(u)
+    summary = dict(unit_table_summary(table), n_neurons=int(tr.n), n_test_trials=int(n_test_trials),
+                   min_mean_rate_hz=float(min_mean_rate_hz), smoothing_s=float(smoothing),
+                   transfer_sigma_mV=[float(s) * 1e3 for s in tr.transfer_sigma_],
+                   source=str(data.source), synthetic=bool(data.synthetic),
+                   train_wall_s=t_train, wall_time_s=time.time() - t0)
+    log(f"median corr (all directions) {summary['corr_all_directions_median']:.3f}, mean "
+        f"{summary['corr_all_directions_mean']:.3f}; > 0.5: {summary['fraction_corr_all_directions_gt_0.5']:.2f}, "
+        f"> 0.8: {summary['fraction_corr_all_directions_gt_0.8']:.2f}; model {summary['model_mean_rate_hz']:.2f} Hz "
+        f"vs data {summary['recorded_mean_rate_hz']:.2f} Hz")
+    result = {"summary": summary, "table": table, "model_rates": model, "recorded": R,
+              "trainer": tr, "units": units}
+    if out is not None:
+        out = Path(out)
+        write_unit_table(table, out / "unit_table.csv")
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+        _m1_figure(out / "m1_rates.png", result, data)
+    return result
+
+
+def _m1_figure(path, result, data) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table, m, R = result["table"], result["model_rates"], result["recorded"]
+    corr = np.array([row["corr_all_directions"] for row in table])
+    order = np.argsort(-np.nan_to_num(corr, nan=-2))
+    pick = [order[0], order[len(order) // 2], order[-1]] if len(order) >= 3 else list(order)
+    fig, axes = plt.subplots(1, len(pick) + 1, figsize=(3.3 * (len(pick) + 1), 2.8), constrained_layout=True)
+    t = np.asarray(data.time) if len(data.time) == R.shape[1] else np.arange(R.shape[1]) * data.dt
+    colors = plt.cm.hsv(np.linspace(0, 1, R.shape[0], endpoint=False))
+    for ax, u in zip(axes, pick):
+        for c in range(R.shape[0]):
+            ax.plot(t, R[c, :, u], color=colors[c], lw=2, alpha=0.4)
+            ax.plot(t, m[c, :, u], color=colors[c], lw=0.8)
+        ax.set_title(f"{table[u]['unit']}: r = {corr[u]:.2f}", fontsize=8)
+        ax.set_xlabel("time (s; data's time axis)")
+    axes[0].set_ylabel("rate (Hz): recorded (thick), model (thin)")
+    ax = axes[-1]
+    ax.hist(corr[np.isfinite(corr)], bins=20, range=(-1, 1), color="0.4")
+    ceil = np.array([row["poisson_ceiling_corr_all_directions"] for row in table])
+    if np.any(np.isfinite(ceil)):
+        ax.axvline(np.nanmedian(ceil), color="r", lw=1, label="Poisson ceiling (median)")
+        ax.legend(fontsize=7)
+    ax.set_xlabel("corr, all directions")
+    ax.set_title(f"{len(table)} units: median r = {np.nanmedian(corr):.2f}", fontsize=8)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def run_m1_recipe(path, out, *, data=None, overrides: dict | None = None,
+                  progress: bool = True) -> dict:
+    """Run a ``method = "reaching_m1"`` recipe (``models/reaching_m1.toml``) and write ``out``.
+
+    The recipe's ``[model] base`` names a Kim & Chow recipe (``kimchow_m1.toml``, relative to
+    the recipe) whose ``[network]``, ``[training]``, ``[data]`` and ``[evaluation]`` sections
+    are used, updated by the same sections of this recipe, then by ``overrides``
+    (``{"section.key": value}``). ``data`` (file, folder or data root) overrides
+    ``BRIANFORCE_DATA``; with neither and ``[data] synthetic = true``, the look-alike is used.
+    Writes ``unit_table.csv`` (one row per unit), ``summary.json`` and ``m1_rates.png``.
+    """
+    import copy
+
+    from . import datasets
+    from .config import RecipeError, load_recipe
+
+    path = Path(path)
+    rec = copy.deepcopy(load_recipe(path))
+    base = rec.get("model", {}).get("base")
+    merged = {}
+    if base:
+        merged = copy.deepcopy(load_recipe(path.parent / base))
+    for sec in ("network", "training", "data", "evaluation", "experiment"):
+        merged.setdefault(sec, {}).update(rec.get(sec, {}))
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        if not key:
+            raise RecipeError(f"override {dotted!r} must look like 'section.key'")
+        merged.setdefault(section, {})[key] = value
+    for sec in ("network", "training"):
+        if not merged.get(sec):
+            raise RecipeError(f"{path}: no [{sec}] section (set [model] base = \"kimchow_m1.toml\")")
+    dsec, ev = merged["data"], merged["evaluation"]
+    rates = datasets.load_m1_rates(data, synthetic=bool(dsec.get("synthetic", True)))
+    res = fit_m1_rates(rates, network=merged["network"], training=merged["training"],
+                       min_mean_rate_hz=float(dsec.get("min_mean_rate_hz", 1.0)),
+                       smoothing=float(dsec.get("smoothing_ms", 25.0)) * 1e-3,
+                       n_test_trials=int(ev.get("n_test_trials", 24)),
+                       max_units=ev.get("max_units"), batch=int(ev.get("batch", 1)), out=out,
+                       progress=progress)
+    res["summary"].update(recipe=str(path), experiment=merged["experiment"].get("name", path.stem),
+                          network=merged["network"], training=merged["training"])
+    (Path(out) / "summary.json").write_text(json.dumps(res["summary"], indent=2, sort_keys=True))
+    return res

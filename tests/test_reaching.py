@@ -121,9 +121,13 @@ def test_untrained_teacher_fails_criterion(emg):
 def test_small_student_end_to_end(emg, tmp_path):
     """Teacher → factors → a small LIF student; every reported figure is present and sane."""
     s = fit_reaching(emg, teacher=dict(n_units=100), n_teacher_repeats=6,
-                     student=dict(n_neurons=150, n_forced=1, n_mean=2, n_rls=3),
-                     n_student_repeats=1, n_test_repeats=2, out=tmp_path, seed=1)
+                     student=dict(n_neurons=150, n_forced=1, n_mean=2, n_rls=3,
+                                  background_noise="5 mV"),
+                     n_student_repeats=1, n_test_repeats=2, out=tmp_path, seed=1, pca_smoothing=0.02)
     st, pop = s["student"], s["population"]
+    assert st["background_channels"] == 150 and st["background_noise_V"] == pytest.approx(5e-3)
+    assert pop["pca_smoothing_s"] == 0.02 and pop["n_trials_averaged"] == 2
+    assert 0 < pop["unsmoothed_student_top_pcs_variance"] <= pop["student_top_pcs_variance"] + 0.05
     assert st["n_neurons"] == 150 and st["size_ratio"] == 1.5 and st["n_test_trials"] == 16
     assert len(st["r2_trial_averaged_per_condition"]) == 8
     assert np.isfinite(st["r2_trial_averaged"]) and st["mean_rate_hz"] > 1.0
@@ -182,8 +186,33 @@ def test_reaching_recipe_real_data(tmp_path):
     assert s["student"]["r2_trial_averaged"] > 0.85
     assert s["criteria"]["isi_cv_median_gt_0.5"]["passed"]
     assert s["criteria"]["median_principal_angle_lt_15deg"]["passed"]
-    # top-10 PCs > 90 % is not met yet (measured 0.884; the teacher's own top-10: 0.956)
-    assert s["population"]["student_top_pcs_variance"] > 0.85
+    # measured (seed 0): R² 0.916, top-10 PCs 0.928 (25-ms smoothing; unsmoothed 0.911),
+    # median angle 8.9°, CV2 0.19, Fano 0.36
+    assert s["criteria"]["top10_pcs_variance_gt_0.9"]["passed"]
+    assert s["population"]["unsmoothed_student_top_pcs_variance"] > 0.9
+    assert s["student"]["cv2_median"] > 0.1 and s["student"]["fano_factor_median"] > 0.2
+
+
+def test_background_noise_inputs_and_smoothing():
+    """Noise channels through uniform(−1, 1)·gain weights give each neuron SD ≈ the requested
+    SD, nearly independent across neurons; Gaussian smoothing keeps constants and means."""
+    from brianforce.reaching import _noisy_inputs, gaussian_smooth
+    from brianforce.seeding import rng_for
+
+    x = np.ones((3, 400, 2))
+    y = _noisy_inputs(x, 300, 0.015, 0.01, 0, "train")
+    assert y.shape == (3, 400, 302) and np.array_equal(y[..., :2], x)
+    assert not np.allclose(y[0, :, 2:], y[1, :, 2:])                 # fresh noise per trial
+    U = 0.01 * rng_for(1, "w").uniform(-1, 1, (300, 300))
+    cur = y[..., 2:].reshape(-1, 300) @ U.T
+    assert 0.013 < np.median(cur.std(0)) < 0.017
+    c = np.corrcoef(cur[:, :50].T)[np.triu_indices(50, 1)]
+    assert np.abs(c).mean() < 0.1
+    z = rng_for(2, "z").normal(size=(2, 500, 3)) + 4.0
+    sm = gaussian_smooth(z, 20, axis=1)
+    np.testing.assert_allclose(gaussian_smooth(np.full((2, 50, 3), 2.0), 5, axis=1), 2.0)
+    assert sm.std() < 0.2 * z.std() and abs(sm.mean() - z.mean()) < 0.02
+    np.testing.assert_array_equal(gaussian_smooth(z, 0), z)
 
 
 def test_local_cv2():
@@ -219,3 +248,77 @@ def test_thirteen_muscle_recipe_teacher_only(tmp_path):
     assert s["data"]["shape"] == [8, 3341, 13] and s["dt"] == pytest.approx(2e-3)
     assert s["teacher"]["tau"] == pytest.approx(0.05) and len(s["teacher"]["r2_per_muscle"]) == 13
     assert json.loads((tmp_path / "summary.json").read_text())["experiment"] == "reaching_emg13"
+
+
+# ----------------------------------------------------------------------------- M1 rates (item 2)
+def test_unit_quality_table_on_synthetic_m1(tmp_path):
+    import csv
+
+    from brianforce.reaching import (UNIT_TABLE_COLUMNS, poisson_ceiling, unit_quality_table,
+                                     unit_table_summary, write_unit_table)
+
+    d = ds.load_m1_rates(synthetic=True)
+    units = np.flatnonzero(d.rates.mean(axis=(0, 1)) > 1.0)[:30]
+    R = d.rates[:, :, units]
+    rng = np.random.default_rng(0)
+    model = 0.5 * R + 2.0 + rng.normal(0, 0.01, R.shape)       # gain/offset change: corr ≈ 1, R² < 1
+    model[..., 0] = rng.normal(5, 1, R[..., 0].shape)           # one unfitted unit
+    ceil = poisson_ceiling(R, d.dt, 24)
+    table = unit_quality_table(model, R, units=d.units[units], directions=d.conditions,
+                               neurons=np.arange(30) + 7, ceiling=ceil)
+    assert len(table) == 30 and list(table[0])[:len(UNIT_TABLE_COLUMNS)] == list(UNIT_TABLE_COLUMNS)
+    assert [k for k in table[0] if k.startswith("corr_dir_")] == [f"corr_dir_{int(c)}" for c in d.conditions]
+    good = table[1]
+    assert good["corr_all_directions"] > 0.99 and good["r2_all_directions"] < 0.9
+    assert good["neuron"] == 8 and good["unit"] == str(d.units[units[1]])
+    np.testing.assert_allclose(good["recorded_mean_rate_hz"], R[..., 1].mean())
+    np.testing.assert_allclose(good["rate_ratio"], (0.5 * R[..., 1].mean() + 2) / R[..., 1].mean(), rtol=1e-3)
+    # independent reference: numpy corrcoef on one direction and on the concatenation
+    c = 3
+    ref = np.corrcoef(model[c, :, 1], R[c, :, 1])[0, 1]
+    np.testing.assert_allclose(good[f"corr_dir_{int(d.conditions[c])}"], ref)
+    np.testing.assert_allclose(good["corr_all_directions"],
+                               np.corrcoef(model[..., 1].ravel(), R[..., 1].ravel())[0, 1])
+    assert abs(table[0]["corr_all_directions"]) < 0.3
+    assert 0.3 < np.nanmedian(ceil) < 1.0      # Poisson spiking with 24 trials: below 1
+    s = unit_table_summary(table)
+    assert s["n_units"] == 30 and 0.9 < s["fraction_corr_all_directions_gt_0.8"] < 1.0
+    p = write_unit_table(table, tmp_path / "t" / "unit_table.csv")
+    rows = list(csv.DictReader(open(p)))
+    assert len(rows) == 30 and rows[1]["unit"] == good["unit"]
+    np.testing.assert_allclose(float(rows[1]["corr_all_directions"]), good["corr_all_directions"], rtol=1e-5)
+    with pytest.raises(ValueError, match="must both be"):
+        unit_quality_table(model[:, :, :3], R)
+
+
+def test_m1_recipe_cli_synthetic(tmp_path):
+    """``brianforce train models/reaching_m1.toml`` path on the look-alike, tiny network."""
+    import csv
+
+    from brianforce.reaching import run_m1_recipe
+
+    res = run_m1_recipe(REPO / "models" / "reaching_m1.toml", tmp_path, progress=False,
+                        data=ds.synthetic_path("m1_rates"), overrides={
+        "network.n": 200, "training.n_trials": 1, "training.rounds": 1, "evaluation.n_test_trials": 2,
+        "evaluation.max_units": 12})
+    rows = list(csv.DictReader(open(tmp_path / "unit_table.csv")))
+    assert len(rows) == 12 and (tmp_path / "m1_rates.png").is_file()
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["synthetic"] and s["n_units"] == 12 and s["n_neurons"] == 200
+    assert res["model_rates"].shape == res["recorded"].shape == (8, 121, 12)
+    assert np.isfinite(s["corr_all_directions_median"]) and s["model_mean_rate_hz"] > 0
+
+
+@pytest.mark.slow
+def test_m1_recipe_real_data(tmp_path):
+    """models/reaching_m1.toml on the recorded M1 rates (minutes): complete per-unit table,
+    rate level within a factor 2. The correlation is far from Kim & Chow's 0.8 (README)."""
+    from brianforce.reaching import run_m1_recipe
+
+    path = _real_file("hatsopoulos_reach/m1_rates_center_out.npz")
+    res = run_m1_recipe(REPO / "models" / "reaching_m1.toml", tmp_path, data=path, progress=False,
+                        overrides={"evaluation.n_test_trials": 8})
+    s = res["summary"]
+    assert not s["synthetic"] and s["n_units"] == 103
+    assert 0.5 < s["model_mean_rate_hz"] / s["recorded_mean_rate_hz"] < 2
+    assert s["corr_all_directions_median"] > 0.1

@@ -18,11 +18,17 @@
 # spiking (student) networks with the principal angles between them.
 #
 # **Success criterion** (issue #4, real `reaching_data.mat`): teacher R² > 0.95 in all 8
-# conditions; spiking student trial-averaged R² > 0.85 on test trials, ISI CV > 0.5, top-10 PCs
-# > 90 % of the variance, median principal angle < 15°, N ≤ 3× the teacher.
+# conditions; spiking student trial-averaged R² > 0.85 on test trials (10 per condition), ISI
+# CV > 0.5, top-10 PCs > 90 % of the variance, median principal angle < 15°, N ≤ 3× the teacher.
+# The PCs are computed on the condition-averaged rates (spike trains through the student's
+# 20-ms synaptic filter, averaged over the 10 test trials), both networks smoothed with a 25-ms
+# Gaussian (`[analysis] pca_smoothing`, the smoothing of the recorded M1 rates); the
+# unsmoothed figures are in `summary.json` too. Every neuron receives independent background
+# noise (`background_noise = "8 mV"`), so spiking varies from trial to trial (CV2, Fano factor).
 # `BRIANFORCE_FAST=1` (what CI runs) uses the synthetic look-alike in `data/` and a small
 # student, and checks: teacher R² > 0.95 in every condition, a student that fires irregularly
-# (ISI CV > 0.5) with trial-averaged R² > 0.4 (measured: 0.60 with 60 RLS trials at N = 300).
+# (ISI CV > 0.5) with trial-averaged R² > 0.4 (measured: 0.53 with 60 RLS trials at N = 300, 8 mV
+# background noise).
 #
 # DePasquale B, Sussillo D, Abbott LF, Churchland MM (2023) The centrality of population-level
 # factors to network computation is demonstrated by a versatile approach for training spiking
@@ -85,7 +91,8 @@ print("inputs", tr.inputs.shape, "targets", tr.targets.shape, "EMG window (sampl
 # `models/reaching_emg.toml` holds every setting: a 200-unit tanh teacher trained online
 # (full-FORCE) on 20 shuffled repeats of the 8 conditions; factors = the PCs holding 99 % of the
 # teacher's variance; a 600-neuron LIF student (3× the teacher) trained by closed-loop RLS with a
-# perturbed drive, each trial starting from rest; 2 closed-loop test trials per condition.
+# perturbed drive and independent background noise per neuron, each trial starting from rest;
+# 10 closed-loop test trials per condition.
 
 # %%
 overrides = {}
@@ -93,8 +100,8 @@ if FAST:
     # the synthetic look-alike needs a larger teacher than the recording (N = 200: min R² 0.36)
     overrides = {"teacher.n_units": 300, "run.n_test_repeats": 2,
                  "student.n_neurons": 300, "student.n_forced": 2, "student.n_mean": 4,
-                 "student.n_rls": 60}
-summary = run_reaching_recipe(RECIPE, OUT, data=None if FAST else emg.source, overrides=overrides,
+                 "student.n_rls": 60, "run.n_student_repeats": 8}
+summary = run_reaching_recipe(RECIPE, OUT, data=emg.source, overrides=overrides,
                               progress=True)
 summary.pop("_result")
 print(json.dumps(summary["criteria"], indent=1))
@@ -116,11 +123,13 @@ t, s, p = summary["teacher"], summary["student"], summary["population"]
 print("teacher R² per condition", np.round(t["r2_per_condition"], 4))
 print("student trial-averaged R² per condition", np.round(s["r2_trial_averaged_per_condition"], 3))
 print(f"student trial-averaged R² {s['r2_trial_averaged']:.3f}, ISI CV {s['isi_cv_median']:.2f}, "
-      f"top-10 PCs {p['student_top_pcs_variance']:.3f}, median angle {p['median_principal_angle_deg']:.1f}°")
+      f"CV2 {s['cv2_median']:.2f}, Fano {s['fano_factor_median']:.2f}, "
+      f"top-10 PCs {p['student_top_pcs_variance']:.3f} (unsmoothed {p['unsmoothed_student_top_pcs_variance']:.3f}), "
+      f"median angle {p['median_principal_angle_deg']:.1f}°")
 assert min(t["r2_per_condition"]) > 0.95
 assert s["isi_cv_median"] > 0.5
 if FAST:
-    assert s["r2_trial_averaged"] > 0.4, s["r2_trial_averaged"]   # measured 0.60
+    assert s["r2_trial_averaged"] > 0.4, s["r2_trial_averaged"]   # measured 0.53
 else:
     assert s["size_ratio"] <= 3
     assert s["r2_trial_averaged"] > 0.85, s["r2_trial_averaged"]
