@@ -190,6 +190,10 @@ def main(argv=None) -> int:
             from .reaching import run_reaching_recipe
 
             run_reaching_recipe(args.recipe, args.out, data=args.data)
+        elif method == "reaching_m1":
+            from .reaching import run_m1_recipe
+
+            run_m1_recipe(args.recipe, args.out, data=args.data)
         else:
             parser.error(f"{args.recipe}: unknown experiment.method {method!r}")
     elif args.command == "demo":

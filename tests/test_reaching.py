@@ -292,20 +292,37 @@ def test_unit_quality_table_on_synthetic_m1(tmp_path):
 
 
 def test_m1_recipe_cli_synthetic(tmp_path):
-    """``brianforce train models/reaching_m1.toml`` path on the look-alike, tiny network."""
+    """``brianforce train <reaching_m1 recipe> --data <look-alike>`` on a tiny network: the
+    recipe's sections update its [model] base (kimchow_m1.toml); unit_table.csv is written."""
     import csv
 
-    from brianforce.reaching import run_m1_recipe
+    from brianforce.cli import main
 
-    res = run_m1_recipe(REPO / "models" / "reaching_m1.toml", tmp_path, progress=False,
-                        data=ds.synthetic_path("m1_rates"), overrides={
-        "network.n": 200, "training.n_trials": 1, "training.rounds": 1, "evaluation.n_test_trials": 2,
-        "evaluation.max_units": 12})
-    rows = list(csv.DictReader(open(tmp_path / "unit_table.csv")))
-    assert len(rows) == 12 and (tmp_path / "m1_rates.png").is_file()
-    s = json.loads((tmp_path / "summary.json").read_text())
+    base = (REPO / "models" / "kimchow_m1.toml").as_posix()
+    recipe = tmp_path / "m1.toml"
+    recipe.write_text(f"""[experiment]
+method = "reaching_m1"
+name = "m1_tiny"
+[model]
+base = "{base}"
+[data]
+synthetic = true
+[network]
+n = 200
+[training]
+n_trials = 1
+rounds = 1
+[evaluation]
+n_test_trials = 2
+max_units = 12
+""")
+    out = tmp_path / "out"
+    assert main(["train", str(recipe), "--data", str(ds.synthetic_path("m1_rates")), "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "unit_table.csv")))
+    assert len(rows) == 12 and (out / "m1_rates.png").is_file()
+    s = json.loads((out / "summary.json").read_text())
     assert s["synthetic"] and s["n_units"] == 12 and s["n_neurons"] == 200
-    assert res["model_rates"].shape == res["recorded"].shape == (8, 121, 12)
+    assert s["training"]["n_trials"] == 1 and s["training"]["reg"] > 0     # base + override
     assert np.isfinite(s["corr_all_directions_median"]) and s["model_mean_rate_hz"] > 0
 
 
