@@ -14,10 +14,24 @@ give trial-averaged, 25-ms-smoothed rates that are compared with the recorded on
   rate *is* the recorded rate, with the same number of test trials: the best a spiking
   model with Poisson-like variability can reach with that many trials.
 
-Writes ``benchmarks/results/kimchow_m1.csv`` (one row per direction plus ``all``) and
-``kimchow_m1.png``. Needs the recorded data (``BRIANFORCE_DATA`` or ``../shared/data``).
-Run: ``python benchmarks/kimchow_m1.py [--test-trials 40] [--quick]``; the earlier
-recipe (one round, targets from the spontaneous SD of ``I_syn``) is
+The issue's criterion ("mean correlation … > 0.8 over all 8 directions") is read as
+``corr_per_direction`` averaged over units *and all 8 directions*: it asks each direction's
+time course to be right on its own, whereas the concatenated measure also credits the
+(large) differences between directions' mean rates, i.e. tuning alone.
+
+The untrained rest of the network gets a condition-specific, time-varying drive during the
+window (``[training] drive_mV``; :class:`RecurrentTrainer` ``drive``), so that its
+trial-averaged activity — the inputs the mapped neurons combine — is reproducible and
+distinct per direction; without it the rest is autonomous and chaotic and its trial
+average is flat after the stimulus. Test trials run ``[evaluation] batch`` at a time.
+
+Writes ``benchmarks/results/kimchow_m1.csv`` (one row per direction plus ``all``; network
+size, ``K`` plastic inputs per mapped neuron, trials, RLS cost per update, trial-averaged
+current mismatch vs target modulation, wall times), ``kimchow_m1_curve.csv`` (learning
+curves: RMS RLS error and current correlation per training trial) and ``kimchow_m1.png``.
+Needs the recorded data (``BRIANFORCE_DATA`` or ``../shared/data``).
+Run: ``python benchmarks/kimchow_m1.py [--test-trials 40] [--n 500 --p 0.1 --drive 0]
+[--quick]``; the earlier recipe (one round, targets from the spontaneous SD of ``I_syn``) is
 ``--rounds 1 --spontaneous-sigma --tag spontaneous_sigma``.
 """
 from __future__ import annotations
@@ -47,7 +61,8 @@ def trainer_from_recipe(recipe: dict, **override) -> RecurrentTrainer:
               tau_d=net["tau_d_ms"] * ms, dt=net["dt_ms"] * ms, noise=net["noise_mV"] * mV,
               seed=net["seed"], stim_duration=tr["stim_duration_ms"] * ms,
               stim_amplitude=tr["stim_amplitude_mV"] * mV, learn_every=tr["learn_every_ms"] * ms,
-              reg=tr["reg"], n_trials=tr["n_trials"], dale=tr["dale"])
+              reg=tr["reg"], n_trials=tr["n_trials"], dale=tr["dale"],
+              drive=tr.get("drive_mV", 0.0) * mV, drive_tau=tr.get("drive_tau_ms", 100.0) * ms)
     kw.update(override)
     return RecurrentTrainer(n, **kw)
 
@@ -58,6 +73,21 @@ def rate_scores(model, data) -> tuple[np.ndarray, np.ndarray]:
     per = correlations(model, data)
     flat = correlations(model.reshape(1, C * T, U), data.reshape(1, C * T, U))[0]
     return per, flat
+
+
+def rls_update_cost(trainer, repeats: int = 10) -> float:
+    """Seconds per batched per-neuron RLS update at the trainer's shape (M neurons × K inputs)."""
+    from brianforce.rls_per_neuron import PerNeuronRLS
+
+    conn = trainer.network_.connectivity
+    rls = PerNeuronRLS(conn.mask(trainer.targets_.neurons), reg=trainer.reg)
+    rng = np.random.default_rng(0)
+    r = rng.uniform(0, 20, trainer.n)
+    rls.update(r, np.zeros(rls.n_neurons))
+    t = time.perf_counter()
+    for _ in range(repeats):
+        rls.update(r, rng.standard_normal(rls.n_neurons) * 1e-3)
+    return (time.perf_counter() - t) / repeats
 
 
 def poisson_ceiling(data, dt: float, n_trials: int, smooth: float, seed: int = 0):
@@ -89,6 +119,11 @@ def main(argv=None):
                     help="round-1 SD = spontaneous SD of I_syn (the earlier default) instead of sigma_mV")
     ap.add_argument("--rest", choices=("untrained", "stabilise"), default=None,
                     help="override [training] rest")
+    ap.add_argument("--n", type=int, default=None, help="override [network] n")
+    ap.add_argument("--p", type=float, default=None, help="override [network] p (K = p·N inputs)")
+    ap.add_argument("--drive", type=float, default=None, help="override [training] drive_mV")
+    ap.add_argument("--train-trials", type=int, default=None, help="override [training] n_trials")
+    ap.add_argument("--batch", type=int, default=None, help="override [evaluation] batch")
     ap.add_argument("--tag", default="", help="suffix of the output files")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
@@ -101,12 +136,24 @@ def main(argv=None):
     smooth = dat["smoothing_ms"] * 1e-3
     t0 = time.perf_counter()
     over = dict(n=300, n_trials=2) if args.quick else {}
+    for key, val in (("n", args.n), ("p", args.p), ("n_trials", args.train_trials)):
+        if val is not None:
+            over[key] = val
+    if args.drive is not None:
+        over["drive"] = args.drive * mV
+    batch = args.batch or ev.get("batch", 1)
     tr = trainer_from_recipe(recipe, **over)
     sigma = None if args.spontaneous_sigma else trn["sigma_mV"] * 1e-3
     tr.fit_rates(R, d.dt, sigma=sigma, rounds=args.rounds or trn["rounds"],
-                 calibration_trials=trn["calibration_trials"], rest=args.rest or trn["rest"])
+                 calibration_trials=trn["calibration_trials"], rest=args.rest or trn["rest"],
+                 batch=batch)
     t_train = time.perf_counter() - t0
-    rec = tr.run_trials(n_test)
+    n_updates = sum(int(lc.condition.size) for lc in tr.learning_curves_) * int(
+        round(tr.targets_.duration / float(tr.learn_every / ms) * 1e3))
+    t_update = rls_update_cost(tr)
+    t1 = time.perf_counter()
+    rec = tr.run_trials(n_test, batch=batch)
+    t_test = time.perf_counter() - t1
     rates = rec.binned_rates(tr.mapped_, smooth=smooth)
     per, flat = rate_scores(rates, R)
     c_per, c_flat = poisson_ceiling(R, d.dt, n_test, smooth)
@@ -128,7 +175,14 @@ def main(argv=None):
                   train_trials_per_direction=tr.n_trials * len(tr.learning_curves_),
                   rounds=len(tr.learning_curves_), rest=args.rest or trn["rest"],
                   transfer_sigma_mV=";".join(f"{s * 1e3:.3g}" for s in tr.transfer_sigma_),
-                  test_trials=n_test, train_s=round(t_train), total_s=round(time.perf_counter() - t0))
+                  test_trials=n_test, train_s=round(t_train), total_s=round(time.perf_counter() - t0),
+                  K=int(tr.rls_.max_inputs), drive_mV=float(tr.drive / mV),
+                  rls_update_ms=round(t_update * 1e3, 2), rls_updates=n_updates,
+                  test_s=round(t_test), test_batch=batch,
+                  current_mismatch_mV=float(np.sqrt(np.mean((cur - tr.targets_.values[..., :M]) ** 2)) * 1e3),
+                  target_modulation_mV=float(tr.targets_.values[..., :M].std(axis=(0, 1)).mean() * 1e3),
+                  current_corr_all_directions=float(np.nanmean(correlations(
+                      cur.reshape(1, -1, M), tr.targets_.values[..., :M].reshape(1, -1, M)))))
     for r in rows:
         r.update(common)
     for r in rows:
@@ -139,6 +193,10 @@ def main(argv=None):
     print(f"all directions concatenated: {rows[-1]['corr_all_directions']:.3f} (Poisson ceiling "
           f"{rows[-1]['poisson_ceiling_all_directions']:.3f}); transfer SD per round "
           f"{common['transfer_sigma_mV']} mV; {common['total_s']} s")
+    print(f"K = {common['K']} plastic inputs per mapped neuron; RLS update {common['rls_update_ms']} ms "
+          f"({common['rls_updates']} updates); trial-averaged current mismatch "
+          f"{common['current_mismatch_mV']:.2f} mV vs target modulation "
+          f"{common['target_modulation_mV']:.2f} mV; test {common['test_s']} s")
     args.out.mkdir(parents=True, exist_ok=True)
     stem = ("kimchow_m1_quick" if args.quick else "kimchow_m1") + (f"_{args.tag}" if args.tag else "")
     fields = list(rows[-1])
@@ -146,6 +204,13 @@ def main(argv=None):
         w = csv.DictWriter(fh, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
+    with open(args.out / f"{stem}_curve.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["round", "trial", "direction_deg", "rms_error_mV", "current_corr"])
+        for k, lc in enumerate(tr.learning_curves_):
+            C = R.shape[0]
+            for j, (c, e, r) in enumerate(zip(lc.condition, lc.rms_error, lc.correlation)):
+                w.writerow([k + 1, j // C, int(d.conditions[c]), f"{e * 1e3:.4f}", f"{r:.4f}"])
     try:
         import matplotlib
         matplotlib.use("Agg")

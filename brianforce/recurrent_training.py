@@ -24,7 +24,8 @@ from brian2.devices.device import RuntimeDevice
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
 from .errors import TrainingDiverged
-from .balanced import BalancedNetwork, balanced_connectivity, build_balanced_network
+from .balanced import (BalancedConnectivity, BalancedNetwork, balanced_connectivity,
+                       build_balanced_network)
 from .rls_per_neuron import PerNeuronRLS
 from .seeding import check_seed, rng_for
 from .tasks.patterns import CurrentTargets, fit_transfer_noise, rates_to_targets
@@ -197,6 +198,19 @@ class RecurrentTrainer:
         Free membrane SD of independent white input noise to every neuron (default 0:
         none); see :func:`brianforce.balanced.build_balanced_network`. It smooths the
         neurons' f–I curve, so that low recorded rates map onto a usable current range.
+    drive : Quantity (voltage)
+        SD of a condition-specific, time-varying external input ``I_ext`` given during the
+        training window (and test windows) to every *untrained* neuron: independent
+        Ornstein-Uhlenbeck signals (correlation time ``drive_tau``), one fixed realisation
+        per condition (stream ``"drive-<condition>"``), identical on every trial. Default
+        0 (none): after the stimulus the untrained network is autonomous and chaotic, its
+        trial-averaged activity carries no condition-specific time course. With a drive,
+        the untrained neurons' trial-averaged rates become reproducible, condition-specific
+        functions of time that the trained neurons' inputs can combine.
+    drive_tau : Quantity (time)
+        Correlation time of the drive (default 100 ms).
+    drive_dt : Quantity (time)
+        Update interval of the drive (default 1 ms).
     seed : int
 
     Attributes
@@ -215,7 +229,8 @@ class RecurrentTrainer:
                  g: float = 6.0, bias=(-37.5 * mV, -35 * mV), stim_duration=100 * ms,
                  stim_amplitude=10 * mV, learn_every=5 * ms, reg: float = 1.0,
                  n_trials: int = 20, dale: bool = False, max_error=1 * volt, tau_r=2 * ms,
-                 tau_d=50 * ms, dt=0.05 * ms, noise=0 * mV, seed: int = 0):
+                 tau_d=50 * ms, dt=0.05 * ms, noise=0 * mV, seed: int = 0, drive=0 * mV,
+                 drive_tau=100 * ms, drive_dt=1 * ms):
         self.n = int(n)
         self.p, self.frac_exc, self.g = float(p), float(frac_exc), float(g)
         self.j0 = j0
@@ -225,7 +240,11 @@ class RecurrentTrainer:
         self.dale, self.max_error = bool(dale), max_error
         self.tau_r, self.tau_d, self.dt = tau_r, tau_d, dt
         self.noise = noise
+        self.drive, self.drive_tau, self.drive_dt = drive, drive_tau, drive_dt
         self.seed = check_seed(seed)
+        if _voltage("drive", drive) < 0:
+            raise ValueError(f"drive must be >= 0, got {drive}")
+        _time("drive_tau", drive_tau), _time("drive_dt", drive_dt)
         # unit checks early: a wrong unit fails in the constructor, not after a long build
         if _voltage("noise", noise) < 0:
             raise ValueError(f"noise must be >= 0, got {noise}")
@@ -257,14 +276,60 @@ class RecurrentTrainer:
                                                    self.n)
         return self._stimuli[condition]
 
+    def _drive_values(self, condition: int, n_samples: int) -> np.ndarray:
+        """Drive (n_samples, n) in volts for ``condition`` (OU, stationary start; cached)."""
+        cache = self.__dict__.setdefault("_drives", {})
+        have = cache.get(condition)
+        if have is None or have.shape[0] < n_samples:
+            rng = rng_for(self.seed, f"drive-{condition}")
+            dt, tau = _time("drive_dt", self.drive_dt), _time("drive_tau", self.drive_tau)
+            a = np.exp(-dt / tau)
+            z = rng.standard_normal((n_samples, self.n))  # row-major: prefixes do not change
+            x = np.empty_like(z)
+            x[0] = z[0]
+            b = np.sqrt(1 - a * a)
+            for k in range(1, n_samples):
+                x[k] = a * x[k - 1] + b * z[k]
+            have = cache[condition] = x * _voltage("drive", self.drive)
+        return have[:n_samples]
+
+    def _driven_neurons(self) -> np.ndarray:
+        """Neurons that receive the drive: all but the trained (or rate-mapped) ones."""
+        skip = getattr(self, "mapped_", None)
+        if skip is None and getattr(self, "targets_", None) is not None:
+            skip = self.targets_.neurons
+        return np.setdiff1d(np.arange(self.n), [] if skip is None else skip)
+
+    def _driver(self, condition: int, duration: float, *, group=None, copies: int = 1):
+        """``network_operation`` applying the condition's drive during a window (or None).
+
+        ``group``/``copies``: a NeuronGroup holding ``copies`` replicas of the network
+        (:meth:`run_trials` with ``batch``), each driven identically.
+        """
+        if _voltage("drive", self.drive) <= 0:
+            return None
+        step = _time("drive_dt", self.drive_dt)
+        values = self._drive_values(condition, int(np.ceil(duration / step)) + 1)
+        idx = self._driven_neurons()
+        values = np.tile(values[:, idx], (1, copies))
+        idx = (idx[None, :] + self.n * np.arange(copies)[:, None]).ravel()
+        group = self.network_.neurons if group is None else group
+        i_ext = group.variables["I_ext"].get_value()
+
+        @network_operation(dt=step * second, when="start", name="kimchow_drive*")
+        def drive(t):
+            k = int(round((float(t / second) - self._window_start) / step))
+            if 0 <= k < values.shape[0]:
+                i_ext[idx] = values[k]
+        return drive
+
     def _reset_state(self):
         bn = self.network_
         nrn = bn.neurons
         v_reset = float(nrn.namespace["v_reset"] / volt)
         v_th = float(nrn.namespace["v_th"] / volt)
         nrn.v_[:] = self._trial_rng.uniform(v_reset, v_th, self.n)
-        for var in ("I_syn_", "h_", "r_", "hr_"):
-            getattr(nrn, var)[:] = 0.0
+        _clear_state(nrn)
 
     def spontaneous(self, duration=1 * second, *, neurons=None, sample_dt=1 * ms,
                     warmup=200 * ms, condition: int | None = None) -> np.ndarray:
@@ -288,17 +353,22 @@ class RecurrentTrainer:
             self.network_.network.run(self.stim_duration)
             self.network_.neurons.I_ext_[:] = 0.0
         buf = np.empty((T, neurons.size))
-        rec = self._recorder(buf, neurons, _time("sample_dt", sample_dt), T)
-        self.network_.network.add(rec)
+        ops = [self._recorder(buf, neurons, _time("sample_dt", sample_dt), T)]
+        if condition is not None:
+            ops.append(self._driver(int(condition), _time("duration", duration)))
+        ops = [op for op in ops if op is not None]
+        self.network_.network.add(*ops)
         try:
             self._window_start = float(self.network_.network.t / second)
             self.network_.network.run(duration)
         finally:
-            self.network_.network.remove(rec)
+            self.network_.network.remove(*ops)
+            self.network_.neurons.I_ext_[:] = 0.0
         return buf
 
-    def _recorder(self, buf, neurons, sample_dt, T):
-        isyn = self.network_.neurons.variables["I_syn"].get_value()
+    def _recorder(self, buf, neurons, sample_dt, T, group=None):
+        group = self.network_.neurons if group is None else group
+        isyn = group.variables["I_syn"].get_value()
 
         @network_operation(dt=sample_dt * second, when="start", name="kimchow_recorder*")
         def record(t):
@@ -367,7 +437,8 @@ class RecurrentTrainer:
 
     def fit_rates(self, rates, dt: float, *, neurons=None, sigma: float | None = None,
                   rounds: int = 2, calibration_trials: int = 4, smooth: float = 0.025,
-                  min_rate: float = 0.1, rest: str = "untrained") -> "RecurrentTrainer":
+                  min_rate: float = 0.1, rest: str = "untrained",
+                  batch: int = 1) -> "RecurrentTrainer":
         """Train mapped neurons to fire at recorded ``rates`` (C, T, U), spikes/s.
 
         Kim & Chow train the synaptic current so that the neuron's rate follows the
@@ -382,6 +453,8 @@ class RecurrentTrainer:
         ``"stabilise"`` also trains every other neuron to follow its own spontaneous
         trajectory after each condition's stimulus (target (b), recorded once per
         condition), which makes the network's dynamics reproducible from trial to trial.
+
+        ``batch``: calibration trials simulated at once (see :meth:`run_trials`).
 
         Sets ``mapped_`` (network indices of the units, in unit order),
         ``transfer_sigma_`` (SD used in every round; NaN = spontaneous default) and
@@ -412,7 +485,7 @@ class RecurrentTrainer:
         self.fit(combined(mapped))
         self.learning_curves_ = [self.learning_curve_]
         for _ in range(1, int(rounds)):
-            s = self.transfer_noise(self.run_trials(calibration_trials), smooth=smooth)
+            s = self.transfer_noise(self.run_trials(calibration_trials, batch=batch), smooth=smooth)
             self.transfer_sigma_.append(s)
             self.fit(combined(self.rate_targets(rates, dt, neurons=self.mapped_, sigma=s,
                                                 min_rate=min_rate)))
@@ -466,11 +539,15 @@ class RecurrentTrainer:
         sq = [0.0, 0]
         if learn:
             ops.append(self._learner(condition, trial, sq))
+        driver = self._driver(condition, targets.duration)
+        if driver is not None:
+            ops.append(driver)
         net.add(*ops)
         try:
             net.run(targets.duration * second)
         finally:
             net.remove(*ops)
+            bn.neurons.I_ext_[:] = 0.0
         if not np.all(np.isfinite(buf)):
             raise TrainingDivergedError(f"non-finite synaptic current in trial {trial}, condition {condition}",
                                         step=getattr(getattr(self, "rls_", None), "n_updates", None))
@@ -512,11 +589,21 @@ class RecurrentTrainer:
         return learn
 
     # -- evaluation ----------------------------------------------------------------------
-    def run_trials(self, n_trials: int = 5) -> TrialRecording:
-        """Run ``n_trials`` test trials per condition with fixed weights (no learning)."""
+    def run_trials(self, n_trials: int = 5, *, batch: int = 1) -> TrialRecording:
+        """Run ``n_trials`` test trials per condition with fixed weights (no learning).
+
+        ``batch`` > 1 simulates that many trials at once, as independent copies of the
+        trained network in one Brian2 network (same weights, biases, stimuli and drive;
+        each copy its own random initial state and input noise) — statistically the same
+        trials, several times faster, since Brian2's cost per time step is mostly fixed.
+        """
         _require_runtime()
         if getattr(self, "targets_", None) is None:
             raise RuntimeError("call fit() first")
+        if int(batch) < 1:
+            raise ValueError(f"batch must be >= 1, got {batch}")
+        if int(batch) > 1 and int(n_trials) > 1:
+            return self._run_batched(int(n_trials), min(int(batch), int(n_trials)))
         mon = self.network_.spikes
         C, T, M = self.targets_.values.shape
         currents = np.empty((int(n_trials), C, T, M))
@@ -524,12 +611,79 @@ class RecurrentTrainer:
         for k in range(int(n_trials)):
             row = []
             for c in range(C):
+                n0 = int(mon.num_spikes)  # read only this trial's spikes (the monitor keeps all)
                 _, currents[k, c] = self._trial(c, learn=False, trial=k)
                 t0 = self._window_start
-                t = mon.t_[:]
+                t = np.asarray(mon.variables["t"].get_value()[n0:])
+                i = np.asarray(mon.variables["i"].get_value()[n0:])
                 sel = (t >= t0) & (t < t0 + self.targets_.duration)
-                row.append((mon.i[:][sel].astype(np.int64), t[sel] - t0))
+                row.append((i[sel].astype(np.int64), t[sel] - t0))
             spikes.append(row)
+        return TrialRecording(currents, spikes, self.targets_.dt, self.targets_.duration, self.n)
+
+    def _batch_network(self, copies: int) -> BalancedNetwork:
+        """``copies`` replicas of the network (current weights) in one Brian2 network."""
+        bn = self.network_
+        cached = getattr(self, "_batch", None)
+        if cached is None or cached[0] != copies:
+            c = bn.connectivity
+            off = np.repeat(np.arange(copies) * c.n, c.pre.size)
+            rep = BalancedConnectivity(c.n * copies, c.n_exc, np.tile(c.pre, copies) + off,
+                                       np.tile(c.post, copies) + off, np.tile(c.weight, copies))
+            rep_net = build_balanced_network(rep, bias=self.bias, tau_r=self.tau_r, tau_d=self.tau_d,
+                                             dt=self.dt, noise=self.noise, seed=self.seed,
+                                             name="kimchow_batch")  # one name: compiled code is reused
+            if _voltage("noise", self.noise) > 0:  # do not replay the main network's noise
+                b2.seed(int(self._trial_rng.integers(2**31 - 1)))
+            rep_net.neurons.I_bias_[:] = np.tile(bn.neurons.I_bias_[:], copies)
+            self._batch = cached = (copies, rep_net)
+        rep_net = cached[1]
+        rep_net.synapses.variables["w"].get_value()[:] = np.tile(np.asarray(bn.weight_view()), copies)
+        return rep_net
+
+    def _run_batched(self, n_trials: int, copies: int) -> TrialRecording:
+        rep = self._batch_network(copies)
+        net, nrn, mon = rep.network, rep.neurons, rep.spikes
+        C, T, M = self.targets_.values.shape
+        n = self.n
+        v_reset = float(nrn.namespace["v_reset"] / volt)
+        v_th = float(nrn.namespace["v_th"] / volt)
+        rec_idx = (self.targets_.neurons[None, :] + n * np.arange(copies)[:, None]).ravel()
+        currents = np.empty((n_trials, C, T, M))
+        spikes = [[None] * C for _ in range(n_trials)]
+        for start in range(0, n_trials, copies):
+            use = min(copies, n_trials - start)
+            for c in range(C):
+                nrn.v_[:] = self._trial_rng.uniform(v_reset, v_th, n * copies)
+                _clear_state(nrn)
+                nrn.I_ext_[:] = np.tile(self._stimulus(c), copies)
+                net.run(self.stim_duration)
+                nrn.I_ext_[:] = 0.0
+                self._window_start = t0 = float(net.t / second)
+                buf = np.empty((T, rec_idx.size))
+                ops = [self._recorder(buf, rec_idx, self.targets_.dt, T, group=nrn)]
+                driver = self._driver(c, self.targets_.duration, group=nrn, copies=copies)
+                if driver is not None:
+                    ops.append(driver)
+                n0 = int(mon.num_spikes)
+                net.add(*ops)
+                try:
+                    net.run(self.targets_.duration * second)
+                finally:
+                    net.remove(*ops)
+                    nrn.I_ext_[:] = 0.0
+                if not np.all(np.isfinite(buf)):
+                    raise TrainingDivergedError(f"non-finite synaptic current in test trials "
+                                                f"{start}..{start + use - 1}, condition {c}")
+                currents[start:start + use, c] = buf.reshape(T, copies, M).transpose(1, 0, 2)[:use]
+                t = np.asarray(mon.variables["t"].get_value()[n0:])
+                i = np.asarray(mon.variables["i"].get_value()[n0:]).astype(np.int64)
+                sel = (t >= t0) & (t < t0 + self.targets_.duration)
+                t, i = t[sel] - t0, i[sel]
+                copy = i // n
+                for b in range(use):
+                    k = copy == b
+                    spikes[start + b][c] = (i[k] - b * n, t[k])
         return TrialRecording(currents, spikes, self.targets_.dt, self.targets_.duration, self.n)
 
     def score(self, recording: TrialRecording | None = None) -> float:
@@ -548,8 +702,19 @@ class RecurrentTrainer:
         meta = dict(n=self.n, p=self.p, frac_exc=self.frac_exc, g=self.g, seed=self.seed,
                     j0_volt=_voltage("j0", self.j0), reg=float(self.reg), dale=self.dale,
                     noise_volt=_voltage("noise", self.noise),
+                    drive_volt=_voltage("drive", self.drive),
+                    drive_tau_s=_time("drive_tau", self.drive_tau),
+                    drive_dt_s=_time("drive_dt", self.drive_dt),
                     target_dt=self.targets_.dt, n_trials=int(self.n_trials))
         return save_arrays(path, arrays, meta, kind="kimchow_recurrent")
+
+
+def _clear_state(neurons):
+    """Synaptic and rate filters to zero, refractoriness ended: a trial starts afresh."""
+    for var in ("I_syn_", "h_", "r_", "hr_"):
+        getattr(neurons, var)[:] = 0.0
+    neurons.lastspike_[:] = -1e4
+    neurons.not_refractory_[:] = True
 
 
 def _interp_rows(s, t_grid, values):
