@@ -402,7 +402,9 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
     ax.set_xlabel("time (s), test trials back to back")
     ax.set_ylabel("neuron")
     ax.set_title(f"spiking student raster (200 of {result['student_model'].n_neurons} neurons); "
-                 f"ISI CV median {summary['student']['isi_cv_median']:.2f}", fontsize=9)
+                 f"median ISI CV {summary['student']['isi_cv_median']:.2f}, CV2 "
+                 f"{summary['student']['cv2_median']:.2f}, Fano {summary['student']['fano_factor_median']:.2f}",
+                 fontsize=9)
     fig.savefig(out / "raster.png", dpi=90)
     plt.close(fig)
     ss, st = result["pc_scores"]
