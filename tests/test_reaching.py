@@ -328,8 +328,8 @@ max_units = 12
 
 @pytest.mark.slow
 def test_m1_recipe_real_data(tmp_path):
-    """models/reaching_m1.toml on the recorded M1 rates (minutes): complete per-unit table,
-    rate level within a factor 2. The correlation is far from Kim & Chow's 0.8 (README)."""
+    """models/reaching_m1.toml on the recorded M1 rates (~10 min): complete per-unit table,
+    rate level within a factor 2; measured with 24 test trials: median all-direction corr 0.80."""
     from brianforce.reaching import run_m1_recipe
 
     path = _real_file("hatsopoulos_reach/m1_rates_center_out.npz")
@@ -338,4 +338,4 @@ def test_m1_recipe_real_data(tmp_path):
     s = res["summary"]
     assert not s["synthetic"] and s["n_units"] == 103
     assert 0.5 < s["model_mean_rate_hz"] / s["recorded_mean_rate_hz"] < 2
-    assert s["corr_all_directions_median"] > 0.1
+    assert s["corr_all_directions_median"] > 0.6

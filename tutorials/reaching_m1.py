@@ -26,8 +26,8 @@
 #
 # **Success criterion.** Full run (recorded data): a complete table (one row per unit with a
 # mean rate > 1 Hz, 103 units), model mean rate within a factor 2 of the recorded one, and a
-# median all-direction correlation > 0.2 (what the current per-neuron RLS recipe reaches;
-# Kim & Chow's target of 0.8 is **not** reached, see README). `BRIANFORCE_FAST=1` (CI): the
+# median all-direction correlation > 0.7 (measured 0.80, mean 0.76; per-direction correlation
+# median 0.67, below the 0.8 of issue #6; Poisson ceiling 0.89). `BRIANFORCE_FAST=1` (CI): the
 # synthetic look-alike, 16 units on N = 200 neurons, one short training round: the table is
 # complete and finite, the model fires (mean rate within a factor 4 of the data).
 #
@@ -110,4 +110,4 @@ if FAST:
 else:
     assert s["n_units"] == (rates.rates.mean(axis=(0, 1)) > 1).sum()
     assert 0.5 < ratio < 2, ratio
-    assert s["corr_all_directions_median"] > 0.2, s["corr_all_directions_median"]
+    assert s["corr_all_directions_median"] > 0.7, s["corr_all_directions_median"]   # measured 0.80
