@@ -390,3 +390,17 @@ def test_closed_loop_transfer_with_slower_synapses(task):
     assert r.spike_to_rate_ratio < 2 and r.rate_to_spike_ratio < 2
     assert 0.75 < r.spike_to_rate_frequency / r.rate_frequency < 1.25
     assert 0.75 < r.rate_to_spike_frequency / r.spiking_frequency < 1.25
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", [sinusoid(2.0), van_der_pol()], ids=["sinusoid_2Hz", "van_der_pol"])
+def test_acceptance_consistent_configuration(task):
+    """One configuration for both tasks (N = 500, tau_d = 50 ms in both networks, alpha = 1e-7, 4 s training,
+    ``newton_nicola_transfer.py --preset consistent``): decoders correlate > 0.8 and free-running transfer
+    stays within 2x of the receiving network's own error in both directions (seed 0)."""
+    comp = MatchedForceComparison(500, task.n_outputs, alpha=1e-7, G=0.08 * mV * second, tau_d=50 * ms, seed=0)
+    comp.fit(task, settle=0.3 * second, train=4 * second, test=2 * second, open_loop=2 * second)
+    r = comp.result_
+    assert r.spiking_error < 0.3 and r.rate_error < 0.3
+    assert r.decoder_correlation > 0.8
+    assert r.spike_to_rate_ratio < 2 and r.rate_to_spike_ratio < 2
