@@ -317,9 +317,10 @@ def test_recorded_m1_rates_end_to_end():
     Before fit_rates (targets from the spontaneous SD, 5 mV) the mapped neurons fired
     0.7 Hz against 4.7 Hz in the data; the measured transfer SD fixes the rate level.
     With K = 300 inputs per mapped neuron and the condition-specific drive of the
-    untrained rest, the benchmark (160 test trials) reaches 0.69 per direction (0.24
-    before, K = 50 and no drive); the assertions guard the rate level and 0.45 with the
-    40 test trials used here.
+    untrained rest, the benchmark (160 test trials) reaches 0.69 per direction at the
+    recorded rates (0.24 before, K = 50 and no drive) and 0.850 with the recipe's
+    ``rate_gain`` = 3 (targets 3x the recorded rates; 0.850 measured here too, 40 test
+    trials); the assertions guard the rate level and 0.75.
     """
     import tomllib
     from pathlib import Path
@@ -343,4 +344,4 @@ def test_recorded_m1_rates_end_to_end():
     corr = np.nanmean(correlations(rates, R))
     print(f"M1: per-direction rate corr {corr:.3f}; model {rates.mean():.2f} Hz, data {R.mean():.2f} Hz")
     assert 0.5 < rates.mean() / R.mean() < 2.0
-    assert corr > 0.45, corr
+    assert corr > 0.75, corr
