@@ -54,7 +54,8 @@ import numpy as np
 from brian2 import mV, ms
 
 from brianforce.datasets import load_m1_rates
-from brianforce.recurrent_training import RecurrentTrainer, TrialRecording, correlations
+from brianforce.recurrent_training import (RecurrentTrainer, TrialRecording, correlations,
+                                          trainer_from_sections)
 from brianforce.seeding import rng_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,17 +63,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def trainer_from_recipe(recipe: dict, **override) -> RecurrentTrainer:
-    net, tr = recipe["network"], recipe["training"]
-    n = override.pop("n", net["n"])
-    kw = dict(p=net["p"], frac_exc=net["frac_exc"], j0=net["j0_mV"] * mV, g=net["g"],
-              bias=tuple(b * mV for b in net["bias_mV"]), tau_r=net["tau_r_ms"] * ms,
-              tau_d=net["tau_d_ms"] * ms, dt=net["dt_ms"] * ms, noise=net["noise_mV"] * mV,
-              seed=net["seed"], stim_duration=tr["stim_duration_ms"] * ms,
-              stim_amplitude=tr["stim_amplitude_mV"] * mV, learn_every=tr["learn_every_ms"] * ms,
-              reg=tr["reg"], n_trials=tr["n_trials"], dale=tr["dale"],
-              drive=tr.get("drive_mV", 0.0) * mV, drive_tau=tr.get("drive_tau_ms", 100.0) * ms)
-    kw.update(override)
-    return RecurrentTrainer(n, **kw)
+    return trainer_from_sections(recipe["network"], recipe["training"], **override)
 
 
 def rate_scores(model, data) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["normalised_error", "r_squared", "PCAResult", "pca", "principal_angles", "isi_cv",
-           "fano_factor"]
+           "fano_factor", "gaussian_smooth", "time_correlations"]
 
 
 def _finite(a, name):
@@ -330,3 +330,26 @@ def fano_factor(counts_across_trials, axis: int = 0) -> np.ndarray:
     v = c.var(axis=axis, ddof=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(m > 0, v / np.where(m > 0, m, 1.0), np.nan)
+
+
+def gaussian_smooth(x, sd_samples: float, axis: int = -2) -> np.ndarray:
+    """Gaussian smoothing (SD in samples) along ``axis``, edges renormalised (no zero padding)."""
+    x = np.asarray(x, dtype=float)
+    if sd_samples <= 0:
+        return x.copy()
+    half = int(np.ceil(4 * sd_samples))
+    kern = np.exp(-0.5 * (np.arange(-half, half + 1) / sd_samples) ** 2)
+    kern /= kern.sum()
+    norm = np.convolve(np.ones(x.shape[axis]), kern, mode="same")
+    return np.apply_along_axis(lambda v: np.convolve(v, kern, mode="same") / norm, axis, x)
+
+
+def time_correlations(x, y) -> np.ndarray:
+    """Pearson correlation over time (axis −2) of (…, T, M) arrays; NaN where either is flat."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    x = x - x.mean(axis=-2, keepdims=True)
+    y = y - y.mean(axis=-2, keepdims=True)
+    den = np.sqrt((x * x).sum(-2) * (y * y).sum(-2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (x * y).sum(-2) / np.where(den > 0, den, 1.0), np.nan)

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis_stats import fano_factor, isi_cv, pca, principal_angles, r_squared
+from .analysis_stats import (fano_factor, gaussian_smooth, isi_cv, pca, principal_angles, r_squared,
+                             time_correlations)
 from .factors import pca_factors
 from .tasks.reaching import reaching_trials
 from .teacher import RateTeacher
@@ -493,29 +494,6 @@ UNIT_TABLE_COLUMNS = ("unit", "unit_index", "neuron", "recorded_mean_rate_hz", "
                       "corr_per_direction_mean", "poisson_ceiling_corr_all_directions")
 
 
-def _corr_time(x, y):
-    """Pearson correlation over axis −2 of (…, T, U) arrays; NaN where either is flat."""
-    x = x - x.mean(axis=-2, keepdims=True)
-    y = y - y.mean(axis=-2, keepdims=True)
-    den = np.sqrt((x * x).sum(-2) * (y * y).sum(-2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (x * y).sum(-2) / np.where(den > 0, den, 1.0), np.nan)
-
-
-def gaussian_smooth(x, sd_samples: float, axis: int = -2) -> np.ndarray:
-    """Gaussian smoothing (SD in samples) along ``axis``, edges renormalised (no zero padding).
-
-    The same kernel as :meth:`brianforce.recurrent_training.TrialRecording.binned_rates`.
-    """
-    x = np.asarray(x, dtype=float)
-    if sd_samples <= 0:
-        return x.copy()
-    half = int(np.ceil(4 * sd_samples))
-    kern = np.exp(-0.5 * (np.arange(-half, half + 1) / sd_samples) ** 2)
-    kern /= kern.sum()
-    n = x.shape[axis]
-    norm = np.convolve(np.ones(n), kern, mode="same")
-    return np.apply_along_axis(lambda v: np.convolve(v, kern, mode="same") / norm, axis, x)
 
 
 def poisson_ceiling(recorded, dt: float, n_trials: int, *, smooth: float = 0.025,
@@ -534,7 +512,7 @@ def poisson_ceiling(recorded, dt: float, n_trials: int, *, smooth: float = 0.025
     rng = rng_for(seed, "m1-poisson-ceiling")
     counts = rng.poisson(np.clip(R, 0, None)[None] * dt, size=(int(n_trials), C, T, U)).mean(0) / dt
     sm = gaussian_smooth(counts, smooth / dt, axis=1)
-    return _corr_time(sm.reshape(1, C * T, U), R.reshape(1, C * T, U))[0]
+    return time_correlations(sm.reshape(1, C * T, U), R.reshape(1, C * T, U))[0]
 
 
 def unit_quality_table(model_rates, recorded, *, units=None, directions=None, neurons=None,
@@ -574,9 +552,9 @@ def unit_quality_table(model_rates, recorded, *, units=None, directions=None, ne
     directions = list(range(C)) if directions is None else list(directions)
     if len(units) != U or len(directions) != C:
         raise ValueError("units/directions do not match the (C, T, U) shape")
-    per = _corr_time(m, r)                                      # (C, U)
+    per = time_correlations(m, r)                               # (C, U)
     flat_m, flat_r = m.reshape(C * T, U), r.reshape(C * T, U)
-    overall = _corr_time(flat_m[None], flat_r[None])[0]
+    overall = time_correlations(flat_m[None], flat_r[None])[0]
     ss_tot = ((flat_r - flat_r.mean(0)) ** 2).sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
         r2 = np.where(ss_tot > 0, 1 - ((flat_m - flat_r) ** 2).sum(0) / np.where(ss_tot > 0, ss_tot, 1), np.nan)
@@ -633,30 +611,6 @@ def write_unit_table(table, path) -> Path:
     return path
 
 
-def _trainer(network: dict, training: dict):
-    """:class:`~brianforce.recurrent_training.RecurrentTrainer` from ``[network]``/``[training]``
-    sections laid out as ``models/kimchow_m1.toml`` (times in ms, voltages in mV)."""
-    from brian2 import mV, ms
-
-    from .recurrent_training import RecurrentTrainer
-
-    net, tr = network, training
-    kw = dict(p=net["p"], frac_exc=net["frac_exc"], j0=net["j0_mV"] * mV, g=net["g"],
-              bias=tuple(b * mV for b in net["bias_mV"]), tau_r=net["tau_r_ms"] * ms,
-              tau_d=net["tau_d_ms"] * ms, dt=net["dt_ms"] * ms, noise=net.get("noise_mV", 0.0) * mV,
-              seed=int(net.get("seed", 0)), stim_duration=tr["stim_duration_ms"] * ms,
-              stim_amplitude=tr["stim_amplitude_mV"] * mV, learn_every=tr["learn_every_ms"] * ms,
-              reg=tr["reg"], n_trials=int(tr["n_trials"]), dale=bool(tr.get("dale", False)))
-    # optional settings of newer recipes, passed where the trainer supports them
-    if "drive_mV" in tr and _accepts(RecurrentTrainer, "drive"):
-        kw.update(drive=tr["drive_mV"] * mV, drive_tau=tr.get("drive_tau_ms", 100.0) * ms)
-    return RecurrentTrainer(int(net["n"]), **kw)
-
-
-def _accepts(fn, name) -> bool:
-    import inspect
-
-    return name in inspect.signature(fn).parameters
 
 
 def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float = 1.0,
@@ -702,19 +656,20 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
     if units.size == 0:
         raise ValueError(f"no unit has a mean rate above {min_mean_rate_hz} Hz")
     R = data.rates[:, :, units]
-    tr = _trainer(network, training)
+    from .recurrent_training import trainer_from_sections
+
+    tr = trainer_from_sections(network, training)
     sigma = training.get("sigma_mV")
     log(f"{units.size} units (> {min_mean_rate_hz} Hz) onto N = {tr.n}; {int(training['n_trials'])} "
         f"trials per direction and round, {int(training.get('rounds', 2))} rounds")
-    bkw = {"batch": int(batch)} if batch and int(batch) > 1 and _accepts(tr.run_trials, "batch") else {}
+    batch = max(int(batch or 1), 1)
     tr.fit_rates(R, data.dt, sigma=None if sigma is None else float(sigma) * 1e-3,
                  rounds=int(training.get("rounds", 2)),
                  calibration_trials=int(training.get("calibration_trials", 4)),
-                 rest=str(training.get("rest", "untrained")), smooth=smoothing,
-                 **(bkw if _accepts(tr.fit_rates, "batch") else {}))
+                 rest=str(training.get("rest", "untrained")), smooth=smoothing, batch=batch)
     t_train = time.time() - t0
     log(f"trained in {t_train:.0f} s; {n_test_trials} test trials per direction")
-    rec = tr.run_trials(int(n_test_trials), **bkw)
+    rec = tr.run_trials(int(n_test_trials), batch=batch)
     model = rec.binned_rates(tr.mapped_, smooth=smoothing)
     ceiling = poisson_ceiling(R, data.dt, int(n_test_trials), smooth=smoothing)
     table = unit_quality_table(model, R, units=np.asarray(data.units)[units],

@@ -23,6 +23,8 @@ from brian2 import mV, ms, network_operation, second, volt
 from brian2.devices.device import RuntimeDevice
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
+from .analysis_stats import gaussian_smooth
+from .analysis_stats import time_correlations as correlations
 from .errors import TrainingDiverged
 from .balanced import (BalancedConnectivity, BalancedNetwork, balanced_connectivity,
                        build_balanced_network)
@@ -31,7 +33,7 @@ from .seeding import check_seed, rng_for
 from .tasks.patterns import CurrentTargets, fit_transfer_noise, rates_to_targets
 
 __all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", "TrainingDivergedError",
-           "correlations", "isi_cv"]
+           "correlations", "isi_cv", "trainer_from_sections"]
 
 
 class TrainingDivergedError(TrainingDiverged):
@@ -106,24 +108,9 @@ class TrialRecording:
                 k = np.minimum((t[keep] / self.dt).astype(np.int64), T - 1)
                 np.add.at(counts[c], (k, pos[idx[keep]]), 1.0)
         rates = counts / (n_trials * self.dt)
-        if smooth > 0:
-            half = int(np.ceil(4 * smooth / self.dt))
-            kern = np.exp(-0.5 * (np.arange(-half, half + 1) * self.dt / smooth) ** 2)
-            kern /= kern.sum()
-            norm = np.convolve(np.ones(T), kern, mode="same")
-            rates = np.apply_along_axis(lambda x: np.convolve(x, kern, mode="same") / norm, 1, rates)
-        return rates
+        return gaussian_smooth(rates, smooth / self.dt, axis=1) if smooth > 0 else rates
 
 
-def correlations(x, y) -> np.ndarray:
-    """Pearson correlation over time (axis −2) of (…, T, M) arrays; NaN where flat."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    x = x - x.mean(axis=-2, keepdims=True)
-    y = y - y.mean(axis=-2, keepdims=True)
-    den = np.sqrt((x * x).sum(-2) * (y * y).sum(-2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (x * y).sum(-2) / den, np.nan)
 
 
 def isi_cv(neuron, times, n_neurons: int, *, min_spikes: int = 5) -> np.ndarray:
@@ -732,3 +719,20 @@ def _require_runtime():
         raise RuntimeError("RecurrentTrainer uses a Brian2 network_operation, which standalone "
                            f"devices ({type(b2.get_device()).__name__}) silently drop; call "
                            "brian2.set_device('runtime') before training.")
+
+
+def trainer_from_sections(network: dict, training: dict, **override) -> RecurrentTrainer:
+    """:class:`RecurrentTrainer` from ``[network]``/``[training]`` recipe sections laid out as
+    ``models/kimchow_m1.toml`` (times in ms, voltages in mV); ``override`` replaces keyword
+    arguments (``n`` included)."""
+    net, tr = network, training
+    n = override.pop("n", net["n"])
+    kw = dict(p=net["p"], frac_exc=net["frac_exc"], j0=net["j0_mV"] * mV, g=net["g"],
+              bias=tuple(b * mV for b in net["bias_mV"]), tau_r=net["tau_r_ms"] * ms,
+              tau_d=net["tau_d_ms"] * ms, dt=net["dt_ms"] * ms, noise=net.get("noise_mV", 0.0) * mV,
+              seed=int(net.get("seed", 0)), stim_duration=tr["stim_duration_ms"] * ms,
+              stim_amplitude=tr["stim_amplitude_mV"] * mV, learn_every=tr["learn_every_ms"] * ms,
+              reg=tr["reg"], n_trials=int(tr["n_trials"]), dale=bool(tr.get("dale", False)),
+              drive=tr.get("drive_mV", 0.0) * mV, drive_tau=tr.get("drive_tau_ms", 100.0) * ms)
+    kw.update(override)
+    return RecurrentTrainer(int(n), **kw)
