@@ -113,9 +113,12 @@ def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
         ff = fano_factor(counts) if counts.shape[0] > 1 else np.full(n_neurons, np.nan)
     extra = {}
     if trials.continuous:
-        pa = phase_aligned_errors(run.outputs, targets)
+        pa, shifts = phase_aligned_errors(run.outputs, targets, return_shifts=True)
+        n_t = np.asarray(targets).shape[1]
+        lag = (shifts + n_t // 2) % n_t - n_t // 2            # circular shift → signed lag
         extra = {"phase_aligned_error_median": float(np.median(pa)),
-                 "normalised_error_first_trial": float(errs[0])}
+                 "normalised_error_first_trial": float(errs[0]),
+                 "phase_lag_per_trial_ms": [float(v) for v in lag * run.duration / n_t * 1e3]}
     return {**extra, "normalised_error_median": float(np.median(errs)),
             "normalised_error_trial_averaged": condition_averaged_error(run.outputs, targets,
                                                                         trials.labels),
