@@ -30,7 +30,8 @@ COLUMNS = ["recipe", "tag", "overrides", "task", "seed", "teacher_units", "stude
            "student_phase_aligned_error", "error_ratio", "teacher_accuracy", "student_accuracy",
            "mean_rate_hz", "isi_cv_median", "isi_cv_frac_above_0_5", "fano_median",
            "student_top10_variance", "teacher_top10_variance", "median_angle_deg",
-           "dale", "dale_violations", "train_factor_error_last", "wall_time_s", "machine"]
+           "dale", "dale_violations", "train_factor_error_last", "wall_time_s", "machine",
+           "phase_lag_per_period_ms"]
 
 
 def _parse_set(items):
@@ -64,7 +65,8 @@ def row(summary: dict, recipe: str, tag: str, overrides: dict) -> dict:
             "dale_violations": s.get("dale_sign_violations"),
             "train_factor_error_last": s["train_factor_error_last"],
             "wall_time_s": summary["wall_time_s"],
-            "machine": f"{platform.node()} ({os.cpu_count()} cpus)"}
+            "machine": f"{platform.node()} ({os.cpu_count()} cpus)",
+            "phase_lag_per_period_ms": ";".join(f"{v:g}" for v in s.get("phase_lag_per_trial_ms", []))}
 
 
 def main(argv=None):

@@ -92,6 +92,13 @@ def phase_aligned_errors(outputs, targets, *, return_shifts: bool = False):
     return (np.array(out), np.array(shifts)) if return_shifts else np.array(out)
 
 
+def signed_lags(shifts, n_samples: int) -> np.ndarray:
+    """Circular shifts from :func:`phase_aligned_errors` as signed lags in samples, in
+    ``[−n/2, n/2)``: positive when the output runs *behind* its target (``z(t) ≈ f(t − lag)``)."""
+    shifts = np.asarray(shifts)
+    return (shifts + n_samples // 2) % n_samples - n_samples // 2
+
+
 def condition_averaged_error(outputs, targets, labels) -> float:
     """Normalised error of the condition-averaged output (trials with the same label
     averaged, as DePasquale et al. report trial-averaged fits) against the averaged target."""
@@ -114,11 +121,10 @@ def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
     extra = {}
     if trials.continuous:
         pa, shifts = phase_aligned_errors(run.outputs, targets, return_shifts=True)
-        n_t = np.asarray(targets).shape[1]
-        lag = (shifts + n_t // 2) % n_t - n_t // 2            # circular shift → signed lag
+        lag = signed_lags(shifts, np.asarray(targets).shape[1]) * run.duration / np.asarray(targets).shape[1]
         extra = {"phase_aligned_error_median": float(np.median(pa)),
                  "normalised_error_first_trial": float(errs[0]),
-                 "phase_lag_per_trial_ms": [float(v) for v in lag * run.duration / n_t * 1e3]}
+                 "phase_lag_per_trial_ms": [float(v) for v in lag * 1e3]}
     return {**extra, "normalised_error_median": float(np.median(errs)),
             "normalised_error_trial_averaged": condition_averaged_error(run.outputs, targets,
                                                                         trials.labels),
