@@ -92,6 +92,12 @@ def phase_aligned_errors(outputs, targets, *, return_shifts: bool = False):
     return (np.array(out), np.array(shifts)) if return_shifts else np.array(out)
 
 
+def _phase_aligned_rates(rates, outputs, targets):
+    """Roll every trial's rates by the shift that best aligns its output with the target."""
+    _, sh = phase_aligned_errors(outputs, targets, return_shifts=True)
+    return np.stack([np.roll(r, -L, axis=0) for r, L in zip(rates, sh)])
+
+
 def signed_lags(shifts, n_samples: int) -> np.ndarray:
     """Circular shifts from :func:`phase_aligned_errors` as signed lags in samples, in
     ``[−n/2, n/2)``: positive when the output runs *behind* its target (``z(t) ≈ f(t − lag)``)."""
@@ -257,11 +263,12 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
         student.force(stud_train.inputs[:n_cue], ytilde[:n_cue])
     s_run = student.predict(test.inputs)
     ms = evaluate_student(s_run, test.targets, test, student.n_neurons)
-    s_rates = s_run.rates
-    if test.continuous:   # undo phase slips before trial-averaging (see phase_aligned_errors)
-        _, sh = phase_aligned_errors(s_run.outputs, test.targets, return_shifts=True)
-        s_rates = np.stack([np.roll(r, -L, axis=0) for r, L in zip(s_rates, sh)])
-    pop = population_metrics(s_rates, t_test.rates, test.labels)
+    s_rates, t_rates = s_run.rates, t_test.rates
+    if test.continuous:   # undo phase slips before trial-averaging (see phase_aligned_errors),
+        # the student's and the (also free-running, drifting) teacher's alike
+        s_rates, t_rates = (_phase_aligned_rates(rates, outputs, test.targets) for rates, outputs
+                            in ((s_rates, s_run.outputs), (t_rates, t_test.outputs)))
+    pop = population_metrics(s_rates, t_rates, test.labels)
 
     summary = {
         "recipe": str(path), "experiment": exp.get("name", Path(path).stem), "task": task_name,

@@ -249,9 +249,11 @@ def test_recipe_driver_writes_summary_figure_and_network(tmp_path):
 
 @pytest.mark.slow
 def test_oscillation_recipe_full_size(tmp_path):
-    """Full recipe (~5 min on 2 busy cores). Asserts the acceptance points that hold. The raw
-    2x-teacher error over 10 free-running periods does not: the student's phase diffuses under
-    spiking noise while the deterministic teacher's does not (see summary fields)."""
+    """Full recipe (~3 min on 2 busy cores): the issue-3 oscillation acceptance points at the
+    recipe's seed (measured: error 0.0062 vs the teacher's 0.0034, ratio 1.80; ISI CV 2.4;
+    top-10 PCs 96.6 %; angle 8.2°). The 2x ratio is not robust across seeds: the free-running
+    student's phase drifts by a few ms per period, more or less from run to run
+    (benchmarks/results/depasquale_oscillation_probes.csv)."""
     from pathlib import Path
 
     from brianforce.recipes_depasquale import train_from_recipe
@@ -265,6 +267,7 @@ def test_oscillation_recipe_full_size(tmp_path):
     # stable closed-loop rhythm: the first free period and the phase-aligned waveform are close
     assert s["student"]["normalised_error_first_trial"] < 0.1
     assert s["student"]["phase_aligned_error_median"] < 0.05
+    assert s["error_ratio"] < 2
 
 
 @pytest.mark.slow
