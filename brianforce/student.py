@@ -86,7 +86,10 @@ statistics ``H = Σ x xᵀ + I/α`` and ``B = Σ x ỹᵀ`` (``x = σ ⊙ s``) a
 update; every ``dale_check_every`` updates and at the end of every RLS trial the non-negative
 quadratic program ``min ½ vᵀHv − B_pᵀv, v >= 0`` (``v_p = σ ⊙ w_p``) is solved per factor by
 block principal pivoting (warm-started from the current free set ``F_p``), and in between each
-factor is updated by exact RLS restricted to ``F_p``; the network runs on ``σ ⊙ max(v, 0)``.
+factor is updated by exact RLS restricted to ``F_p`` (``dale_hold``: weights held instead);
+the network runs on ``σ ⊙ max(v, 0)``. ``dale_forget < 1`` decays the statistics of past RLS
+trials after each trial (measured: stops the training error creeping up over trials, but
+does not make the free-running loop stable).
 Measured (``benchmarks/results/depasquale_dale_split_probes.csv``): clipping a running RLS
 estimate to its sign (the shared RLS ``P`` untouched) diverges numerically within the first
 RLS trial — an algebraic instability (the clip breaks cancellations along ill-conditioned
@@ -224,6 +227,11 @@ class FactorStudent:
     dale_pools : {"overlap", "disjoint"}      "split": non-negative factor pools of U
     dale_pool_fraction : float                "split", "overlap": fraction of neurons per pool
     dale_iterations : int                     "split": max block-pivoting exchanges per re-solve
+    dale_mirror : bool                        "split": train [ỹ, −ỹ] (on and off pools)
+    dale_hold : bool                          "split": hold the weights between exact re-solves
+                                              (no RLS steps on the free sets)
+    dale_forget : float                       "split": factor by which the ridge statistics of
+                                              past RLS trials decay after each trial (1 = none)
     dale_offset : Quantity (voltage)          "offset": the offset β
     dale_project : bool                       "total": project the factor drive U off J^f's
                                               rank-one mean direction (see module docstring)
@@ -261,7 +269,7 @@ class FactorStudent:
                  dale_offset=2 * mV, dale_method: str = "total", dale_check_every: int = 25,
                  dale_project: bool = True, dale_pools: str = "overlap",
                  dale_pool_fraction: float = 1.0, dale_iterations: int = 10,
-                 dale_mirror: bool = False,
+                 dale_mirror: bool = False, dale_hold: bool = False, dale_forget: float = 1.0,
                  divergence_threshold: float = 25.0, dt=0.05 * ms,
                  teacher_forced_rls: bool = True, n_closed_loop: int = 0,
                  forcing_noise: float = 0.0, forcing_noise_tau=50 * ms, seed: int = 0):
@@ -317,6 +325,10 @@ class FactorStudent:
             raise ValueError(f"dale_iterations must be a positive integer, got {dale_iterations!r}")
         self.dale_iterations = int(dale_iterations)
         self.dale_mirror = bool(dale_mirror)
+        self.dale_hold = bool(dale_hold)
+        if not (np.isfinite(dale_forget) and 0 < dale_forget <= 1):
+            raise ValueError(f"dale_forget must be in (0, 1], got {dale_forget!r}")
+        self.dale_forget = float(dale_forget)
         if (isinstance(dale_check_every, bool) or int(dale_check_every) != dale_check_every
                 or dale_check_every < 1):
             raise ValueError(f"dale_check_every must be a positive integer, got {dale_check_every!r}")
@@ -429,6 +441,8 @@ class FactorStudent:
         x = s * self._feat_sign
         blas.dsyr(1.0, x, a=self._H, lower=0, overwrite_a=True)
         self._B += np.outer(x, target)
+        if self.dale_hold:             # weights held until the next exact re-solve
+            return
         for p, F in enumerate(self._F):
             if not len(F):
                 continue
@@ -460,7 +474,7 @@ class FactorStudent:
             b = self._B[:, p]
             tol = 1e-12 * (np.abs(b).max() + 1e-300)
             changed = False
-            for it in range(self.dale_iterations + 1):
+            for it in range(int(self.dale_hold), self.dale_iterations + 1):
                 if it:
                     v[:] = 0.0
                     J = np.flatnonzero(Fm)
@@ -475,12 +489,14 @@ class FactorStudent:
                     break
                 Fm ^= flip
                 changed = True
-            if not changed:
+            if not (changed or self.dale_hold):
                 continue
             v = np.maximum(v, 0.0)
             F = np.flatnonzero(v > 0)
             self._F[p] = F
             self._v[:, p] = v
+            if self.dale_hold:
+                continue
             if len(F):
                 cf = cho_factor(Hu[np.ix_(F, F)], lower=False)
                 self._Pinv[p] = np.asfortranarray(cho_solve(cf, np.eye(len(F))))
@@ -733,6 +749,10 @@ class FactorStudent:
                 clipped.append(self._dale_clip())
             elif self._split:
                 self._split_project()
+                if self.dale_forget < 1:    # older trials' statistics decay (ridge term kept)
+                    reg = np.eye(len(self._B)) / self.alpha
+                    self._H[:] = self.dale_forget * (self._H - reg) + reg
+                    self._B *= self.dale_forget
                 clipped.append(float(np.mean(self._wc == 0)))
             if not np.isfinite(e) or (r > 0 and e > self.divergence_threshold):
                 raise TrainingDivergedError(

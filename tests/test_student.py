@@ -135,14 +135,16 @@ def test_dale_split_every_weight_keeps_its_sign():
     a = st.arrays()
     np.testing.assert_array_equal(a["w"], st.w_)
     np.testing.assert_array_equal(a["fixed_w"], st.fixed_w_)
-    disjoint = _small(dale=True, dale_method="split", dale_pools="disjoint", n_rls=1, seed=5)
+    disjoint = _small(dale=True, dale_method="split", dale_pools="disjoint", dale_hold=True,
+                      n_rls=1, seed=5)
     disjoint.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
     G = disjoint.U_.T @ disjoint.U_
     np.testing.assert_allclose(G, np.diag(np.diag(G)), atol=1e-12)   # orthogonal pools
     assert np.all(np.count_nonzero(disjoint.U_, axis=1) == 1)
     assert disjoint.dale_violations() == 0
     for bad in (dict(dale_pools="some"), dict(dale_pool_fraction=0.0),
-                dict(dale_pool_fraction=1.5), dict(dale_iterations=0)):
+                dict(dale_pool_fraction=1.5), dict(dale_iterations=0), dict(dale_forget=0.0),
+                dict(dale_forget=1.5)):
         with pytest.raises(ValueError):
             FactorStudent(120, dale=True, dale_method="split", **bad)
 
