@@ -47,7 +47,7 @@ def _num(v):
 def _student_kwargs(sec: dict) -> dict:
     out = {}
     for k, v in sec.items():
-        if isinstance(v, str) and k not in ("schedule", "dale_method"):
+        if isinstance(v, str) and k not in ("schedule", "dale_method", "dale_pools", "dale_projection"):
             out[k] = parse_quantity(v)
         else:
             out[k] = v
@@ -291,7 +291,7 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     if student.dale:
         summary["student"]["dale_method"] = student.dale_method
         summary["student"]["dale_sign_violations"] = student.dale_violations()
-        if student.dale_method == "total":
+        if student.dale_method in ("total", "split"):
             summary["student"]["dale_clipped_fraction_last"] = float(student.dale_clipped_[-1])
     _figures(out, test, t_test.outputs, s_run, ms, summary["experiment"])
     arrays = {f"student_{k}": v for k, v in student.arrays().items()}

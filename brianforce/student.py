@@ -71,10 +71,41 @@ a fraction of a mV at N ~ 600). After every RLS update each row ``w_j`` is clipp
 sign(weight) = σ_j. Measured on the oscillation: the clipping is so tight that the factors
 are not learned (nMSE ~1, ``benchmarks/results/depasquale_dale_probes.csv``).
 
+``"split"``: sign-constrained factor loop, with no offset and no clipping of totals. The factor
+projection is non-negative (``U >= 0``: ``dale_pools="disjoint"`` puts every neuron in one random
+factor pool with a uniform(0.5, 1.5) weight, so the columns stay orthogonal; ``"overlap"``:
+uniform(0, 1) entries kept with probability ``dale_pool_fraction``), and every row of the
+factor readout is held on its presynaptic sign, ``σ_j w_jp >= 0`` (slow and fast features).
+Each learned weight ``τ_j U_i·w_j = τ_j Σ_p U_ip w_jp`` is then a sum of terms of sign σ_j (or
+0) for every postsynaptic ``i``, and the fixed weights have sign σ_j as drawn (no autapses), so
+every learned and every total weight obeys Dale's law by construction, during training too.
+The factors become pooled E-minus-I differences. ``dale_mirror`` trains ``[ỹ, −ỹ]`` (2P
+factors, "on" and "off" pools) so that both signs of every factor drive some neurons.
+Learning is the sign-constrained ridge regression that RLS would solve unconstrained: the
+statistics ``H = Σ x xᵀ + I/α`` and ``B = Σ x ỹᵀ`` (``x = σ ⊙ s``) are accumulated at every
+update; every ``dale_check_every`` updates and at the end of every RLS trial the non-negative
+quadratic program ``min ½ vᵀHv − B_pᵀv, v >= 0`` (``v_p = σ ⊙ w_p``) is solved per factor by
+block principal pivoting (warm-started from the current free set ``F_p``), and in between each
+factor is updated by exact RLS restricted to ``F_p`` (``dale_hold``: weights held instead);
+the network runs on ``σ ⊙ max(v, 0)``. ``dale_forget < 1`` decays the statistics of past RLS
+trials after each trial (measured: stops the training error creeping up over trials, but
+does not make the free-running loop stable).
+Measured (``benchmarks/results/depasquale_dale_split_probes.csv``): clipping a running RLS
+estimate to its sign (the shared RLS ``P`` untouched) diverges numerically within the first
+RLS trial — an algebraic instability (the clip breaks cancellations along ill-conditioned
+directions of ``P``; weights reach ~1e184), after which the rate saturates at ~500 Hz; a
+projection in the RLS metric is stable, but its training error creeps up and the free-running
+test fails; re-solving only every 25 updates (50 ms) is too slow for the closed loop
+(training nMSE ~0.1). Status: every weight keeps its sign (tests), training factor nMSE
+~0.01-0.03, but the free-running oscillation is not yet within 3x of the teacher (see the
+recipe ``models/depasquale_oscillation_dale.toml`` for the measured figures).
+
 References
 ----------
 DePasquale B, Churchland MM, Abbott LF (2016) Using firing-rate dynamics to train recurrent
 networks of spiking model neurons. arXiv:1601.07620.
+Kim J, Park H (2011) Fast nonnegative matrix factorization: an active-set-like method and
+comparisons. SIAM J Sci Comput 33:3261-3281 (block principal pivoting).
 DePasquale B, Sussillo D, Abbott LF, Churchland MM (2023) The centrality of population-level
 factors to network computation is demonstrated by a versatile approach for training spiking
 networks. Neuron 111:631-649.
@@ -84,6 +115,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import blas, cho_factor, cho_solve
 
 from brian2 import (NeuronGroup, Network, NetworkOperation, Synapses, SpikeMonitor, ms, mV,
                     second, volt)
@@ -189,8 +221,17 @@ class FactorStudent:
     schedule : {"random", "regular"}          Bernoulli per step, or every ``update_interval``
     n_forced, n_mean, n_rls : int             trials per training phase (see module docstring)
     dale : bool, frac_exc : float
-    dale_method : {"total", "offset"}         how learned weights keep Dale's law (module docstring)
-    dale_check_every : int                    "total": RLS updates between sign checks (and clips)
+    dale_method : {"total", "offset", "split"}  how learned weights keep Dale's law (module docstring)
+    dale_check_every : int                    "total": RLS updates between sign checks (and clips);
+                                              "split": updates between exact constrained re-solves
+    dale_pools : {"overlap", "disjoint"}      "split": non-negative factor pools of U
+    dale_pool_fraction : float                "split", "overlap": fraction of neurons per pool
+    dale_iterations : int                     "split": max block-pivoting exchanges per re-solve
+    dale_mirror : bool                        "split": train [ỹ, −ỹ] (on and off pools)
+    dale_hold : bool                          "split": hold the weights between exact re-solves
+                                              (no RLS steps on the free sets)
+    dale_forget : float                       "split": factor by which the ridge statistics of
+                                              past RLS trials decay after each trial (1 = none)
     dale_offset : Quantity (voltage)          "offset": the offset β
     dale_project : bool                       "total": project the factor drive U off J^f's
                                               rank-one mean direction (see module docstring)
@@ -207,13 +248,14 @@ class FactorStudent:
     U_ : ndarray (N, P)          factor → neuron projection (V per factor unit)
     U_in_ : ndarray (N, M)       input weights (V per input unit)
     w_ : ndarray (2N, P)         learned factor readout from [s_slow; s_fast] (Dale "total":
-                                 slow rows 0)
+                                 slow rows 0; "split": σ_j w_jp >= 0)
     W_out_ : ndarray (P + 1, Q)  output weights from [y; 1]
     I_bias_ : ndarray (N,)       bias after mean removal (V)
     signs_ : ndarray (N,)        +1/−1 (Dale) or 0 (no Dale)
     fixed_i_, fixed_j_, fixed_w_ : ndarray  fixed synapses (post i ← pre j, V·s), as drawn
     dale_correction_ : ndarray (N, N)        Dale "total": clipping correction C (V·s), else 0
-    dale_clipped_ : ndarray      Dale "total": fraction of connections clipped after each RLS trial
+    dale_clipped_ : ndarray      Dale "total": fraction of connections clipped after each RLS
+                                 trial; "split": fraction of readout weights held at 0
     train_errors_ : ndarray      factor nMSE per RLS trial
     mean_rate_ : float           mean firing rate in the last training trial (Hz)
     """
@@ -225,7 +267,9 @@ class FactorStudent:
                  update_interval=2 * ms, schedule: str = "random", n_forced: int = 5,
                  n_mean: int = 10, n_rls: int = 50, dale: bool = False, frac_exc: float = 0.8,
                  dale_offset=2 * mV, dale_method: str = "total", dale_check_every: int = 25,
-                 dale_project: bool = True,
+                 dale_project: bool = True, dale_pools: str = "overlap",
+                 dale_pool_fraction: float = 1.0, dale_iterations: int = 10,
+                 dale_mirror: bool = False, dale_hold: bool = False, dale_forget: float = 1.0,
                  divergence_threshold: float = 25.0, dt=0.05 * ms,
                  teacher_forced_rls: bool = True, n_closed_loop: int = 0,
                  forcing_noise: float = 0.0, forcing_noise_tau=50 * ms, seed: int = 0):
@@ -268,9 +312,23 @@ class FactorStudent:
                 raise ValueError(f"{name} must be a non-negative integer (n_rls >= 1), got {v!r}")
         self.n_forced, self.n_mean, self.n_rls = int(n_forced), int(n_mean), int(n_rls)
         self.dale = bool(dale)
-        if dale_method not in ("total", "offset"):
-            raise ValueError(f"dale_method must be 'total' or 'offset', got {dale_method!r}")
+        if dale_method not in ("total", "offset", "split"):
+            raise ValueError(f"dale_method must be 'total', 'offset' or 'split', got {dale_method!r}")
         self.dale_method = dale_method
+        if dale_pools not in ("overlap", "disjoint"):
+            raise ValueError(f"dale_pools must be 'overlap' or 'disjoint', got {dale_pools!r}")
+        self.dale_pools = dale_pools
+        if not (np.isfinite(dale_pool_fraction) and 0 < dale_pool_fraction <= 1):
+            raise ValueError(f"dale_pool_fraction must be in (0, 1], got {dale_pool_fraction!r}")
+        self.dale_pool_fraction = float(dale_pool_fraction)
+        if isinstance(dale_iterations, bool) or int(dale_iterations) != dale_iterations or dale_iterations < 1:
+            raise ValueError(f"dale_iterations must be a positive integer, got {dale_iterations!r}")
+        self.dale_iterations = int(dale_iterations)
+        self.dale_mirror = bool(dale_mirror)
+        self.dale_hold = bool(dale_hold)
+        if not (np.isfinite(dale_forget) and 0 < dale_forget <= 1):
+            raise ValueError(f"dale_forget must be in (0, 1], got {dale_forget!r}")
+        self.dale_forget = float(dale_forget)
         if (isinstance(dale_check_every, bool) or int(dale_check_every) != dale_check_every
                 or dale_check_every < 1):
             raise ValueError(f"dale_check_every must be a positive integer, got {dale_check_every!r}")
@@ -308,7 +366,10 @@ class FactorStudent:
         post, pre = np.nonzero(W != 0)
         self.fixed_i_, self.fixed_j_, self.fixed_w_ = post, pre, W[post, pre]
         self.signs_ = signs
-        U = pool_projection(N, n_factors, 1.0, rng_for(self.seed, "student-projection"))
+        if self._split:
+            U = self._nonnegative_projection(N, n_factors, rng_for(self.seed, "student-projection"))
+        else:
+            U = pool_projection(N, n_factors, 1.0, rng_for(self.seed, "student-projection"))
         if self._total and self.dale_project:
             # keep the factor drive out of J^f's balanced-amplification mode: with Dale's law
             # J^f has a rank-one mean part 1·vᵀ (v_j = σ_j × mean magnitude of column j), so
@@ -330,9 +391,121 @@ class FactorStudent:
         else:
             self.dale_beta_ = np.zeros(2 * N)
 
+    def _nonnegative_projection(self, N, P, rng):
+        """Dale "split": U >= 0 with unit-norm columns. ``"disjoint"``: every neuron in one
+        random factor pool (orthogonal columns); ``"overlap"``: uniform(0, 1) entries, each
+        kept with probability ``dale_pool_fraction`` (random overlapping pools)."""
+        if self.dale_pools == "disjoint":
+            if N < P:
+                raise ValueError("dale_pools='disjoint' needs n_neurons >= n_factors")
+            U = np.zeros((N, P))
+            U[rng.permutation(N), np.arange(N) % P] = rng.uniform(0.5, 1.5, N)
+        else:
+            U = rng.uniform(0, 1, (N, P)) * (rng.random((N, P)) < self.dale_pool_fraction)
+        norms = np.linalg.norm(U, axis=0)
+        if np.any(norms == 0):
+            raise ValueError("a factor pool is empty; increase dale_pool_fraction or n_neurons")
+        return U / norms
+
     @property
     def _total(self):
         return self.dale and self.dale_method == "total"
+
+    def _mirrored(self, factor_targets):
+        """Dale "split" with ``dale_mirror``: targets ``[ỹ, −ỹ]`` (on and off pools)."""
+        if self._split and self.dale_mirror:
+            return np.concatenate([factor_targets, -factor_targets], axis=2)
+        return factor_targets
+
+    @property
+    def _split(self):
+        return self.dale and self.dale_method == "split"
+
+    def _split_init(self, P):
+        """Dale "split" state: ridge statistics in sign space (``x = σ ⊙ s``):
+        ``H = Σ x xᵀ + I/α`` (upper triangle) and ``B = Σ x ỹᵀ``; per factor a free set
+        ``F_p`` (initially every feature), ``v_p`` (``w_p = σ ⊙ max(v_p, 0)``) and
+        ``(H_FF)⁻¹``."""
+        n = 2 * self.n_neurons
+        self._H = np.asfortranarray(np.eye(n) / self.alpha)
+        self._B = np.zeros((n, P))
+        self._F = [np.arange(n) for _ in range(P)]
+        self._Pinv = [np.asfortranarray(np.eye(n) * self.alpha) for _ in range(P)]
+        self._v = np.zeros((n, P))
+        self._wc = np.zeros((n, P))
+
+    def _split_update(self, s, target):
+        """Dale "split" RLS step: accumulate ``H, B`` and update each factor's ``v_F`` by exact
+        RLS restricted to its free set (Sherman-Morrison on ``(H_FF)⁻¹``); the network's
+        weights are ``σ ⊙ max(v, 0)``, so they keep their signs between refreshes."""
+        x = s * self._feat_sign
+        blas.dsyr(1.0, x, a=self._H, lower=0, overwrite_a=True)
+        self._B += np.outer(x, target)
+        if self.dale_hold:             # weights held until the next exact re-solve
+            return
+        for p, F in enumerate(self._F):
+            if not len(F):
+                continue
+            xF = x[F]
+            Pi = self._Pinv[p]                       # upper triangle, Fortran order
+            Px = blas.dsymv(1.0, Pi, xF, lower=0)
+            c = 1.0 / (1.0 + xF @ Px)
+            e = self._v[F, p] @ xF - target[p]
+            self._v[F, p] -= (c * e) * Px
+            self._Pinv[p] = blas.dsyr(-c, Px, a=Pi, lower=0, overwrite_a=True)
+        np.maximum(self._v, 0.0, out=self._wc)
+        self._wc *= self._feat_sign[:, None]
+
+    def _split_project(self) -> int:
+        """Dale "split": re-solve the sign-constrained ridge problem exactly.
+
+        With ``v = σ ⊙ w_p`` the constrained ridge problem is the non-negative quadratic
+        program ``min ½ vᵀ H v − B_pᵀ v, v >= 0``, solved per factor by block principal
+        pivoting (Kim & Park 2011), warm-started from the current free set, at most
+        ``dale_iterations`` exchanges; then ``(H_FF)⁻¹`` is recomputed for the RLS steps.
+        Negative entries left by an unconverged iteration are clipped, so ``σ_j w_jp >= 0``
+        holds exactly. Returns the number of weights held at 0."""
+        Hu = self._H
+        n, Pn = self._B.shape
+        for p in range(Pn):
+            Fm = np.zeros(n, dtype=bool)
+            Fm[self._F[p]] = True
+            v = self._v[:, p].copy()      # RLS on F: already the optimum for the current F
+            b = self._B[:, p]
+            tol = 1e-12 * (np.abs(b).max() + 1e-300)
+            changed = False
+            for it in range(int(self.dale_hold), self.dale_iterations + 1):
+                if it:
+                    v[:] = 0.0
+                    J = np.flatnonzero(Fm)
+                    if len(J):
+                        try:    # cho_factor reads the upper triangle only (J is sorted)
+                            v[J] = cho_solve(cho_factor(Hu[np.ix_(J, J)], lower=False), b[J])
+                        except np.linalg.LinAlgError:
+                            break
+                g = blas.dsymv(1.0, Hu, v, lower=0) - b
+                flip = (Fm & (v < 0)) | (~Fm & (g < -tol))
+                if not np.any(flip):
+                    break
+                Fm ^= flip
+                changed = True
+            if not (changed or self.dale_hold):
+                continue
+            v = np.maximum(v, 0.0)
+            F = np.flatnonzero(v > 0)
+            self._F[p] = F
+            self._v[:, p] = v
+            if self.dale_hold:
+                continue
+            if len(F):
+                cf = cho_factor(Hu[np.ix_(F, F)], lower=False)
+                self._Pinv[p] = np.asfortranarray(cho_solve(cf, np.eye(len(F))))
+            else:
+                self._Pinv[p] = np.zeros((0, 0))
+        np.maximum(self._v, 0.0, out=self._wc)
+        self._wc *= self._feat_sign[:, None]
+        return int(np.sum(self._wc == 0))
+
     def _build(self):
         require_runtime_device("FactorStudent training")
         N = self.n_neurons
@@ -383,7 +556,7 @@ class FactorStudent:
             y = st["factors"][k]
             z = st["outputs"][k] if st["outputs"] is not None else None
         else:
-            y = s[self._feat] @ self._rls_w.W
+            y = s[self._feat] @ (self._wc if self._split else self._rls_w.W)
             z = np.append(y, 1.0) @ self._rls_out.W
             if not np.all(np.isfinite(y)):
                 raise TrainingDivergedError(
@@ -391,12 +564,18 @@ class FactorStudent:
                     f"t = {k * self._dt_op:.4f} s of the trial", trial=st["index"],
                     t=float(self._net.t / second), error=y)
         if phase == "rls" and self._update_now(k):
-            self._rls_w.update(s[self._feat], y - st["factors"][k])
+            if self._split:
+                self._split_update(s, st["factors"][k])
+            else:
+                self._rls_w.update(s[self._feat], y - st["factors"][k])
             self._rls_out.update(np.append(y, 1.0), z - st["outputs"][k])
             self._n_updates += 1
             if self._total and self._n_updates % self.dale_check_every == 0:
                 self._dale_clip()
-            if self.dale and not self._total:
+            if self._split:
+                if self._n_updates % self.dale_check_every == 0:
+                    self._split_project()
+            elif self.dale and not self._total:
                 norms = np.linalg.norm(self._rls_w.W, axis=1)
                 over = norms > self._row_limit
                 if np.any(over):
@@ -506,6 +685,7 @@ class FactorStudent:
         if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
             raise ValueError(f"dt of the targets ({self._dt_op} s) must be a multiple of the "
                              f"integration step ({self.dt} s)")
+        factor_targets = self._mirrored(factor_targets)
         P, Q = factor_targets.shape[2], output_targets.shape[2]
         self._n_outputs = Q
         self._rest = None
@@ -527,6 +707,9 @@ class FactorStudent:
         self._n_updates = 0
         clipped = []
         self._rls_w = RLS(self.n_neurons if self._total else 2 * self.n_neurons, P, alpha=self.alpha)
+        self._feat_sign = np.concatenate([self.signs_, self.signs_])
+        if self._split:
+            self._split_init(P)
         self._rls_out = RLS(P + 1, Q, alpha=self.alpha)
         n = inputs.shape[0]
         count = 0
@@ -564,6 +747,13 @@ class FactorStudent:
             errs.append(e)
             if self._total:
                 clipped.append(self._dale_clip())
+            elif self._split:
+                self._split_project()
+                if self.dale_forget < 1:    # older trials' statistics decay (ridge term kept)
+                    reg = np.eye(len(self._B)) / self.alpha
+                    self._H[:] = self.dale_forget * (self._H - reg) + reg
+                    self._B *= self.dale_forget
+                clipped.append(float(np.mean(self._wc == 0)))
             if not np.isfinite(e) or (r > 0 and e > self.divergence_threshold):
                 raise TrainingDivergedError(
                     f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
@@ -579,6 +769,8 @@ class FactorStudent:
     def w_(self):
         if self._total:
             return np.concatenate([np.zeros_like(self._rls_w.W), self._rls_w.W])
+        if self._split:
+            return self._wc
         return self._rls_w.W
 
     @property
@@ -619,7 +811,8 @@ class FactorStudent:
         autonomous rhythm before closed-loop tests, as the original code does before testing."""
         if not hasattr(self, "_net"):
             raise RuntimeError("call fit() before force()")
-        inputs, factor_targets = _trials(inputs, "inputs"), _trials(factor_targets, "factor_targets")
+        inputs = _trials(inputs, "inputs")
+        factor_targets = self._mirrored(_trials(factor_targets, "factor_targets"))
         with _one_blas_thread():
             for k in range(inputs.shape[0]):
                 self._run_trial("forced", k, inputs[k], factor_targets[k], None)

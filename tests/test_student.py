@@ -89,9 +89,64 @@ def test_dale_total_every_connection_keeps_its_sign():
     # and the factors are still learned
     assert st.train_errors_[-1] < 0.5
     with pytest.raises(ValueError):
-        FactorStudent(120, dale_method="split")
+        FactorStudent(120, dale_method="balanced")
     with pytest.raises(ValueError):
         FactorStudent(120, dale_check_every=0)
+
+
+def test_dale_split_every_weight_keeps_its_sign():
+    """Dale "split": U >= 0 and sign-constrained rows w_j make every fixed, learned and total
+    weight (both filters) take the presynaptic sign; the constraint really binds, the factors
+    are still learned, and a single wrong-sign weight is counted."""
+    y, f = _factors()
+    st = _small(dale=True, dale_method="split", dale_check_every=5, n_rls=2, seed=5,
+                forcing_noise=0.1, teacher_forced_rls=False)
+    st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    s = st.signs_
+    assert set(np.unique(s)) == {-1.0, 1.0} and np.mean(s > 0) == pytest.approx(0.8)
+    assert np.all(st.U_ >= 0) and np.all(st.dale_beta_ == 0)
+    sw = np.concatenate([s, s])[:, None] * st.w_
+    assert np.all(sw >= 0)                                     # every row on its sign
+    assert np.mean(sw > 0) > 0.1                               # ... and not all zero
+    assert 0 < st.dale_clipped_[-1] < 1                        # the constraint was active
+    off = ~np.eye(120, dtype=bool)
+    assert np.all((st.fixed_weights() * s[None, :])[off] > 0)
+    lw, tot = st.learned_weights(), st.total_weights()
+    for W in (*lw.values(), *tot.values()):
+        assert np.all(W * s[None, :] >= 0)
+    assert np.any(lw["slow"] * s[None, :] > 0) and np.any(lw["fast"] * s[None, :] > 0)
+    np.testing.assert_allclose(tot["fast"], st.fixed_weights() + lw["fast"])
+    assert st.dale_violations() == 0
+    assert st.train_errors_[-1] < 0.5
+    # the count can fail: one learned weight of the wrong sign is a violation (in the learned
+    # and the slow total matrix), one wrong-sign fixed weight too
+    j = int(np.flatnonzero(s < 0)[0])
+    p = int(np.argmax(np.abs(st.w_[j])))
+    w_jp = st._wc[j, p]
+    st._wc[j, p] = 1e3
+    assert st.dale_violations() > 0
+    st._wc[j, p] = w_jp
+    assert st.dale_violations() == 0
+    k = int(np.flatnonzero(st.fixed_j_ == j)[0])
+    st.fixed_w_[k] = -st.fixed_w_[k]
+    assert st.dale_violations() >= 1
+    st.fixed_w_[k] = -st.fixed_w_[k]
+    # arrays() carries what the generated-code student needs: learned weights are U wᵀ
+    a = st.arrays()
+    np.testing.assert_array_equal(a["w"], st.w_)
+    np.testing.assert_array_equal(a["fixed_w"], st.fixed_w_)
+    disjoint = _small(dale=True, dale_method="split", dale_pools="disjoint", dale_hold=True,
+                      n_rls=1, seed=5)
+    disjoint.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    G = disjoint.U_.T @ disjoint.U_
+    np.testing.assert_allclose(G, np.diag(np.diag(G)), atol=1e-12)   # orthogonal pools
+    assert np.all(np.count_nonzero(disjoint.U_, axis=1) == 1)
+    assert disjoint.dale_violations() == 0
+    for bad in (dict(dale_pools="some"), dict(dale_pool_fraction=0.0),
+                dict(dale_pool_fraction=1.5), dict(dale_iterations=0), dict(dale_forget=0.0),
+                dict(dale_forget=1.5)):
+        with pytest.raises(ValueError):
+            FactorStudent(120, dale=True, dale_method="split", **bad)
 
 
 def test_dale_law_signs_hold_for_fixed_and_learned_weights():
