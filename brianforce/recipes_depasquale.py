@@ -47,7 +47,7 @@ def _num(v):
 def _student_kwargs(sec: dict) -> dict:
     out = {}
     for k, v in sec.items():
-        if isinstance(v, str) and k not in ("schedule", "dale_method", "dale_pools", "dale_projection"):
+        if isinstance(v, str) and k not in ("schedule", "dale_method", "dale_pools"):
             out[k] = parse_quantity(v)
         else:
             out[k] = v
@@ -127,7 +127,8 @@ def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
     extra = {}
     if trials.continuous:
         pa, shifts = phase_aligned_errors(run.outputs, targets, return_shifts=True)
-        lag = signed_lags(shifts, np.asarray(targets).shape[1]) * run.duration / np.asarray(targets).shape[1]
+        n_t = np.asarray(targets).shape[1]
+        lag = signed_lags(shifts, n_t) * run.duration / n_t
         extra = {"phase_aligned_error_median": float(np.median(pa)),
                  "normalised_error_first_trial": float(errs[0]),
                  "phase_lag_per_trial_ms": [float(v) for v in lag * 1e3]}

@@ -21,16 +21,22 @@ def _factors(P=3):
     return y[None], y[None, :, :1]
 
 
+def _current_state(st):
+    """The trained student's neuron state now (lastspike relative to the current time)."""
+    G = st._G
+    state = {k: getattr(G, k + "_")[:].copy() for k in STATE_VARIABLES}
+    state["lastspike"] = G.lastspike_[:].copy() - float(st._net.t_)
+    state["not_refractory"] = G.not_refractory_[:].copy()
+    return state
+
+
 @pytest.fixture(scope="module")
 def closed_loop():
     """A small trained student, its state, and its own closed-loop run from that state."""
     y, f = _factors()
     st = FactorStudent(n_neurons=120, n_forced=1, n_mean=2, n_rls=3, seed=4)
     st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
-    G = st._G
-    state = {k: getattr(G, k + "_")[:].copy() for k in STATE_VARIABLES}
-    state["lastspike"] = G.lastspike_[:].copy() - float(st._net.t_)
-    state["not_refractory"] = G.not_refractory_[:].copy()
+    state = _current_state(st)
     inputs = np.zeros((1, T_STEPS, 1))
     return st, state, inputs, st.predict(inputs)
 
@@ -62,10 +68,7 @@ def test_dale_split_student_is_rebuilt_exactly():
                        dale_check_every=5)
     st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
     assert st.dale_violations() == 0 and st.U_.shape == (120, 6)
-    G = st._G
-    state = {k: getattr(G, k + "_")[:].copy() for k in STATE_VARIABLES}
-    state["lastspike"] = G.lastspike_[:].copy() - float(st._net.t_)
-    state["not_refractory"] = G.not_refractory_[:].copy()
+    state = _current_state(st)
     inputs = np.zeros((1, 100, 1))
     ref = st.predict(inputs)
     run = run_student_network(StudentNetwork.from_student(st), inputs, initial_state=state)
