@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["normalised_error", "r_squared", "PCAResult", "pca", "principal_angles", "isi_cv",
-           "fano_factor", "gaussian_smooth", "time_correlations"]
+           "fano_factor", "nanmedian_or_none", "gaussian_smooth", "time_correlations"]
 
 
 def _finite(a, name):
@@ -330,6 +330,17 @@ def fano_factor(counts_across_trials, axis: int = 0) -> np.ndarray:
     v = c.var(axis=axis, ddof=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(m > 0, v / np.where(m > 0, m, 1.0), np.nan)
+
+
+def nanmedian_or_none(values) -> float | None:
+    """Median of the finite entries of ``values``, or ``None`` when there are none.
+
+    For summary statistics that can be undefined (a Fano factor needs two trials, an ISI CV
+    three spikes): ``None`` is written as JSON ``null``, where NaN is not valid JSON.
+    """
+    a = np.asarray(values, dtype=float).ravel()
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else None
 
 
 def gaussian_smooth(x, sd_samples: float, axis: int = -2) -> np.ndarray:

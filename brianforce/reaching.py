@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis_stats import (fano_factor, gaussian_smooth, isi_cv, pca, principal_angles, r_squared,
-                             time_correlations)
+from .analysis_stats import (fano_factor, gaussian_smooth, isi_cv, nanmedian_or_none, pca,
+                             principal_angles, r_squared, time_correlations)
 from .factors import pca_factors
 from .tasks.reaching import reaching_trials
 from .teacher import RateTeacher
@@ -55,6 +55,11 @@ DEFAULT_STUDENT = dict(n_neurons=600, bias="-45 mV", fixed_gain="0.3 mV*s", fixe
                        update_interval="2 ms", schedule="random", n_forced=5, n_mean=10, n_rls=60,
                        dt="0.05 ms", teacher_forced_rls=False, forcing_noise=0.1,
                        forcing_noise_tau="50 ms")
+
+
+def _fmt(value) -> str:
+    """Two decimals, or ``n/a`` for an undefined (``None``) statistic."""
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def condition_r2(outputs, targets, window) -> np.ndarray:
@@ -271,7 +276,7 @@ def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats
         for c in conds:
             if np.sum(test.labels == c) > 1:
                 ff.append(fano_factor(counts[test.labels == c]))
-    ff_med = float(np.nanmedian(np.concatenate(ff))) if ff else float("nan")
+    ff_med = nanmedian_or_none(np.concatenate(ff)) if ff else None   # needs 2 trials/condition
     s_avg = _condition_average(run.rates, test.labels, conds)
     t_avg = _condition_average(t_test.rates, test.labels, conds)
     sd = pca_smoothing / dt
@@ -297,14 +302,14 @@ def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats
                                                                      "raw_values")],
         "r2_single_trial_median": float(np.median(r2_single)),
         "mean_rate_hz": float(len(run.spike_t) / (S.n_neurons * run.duration * test.n_trials)),
-        "isi_cv_median": float(np.nanmedian(cv)),
+        "isi_cv_median": nanmedian_or_none(cv),
         "isi_cv_fraction_above_0.5": float(np.nanmean(cv[np.isfinite(cv)] > 0.5)) if np.any(np.isfinite(cv)) else 0.0,
         "fano_factor_median": ff_med,
-        "cv2_median": float(np.nanmedian(cv2)) if np.any(np.isfinite(cv2)) else float("nan"),
+        "cv2_median": nanmedian_or_none(cv2),
     }
     summary["population"] = pop
     log(f"student trial-averaged R² {summary['student']['r2_trial_averaged']:.3f} "
-        f"(per condition {np.round(r2_avg, 3).tolist()}), ISI CV {summary['student']['isi_cv_median']:.2f}, "
+        f"(per condition {np.round(r2_avg, 3).tolist()}), ISI CV {_fmt(summary['student']['isi_cv_median'])}, "
         f"top-10 PCs {pop['student_top_pcs_variance']:.3f}, median angle {pop['median_principal_angle_deg']:.1f}°")
     return {"student_model": S, "test": test, "student_run": run, "teacher_test": t_test,
             "student_avg": z_avg, "target_avg": f_avg, "pc_scores": scores, "factors": fac}
@@ -331,7 +336,7 @@ def _criteria(summary) -> dict:
     if s:
         c["student_r2_trial_averaged_gt_0.85"] = {"value": s["r2_trial_averaged"],
                                                    "passed": s["r2_trial_averaged"] > 0.85}
-        c["isi_cv_median_gt_0.5"] = {"value": s["isi_cv_median"], "passed": s["isi_cv_median"] > 0.5}
+        c["isi_cv_median_gt_0.5"] = {"value": s["isi_cv_median"], "passed": (s["isi_cv_median"] or 0.0) > 0.5}
         c["size_ratio_le_3"] = {"value": s["size_ratio"], "passed": s["size_ratio"] <= 3}
     if p:
         c["top10_pcs_variance_gt_0.9"] = {"value": p["student_top_pcs_variance"],
@@ -403,8 +408,8 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
     ax.set_xlabel("time (s), test trials back to back")
     ax.set_ylabel("neuron")
     ax.set_title(f"spiking student raster (200 of {result['student_model'].n_neurons} neurons); "
-                 f"median ISI CV {summary['student']['isi_cv_median']:.2f}, CV2 "
-                 f"{summary['student']['cv2_median']:.2f}, Fano {summary['student']['fano_factor_median']:.2f}",
+                 f"median ISI CV {_fmt(summary['student']['isi_cv_median'])}, CV2 "
+                 f"{_fmt(summary['student']['cv2_median'])}, Fano {_fmt(summary['student']['fano_factor_median'])}",
                  fontsize=9)
     fig.savefig(out / "raster.png", dpi=90)
     plt.close(fig)

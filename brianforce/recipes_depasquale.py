@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis_stats import fano_factor, isi_cv, normalised_error, pca, principal_angles
+from .analysis_stats import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
+                             principal_angles)
 from .config import RecipeError, load_recipe, parse_quantity
 from .factors import pca_factors
 from .io import save_arrays
@@ -139,9 +140,9 @@ def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
             "normalised_error_per_trial": [float(e) for e in errs],
             "accuracy": decision_accuracy(run.outputs, trials),
             "mean_rate_hz": float(len(run.spike_t) / (n_neurons * run.duration * len(targets))),
-            "isi_cv_median": float(np.nanmedian(cv)),
-            "isi_cv_fraction_above_0.5": float(np.nanmean(cv > 0.5)),
-            "fano_factor_median": float(np.nanmedian(ff))}
+            "isi_cv_median": nanmedian_or_none(cv),
+            "isi_cv_fraction_above_0.5": float(np.mean(cv > 0.5)),
+            "fano_factor_median": nanmedian_or_none(ff)}
 
 
 def _figures(out, trials, teacher_out, run, metrics_s, name):

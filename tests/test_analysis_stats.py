@@ -212,3 +212,12 @@ def test_result_is_dataclass():
     p = pca(np.random.default_rng(9).normal(size=(20, 4)))
     assert {f.name for f in dataclasses.fields(p)} == {"components", "explained_variance",
                                                      "explained_variance_ratio", "mean"}
+
+
+def test_nanmedian_or_none():
+    from brianforce.analysis_stats import nanmedian_or_none
+
+    assert nanmedian_or_none([np.nan, 3.0, 1.0, np.inf, 2.0]) == 2.0
+    assert nanmedian_or_none(np.full(4, np.nan)) is None
+    assert nanmedian_or_none([]) is None
+    assert isinstance(nanmedian_or_none(np.array([[1, 2], [3, 4]])), float)

@@ -303,6 +303,25 @@ def test_recipe_driver_writes_summary_figure_and_network(tmp_path):
 
 
 @pytest.mark.slow
+def test_recipe_driver_with_one_test_period_saves_undefined_fano_as_null(tmp_path):
+    """One test period leaves the Fano factor across periods undefined: it is written as
+    JSON null, not NaN (which once made saving the trained network fail at the very end)."""
+    import json
+
+    from brianforce.recipes_depasquale import train_from_recipe
+
+    rec = tmp_path / "tiny.toml"
+    rec.write_text(RECIPE)
+    summary = train_from_recipe(rec, tmp_path / "out", {"task.n_test": 1})
+    assert summary["student"]["fano_factor_median"] is None
+    assert len(summary["student"]["normalised_error_per_trial"]) == 1
+    on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert on_disk["student"]["fano_factor_median"] is None
+    _, meta = load_arrays(tmp_path / "out" / "network.npz", kind="depasquale-student")
+    assert meta["summary"]["student"]["fano_factor_median"] is None
+
+
+@pytest.mark.slow
 def test_oscillation_recipe_full_size(tmp_path):
     """Full recipe (~3 min on 2 busy cores): the issue-3 oscillation acceptance points at the
     recipe's seed (measured: error 0.0062 vs the teacher's 0.0034, ratio 1.80; ISI CV 2.4;
