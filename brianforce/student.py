@@ -115,7 +115,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import blas, cho_factor, cho_solve
+from scipy.linalg import blas, cho_factor, cho_solve, lapack
 
 from brian2 import (NeuronGroup, Network, NetworkOperation, Synapses, SpikeMonitor, ms, mV,
                     second, volt)
@@ -474,15 +474,18 @@ class FactorStudent:
             b = self._B[:, p]
             tol = 1e-12 * (np.abs(b).max() + 1e-300)
             changed = False
+            last = None                    # (J, Cholesky factor of H_JJ) of the last solve
             for it in range(int(self.dale_hold), self.dale_iterations + 1):
                 if it:
                     v[:] = 0.0
                     J = np.flatnonzero(Fm)
                     if len(J):
                         try:    # cho_factor reads the upper triangle only (J is sorted)
-                            v[J] = cho_solve(cho_factor(Hu[np.ix_(J, J)], lower=False), b[J])
+                            cf = cho_factor(Hu[np.ix_(J, J)], lower=False)
                         except np.linalg.LinAlgError:
                             break
+                        v[J] = cho_solve(cf, b[J])
+                        last = (J, cf)
                 g = blas.dsymv(1.0, Hu, v, lower=0) - b
                 flip = (Fm & (v < 0)) | (~Fm & (g < -tol))
                 if not np.any(flip):
@@ -497,9 +500,15 @@ class FactorStudent:
             self._v[:, p] = v
             if self.dale_hold:
                 continue
-            if len(F):
-                cf = cho_factor(Hu[np.ix_(F, F)], lower=False)
-                self._Pinv[p] = np.asfortranarray(cho_solve(cf, np.eye(len(F))))
+            if len(F):     # (H_FF)⁻¹ from its Cholesky factor (upper triangle, as RLS reads it)
+                if last is not None and np.array_equal(last[0], F):
+                    cf = last[1]
+                else:
+                    cf = cho_factor(Hu[np.ix_(F, F)], lower=False)
+                inv, info = lapack.dpotri(cf[0], lower=0)
+                if info != 0:
+                    raise np.linalg.LinAlgError(f"dpotri failed (info {info})")
+                self._Pinv[p] = np.asfortranarray(inv)
             else:
                 self._Pinv[p] = np.zeros((0, 0))
         np.maximum(self._v, 0.0, out=self._wc)

@@ -149,6 +149,40 @@ def test_dale_split_every_weight_keeps_its_sign():
             FactorStudent(120, dale=True, dale_method="split", **bad)
 
 
+def test_dale_split_solves_the_sign_constrained_ridge_problem():
+    """The split re-solve (block principal pivoting) against scipy's NNLS on the same
+    statistics: min ½vᵀHv − bᵀv, v >= 0  ⇔  min ‖Lᵀv − L⁻¹b‖, v >= 0 with H = LLᵀ; the RLS
+    inverse kept for the free set is (H_FF)⁻¹."""
+    from scipy.linalg import cholesky, solve_triangular
+    from scipy.optimize import nnls
+
+    y, f = _factors()
+    st = _small(dale=True, dale_method="split", dale_check_every=5, n_rls=2, seed=7,
+                forcing_noise=0.1, teacher_forced_rls=False)
+    st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    st.dale_iterations = 200
+    st._split_project()
+    H = np.triu(st._H) + np.triu(st._H, 1).T          # RLS statistics keep the upper triangle
+    L = cholesky(H, lower=True)
+    n_active = 0
+    for p in range(st._B.shape[1]):
+        v_ref, _ = nnls(L.T, solve_triangular(L, st._B[:, p], lower=True), maxiter=50 * len(H))
+        np.testing.assert_allclose(st._v[:, p], v_ref, rtol=1e-6,
+                                   atol=1e-8 * np.abs(v_ref).max())
+        F = st._F[p]
+        assert np.all(np.isin(np.flatnonzero(v_ref > 1e-6 * v_ref.max()), F))
+        g = H @ st._v[:, p] - st._B[:, p]              # KKT: g = 0 on F, g >= 0 off F
+        scale = np.abs(st._B[:, p]).max()
+        assert np.all(np.abs(g[F]) < 1e-8 * scale)
+        assert np.all(np.delete(g, F) > -1e-8 * scale)
+        n_active += len(H) - len(F)
+        np.testing.assert_allclose(np.triu(st._Pinv[p]), np.triu(np.linalg.inv(H[np.ix_(F, F)])),
+                                   rtol=1e-8, atol=1e-12)
+    assert n_active > 0                                # the sign constraint binds somewhere
+    np.testing.assert_array_equal(st._wc, np.concatenate([st.signs_, st.signs_])[:, None]
+                                  * st._v)
+
+
 def test_dale_law_signs_hold_for_fixed_and_learned_weights():
     y, f = _factors()
     st = _small(dale=True, dale_method="offset", dale_offset=0.2 * mV, n_rls=2, seed=5)
