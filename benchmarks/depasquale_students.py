@@ -31,7 +31,8 @@ COLUMNS = ["recipe", "tag", "overrides", "task", "seed", "teacher_units", "stude
            "mean_rate_hz", "isi_cv_median", "isi_cv_frac_above_0_5", "fano_median",
            "student_top10_variance", "teacher_top10_variance", "median_angle_deg",
            "dale", "dale_violations", "train_factor_error_last", "wall_time_s", "machine",
-           "phase_lag_per_period_ms"]
+           "phase_lag_per_period_ms", "n_test_repeats", "student_error_over_repeats",
+           "error_ratio_over_repeats", "student_error_per_repeat"]
 
 
 def _parse_set(items):
@@ -66,7 +67,12 @@ def row(summary: dict, recipe: str, tag: str, overrides: dict) -> dict:
             "train_factor_error_last": s["train_factor_error_last"],
             "wall_time_s": summary["wall_time_s"],
             "machine": f"{platform.node()} ({os.cpu_count()} cpus)",
-            "phase_lag_per_period_ms": ";".join(f"{v:g}" for v in s.get("phase_lag_per_trial_ms", []))}
+            "phase_lag_per_period_ms": ";".join(f"{v:g}" for v in s.get("phase_lag_per_trial_ms", [])),
+            "n_test_repeats": len(s.get("normalised_error_median_per_repeat", [None])) - 1,
+            "student_error_over_repeats": s.get("normalised_error_median_over_repeats"),
+            "error_ratio_over_repeats": summary.get("error_ratio_over_repeats"),
+            "student_error_per_repeat": ";".join(
+                f"{v:.5g}" for v in s.get("normalised_error_median_per_repeat", []))}
 
 
 def main(argv=None):

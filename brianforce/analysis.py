@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rmse", "normalised_rmse", "lag_adjusted_correlation", "dominant_frequency"]
+__all__ = ["rmse", "normalised_rmse", "lag_adjusted_correlation", "dominant_frequency",
+           "circular_lag"]
 
 
 def _pair(output, target):
@@ -82,3 +83,14 @@ def dominant_frequency(signal, dt: float) -> np.ndarray:
             shift = 0.0
         out[c] = (k + shift) * (freqs[1] - freqs[0])
     return out
+
+
+def circular_lag(output, target) -> int:
+    """Signed circular lag (samples, in ``[−n/2, n/2)``) that best aligns a periodic
+    ``output`` (n, channels) with ``target``: positive when the output runs *behind*
+    (``output(t) ≈ target(t − lag)``). Found by circular cross-correlation summed over channels."""
+    output, target = _pair(output, target)
+    n = len(target)
+    xc = np.fft.irfft(np.sum(np.fft.rfft(output, axis=0) * np.conj(np.fft.rfft(target, axis=0)),
+                             axis=1), n)
+    return int((int(np.argmax(xc)) + n // 2) % n - n // 2)

@@ -7,7 +7,7 @@ writes ``summary.json``, figures (PNG) and the trained network (``network.npz`` 
 Recipe layout (TOML; physical values are strings with units)::
 
     [experiment]  name, task ("oscillation" | "integration" | "classification"), seed
-    [task]        dt, n_train, n_test, n_cue, plus task keyword arguments
+    [task]        dt, n_train, n_test, n_cue, n_test_repeats, plus task keyword arguments
     [teacher]     n_units, tau, g, reg, target_gain, input_gain, noise, variance | n_factors
     [student]     keyword arguments of FactorStudent (units as strings)
 
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .analysis import circular_lag
 from .analysis_stats import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
                              principal_angles)
 from .config import RecipeError, load_recipe, parse_quantity
@@ -84,10 +85,7 @@ def phase_aligned_errors(outputs, targets, *, return_shifts: bool = False):
     """
     out, shifts = [], []
     for z, f in zip(outputs, targets):
-        n = len(f)
-        # circular cross-correlation via FFT picks the best shift, then the exact error
-        xc = np.fft.irfft(np.sum(np.fft.rfft(z, axis=0) * np.conj(np.fft.rfft(f, axis=0)), axis=1), n)
-        L = int(np.argmax(xc))
+        L = circular_lag(z, f) % len(f)     # best circular shift, then the exact error
         out.append(normalised_error(np.roll(z, -L, axis=0), f))
         shifts.append(L)
     return (np.array(out), np.array(shifts)) if return_shifts else np.array(out)
@@ -211,6 +209,9 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     dt = _num(task_sec.pop("dt", "1 ms"))
     n_train = int(task_sec.pop("n_train", 20))
     n_test = int(task_sec.pop("n_test", 10))
+    n_repeats = int(task_sec.pop("n_test_repeats", 0))
+    if n_repeats < 0:
+        raise RecipeError(f"{path}: n_test_repeats must be >= 0, got {n_repeats}")
     n_cue = int(task_sec.pop("n_cue", 0))
     n_student_train = int(task_sec.pop("n_student_train", n_train))
     task_kw = {k: (_num(v) if isinstance(v, str) else v) for k, v in task_sec.items()}
@@ -263,8 +264,21 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     student.fit(stud_train.inputs, ytilde, out_targets, dt * brian2.second, rest_step=rest_step)
     if n_cue:
         student.force(stud_train.inputs[:n_cue], ytilde[:n_cue])
+    repeats = student.predict_repeats(test.inputs, n_repeats) if n_repeats else []
     s_run = student.predict(test.inputs)
     ms = evaluate_student(s_run, test.targets, test, student.n_neurons)
+    if repeats:   # the same test from perturbed copies of the state (FactorStudent.predict_repeats)
+        per_run = [ms["normalised_error_median"]] + [
+            float(np.median([normalised_error(r.outputs[k], test.targets[k]) for k in range(n_test)]))
+            for r in repeats]
+        ms["normalised_error_median_per_repeat"] = per_run
+        ms["normalised_error_median_over_repeats"] = float(np.median(per_run))
+        if test.continuous:
+            n_t = np.asarray(test.targets).shape[1]
+            ms["phase_lag_per_trial_ms_per_repeat"] = [ms["phase_lag_per_trial_ms"]] + [
+                [float(v) for v in signed_lags(phase_aligned_errors(r.outputs, test.targets,
+                                                                    return_shifts=True)[1], n_t)
+                 * r.duration / n_t * 1e3] for r in repeats]
     s_rates, t_rates = s_run.rates, t_test.rates
     if test.continuous:   # undo phase slips before trial-averaging (see phase_aligned_errors),
         # the student's and the (also free-running, drifting) teacher's alike
@@ -288,6 +302,8 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
         "population": pop,
         "size_ratio": student.n_neurons / teacher.n_units,
         "error_ratio": ms["normalised_error_median"] / max(float(np.median(teacher_err)), 1e-12),
+        "error_ratio_over_repeats": (ms["normalised_error_median_over_repeats"]
+                                     / max(float(np.median(teacher_err)), 1e-12) if repeats else None),
         "wall_time_s": None,
     }
     if student.dale:

@@ -291,6 +291,29 @@ def test_refuses_standalone_device():
         _small().fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
 
 
+def test_predict_repeats_perturb_copies_and_leave_the_state_alone():
+    """Each repeat runs from a jittered copy of the current state (different runs, seeded);
+    afterwards the student continues exactly as if no repeat had run."""
+    y, f = _factors()
+    x = np.zeros((2, T_STEPS, 1))
+    st = _small().fit(x[:1], y, f, 1 * ms)
+    st._net.store("before")
+    ref = st.predict(x)
+    st._net.restore("before")
+    reps = st.predict_repeats(x, 2)
+    assert len(reps) == 2 and reps[0].outputs.shape == ref.outputs.shape and reps[0].rates is None
+    assert np.abs(reps[0].outputs - ref.outputs).max() > 1e-3
+    assert np.abs(reps[0].outputs - reps[1].outputs).max() > 1e-3
+    np.testing.assert_array_equal(st.predict(x).outputs, ref.outputs)
+    # the same student, seed and state give the same repeats
+    st2 = _small().fit(x[:1], y, f, 1 * ms)
+    np.testing.assert_array_equal(st2.predict_repeats(x, 1)[0].outputs, reps[0].outputs)
+    with pytest.raises(ValueError, match="n_repeats"):
+        st.predict_repeats(x, 0)
+    with pytest.raises(DimensionMismatchError):
+        st.predict_repeats(x, 1, jitter=0.001)
+
+
 RECIPE = """
 [experiment]
 name = "tiny_oscillation"
@@ -323,9 +346,18 @@ def test_recipe_driver_writes_summary_figure_and_network(tmp_path):
 
     rec = tmp_path / "tiny.toml"
     rec.write_text(RECIPE)
-    summary = train_from_recipe(rec, tmp_path / "out")
+    summary = train_from_recipe(rec, tmp_path / "out", {"task.n_test_repeats": 2})
     on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert on_disk["experiment"] == "tiny_oscillation"
+    # the unperturbed test first, then 2 perturbed copies; their median and its ratio
+    s = on_disk["student"]
+    per = s["normalised_error_median_per_repeat"]
+    assert len(per) == 3 and per[0] == s["normalised_error_median"] and len(set(per)) == 3
+    assert s["normalised_error_median_over_repeats"] == pytest.approx(np.median(per))
+    lags = s["phase_lag_per_trial_ms_per_repeat"]
+    assert len(lags) == 3 and lags[0] == s["phase_lag_per_trial_ms"] and len(lags[1]) == 2
+    assert on_disk["error_ratio_over_repeats"] == pytest.approx(
+        np.median(per) / on_disk["teacher"]["normalised_error_median"])
     assert on_disk["teacher"]["n_factors"] == 4
     assert on_disk["size_ratio"] == pytest.approx(3.0)
     assert 0 <= summary["population"]["median_principal_angle_deg"] <= 90
