@@ -389,11 +389,11 @@ def test_recipe_driver_with_one_test_period_saves_undefined_fano_as_null(tmp_pat
 
 @pytest.mark.slow
 def test_oscillation_recipe_full_size(tmp_path):
-    """Full recipe (~3 min on 2 busy cores): the issue-3 oscillation acceptance points at the
-    recipe's seed (measured: error 0.0062 vs the teacher's 0.0034, ratio 1.80; ISI CV 2.4;
-    top-10 PCs 96.6 %; angle 8.2°). Not robust across seeds (1 of 6 meets every point): the
-    free-running student's phase wanders by a few ms per period, more or less from run to run,
-    and the angle reaches 16-25° at seeds 2-6 (benchmarks/results/depasquale_oscillation_probes.csv)."""
+    """Full recipe (~4 min on 2 busy cores): the issue-3 oscillation acceptance points at the
+    recipe's seed, with the error taken as the median over 7 draws of the free-running test
+    (the unperturbed one and 6 jittered copies; measured: ratios 1.65 1.69 1.37 2.39 13.4 1.53
+    1.10 -> median 1.65 against the teacher's 0.0034; ISI CV 3.4; top-10 PCs 97.4 %; angle
+    8.5°). Other seeds are not all within 2× (benchmarks/results/depasquale_test_repeats.csv)."""
     from pathlib import Path
 
     from brianforce.recipes_depasquale import train_from_recipe
@@ -407,7 +407,8 @@ def test_oscillation_recipe_full_size(tmp_path):
     # stable closed-loop rhythm: the first free period and the phase-aligned waveform are close
     assert s["student"]["normalised_error_first_trial"] < 0.1
     assert s["student"]["phase_aligned_error_median"] < 0.05
-    assert s["error_ratio"] < 2
+    assert len(s["student"]["normalised_error_median_per_repeat"]) == 7
+    assert s["error_ratio_over_repeats"] < 2
 
 
 @pytest.mark.slow
