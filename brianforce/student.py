@@ -824,11 +824,12 @@ class FactorStudent:
 
         In each copy every membrane potential is shifted by uniform(−``jitter``, ``jitter``)
         (seeded by the student's seed and the copy's index; trial tasks, which start every
-        trial from the rest state, draw that state's jitter anew per copy). The fixed connectivity makes the
-        network chaotic, so a free-running test is one draw of its trajectories; these copies
-        show how much the result depends on that draw. Afterwards the state is the one before
-        the call, so a following :meth:`predict` is unaffected. Returns one
-        :class:`StudentRun` per copy (outputs and factors; no rates or spikes recorded).
+        trial from the rest state, draw that state's jitter anew per copy). The fixed
+        connectivity makes the network chaotic, so a free-running test is one draw of its
+        trajectories; these copies show how much the result depends on that draw. Afterwards
+        the state is the one before the call, so a following :meth:`predict` is unaffected.
+        Returns one :class:`StudentRun` per copy (outputs and factors; no rates or spikes
+        recorded).
         """
         if not hasattr(self, "_net"):
             raise RuntimeError("call fit() before predict_repeats()")
