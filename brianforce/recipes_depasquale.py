@@ -104,6 +104,11 @@ def signed_lags(shifts, n_samples: int) -> np.ndarray:
     return (shifts + n_samples // 2) % n_samples - n_samples // 2
 
 
+def _lags_ms(shifts, n_samples: int, duration: float) -> list:
+    """:func:`signed_lags` of trials lasting ``duration`` seconds, in ms."""
+    return [float(v) for v in signed_lags(shifts, n_samples) * duration / n_samples * 1e3]
+
+
 def condition_averaged_error(outputs, targets, labels) -> float:
     """Normalised error of the condition-averaged output (trials with the same label
     averaged, as DePasquale et al. report trial-averaged fits) against the averaged target."""
@@ -126,11 +131,10 @@ def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
     extra = {}
     if trials.continuous:
         pa, shifts = phase_aligned_errors(run.outputs, targets, return_shifts=True)
-        n_t = np.asarray(targets).shape[1]
-        lag = signed_lags(shifts, n_t) * run.duration / n_t
         extra = {"phase_aligned_error_median": float(np.median(pa)),
                  "normalised_error_first_trial": float(errs[0]),
-                 "phase_lag_per_trial_ms": [float(v) for v in lag * 1e3]}
+                 "phase_lag_per_trial_ms": _lags_ms(shifts, np.asarray(targets).shape[1],
+                                                    run.duration)}
     return {**extra, "normalised_error_median": float(np.median(errs)),
             "normalised_error_trial_averaged": condition_averaged_error(run.outputs, targets,
                                                                         trials.labels),
@@ -276,9 +280,8 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
         if test.continuous:
             n_t = np.asarray(test.targets).shape[1]
             ms["phase_lag_per_trial_ms_per_repeat"] = [ms["phase_lag_per_trial_ms"]] + [
-                [float(v) for v in signed_lags(phase_aligned_errors(r.outputs, test.targets,
-                                                                    return_shifts=True)[1], n_t)
-                 * r.duration / n_t * 1e3] for r in repeats]
+                _lags_ms(phase_aligned_errors(r.outputs, test.targets, return_shifts=True)[1],
+                         n_t, r.duration) for r in repeats]
     s_rates, t_rates = s_run.rates, t_test.rates
     if test.continuous:   # undo phase slips before trial-averaging (see phase_aligned_errors),
         # the student's and the (also free-running, drifting) teacher's alike
@@ -286,6 +289,7 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
                             in ((s_rates, s_run.outputs), (t_rates, t_test.outputs)))
     pop = population_metrics(s_rates, t_rates, test.labels)
 
+    teacher_median = max(float(np.median(teacher_err)), 1e-12)
     summary = {
         "recipe": str(path), "experiment": exp.get("name", Path(path).stem), "task": task_name,
         "seed": seed,
@@ -301,9 +305,9 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
                     "train_mean_rate_hz": float(student.mean_rate_), **ms},
         "population": pop,
         "size_ratio": student.n_neurons / teacher.n_units,
-        "error_ratio": ms["normalised_error_median"] / max(float(np.median(teacher_err)), 1e-12),
-        "error_ratio_over_repeats": (ms["normalised_error_median_over_repeats"]
-                                     / max(float(np.median(teacher_err)), 1e-12) if repeats else None),
+        "error_ratio": ms["normalised_error_median"] / teacher_median,
+        "error_ratio_over_repeats": (ms["normalised_error_median_over_repeats"] / teacher_median
+                                     if repeats else None),
         "wall_time_s": None,
     }
     if student.dale:

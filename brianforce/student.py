@@ -650,10 +650,14 @@ class FactorStudent:
         rest); membrane potentials get a small seeded jitter so trials still differ."""
         for k, v in self._rest.items():
             getattr(self._G, k + "_")[:] = v
-        jitter = self._rest_rng.uniform(-1e-3, 1e-3, self.n_neurons)
-        self._G.v_[:] = np.minimum(self._rest["v"] + jitter, self.v_th - 1e-4)
+        self._set_jittered_v(self._rest["v"], self._rest_rng, 1e-3)
         self._G.lastspike_[:] = -1e4
         self._G.not_refractory_[:] = True
+
+    def _set_jittered_v(self, v, rng, amplitude: float):
+        """Membrane potentials ``v`` + uniform(−amplitude, amplitude) (V), kept below threshold."""
+        self._G.v_[:] = np.minimum(v + rng.uniform(-amplitude, amplitude, self.n_neurons),
+                                   self.v_th - 1e-4)
 
     def _run_trial(self, phase, index, inputs, factors, outputs, record_rates=False, forced=False,
                    snapshot=None):
@@ -843,10 +847,8 @@ class FactorStudent:
         try:
             for r in range(int(n_repeats)):
                 self._net.restore(name)
-                rng = rng_for(self.seed, f"student-test-repeat-{r}")
                 self._rest_rng = rng_for(self.seed, f"student-test-repeat-rest-{r}")
-                v = self._G.v_[:] + rng.uniform(-amp, amp, self.n_neurons)
-                self._G.v_[:] = np.minimum(v, self.v_th - 1e-4)
+                self._set_jittered_v(self._G.v_[:], rng_for(self.seed, f"student-test-repeat-{r}"), amp)
                 runs.append(self.predict(inputs, record_rates=False, record_spikes=False))
         finally:
             self._net.restore(name)
