@@ -32,7 +32,8 @@ COLUMNS = ["recipe", "tag", "overrides", "task", "seed", "teacher_units", "stude
            "student_top10_variance", "teacher_top10_variance", "median_angle_deg",
            "dale", "dale_violations", "train_factor_error_last", "wall_time_s", "machine",
            "phase_lag_per_period_ms", "n_test_repeats", "student_error_over_repeats",
-           "error_ratio_over_repeats", "student_error_per_repeat"]
+           "error_ratio_over_repeats", "student_error_per_repeat", "teacher_drift_ms_per_period",
+           "student_drift_ms_per_period_per_repeat"]
 
 
 def _parse_set(items):
@@ -72,7 +73,11 @@ def row(summary: dict, recipe: str, tag: str, overrides: dict) -> dict:
             "student_error_over_repeats": s.get("normalised_error_median_over_repeats"),
             "error_ratio_over_repeats": summary.get("error_ratio_over_repeats"),
             "student_error_per_repeat": ";".join(
-                f"{v:.5g}" for v in s.get("normalised_error_median_per_repeat", []))}
+                f"{v:.5g}" for v in s.get("normalised_error_median_per_repeat", [])),
+            "teacher_drift_ms_per_period": t.get("phase_drift_ms_per_period"),
+            "student_drift_ms_per_period_per_repeat": ";".join(
+                f"{v:.3g}" for v in s.get("phase_drift_ms_per_period_per_repeat", [])
+                if v is not None)}
 
 
 def main(argv=None):

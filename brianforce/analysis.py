@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["rmse", "normalised_rmse", "lag_adjusted_correlation", "dominant_frequency",
-           "circular_lag"]
+           "circular_lag", "lag_drift"]
 
 
 def _pair(output, target):
@@ -94,3 +94,22 @@ def circular_lag(output, target) -> int:
     xc = np.fft.irfft(np.sum(np.fft.rfft(output, axis=0) * np.conj(np.fft.rfft(target, axis=0)),
                              axis=1), n)
     return int((int(np.argmax(xc)) + n // 2) % n - n // 2)
+
+
+def lag_drift(lags, period: float) -> tuple[float, float]:
+    """Straight-line fit ``lag_k ≈ offset + drift·k`` to the lags of consecutive periods.
+
+    ``lags`` are signed circular lags (any unit, e.g. ms; from :func:`circular_lag`) of
+    periods ``k = 0, 1, ...`` of a free-running rhythm of period ``period`` (same unit); they
+    are unwrapped first, so a lag that passes ±period/2 keeps growing. ``drift`` (lag gained
+    per period) is how far the rhythm's own period differs from the target's; the scatter of
+    the lags about the line is phase diffusion. Returns ``(drift, offset)``.
+    """
+    lags = np.asarray(lags, dtype=float)
+    if lags.ndim != 1 or len(lags) < 2 or not np.all(np.isfinite(lags)):
+        raise ValueError("lags must be a 1-d array of at least 2 finite values")
+    if not (np.isfinite(period) and period > 0):
+        raise ValueError(f"period must be > 0, got {period!r}")
+    unwrapped = np.unwrap(lags, period=period)
+    drift, offset = np.polyfit(np.arange(len(lags)), unwrapped, 1)
+    return float(drift), float(offset)

@@ -11,6 +11,12 @@ Recipe layout (TOML; physical values are strings with units)::
     [teacher]     n_units, tau, g, reg, target_gain, input_gain, noise, variance | n_factors
     [student]     keyword arguments of FactorStudent (units as strings)
 
+For a rhythm (continuous task) the summary also gives, for teacher and student, the lag of
+every test period behind the target (``phase_lag_per_trial_ms``, positive = behind) and its
+straight-line drift (``phase_drift_ms_per_period``, :func:`brianforce.analysis.lag_drift`):
+a drift that every test draw shares is a period error of the trained network, scatter
+between draws is phase diffusion.
+
 References
 ----------
 DePasquale B, Churchland MM, Abbott LF (2016) arXiv:1601.07620.
@@ -24,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import circular_lag
+from .analysis import circular_lag, lag_drift
 from .analysis_stats import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
                              principal_angles)
 from .config import RecipeError, load_recipe, parse_quantity
@@ -109,6 +115,12 @@ def _lags_ms(shifts, n_samples: int, duration: float) -> list:
     return [float(v) for v in signed_lags(shifts, n_samples) * duration / n_samples * 1e3]
 
 
+def _drift_ms(lags_ms: list, duration: float):
+    """:func:`~brianforce.analysis.lag_drift` (ms per period) of per-period lags in ms, or
+    ``None`` for a single period."""
+    return lag_drift(lags_ms, duration * 1e3)[0] if len(lags_ms) > 1 else None
+
+
 def condition_averaged_error(outputs, targets, labels) -> float:
     """Normalised error of the condition-averaged output (trials with the same label
     averaged, as DePasquale et al. report trial-averaged fits) against the averaged target."""
@@ -131,10 +143,11 @@ def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
     extra = {}
     if trials.continuous:
         pa, shifts = phase_aligned_errors(run.outputs, targets, return_shifts=True)
+        lags = _lags_ms(shifts, np.asarray(targets).shape[1], run.duration)
         extra = {"phase_aligned_error_median": float(np.median(pa)),
                  "normalised_error_first_trial": float(errs[0]),
-                 "phase_lag_per_trial_ms": _lags_ms(shifts, np.asarray(targets).shape[1],
-                                                    run.duration)}
+                 "phase_lag_per_trial_ms": lags,
+                 "phase_drift_ms_per_period": _drift_ms(lags, run.duration)}
     return {**extra, "normalised_error_median": float(np.median(errs)),
             "normalised_error_trial_averaged": condition_averaged_error(run.outputs, targets,
                                                                         trials.labels),
@@ -252,8 +265,12 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     teacher_extra = {"normalised_error_trial_averaged": condition_averaged_error(
         t_test.outputs, test.targets, test.labels)}
     if test.continuous:
-        teacher_extra["phase_aligned_error_median"] = float(np.median(
-            phase_aligned_errors(t_test.outputs, test.targets)))
+        t_pa, t_shifts = phase_aligned_errors(t_test.outputs, test.targets, return_shifts=True)
+        t_len = np.asarray(test.targets).shape[1]
+        t_lags = _lags_ms(t_shifts, t_len, t_len * dt)
+        teacher_extra.update(phase_aligned_error_median=float(np.median(t_pa)),
+                             phase_lag_per_trial_ms=t_lags,
+                             phase_drift_ms_per_period=_drift_ms(t_lags, t_len * dt))
 
     # student -------------------------------------------------------------------------
     # trial tasks: every student trial starts from a stored rest state, as every teacher trial
@@ -282,6 +299,8 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
             ms["phase_lag_per_trial_ms_per_repeat"] = [ms["phase_lag_per_trial_ms"]] + [
                 _lags_ms(phase_aligned_errors(r.outputs, test.targets, return_shifts=True)[1],
                          n_t, r.duration) for r in repeats]
+            ms["phase_drift_ms_per_period_per_repeat"] = [
+                _drift_ms(lags, s_run.duration) for lags in ms["phase_lag_per_trial_ms_per_repeat"]]
     s_rates, t_rates = s_run.rates, t_test.rates
     if test.continuous:   # undo phase slips before trial-averaging (see phase_aligned_errors),
         # the student's and the (also free-running, drifting) teacher's alike

@@ -356,6 +356,17 @@ def test_recipe_driver_writes_summary_figure_and_network(tmp_path):
     assert s["normalised_error_median_over_repeats"] == pytest.approx(np.median(per))
     lags = s["phase_lag_per_trial_ms_per_repeat"]
     assert len(lags) == 3 and lags[0] == s["phase_lag_per_trial_ms"] and len(lags[1]) == 2
+    # per draw the lag gained per period (two 1-s periods: the difference of their lags,
+    # unwrapped into [-500, 500) ms)
+    def gained(lg):
+        return (lg[1] - lg[0] + 500) % 1000 - 500
+
+    drifts = s["phase_drift_ms_per_period_per_repeat"]
+    assert drifts[0] == s["phase_drift_ms_per_period"]
+    np.testing.assert_allclose(drifts, [gained(lg) for lg in lags], atol=1e-9)
+    t = on_disk["teacher"]
+    assert len(t["phase_lag_per_trial_ms"]) == 2
+    assert t["phase_drift_ms_per_period"] == pytest.approx(gained(t["phase_lag_per_trial_ms"]))
     assert on_disk["error_ratio_over_repeats"] == pytest.approx(
         np.median(per) / on_disk["teacher"]["normalised_error_median"])
     assert on_disk["teacher"]["n_factors"] == 4
