@@ -89,18 +89,20 @@ def phase_aligned_errors(outputs, targets, *, return_shifts: bool = False):
     An autonomous oscillator has no preferred phase; this isolates waveform error from phase
     slips. Reported next to (never instead of) the raw error.
     """
-    out, shifts = [], []
-    for z, f in zip(outputs, targets):
-        L = circular_lag(z, f) % len(f)     # best circular shift, then the exact error
-        out.append(normalised_error(np.roll(z, -L, axis=0), f))
-        shifts.append(L)
-    return (np.array(out), np.array(shifts)) if return_shifts else np.array(out)
+    shifts = _circular_shifts(outputs, targets)     # best circular shift, then the exact error
+    out = np.array([normalised_error(np.roll(z, -L, axis=0), f)
+                    for z, f, L in zip(outputs, targets, shifts)])
+    return (out, shifts) if return_shifts else out
 
 
-def _phase_aligned_rates(rates, outputs, targets):
-    """Roll every trial's rates by the shift that best aligns its output with the target."""
-    _, sh = phase_aligned_errors(outputs, targets, return_shifts=True)
-    return np.stack([np.roll(r, -L, axis=0) for r, L in zip(rates, sh)])
+def _circular_shifts(outputs, targets) -> np.ndarray:
+    """Per trial, the circular shift in ``[0, n)`` samples that best aligns output and target."""
+    return np.array([circular_lag(z, f) % len(f) for z, f in zip(outputs, targets)])
+
+
+def _phase_aligned_rates(rates, shifts):
+    """Roll every trial's rates by its output's aligning shift (:func:`_circular_shifts`)."""
+    return np.stack([np.roll(r, -L, axis=0) for r, L in zip(rates, shifts)])
 
 
 def signed_lags(shifts, n_samples: int) -> np.ndarray:
@@ -297,15 +299,15 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
         if test.continuous:
             n_t = np.asarray(test.targets).shape[1]
             ms["phase_lag_per_trial_ms_per_repeat"] = [ms["phase_lag_per_trial_ms"]] + [
-                _lags_ms(phase_aligned_errors(r.outputs, test.targets, return_shifts=True)[1],
-                         n_t, r.duration) for r in repeats]
+                _lags_ms(_circular_shifts(r.outputs, test.targets), n_t, r.duration)
+                for r in repeats]
             ms["phase_drift_ms_per_period_per_repeat"] = [
                 _drift_ms(lags, s_run.duration) for lags in ms["phase_lag_per_trial_ms_per_repeat"]]
     s_rates, t_rates = s_run.rates, t_test.rates
     if test.continuous:   # undo phase slips before trial-averaging (see phase_aligned_errors),
         # the student's and the (also free-running, drifting) teacher's alike
-        s_rates, t_rates = (_phase_aligned_rates(rates, outputs, test.targets) for rates, outputs
-                            in ((s_rates, s_run.outputs), (t_rates, t_test.outputs)))
+        s_rates = _phase_aligned_rates(s_rates, _circular_shifts(s_run.outputs, test.targets))
+        t_rates = _phase_aligned_rates(t_rates, t_shifts)
     pop = population_metrics(s_rates, t_rates, test.labels)
 
     teacher_median = max(float(np.median(teacher_err)), 1e-12)
