@@ -157,12 +157,14 @@ def main(argv=None) -> int:
     sw.add_argument("--out", required=True)
     sw.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or 'synchronous'; "
                     "default: a LocalCluster on this machine")
-    run = sub.add_parser("run", help="run a saved model (FORCE or transferred LIF) standalone or at runtime")
+    run = sub.add_parser("run", help="run a saved model (FORCE, transferred LIF or DePasquale student) "
+                         "standalone or at runtime")
     run.add_argument("model")
     run.add_argument("--device", default="cpp_standalone", choices=["cpp_standalone", "cuda_standalone", "runtime"])
     run.add_argument("--duration", type=float, default=2.0, help="seconds (FORCE models)")
-    run.add_argument("--trials", type=int, default=20, help="test trials (transferred LIF models)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the test trials (transferred LIF models)")
+    run.add_argument("--trials", type=int, default=20, help="test trials (transferred LIF models, DePasquale students)")
+    run.add_argument("--seed", type=int, default=0,
+                     help="seed of the test trials (transferred LIF models, DePasquale students)")
     run.add_argument("--out", default="standalone_output")
     args = parser.parse_args(argv)
     if args.command == "run":

@@ -1244,9 +1244,9 @@ def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, 
     FORCE models (``force_lif``): runs the saved model for ``duration`` seconds on ``device``
     ('cpp_standalone', 'cuda_standalone' or 'runtime'); writes ``summary.json``,
     ``output.npz`` (t, z, target, spikes; SI units) and ``output.png`` to ``out``.
-    Transferred LIF models (``kim2019-lif``) and DePasquale students
-    (``depasquale-student``): runs ``n_trials`` test trials of the model's task
-    ('cpp_standalone' or 'runtime') and reports accuracy / error. Returns the summary.
+    Transferred LIF models (``kim2019-lif``; 'cpp_standalone' or 'runtime') and DePasquale
+    students (``depasquale-student``; any of the three devices): runs ``n_trials`` test
+    trials of the model's task and reports accuracy / error. Returns the summary.
     """
     import matplotlib
 
@@ -1261,8 +1261,6 @@ def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, 
     if kind == "depasquale-student":
         from .student_network import run_student_cli
 
-        if device == "cuda_standalone":
-            raise ValueError("DePasquale students run under 'cpp_standalone' or 'runtime'")
         return run_student_cli(model, device, n_trials, seed, out)
     duration = float(duration)
     if not duration > 0:

@@ -4,7 +4,7 @@
 ``network_operation`` (every ``dt_op``: ``y = wᵀ s``, ``z = W_outᵀ [y; 1]``,
 ``I_ctrl = U y + U_in u + Dale common mode``), which standalone devices silently drop.
 Here the same closed loop is generated code, so a trained student runs as a
-``cpp_standalone`` program (or at runtime, for comparison):
+``cpp_standalone`` or Brian2CUDA ``cuda_standalone`` program (or at runtime, for comparison):
 
 * ``factors`` (P + 1 elements per trial, clock ``dt_op``): ``y_p = Σ_j w_jp^slow τ_slow r_s,j +
   w_jp^fast τ_d r_f,j`` as a summed variable of all-to-all synapses; element P carries the
@@ -168,7 +168,13 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     net : StudentNetwork
     inputs : array (B, T, M)
         Task input per trial, one value per ``dt_op``.
-    device : {'runtime', 'cpp_standalone'}
+    device : {'runtime', 'cpp_standalone', 'cuda_standalone'}
+        ``'cuda_standalone'`` needs Brian2CUDA (``pip install 'brianforce[cuda]'``, a CUDA
+        toolkit and a GPU; see docs/standalone.md), else an ``ImportError`` says how to install
+        it. The GPU sums the factors, outputs and synaptic input with atomic additions in no
+        fixed order, so results equal the other devices' to round-off, not bit for bit (a
+        chaotic network's spikes drift apart over long runs); its spikes are returned sorted
+        by time, then trial and neuron, as on the other devices.
     directory : path, optional
         Standalone project directory (default: a new temporary one).
     initial_state : dict, optional
@@ -180,12 +186,13 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     seed : int
     record_spikes : bool
     threads : int
-        OpenMP threads of the standalone program.
+        OpenMP threads of the ``cpp_standalone`` program (ignored under ``cuda_standalone``:
+        Brian2CUDA has no OpenMP).
     """
-    from .standalone import _activate, _project_dir, _restore_runtime
+    from .standalone import DEVICES, _activate, _cuda_clock_anchor, _project_dir, _restore_runtime
 
-    if device not in ("runtime", "cpp_standalone"):
-        raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     seed = check_seed(seed)
     inputs = np.asarray(inputs, dtype=float)
     if inputs.ndim == 2:
@@ -205,8 +212,12 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     wall0 = time.perf_counter()
     _activate(device, directory)
     try:
-        if standalone:
+        if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
+        elif device == "cuda_standalone":
+            # Brian2CUDA refuses any OpenMP thread count (NotImplementedError at build time); do
+            # not inherit one left behind by an earlier cpp_standalone run in this process
+            b2.prefs.devices.cpp_standalone.openmp_threads = 0
         from .student import _EQS, _RESET
 
         terms = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
@@ -273,7 +284,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         if record_spikes:
             smon = SpikeMonitor(G, name="stnet_spikes")
             objs.append(smon)
-        netw = Network(*objs, name="stnet_network")
+        netw = Network(*objs, *_cuda_clock_anchor(device, p["dt"], "stnet"), name="stnet_network")
         netw.run(T * op, namespace={})
         if standalone:
             dev = b2.get_device()
@@ -286,7 +297,11 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         y = np.asarray(ymon.y).reshape(B, P + 1, -1).transpose(0, 2, 1)[:, :T, :P].copy()
         if record_spikes:
             idx = np.asarray(smon.i[:]).astype(int)
-            st, si, stt = idx // N, idx % N, np.asarray(smon.t_[:]).copy()
+            stt = np.asarray(smon.t_[:]).copy()
+            if device == "cuda_standalone":   # Brian2CUDA sorts a step's spikes by time only
+                order = np.lexsort((idx, stt))
+                idx, stt = idx[order], stt[order]
+            st, si = idx // N, idx % N
         else:
             st = si = np.zeros(0, dtype=int)
             stt = np.zeros(0)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from brian2 import DimensionMismatchError, mV, ms, second
 
+from _cuda import cuda
 from brianforce.io import ModelFileError, save_arrays
 from brianforce.standalone import (StandaloneFORCETrainer, build_project, run_model_cli, run_standalone)
 from brianforce.tasks import sinusoid
@@ -235,19 +236,6 @@ def test_cuda_standalone_without_brian2cuda_says_how_to_install(trained_model):
             build_project(trained_model[0], 10 * ms, device="cuda_standalone")
     else:
         pytest.skip("brian2cuda is installed; the cuda test needs a GPU (marker 'cuda')")
-
-
-def _have_cuda():
-    import shutil
-
-    try:
-        import brian2cuda  # noqa: F401
-    except ImportError:
-        return False
-    return shutil.which("nvcc") is not None and shutil.which("nvidia-smi") is not None
-
-
-cuda = pytest.mark.skipif(not _have_cuda(), reason="needs Brian2CUDA, nvcc and an NVIDIA GPU")
 
 
 @cuda

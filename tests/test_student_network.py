@@ -1,12 +1,15 @@
-"""A trained DePasquale student's closed loop as plain Brian2 equations (runtime and C++ standalone).
+"""A trained DePasquale student's closed loop as plain Brian2 equations (runtime, C++ standalone, Brian2CUDA).
 
 Reference: the student's own closed loop, ``FactorStudent.predict`` (a Python
 ``network_operation``), continued from the same state.
 """
+import importlib
+
 import numpy as np
 import pytest
 from brian2 import ms
 
+from _cuda import cuda
 from brianforce.io import ModelFileError, save_arrays
 from brianforce.standalone import run_model_cli
 from brianforce.student import FactorStudent
@@ -89,24 +92,31 @@ def test_trials_run_side_by_side_from_their_own_states(closed_loop):
     with pytest.raises(ValueError, match="inputs"):
         run_student_network(net, np.zeros((1, 10, 3)))
     with pytest.raises(ValueError, match="device"):
-        run_student_network(net, inputs, device="cuda")
+        run_student_network(net, inputs, device="cuda")          # not a device name ('cuda_standalone' is)
     with pytest.raises(ValueError, match="state variable"):
         run_student_network(net, inputs, initial_state={"w": np.zeros(120)})
 
 
+RECIPE = {"experiment": {"task": "oscillation", "seed": 0}, "task": {"dt": "1 ms", "n_test": 2},
+          "student": {"n_neurons": 120, "n_forced": 1, "n_mean": 2, "n_rls": 3}}
+
+
+def _save(st, path):
+    """The fixture's student as ``brianforce train`` saves a DePasquale recipe's network."""
+    arrays = {f"student_{k}": v for k, v in st.arrays().items()}
+    return save_arrays(path, arrays, {"recipe": RECIPE}, kind="depasquale-student")
+
+
 def test_saved_student_runs_from_the_cli(closed_loop, tmp_path):
     st, _, _, _ = closed_loop
-    arrays = {f"student_{k}": v for k, v in st.arrays().items()}
-    recipe = {"experiment": {"task": "oscillation", "seed": 0}, "task": {"dt": "1 ms", "n_test": 2},
-              "student": {"n_neurons": 120, "n_forced": 1, "n_mean": 2, "n_rls": 3}}
-    path = save_arrays(tmp_path / "network.npz", arrays, {"recipe": recipe}, kind="depasquale-student")
+    path = _save(st, tmp_path / "network.npz")
     summary = run_model_cli(path, "runtime", out=tmp_path / "out", n_trials=2, seed=1)
     assert summary["kind"] == "depasquale-student" and summary["task"] == "oscillation"
     assert np.isfinite(summary["normalised_error"]) and summary["mean_rate_hz"] > 0
     assert summary["decision_accuracy"] is None
     for f in ("summary.json", "output.npz", "output.png"):
         assert (tmp_path / "out" / f).is_file()
-    bad = save_arrays(tmp_path / "bad.npz", {"student_U": np.zeros((2, 2))}, {"recipe": recipe},
+    bad = save_arrays(tmp_path / "bad.npz", {"student_U": np.zeros((2, 2))}, {"recipe": RECIPE},
                       kind="depasquale-student")
     with pytest.raises(ModelFileError, match="inconsistent"):
         StudentNetwork.load(bad)
@@ -125,3 +135,47 @@ def test_rest_state_of_trial_tasks_is_saved_and_used(tmp_path):
     ref = st.predict(np.zeros((2, 30, 1)))
     # same start (rest, up to the ±1 mV jitter): the first output samples agree closely
     np.testing.assert_allclose(run.outputs[:, 0], ref.outputs[:, 0], rtol=0, atol=0.05 * np.abs(f).max())
+
+
+def test_cuda_standalone_without_brian2cuda_says_how_to_install(closed_loop, tmp_path):
+    try:
+        importlib.import_module("brian2cuda")
+    except ImportError:
+        st = closed_loop[0]
+        with pytest.raises(ImportError, match="Brian2CUDA"):
+            run_student_network(StudentNetwork.from_student(st), np.zeros((1, 5, 1)), "cuda_standalone",
+                                tmp_path / "proj")
+        with pytest.raises(ImportError, match="Brian2CUDA"):     # `brianforce run --device cuda_standalone`
+            run_model_cli(_save(st, tmp_path / "network.npz"), "cuda_standalone", out=tmp_path / "out",
+                          n_trials=1)
+    else:
+        pytest.skip("brian2cuda is installed; the cuda test needs a GPU (marker 'cuda')")
+
+
+@pytest.mark.standalone
+@cuda
+def test_cuda_standalone_closed_loop_equals_network_operation(closed_loop, tmp_path):
+    """The generated closed loop compiled by Brian2CUDA and run on the GPU (one project, 50 ms).
+
+    The GPU adds the summed variables (factors, outputs, I_ctrl) and the synaptic input with
+    atomic additions in no fixed order, so it equals the student's own loop to round-off, not
+    bit for bit, and in this chaotic network one spike moved by a step would separate the runs
+    later on: the spikes must be identical over the first 25 ms (the C++ test: whole 200 ms),
+    the outputs and factors equal there to 1e-6 of their scale (C++: 1e-9), and the outputs
+    close over the whole 50 ms.
+    """
+    st, state, inputs, ref = closed_loop
+    T, stop = 50, 25e-3
+    run = run_student_network(StudentNetwork.from_student(st), inputs[:, :T], "cuda_standalone",
+                              tmp_path / "cuda_proj", initial_state=state)
+    assert run.outputs.shape == (1, T, ref.outputs.shape[2]) and run.factors.shape == (1, T, ref.factors.shape[2])
+    expected = _pairs(ref.spike_t, ref.spike_i, stop)
+    assert len(expected) > 10
+    assert _pairs(run.spike_t, run.spike_i, stop) == expected
+    assert np.all(np.diff(run.spike_t) >= 0)                     # sorted by time, as on the CPU devices
+    n = int(round(stop / 1e-3))                                  # outputs: one sample per dt_op = 1 ms
+    amp = np.abs(ref.outputs).max()
+    np.testing.assert_allclose(run.outputs[:, :n], ref.outputs[:, :n], rtol=1e-6, atol=1e-6 * amp)
+    fs = np.abs(ref.factors).max()
+    np.testing.assert_allclose(run.factors[:, :n], ref.factors[:, :n], rtol=1e-6, atol=1e-6 * fs)
+    assert np.sqrt(np.mean((run.outputs - ref.outputs[:, :T]) ** 2)) / amp < 0.05
