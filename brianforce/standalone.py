@@ -72,6 +72,9 @@ def _activate(device: str, directory=None, build_on_run: bool = False):
         except ImportError as exc:
             raise ImportError("device='cuda_standalone' needs Brian2CUDA: pip install 'brianforce[cuda]' "
                               "(and a CUDA toolkit + GPU), see docs/standalone.md") from exc
+        # Brian2CUDA refuses any OpenMP thread count (NotImplementedError at build time): do not
+        # inherit one left behind by an earlier cpp_standalone build in this process
+        b2.prefs.devices.cpp_standalone.openmp_threads = 0
     if device == "runtime":
         b2.set_device("runtime")
         return

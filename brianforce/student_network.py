@@ -214,10 +214,6 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     try:
         if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
-        elif device == "cuda_standalone":
-            # Brian2CUDA refuses any OpenMP thread count (NotImplementedError at build time); do
-            # not inherit one left behind by an earlier cpp_standalone run in this process
-            b2.prefs.devices.cpp_standalone.openmp_threads = 0
         from .student import _EQS, _RESET
 
         terms = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
