@@ -9,12 +9,23 @@ import shutil
 import pytest
 
 
-def have_cuda() -> bool:
+def have_brian2cuda() -> bool:
+    """Whether Brian2CUDA imports (an import, not find_spec: a broken install counts as absent)."""
     try:
-        importlib.import_module("brian2cuda")   # an import, not find_spec: a broken install counts as absent
+        importlib.import_module("brian2cuda")
     except ImportError:
         return False
-    return shutil.which("nvcc") is not None and shutil.which("nvidia-smi") is not None
+    return True
+
+
+def have_cuda() -> bool:
+    return have_brian2cuda() and shutil.which("nvcc") is not None and shutil.which("nvidia-smi") is not None
+
+
+def skip_if_brian2cuda():
+    """For the tests of the missing-Brian2CUDA error: skip where Brian2CUDA is installed."""
+    if have_brian2cuda():
+        pytest.skip("brian2cuda is installed; the cuda test needs a GPU (marker 'cuda')")
 
 
 _skip = pytest.mark.skipif(not have_cuda(), reason="needs Brian2CUDA, nvcc and an NVIDIA GPU")

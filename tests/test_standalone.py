@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from brian2 import DimensionMismatchError, mV, ms, second
 
-from _cuda import cuda
+from _cuda import cuda, skip_if_brian2cuda
 from brianforce.io import ModelFileError, save_arrays
 from brianforce.standalone import (StandaloneFORCETrainer, build_project, run_model_cli, run_standalone)
 from brianforce.tasks import sinusoid
@@ -229,13 +229,9 @@ def test_bad_inputs_raise_clear_errors(tmp_path, trained_model):
 
 
 def test_cuda_standalone_without_brian2cuda_says_how_to_install(trained_model):
-    try:
-        import brian2cuda  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="brian2cuda|Brian2CUDA"):
-            build_project(trained_model[0], 10 * ms, device="cuda_standalone")
-    else:
-        pytest.skip("brian2cuda is installed; the cuda test needs a GPU (marker 'cuda')")
+    skip_if_brian2cuda()
+    with pytest.raises(ImportError, match="brian2cuda|Brian2CUDA"):
+        build_project(trained_model[0], 10 * ms, device="cuda_standalone")
 
 
 @cuda

@@ -3,13 +3,11 @@
 Reference: the student's own closed loop, ``FactorStudent.predict`` (a Python
 ``network_operation``), continued from the same state.
 """
-import importlib
-
 import numpy as np
 import pytest
 from brian2 import ms
 
-from _cuda import cuda
+from _cuda import cuda, skip_if_brian2cuda
 from brianforce.io import ModelFileError, save_arrays
 from brianforce.standalone import run_model_cli
 from brianforce.student import FactorStudent
@@ -138,18 +136,14 @@ def test_rest_state_of_trial_tasks_is_saved_and_used(tmp_path):
 
 
 def test_cuda_standalone_without_brian2cuda_says_how_to_install(closed_loop, tmp_path):
-    try:
-        importlib.import_module("brian2cuda")
-    except ImportError:
-        st = closed_loop[0]
-        with pytest.raises(ImportError, match="Brian2CUDA"):
-            run_student_network(StudentNetwork.from_student(st), np.zeros((1, 5, 1)), "cuda_standalone",
-                                tmp_path / "proj")
-        with pytest.raises(ImportError, match="Brian2CUDA"):     # `brianforce run --device cuda_standalone`
-            run_model_cli(_save(st, tmp_path / "network.npz"), "cuda_standalone", out=tmp_path / "out",
-                          n_trials=1)
-    else:
-        pytest.skip("brian2cuda is installed; the cuda test needs a GPU (marker 'cuda')")
+    skip_if_brian2cuda()
+    st = closed_loop[0]
+    with pytest.raises(ImportError, match="Brian2CUDA"):
+        run_student_network(StudentNetwork.from_student(st), np.zeros((1, 5, 1)), "cuda_standalone",
+                            tmp_path / "proj")
+    with pytest.raises(ImportError, match="Brian2CUDA"):     # `brianforce run --device cuda_standalone`
+        run_model_cli(_save(st, tmp_path / "network.npz"), "cuda_standalone", out=tmp_path / "out",
+                      n_trials=1)
 
 
 @pytest.mark.standalone
