@@ -33,7 +33,8 @@ COLUMNS = ["recipe", "tag", "overrides", "task", "seed", "teacher_units", "stude
            "dale", "dale_violations", "train_factor_error_last", "wall_time_s", "machine",
            "phase_lag_per_period_ms", "n_test_repeats", "student_error_over_repeats",
            "error_ratio_over_repeats", "student_error_per_repeat", "teacher_drift_ms_per_period",
-           "student_drift_ms_per_period_per_repeat"]
+           "student_drift_ms_per_period_per_repeat", "n_cue", "calibration_drift_ms_per_period",
+           "time_scale"]
 
 
 def _parse_set(items):
@@ -77,7 +78,10 @@ def row(summary: dict, recipe: str, tag: str, overrides: dict) -> dict:
             "teacher_drift_ms_per_period": t.get("phase_drift_ms_per_period"),
             "student_drift_ms_per_period_per_repeat": ";".join(
                 f"{v:.3g}" for v in s.get("phase_drift_ms_per_period_per_repeat", [])
-                if v is not None)}
+                if v is not None),
+            "n_cue": summary.get("n_cue", 0),
+            "calibration_drift_ms_per_period": s.get("calibration_drift_ms_per_period"),
+            "time_scale": s.get("time_scale")}
 
 
 def main(argv=None):

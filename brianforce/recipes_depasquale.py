@@ -326,11 +326,17 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
                     "train_mean_rate_hz": float(student.mean_rate_), **ms},
         "population": pop,
         "size_ratio": student.n_neurons / teacher.n_units,
+        "n_cue": n_cue,
         "error_ratio": ms["normalised_error_median"] / teacher_median,
         "error_ratio_over_repeats": (ms["normalised_error_median_over_repeats"] / teacher_median
                                      if repeats else None),
         "wall_time_s": None,
     }
+    if student.period_calibration:
+        summary["student"].update(
+            time_scale=student.time_scale_,
+            calibration_drift_ms_per_period=student.calibration_drift_ * 1e3,
+            calibration_lags_ms=(student.calibration_lags_ * 1e3).tolist())
     if student.dale:
         summary["student"]["dale_method"] = student.dale_method
         summary["student"]["dale_sign_violations"] = student.dale_violations()

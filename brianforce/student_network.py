@@ -40,6 +40,18 @@ __all__ = ["StudentNetwork", "StudentNetworkRun", "run_student_network", "run_st
 STUDENT_KIND = "depasquale-student"
 STATE_VARIABLES = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
 _PARAMS = ("tau_m", "tau_ref", "v_th", "v_reset", "tau_r", "tau_d", "tau_slow", "dt")
+_TIME_CONSTANTS = ("tau_m", "tau_r", "tau_d", "tau_slow")
+
+
+def _params(student, time_scale: float) -> dict:
+    """SI parameters of ``student``, time constants × ``time_scale`` (its period calibration,
+    :meth:`FactorStudent.calibrate_period`; ``tau_ref`` in whole integration steps)."""
+    from .student import rescaled_refractory
+
+    p = {k: float(getattr(student, k)) * (time_scale if k in _TIME_CONSTANTS else 1.0)
+         for k in _PARAMS}
+    p["tau_ref"] = rescaled_refractory(student.tau_ref, student.dt, time_scale)
+    return p
 
 
 @dataclass
@@ -81,7 +93,7 @@ class StudentNetwork:
         """From a fitted :class:`~brianforce.student.FactorStudent`."""
         a = student.arrays()
         return cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
-                   a["fixed_i"], a["fixed_j"], a["fixed_w"], {k: float(getattr(student, k)) for k in _PARAMS},
+                   a["fixed_i"], a["fixed_j"], a["fixed_w"], _params(student, student.time_scale_),
                    float(student._dt_op), _rest(a))
 
     @classmethod
@@ -101,7 +113,8 @@ class StudentNetwork:
             student = FactorStudent(**_student_kwargs(dict(rec.get("student", {}))))
             a = {k[len("student_"):]: v for k, v in arrays.items() if k.startswith("student_")}
             net = cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
-                      a["fixed_i"], a["fixed_j"], a["fixed_w"], {k: float(getattr(student, k)) for k in _PARAMS},
+                      a["fixed_i"], a["fixed_j"], a["fixed_w"],
+                      _params(student, float(a.get("time_scale", 1.0))),
                       _num(rec["task"].get("dt", "1 ms")), _rest(a))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: inconsistent student model contents ({exc})") from exc

@@ -5,7 +5,7 @@ from brian2 import DimensionMismatchError, mV, ms, second, set_device
 
 from brianforce.io import load_arrays, save_arrays
 from brianforce.spiking import StandaloneNotSupportedError
-from brianforce.student import FactorStudent, TrainingDivergedError
+from brianforce.student import FactorStudent, TrainingDivergedError, rescaled_refractory
 
 T_STEPS = 200  # 200 ms trials at 1 ms samples
 
@@ -423,6 +423,32 @@ def test_oscillation_recipe_full_size(tmp_path):
 
 
 @pytest.mark.slow
+def test_dale_oscillation_recipe_full_size(tmp_path):
+    """Full Dale recipe (~14 min on 2 busy cores): the issue-3 Dale points at the recipe's
+    seed — every weight on its sign, the oscillation points, and the error within 3× the
+    teacher's (median over 7 draws: the test and 6 jittered copies of its start state, after
+    the period calibration with 24 copies and a teacher-forced cue period). Measured: ratios
+    1.6 2.1 2.5 22.7 1.7 4.4 2.3 -> median 2.34 against the teacher's 0.0034; ISI CV 2.7;
+    top-10 PCs 97.0 %; angle 11.5°; seeds 2, 4, 5: 1.37, 2.93, 4.31."""
+    from pathlib import Path
+
+    from brianforce.recipes_depasquale import train_from_recipe
+
+    root = Path(__file__).resolve().parents[1]
+    s = train_from_recipe(root / "models" / "depasquale_oscillation_dale.toml", tmp_path)
+    st = s["student"]
+    assert st["dale"] and st["dale_sign_violations"] == 0
+    assert s["size_ratio"] <= 3
+    assert st["isi_cv_median"] > 0.5
+    assert s["population"]["student_top_pcs_variance"] > 0.9
+    assert s["population"]["median_principal_angle_deg"] < 15
+    assert s["n_cue"] == 1 and len(st["calibration_lags_ms"]) == 24
+    assert abs(st["time_scale"] - 1) < 0.01                     # a period error of a few ms
+    assert len(st["normalised_error_median_per_repeat"]) == 7
+    assert s["error_ratio_over_repeats"] < 3
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["integration", "classification"])
 def test_trial_task_recipes_reach_decision_accuracy(tmp_path, name):
     """Issue 3 acceptance for the trial tasks: >= 90 % decisions correct on 100 test trials."""
@@ -435,3 +461,115 @@ def test_trial_task_recipes_reach_decision_accuracy(tmp_path, name):
     assert s["size_ratio"] <= 3 and len(s["student"]["normalised_error_per_trial"]) == 100
     assert s["teacher"]["accuracy"] >= 0.9
     assert s["student"]["accuracy"] >= 0.9
+
+
+def test_calibrate_period_fits_the_drift_and_rescales_the_time_constants(monkeypatch):
+    """After one forced period, the lag of each free-running period (in every perturbed copy
+    of the state it ends in) is measured against the target period and the fitted drift d
+    (samples per period) sets κ = T / (T + d); the time constants and fixed weights are
+    rescaled, the refractory period in whole steps; the state is the forced period's end."""
+    y, f = _factors()
+    st = _small().fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    t0 = float(st._net.t_)
+    lw0, J0 = st.learned_weights(), st.fixed_weights()
+    drift, offset = 3, -5           # runs behind by 3 samples more every period
+    real_run = st._run_trial
+
+    phases, v_cued = [], None
+
+    def fake_run(phase, k, inputs, factors, outputs, *args, **kw):
+        nonlocal v_cued
+        phases.append(phase)
+        if phase == "test" and k == 0:
+            assert np.any(st._G.v_[:] != v_cued)                           # a jittered copy
+        out = real_run(phase, k, inputs, factors, outputs, *args, **kw)   # the network still runs
+        if phase == "forced":
+            np.testing.assert_array_equal(factors, y[0])                   # forced with ỹ
+            v_cued = st._G.v_[:].copy()
+        else:
+            out["y"] = np.roll(y[0], offset + drift * k, axis=0)           # output(t) = ỹ(t − lag)
+        return out
+
+    monkeypatch.setattr(st, "_run_trial", fake_run)
+    st.calibrate_period(np.zeros((T_STEPS, 1)), y[0], n_periods=4, n_copies=2)
+    np.testing.assert_allclose(st.calibration_lags_, [(offset + drift * np.arange(4)) * 1e-3] * 2)
+    assert st.calibration_drift_ == pytest.approx(drift * 1e-3)
+    kappa = T_STEPS / (T_STEPS + drift)
+    assert st.time_scale_ == pytest.approx(kappa)
+    G = st._G
+    for name in ("tau_m", "tau_r", "tau_d", "tau_slow"):
+        assert float(G.variables[name].get_value()) == pytest.approx(getattr(st, name) * kappa)
+    # the refractory period: the nearest whole number of steps (39 of 0.05 ms for 2 ms × κ)
+    assert float(G.variables["tau_ref_"].get_value()) == pytest.approx(39 * 0.05e-3)
+    np.testing.assert_allclose(st._S.w_[:], st.fixed_w_ * kappa)
+    np.testing.assert_allclose(st.fixed_weights(), J0 * kappa)
+    np.testing.assert_allclose(st.learned_weights()["fast"], lw0["fast"] * kappa)
+    # one forced period first (the copies start from its end), then the copies ran from
+    # jittered copies of that state, which was put back
+    assert float(st._net.t_) == pytest.approx(t0 + T_STEPS * 1e-3)
+    assert phases[:3] == ["forced", "test", "test"]
+    np.testing.assert_array_equal(st._G.v_[:], v_cued)
+    # a second call compounds
+    st.calibrate_period(np.zeros((T_STEPS, 1)), y[0], n_periods=4)
+    assert st.time_scale_ == pytest.approx(kappa ** 2)
+    with pytest.raises(ValueError, match="n_periods"):
+        st.calibrate_period(np.zeros((T_STEPS, 1)), y[0], n_periods=1)
+
+
+def test_rescaled_refractory_keeps_the_trained_step_count_for_small_scales():
+    dt = 0.05e-3
+    for scale in (0.99985, 1.0, 1.002, 0.99):                # 2 ms x scale rounds to 40 steps
+        assert rescaled_refractory(2e-3, dt, scale) == 2e-3   # exactly the trained value
+    assert rescaled_refractory(2e-3, dt, 2.0) == 80 * dt
+    assert rescaled_refractory(2e-3, dt, 0.985) == 39 * dt
+    assert rescaled_refractory(0.0, dt, 1.3) == 0.0
+
+
+def test_time_rescaling_slows_the_network_down():
+    """Every time constant and fixed weight × κ (and the state mapped) is the same network
+    κ times slower: from the same state, κ = 2 retraces the trajectory at half speed."""
+    y, f = _factors()
+    st = _small().fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    st._net.store("t")
+    r1 = st.predict(np.zeros((1, T_STEPS, 1)))
+    st._net.restore("t")
+    st._set_time_scale(2.0)
+    r2 = st.predict(np.zeros((2, T_STEPS, 1)))
+    y1, y2 = r1.factors[0], r2.factors.reshape(-1, 3)[::2]
+    amp = np.abs(y1).max()
+    assert amp > 0.5
+    np.testing.assert_allclose(y2[:80], y1[:80], rtol=0, atol=0.05 * amp)   # spike-timing noise only
+    assert not np.allclose(r2.factors[0, :80], r1.factors[0, :80], atol=0.05 * amp)   # not the κ = 1 run
+    early = r1.spike_t < 0.01
+    np.testing.assert_allclose(np.sort(r2.spike_t[r2.spike_t < 0.02])[:20] / 2,
+                               np.sort(r1.spike_t[early])[:20], atol=5e-4)
+    assert len(r2.spike_t) / (2 * len(r1.spike_t)) == pytest.approx(0.5, rel=0.2)   # rate halves
+
+
+def test_period_calibration_refuses_what_it_cannot_calibrate():
+    y, f = _factors()
+    x = np.zeros((1, T_STEPS, 1))
+    # a free run whose period is far from the target's is not the trained rhythm: refused
+    st = _small().fit(x, y, f, 1 * ms)
+    real_run = st._run_trial
+
+    def far_off(phase, k, inputs, factors, outputs, *args, **kw):
+        out = real_run(phase, k, inputs, factors, outputs, *args, **kw)
+        out["y"] = np.roll(y[0], 30 * k, axis=0)      # 30 of 200 samples late every period
+        return out
+
+    st._run_trial = far_off
+    with pytest.raises(ValueError, match="period calibration refused"):
+        st.calibrate_period(x[0], y[0], n_periods=3, n_copies=1)
+    assert st.time_scale_ == 1.0
+    trial_task = _small(n_forced=1).fit(x, y, f, 1 * ms, rest_step=0)
+    with pytest.raises(ValueError, match="autonomous rhythms"):
+        trial_task.calibrate_period(x[0], y[0], n_periods=3)
+    with pytest.raises(ValueError, match="one target trial"):
+        _small(period_calibration=4).fit(np.zeros((2, T_STEPS, 1)), np.concatenate([y, y]),
+                                         np.concatenate([f, f]), 1 * ms)
+    for bad in (1, -2, 2.5, True):
+        with pytest.raises(ValueError, match="period_calibration"):
+            FactorStudent(120, period_calibration=bad)
+    with pytest.raises(ValueError, match="calibration_copies"):
+        FactorStudent(120, calibration_copies=0)

@@ -173,3 +173,51 @@ def test_cuda_standalone_closed_loop_equals_network_operation(closed_loop, tmp_p
     fs = np.abs(ref.factors).max()
     np.testing.assert_allclose(run.factors[:, :n], ref.factors[:, :n], rtol=1e-6, atol=1e-6 * fs)
     assert np.sqrt(np.mean((run.outputs - ref.outputs[:, :T]) ** 2)) / amp < 0.05
+
+
+@pytest.fixture(scope="module")
+def rescaled():
+    """A small trained student after a time rescaling (what a period calibration applies),
+    its state, and its own closed-loop run from that state."""
+    y, f = _factors()
+    st = FactorStudent(n_neurons=120, n_forced=1, n_mean=2, n_rls=3, seed=4)
+    st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    st._set_time_scale(1.3)
+    state = _current_state(st)
+    inputs = np.zeros((1, T_STEPS, 1))
+    return st, state, inputs, st.predict(inputs)
+
+
+@pytest.mark.parametrize("device", ["runtime", pytest.param("cpp_standalone", marks=pytest.mark.standalone)])
+def test_time_rescaled_student_is_rebuilt_exactly(rescaled, device, tmp_path):
+    """After a period calibration (time constants and fixed weights × κ, the refractory period
+    in whole steps) the generated closed loop, built from the student or from its saved file,
+    still equals the student's own, so saved calibrated students run as trained."""
+    st, state, inputs, ref = rescaled
+    net = StudentNetwork.from_student(st)
+    assert net.params["tau_d"] == pytest.approx(1.3 * st.tau_d)
+    assert net.params["tau_ref"] == pytest.approx(52 * st.dt)        # 2 ms × 1.3 = 52 steps
+    loaded = StudentNetwork.load(_save(st, tmp_path / "network.npz"))
+    assert loaded.params == pytest.approx(net.params)
+    run = run_student_network(loaded, inputs, device, tmp_path / "proj", initial_state=state)
+    assert len(ref.spike_t) > 100
+    assert _pairs(run.spike_t, run.spike_i) == _pairs(ref.spike_t, ref.spike_i)
+    np.testing.assert_allclose(run.outputs, ref.outputs, rtol=0, atol=1e-9 * np.abs(ref.outputs).max())
+
+
+@pytest.mark.standalone
+@cuda
+def test_cuda_standalone_runs_a_time_rescaled_student(rescaled, tmp_path):
+    """The time-rescaled student under Brian2CUDA (50 ms; tolerances as for the student above:
+    identical spikes over 25 ms, outputs within 1e-6 there and within 5 % RMS over 50 ms)."""
+    st, state, inputs, ref = rescaled
+    T, stop = 50, 25e-3
+    run = run_student_network(StudentNetwork.from_student(st), inputs[:, :T], "cuda_standalone",
+                              tmp_path / "cuda_proj", initial_state=state)
+    expected = _pairs(ref.spike_t, ref.spike_i, stop)
+    assert len(expected) > 10
+    assert _pairs(run.spike_t, run.spike_i, stop) == expected
+    n = int(round(stop / 1e-3))
+    amp = np.abs(ref.outputs).max()
+    np.testing.assert_allclose(run.outputs[:, :n], ref.outputs[:, :n], rtol=1e-6, atol=1e-6 * amp)
+    assert np.sqrt(np.mean((run.outputs - ref.outputs[:, :T]) ** 2)) / amp < 0.05
