@@ -134,7 +134,7 @@ from brian2 import (NeuronGroup, Network, NetworkOperation, Synapses, SpikeMonit
 from brian2.units.fundamentalunits import (DimensionMismatchError, get_dimensions,
                                            have_same_dimensions)
 
-from .analysis import circular_lag
+from .analysis import circular_lag, lag_drift
 from .errors import TrainingDiverged
 from .factors import pool_projection
 from .rls import RLS
@@ -201,6 +201,8 @@ tau_ref_ : second (shared, constant)
 v_reset_ : volt (shared, constant)
 """
 _RESET = "v = v_reset_; hr_f += 1/(tau_r*tau_d); hr_s += 1/(tau_r*tau_slow)"
+# what a time rescaling (period calibration) multiplies, besides the fixed weights and tau_ref
+RESCALED_TIME_CONSTANTS = ("tau_m", "tau_r", "tau_d", "tau_slow")
 
 
 def rescaled_refractory(tau_ref: float, dt: float, scale: float) -> float:
@@ -865,20 +867,22 @@ class FactorStudent:
                              "start every trial from a rest state (rest_step)")
         if isinstance(n_periods, bool) or int(n_periods) != n_periods or n_periods < 2:
             raise ValueError(f"n_periods must be an integer >= 2, got {n_periods!r}")
-        target = self._mirrored(_trials(factor_period, "factor_period"))[0]
+        factor_period = _trials(factor_period, "factor_period")
+        target = self._mirrored(factor_period)[0]
         inputs = _trials(inputs, "inputs")[0]
         T = len(target)
         if inputs.shape[0] != T or target.shape[1] != self.U_.shape[1]:
             raise ValueError(f"inputs {inputs.shape} and factor_period {target.shape} must be one "
                              f"period (T, ·) with {self.U_.shape[1]} factors")
-        self.force(inputs[None], _trials(factor_period, "factor_period"))
+        self.force(inputs[None], factor_period)
         runs = self.predict_repeats(np.repeat(inputs[None], int(n_periods), axis=0), n_copies,
                                     stream="period-calibration")
-        lags = np.array([np.unwrap([float(circular_lag(y, target)) for y in run.factors], period=T)
+        lags = np.array([[float(circular_lag(y, target)) for y in run.factors]
                          for run in runs])                        # (n_copies, n_periods)
-        k = np.arange(lags.shape[1]) - (lags.shape[1] - 1) / 2
-        dev = lags - lags.mean(axis=1, keepdims=True)
-        drift = float(np.sum(dev * k) / (len(lags) * np.sum(k * k)))
+        # every copy has the same periods, so the slope of one fit with an offset per copy is
+        # the mean of the copies' own slopes
+        drift = float(np.mean([lag_drift(copy, T)[0] for copy in lags]))
+        lags = np.unwrap(lags, period=T, axis=1)
         if not abs(drift) < 0.1 * T:
             raise ValueError(f"free-running period differs from the target's by {drift:.0f} of {T} "
                              "samples: not the trained rhythm, period calibration refused")
@@ -896,7 +900,7 @@ class FactorStudent:
         rho = scale / self.time_scale_
         for name, power in (("h", 1), ("r_f", 1), ("r_s", 1), ("hr_f", 2), ("hr_s", 2)):
             getattr(G, name + "_")[:] = getattr(G, name + "_")[:] / rho ** power
-        for name in ("tau_m", "tau_r", "tau_d", "tau_slow"):
+        for name in RESCALED_TIME_CONSTANTS:
             setattr(G, name, getattr(self, name) * scale * second)
         G.tau_ref_ = rescaled_refractory(self.tau_ref, self.dt, scale) * second
         self._S.w_[:] = self._S.w_[:] * (scale / self.time_scale_)

@@ -40,15 +40,14 @@ __all__ = ["StudentNetwork", "StudentNetworkRun", "run_student_network", "run_st
 STUDENT_KIND = "depasquale-student"
 STATE_VARIABLES = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
 _PARAMS = ("tau_m", "tau_ref", "v_th", "v_reset", "tau_r", "tau_d", "tau_slow", "dt")
-_TIME_CONSTANTS = ("tau_m", "tau_r", "tau_d", "tau_slow")
 
 
 def _params(student, time_scale: float) -> dict:
     """SI parameters of ``student``, time constants × ``time_scale`` (its period calibration,
     :meth:`FactorStudent.calibrate_period`; ``tau_ref`` in whole integration steps)."""
-    from .student import rescaled_refractory
+    from .student import RESCALED_TIME_CONSTANTS, rescaled_refractory
 
-    p = {k: float(getattr(student, k)) * (time_scale if k in _TIME_CONSTANTS else 1.0)
+    p = {k: float(getattr(student, k)) * (time_scale if k in RESCALED_TIME_CONSTANTS else 1.0)
          for k in _PARAMS}
     p["tau_ref"] = rescaled_refractory(student.tau_ref, student.dt, time_scale)
     return p

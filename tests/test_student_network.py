@@ -31,15 +31,22 @@ def _current_state(st):
     return state
 
 
-@pytest.fixture(scope="module")
-def closed_loop():
-    """A small trained student, its state, and its own closed-loop run from that state."""
+def _trained_with_run(time_scale=None):
+    """A small trained student (optionally time-rescaled), its state, and its own closed-loop
+    run from that state."""
     y, f = _factors()
     st = FactorStudent(n_neurons=120, n_forced=1, n_mean=2, n_rls=3, seed=4)
     st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
+    if time_scale is not None:
+        st._set_time_scale(time_scale)
     state = _current_state(st)
     inputs = np.zeros((1, T_STEPS, 1))
     return st, state, inputs, st.predict(inputs)
+
+
+@pytest.fixture(scope="module")
+def closed_loop():
+    return _trained_with_run()
 
 
 def _pairs(spike_t, spike_i, stop=np.inf):
@@ -177,15 +184,8 @@ def test_cuda_standalone_closed_loop_equals_network_operation(closed_loop, tmp_p
 
 @pytest.fixture(scope="module")
 def rescaled():
-    """A small trained student after a time rescaling (what a period calibration applies),
-    its state, and its own closed-loop run from that state."""
-    y, f = _factors()
-    st = FactorStudent(n_neurons=120, n_forced=1, n_mean=2, n_rls=3, seed=4)
-    st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
-    st._set_time_scale(1.3)
-    state = _current_state(st)
-    inputs = np.zeros((1, T_STEPS, 1))
-    return st, state, inputs, st.predict(inputs)
+    """The small student after a time rescaling by 1.3 (what a period calibration applies)."""
+    return _trained_with_run(time_scale=1.3)
 
 
 @pytest.mark.parametrize("device", ["runtime", pytest.param("cpp_standalone", marks=pytest.mark.standalone)])
