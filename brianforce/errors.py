@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TrainingDiverged"]
+__all__ = ["TrainingDiverged", "StandaloneNotSupportedError"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -23,3 +23,7 @@ class TrainingDiverged(RuntimeError):
         self.sim_step = int(round(t / dt))
         super().__init__(f"FORCE training diverged at RLS update {step} (t = {t:.4f} s, "
                          f"simulation time step {self.sim_step}): error = {self.error}")
+
+
+class StandaloneNotSupportedError(RuntimeError):
+    """Raised when Python-side online training is attempted under a standalone device."""

@@ -23,14 +23,11 @@ from brian2.devices.device import RuntimeDevice
 from brian2 import Hz, NeuronGroup, Synapses, linked_var, second, volt
 
 from .connectivity import SparseWeights
+from .errors import StandaloneNotSupportedError
 from .neurons import LIFParams
 
 __all__ = ["ForceNetwork", "build_force_network", "decoder_view", "lif_equations", "require_runtime_device",
            "StandaloneNotSupportedError", "FILTERED_READOUT_EQS"]
-
-
-class StandaloneNotSupportedError(RuntimeError):
-    """Raised when online training is attempted under a standalone device."""
 
 
 def require_runtime_device(what: str = "online RLS training") -> None:

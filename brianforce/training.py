@@ -22,97 +22,14 @@ from .neurons import LIFParams
 from .rls import RLS, regularisation_from
 from .seeding import check_seed, rng_for
 from .spiking import build_force_network, decoder_view, require_runtime_device
+from .learning.results import SimulationResult, TrainingHistory
+from .learning.targets import as_task
 from .tasks import Task
-from .analysis import dominant_frequency, lag_adjusted_correlation, normalised_rmse, rmse
 from .units import as_positive_si, as_si
 
 __all__ = ["FORCETrainer", "TrainingHistory", "SimulationResult", "TrainingDiverged", "as_task"]
 
 MODEL_KIND = "force_lif"
-
-
-@dataclass
-class TrainingHistory:
-    """Per-update record of RLS training (a-priori errors, before each update)."""
-
-    times: np.ndarray
-    errors: np.ndarray
-    diverged: bool = False
-    diverged_at: float | None = None
-
-    @property
-    def abs_error(self) -> np.ndarray:
-        return np.abs(self.errors).max(axis=1) if len(self.errors) else np.zeros(0)
-
-
-@dataclass
-class SimulationResult:
-    """Recorded output of one phase. Times in seconds, spikes of the recorded neurons."""
-
-    t: np.ndarray
-    z: np.ndarray
-    target: np.ndarray
-    spike_i: np.ndarray
-    spike_t: np.ndarray
-    n_recorded: int
-    n_neurons: int
-    phase: str = "test"
-    wall_time: float = 0.0
-
-    def window(self, start: float, stop: float) -> "SimulationResult":
-        """Sub-result for ``start <= t < stop`` (seconds, absolute)."""
-        m = (self.t >= start) & (self.t < stop)
-        s = (self.spike_t >= start) & (self.spike_t < stop)
-        return SimulationResult(self.t[m], self.z[m], self.target[m], self.spike_i[s],
-                                self.spike_t[s], self.n_recorded, self.n_neurons, self.phase)
-
-    def metrics(self, period: float | None = None) -> dict:
-        """RMSE (absolute and / target amplitude), lag-adjusted correlation, frequency."""
-        dt = float(np.median(np.diff(self.t)))
-        max_lag = int(round((period / 4 if period else 0.05) / dt))
-        max_lag = min(max_lag, len(self.t) // 2 - 1)
-        corr, lag = lag_adjusted_correlation(self.z, self.target, max_lag)
-        duration = self.t[-1] - self.t[0] + dt
-        return {
-            "rmse": rmse(self.z, self.target).tolist(),
-            "rmse_over_amplitude": normalised_rmse(self.z, self.target).tolist(),
-            "lag_adjusted_correlation": corr.tolist(),
-            "lag_s": (lag * dt).tolist(),
-            "output_frequency_hz": dominant_frequency(self.z, dt).tolist(),
-            "target_frequency_hz": dominant_frequency(self.target, dt).tolist(),
-            "mean_rate_hz": float(len(self.spike_t) / max(self.n_recorded, 1) / duration),
-        }
-
-
-def as_task(target, n_outputs: int | None = None, dt: float | None = None) -> Task:
-    """Coerce ``target`` (a :class:`Task`, or an array sampled every ``dt`` s) to a Task."""
-    if isinstance(target, Task):
-        task = target
-    elif callable(target):
-        raise TypeError("pass a brianforce.tasks.Task, not a bare callable")
-    else:
-        arr = np.asarray(target, dtype=float)
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2 or arr.shape[0] < 2:
-            raise ValueError(f"target array must have shape (n_times, n_outputs), got {np.shape(target)}")
-        if not np.all(np.isfinite(arr)):
-            bad = int(np.argmax(~np.all(np.isfinite(arr), axis=1)))
-            raise ValueError(f"target contains NaN/Inf (first at sample {bad})")
-        if dt is None:
-            raise ValueError("an array target needs its sampling step dt")
-        tt = np.arange(arr.shape[0]) * dt
-        end = tt[-1]
-
-        def fn(t, arr=arr, tt=tt, end=end):
-            if np.any(t > end + 1e-12):
-                raise ValueError(f"target array covers {end:.4f} s only; asked for t = {t.max():.4f} s")
-            return np.stack([np.interp(t, tt, arr[:, k]) for k in range(arr.shape[1])], axis=1)
-
-        task = Task("array", arr.shape[1], fn, scale=float(np.max((arr.max(0) - arr.min(0)) / 2)))
-    if n_outputs is not None and task.n_outputs != n_outputs:
-        raise ValueError(f"target has {task.n_outputs} outputs but the network has {n_outputs}")
-    return task
 
 
 @dataclass

@@ -58,6 +58,17 @@ class Task:
         return float(np.max((y.max(0) - y.min(0)) / 2))
 
 
+def _hertz(value, name: str = "frequency"):
+    """A frequency as a float in Hz: a Brian2 quantity in Hz, or a plain number read as Hz."""
+    if hasattr(value, "dim"):
+        from brian2 import Hz, DimensionMismatchError, have_same_dimensions
+
+        if not have_same_dimensions(value, Hz):
+            raise DimensionMismatchError(f"{name} must be in Hz (e.g. 5*Hz), got {value!r}")
+        return np.asarray(value / Hz, dtype=float) if np.ndim(value) else float(value / Hz)
+    return value
+
+
 def _check_positive(**kw):
     for k, v in kw.items():
         if not (np.isfinite(v) and v > 0):
@@ -65,7 +76,8 @@ def _check_positive(**kw):
 
 
 def sinusoid(frequency: float = 5.0, amplitude: float = 1.0) -> Task:
-    """``A sin(2π f t)``; Nicola & Clopath's 5 Hz oscillator."""
+    """``A sin(2π f t)``; Nicola & Clopath's 5 Hz oscillator (``frequency`` in Hz, or a quantity)."""
+    frequency = _hertz(frequency)
     _check_positive(frequency=frequency, amplitude=amplitude)
     return Task("sinusoid", 1, lambda t: amplitude * np.sin(2 * np.pi * frequency * t)[:, None],
                 period=1.0 / frequency, params=dict(frequency=frequency, amplitude=amplitude))
@@ -73,7 +85,7 @@ def sinusoid(frequency: float = 5.0, amplitude: float = 1.0) -> Task:
 
 def sum_of_sinusoids(frequencies=(1.0, 2.0, 3.0, 5.0), amplitude: float = 1.0) -> Task:
     """Normalised sum of sines (period = 1/gcd of the frequencies, for integer Hz)."""
-    freqs = np.asarray(frequencies, dtype=float)
+    freqs = np.asarray(_hertz(frequencies, "frequencies"), dtype=float)
     if freqs.size == 0:
         raise ValueError("need at least one frequency")
     _check_positive(amplitude=amplitude, min_frequency=float(freqs.min()))
@@ -88,6 +100,7 @@ def sum_of_sinusoids(frequencies=(1.0, 2.0, 3.0, 5.0), amplitude: float = 1.0) -
 
 def sawtooth(frequency: float = 5.0, amplitude: float = 1.0) -> Task:
     """Rising sawtooth in [−A, A]."""
+    frequency = _hertz(frequency)
     _check_positive(frequency=frequency, amplitude=amplitude)
     return Task("sawtooth", 1, lambda t: (amplitude * (2 * ((t * frequency) % 1.0) - 1))[:, None],
                 period=1.0 / frequency, params=dict(frequency=frequency, amplitude=amplitude))
@@ -101,6 +114,7 @@ def van_der_pol(mu: float = 1.0, frequency: float = 2.0, amplitude: float = 1.0)
     [−amplitude, amplitude] and the period to ``1/frequency``, then evaluated
     periodically with a cubic spline.
     """
+    frequency = _hertz(frequency)
     _check_positive(mu=mu, frequency=frequency, amplitude=amplitude)
 
     def rhs(_, s):

@@ -1,0 +1,123 @@
+"""RLS in generated code: Brian2 user functions whose C++ and Cython sources ship as package data.
+
+One RLS update (shared ``P``, upper triangle, the previous rank-1 update of ``P`` fused into
+this update's ``P r`` pass) runs inside a Brian2 ``Function`` called from ``run_regularly``
+operations, so it works in every code-generation target that has an implementation (Cython at
+runtime, C++ in ``cpp_standalone``), where a ``network_operation`` cannot run.
+
+The functions share buffers (namespace arrays):
+
+* ``bf_rls_collect(i, j, r, hr, phi, y)`` — called for every decoder synapse (neuron ``i``,
+  output ``j``); stores ``r``, ``hr``, ``φ`` and the target ``y`` (distinct writes only, safe
+  under OpenMP) and returns ``φ`` unchanged;
+* ``bf_rls_step(k)`` — called for every output; output 0 performs the update and stores
+  ``z = φᵀr`` and ``u = φᵀh_r`` of the new decoder;
+* ``bf_rls_get(i, j)`` — the updated decoder; ``bf_rls_error(k)`` — the a-priori error of the
+  last update; ``bf_rls_readout(k, which)`` — ``z`` (0) or ``u`` (1) of the new decoder.
+
+A divergent update (non-finite error or ``|e| > limit``) freezes the decoder and records the
+update index (``state[3]``).
+
+References
+----------
+Haykin S. (2002) Adaptive Filter Theory, ch. 9.
+Nicola W, Clopath C (2017) Supervised learning in spiking neural networks with FORCE
+training. Nat Commun 8:2208.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+from brian2 import Function
+
+__all__ = ["read_source", "RLSFunctions", "rls_functions", "current_P", "STATE_FIELDS"]
+
+#: Meaning of the entries of the shared ``state`` buffer.
+STATE_FIELDS = ("unused", "update_index", "diverged", "diverged_at_update", "limit", "reg", "n", "k",
+                "normalised", "n_applied", "c_pending", "threads")
+
+
+def read_source(name: str) -> str:
+    """Text of a generated-code source shipped with the package (``rls_step.cpp``, …)."""
+    return resources.files(__package__).joinpath(name).read_text()
+
+
+@dataclass
+class RLSFunctions:
+    """The Brian2 user functions of one RLS and their shared buffers."""
+
+    collect: Function
+    step: Function
+    get: Function
+    error: Function
+    readout: Function
+    buffers: dict
+
+    @property
+    def state(self) -> np.ndarray:
+        return self.buffers["_bf_rls_state"]
+
+    def namespace(self) -> dict:
+        """Names under which the operations call the functions."""
+        return {"bf_rls_collect": self.collect, "bf_rls_step": self.step, "bf_rls_get": self.get,
+                "bf_rls_error": self.error, "bf_rls_readout": self.readout}
+
+
+def rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float, rls_threads: int = 1, *,
+                  r_unit=1, hr_unit=1, phi_unit=1) -> RLSFunctions:
+    """Brian2 user functions sharing the RLS buffers of ``n`` features and ``k`` outputs.
+
+    Parameters
+    ----------
+    n, k : int
+    reg : float
+        Ridge parameter λ, ``P(0) = I/λ``.
+    normalised : bool
+        Gain ``P r/(1 + rᵀPr)`` (True) or Nicola & Clopath's ``P r`` (False).
+    limit : float
+        Largest accepted ``|error|``; a larger or non-finite one freezes the decoder.
+    rls_threads : int
+        Threads of the C++ ``P r`` pass.
+    r_unit, hr_unit, phi_unit : Unit
+        Units of the arguments ``r``, ``hr`` and ``φ`` (``φ`` in ``1/r_unit`` so ``z`` is
+        dimensionless).
+    """
+    state = np.zeros(len(STATE_FIELDS))
+    state[4], state[5], state[6], state[7], state[8] = limit, reg, n, k, float(normalised)
+    state[11] = max(1, int(rls_threads))
+    shared = {"_bf_rls_state": state, "_bf_rls_r": np.zeros(n), "_bf_rls_hr": np.zeros(n),
+              "_bf_rls_phi": np.zeros(n * k), "_bf_rls_y": np.zeros(k), "_bf_rls_err": np.zeros(k),
+              "_bf_rls_zu": np.zeros(2 * k)}
+    cython_only = {"_bf_rls_P": np.eye(n).reshape(-1) / reg, "_bf_rls_Pr": np.zeros(n),
+                   "_bf_rls_Pprev": np.zeros(n)}
+
+    def make(name, source, args, cy_ns, return_unit):
+        f = Function(pyfunc=None, arg_units=[u for _, u in args], return_unit=return_unit,
+                     arg_types=[t for t, _ in args], return_type="float", stateless=False,
+                     arg_names=[f"a{m}" for m in range(len(args))], auto_vectorise=False)
+        f.implementations.add_implementation(
+            "cpp", read_source(f"{source}.cpp"), name=name, namespace=dict(shared),
+            compiler_kwds={"headers": ["<vector>", "<cmath>", "<thread>", "<algorithm>"]})
+        f.implementations.add_implementation("cython", read_source(f"{source}.pyx"), name=name,
+                                             namespace=dict(shared, **cy_ns))
+        return f
+
+    ints = [("integer", 1), ("integer", 1)]
+    collect = make("bf_rls_collect", "rls_collect",
+                   ints + [("float", r_unit), ("float", hr_unit), ("float", phi_unit), ("float", 1)], {}, phi_unit)
+    readout = make("bf_rls_readout", "rls_readout", ints, {}, 1)
+    step = make("bf_rls_step", "rls_step", [("integer", 1)], cython_only, 1)
+    get = make("bf_rls_get", "rls_get", ints, {}, phi_unit)
+    error = make("bf_rls_error", "rls_error", [("integer", 1)], {}, 1)
+    return RLSFunctions(collect, step, get, error, readout, dict(shared, **cython_only))
+
+
+def current_P(buffers: dict) -> np.ndarray:
+    """Full symmetric ``P`` from the Cython buffers, with the pending rank-1 update applied."""
+    n = len(buffers["_bf_rls_Pr"])
+    P = buffers["_bf_rls_P"].reshape(n, n)
+    pp, c = buffers["_bf_rls_Pprev"], buffers["_bf_rls_state"][10]
+    upper = np.triu(P - (c * pp)[:, None] * pp[None, :])
+    return upper + np.triu(upper, 1).T

@@ -1,0 +1,4 @@
+double bf_rls_get(const int i, const int j)
+{
+    return _namespace_bf_rls_phi[i * (int)_namespace_bf_rls_state[7] + j];
+}

@@ -1,0 +1,150 @@
+static std::vector<double> _bf_rls_Pmat;
+static std::vector<double> _bf_rls_Pr;
+static std::vector<double> _bf_rls_Pprev;
+static std::vector<double> _bf_rls_Prt;
+
+/* Rows a and a+1 of the upper triangle: apply the pending rank-1 update P -= c' pp pp^T and
+   accumulate P r into Pr (rows in pairs halve the loads of r, pp and Pr). */
+static inline void bf_rls_pair(double* __restrict__ P, const double* __restrict__ r,
+                               const double* __restrict__ pp, const double cprev,
+                               double* __restrict__ Pr, const int N, const int a)
+{
+    double* __restrict__ row0 = P + (size_t)a * N;
+    double* __restrict__ row1 = row0 + N;
+    const double ca0 = cprev * pp[a], ca1 = cprev * pp[a + 1];
+    const double ra0 = r[a], ra1 = r[a + 1];
+    row0[a] -= ca0 * pp[a];
+    const double x01 = row0[a + 1] - ca0 * pp[a + 1];
+    row0[a + 1] = x01;
+    row1[a + 1] -= ca1 * pp[a + 1];
+    double acc0 = row0[a] * ra0 + x01 * r[a + 1];
+    double acc1 = row1[a + 1] * ra1;
+    Pr[a + 1] += x01 * ra0;
+    for (int b = a + 2; b < N; b++) {
+        const double x0 = row0[b] - ca0 * pp[b];
+        const double x1 = row1[b] - ca1 * pp[b];
+        row0[b] = x0;
+        row1[b] = x1;
+        acc0 += x0 * r[b];
+        acc1 += x1 * r[b];
+        Pr[b] += x0 * ra0 + x1 * ra1;
+    }
+    Pr[a] += acc0;
+    Pr[a + 1] += acc1;
+}
+
+static inline void bf_rls_row(double* __restrict__ P, const double* __restrict__ r,
+                              const double* __restrict__ pp, const double cprev,
+                              double* __restrict__ Pr, const int N, const int a)
+{
+    double* __restrict__ row = P + (size_t)a * N;
+    const double ca = cprev * pp[a];
+    const double ra = r[a];
+    row[a] -= ca * pp[a];
+    double acc = row[a] * ra;
+    for (int b = a + 1; b < N; b++) {
+        const double x = row[b] - ca * pp[b];
+        row[b] = x;
+        acc += x * r[b];
+        Pr[b] += x * ra;
+    }
+    Pr[a] += acc;
+}
+
+/* Thread t of T takes the row pairs p with p mod 2T in {t, 2T-1-t} (long and short rows
+   alternate, so every thread gets about the same share of the triangle). */
+static void bf_rls_worker(double* P, const double* r, const double* pp, double cprev, double* Prt,
+                          int N, int t, int T)
+{
+    const int pairs = N / 2;
+    for (int p = 0; p < pairs; p++) {
+        const int m = p % (2 * T);
+        if (m == t || m == 2 * T - 1 - t) bf_rls_pair(P, r, pp, cprev, Prt, N, 2 * p);
+    }
+}
+
+/* One RLS update. The rank-1 update of P from the previous update (P -= c' Pr' Pr'^T) is
+   deferred and fused with this update's P r pass, so P (upper triangle) is read and written
+   once per update. S[11] > 1 splits the pass over that many threads (each with its own Pr
+   accumulator, summed afterwards: same result up to the order of the additions). */
+static void bf_rls_update()
+{
+    double* S = _namespace_bf_rls_state;
+    const int N = (int)S[6], K = (int)S[7];
+    const double* __restrict__ r = _namespace_bf_rls_r;
+    double* phi = _namespace_bf_rls_phi;
+    double* err = _namespace_bf_rls_err;
+    bool bad = S[2] != 0.0;
+    for (int k = 0; k < K; k++) {
+        double e = 0.0;
+        for (int a = 0; a < N; a++) e += r[a] * phi[a * K + k];
+        e -= _namespace_bf_rls_y[k];
+        err[k] = e;
+        if (!(std::fabs(e) <= S[4])) bad = true;
+    }
+    if (bad) {                      /* diverged: freeze the decoder, remember when */
+        if (S[2] == 0.0) { S[2] = 1.0; S[3] = S[1]; }
+        S[1] += 1.0;
+        return;
+    }
+    if (_bf_rls_Pmat.size() != (size_t)N * N) {   /* P(0) = I / reg, upper triangle used */
+        _bf_rls_Pmat.assign((size_t)N * N, 0.0);
+        for (int a = 0; a < N; a++) _bf_rls_Pmat[(size_t)a * N + a] = 1.0 / S[5];
+        _bf_rls_Pr.assign(N, 0.0);
+        _bf_rls_Pprev.assign(N, 0.0);
+        S[10] = 0.0;
+    }
+    double* __restrict__ P = &_bf_rls_Pmat[0];
+    double* __restrict__ Pr = &_bf_rls_Pr[0];
+    double* __restrict__ pp = &_bf_rls_Pprev[0];
+    const double cprev = S[10];
+    const int T = std::max(1, std::min((int)S[11], N / 16 > 0 ? N / 16 : 1));
+    for (int a = 0; a < N; a++) Pr[a] = 0.0;
+    if (T == 1) {
+        int a = 0;
+        for (; a + 1 < N; a += 2) bf_rls_pair(P, r, pp, cprev, Pr, N, a);
+        if (a < N) bf_rls_row(P, r, pp, cprev, Pr, N, a);
+    } else {
+        _bf_rls_Prt.assign((size_t)T * N, 0.0);
+        std::vector<std::thread> pool;
+        for (int t = 1; t < T; t++)
+            pool.emplace_back(bf_rls_worker, P, r, pp, cprev, &_bf_rls_Prt[(size_t)t * N], N, t, T);
+        bf_rls_worker(P, r, pp, cprev, &_bf_rls_Prt[0], N, 0, T);
+        if (N % 2) bf_rls_row(P, r, pp, cprev, &_bf_rls_Prt[0], N, N - 1);
+        for (auto& th : pool) th.join();
+        for (int t = 0; t < T; t++) {
+            const double* __restrict__ Pt = &_bf_rls_Prt[(size_t)t * N];
+            for (int a = 0; a < N; a++) Pr[a] += Pt[a];
+        }
+    }
+    double rPr = 0.0;
+    for (int a = 0; a < N; a++) rPr += r[a] * Pr[a];
+    const double c = 1.0 / (1.0 + rPr);
+    const double g = S[8] != 0.0 ? c : 1.0;
+    for (int a = 0; a < N; a++)
+        for (int k = 0; k < K; k++) phi[a * K + k] -= (Pr[a] * g) * err[k];
+    for (int a = 0; a < N; a++) pp[a] = Pr[a];
+    S[10] = c;
+    S[1] += 1.0;
+    S[9] += 1.0;
+}
+
+/* Called for every output k by a later operation: output 0 performs the update, then
+   z = phi^T r and u = phi^T hr of the (new) decoder for the filtered readout. */
+double bf_rls_step(const int k)
+{
+    if (k == 0) {
+        bf_rls_update();
+        const int N = (int)_namespace_bf_rls_state[6], K = (int)_namespace_bf_rls_state[7];
+        for (int q = 0; q < K; q++) {
+            double z = 0.0, u = 0.0;
+            for (int a = 0; a < N; a++) {
+                z += _namespace_bf_rls_phi[a * K + q] * _namespace_bf_rls_r[a];
+                u += _namespace_bf_rls_phi[a * K + q] * _namespace_bf_rls_hr[a];
+            }
+            _namespace_bf_rls_zu[2 * q] = z;
+            _namespace_bf_rls_zu[2 * q + 1] = u;
+        }
+    }
+    return 0.0;
+}

@@ -1,0 +1,1 @@
+"""Behaviour fingerprints: small deterministic runs of each method (see runs.py)."""

@@ -1,0 +1,242 @@
+"""brianforce.learning.FORCE on networks written by the user (LIF and Izhikevich in Brian2)."""
+import numpy as np
+import pytest
+from brian2 import (DimensionMismatchError, Hz, Network, NeuronGroup, StateMonitor, Synapses, mV, ms, nS, pA, pF,
+                    second, set_device)
+
+from brianforce.devices import activate, restore_runtime
+from brianforce.errors import StandaloneNotSupportedError, TrainingDiverged
+from brianforce.learning import FORCE
+from brianforce.tasks import sinusoid
+
+LIF_EQS = """
+dv/dt = (-v + I_syn + I_fb + I_in + bias)/tau_m : volt (unless refractory)
+dI_syn/dt = -I_syn/tau_r + h : volt
+dh/dt = -h/tau_d : volt/second
+dr/dt = -r/tau_r + hr : hertz
+dhr/dt = -hr/tau_d : hertz/second
+I_fb : volt
+I_in : volt
+"""
+NS = dict(tau_m=10 * ms, tau_r=2 * ms, tau_d=20 * ms, bias=-40 * mV)
+
+
+def lif_network(N=100, seed=0, dt=0.1 * ms, G=0.04):
+    """A user's LIF network: static sparse random weights drawn in numpy, handed to Brian2."""
+    rng = np.random.default_rng(seed)
+    g = NeuronGroup(N, LIF_EQS, threshold="v >= -40*mV", reset="v = -65*mV; hr += 1/(tau_r*tau_d)",
+                    refractory=2 * ms, method="euler", dt=dt, namespace=NS)
+    g.v = -65 * mV + rng.random(N) * 95 * mV
+    W = G * 1e-3 * rng.standard_normal((N, N)) * (rng.random((N, N)) < 0.1) / (0.1 * np.sqrt(N))
+    post, pre = np.nonzero(W)
+    s = Synapses(g, g, "w : volt*second", on_pre="h_post += w/(tau_r*tau_d)", dt=dt, namespace=NS)
+    s.connect(i=pre, j=post)
+    s.w_ = W[post, pre]
+    eta = (2 * rng.random((N, 1)) - 1) * 10 * mV
+    return g, s, eta
+
+
+IZH_EQS = """
+dv/dt = (k*(v - vr)*(v - vt) - u + I_syn + I_fb + I_bias)/C : volt
+du/dt = -a_u*u : amp
+dI_syn/dt = -I_syn/tau_r + h : amp
+dh/dt = -h/tau_d : amp/second
+dr/dt = -r/tau_r + hr : hertz
+dhr/dt = -hr/tau_d : hertz/second
+I_fb : amp
+"""
+IZH_NS = dict(C=250 * pF, vr=-60 * mV, vt=-20 * mV, k=2.5 * nS / mV, a_u=0.01 / ms, d_u=200 * pA, vpeak=30 * mV,
+              vreset=-65 * mV, tau_r=2 * ms, tau_d=20 * ms, I_bias=1000 * pA)
+
+
+def izhikevich_network(N=80, seed=0, dt=0.04 * ms):
+    """Nicola & Clopath's Izhikevich network (their parameters), as a user writes it."""
+    rng = np.random.default_rng(seed)
+    g = NeuronGroup(N, IZH_EQS, threshold="v >= vpeak", reset="v = vreset; u += d_u; hr += 1/(tau_r*tau_d)",
+                    method="euler", dt=dt, namespace=IZH_NS)
+    g.v = -60 * mV + rng.random(N) * 90 * mV
+    W = 5e3 * 1e-15 * rng.standard_normal((N, N)) * (rng.random((N, N)) < 0.1) / (0.1 * np.sqrt(N))  # pA*ms
+    post, pre = np.nonzero(W)
+    s = Synapses(g, g, "w : amp*second", on_pre="h_post += w/(tau_r*tau_d)", dt=dt, namespace=IZH_NS)
+    s.connect(i=pre, j=post)
+    s.w_ = W[post, pre]
+    eta = (2 * rng.random((N, 1)) - 1) * 5e3 * pA
+    return g, s, eta
+
+
+def test_open_loop_decoder_equals_batch_ridge_regression():
+    """Without feedback the regressors do not depend on φ: after n updates from φ = 0 the
+    normalised RLS decoder is the ridge solution over the n regressors it saw."""
+    g, s, _ = lif_network(N=60, seed=2)
+    reg = 1e-4
+    f = FORCE(g, regressor="r", n_outputs=1, network=Network(g, s), reg=reg, normalised=True, interval=1 * ms)
+    mon = StateMonitor(g, "r", record=True, dt=1 * ms, when="end", order=-1)
+    f.network.add(mon)
+    task = sinusoid(5 * Hz)
+    f.fit(task, settle=50 * ms, train=200 * ms)
+    t = f.history_.times
+    R = np.asarray(mon.r_).T[np.isin(np.round(np.asarray(mon.t_) / 1e-3), np.round((t - 1e-4) / 1e-3))]
+    assert R.shape == (len(t), 60) and len(t) == 200
+    Y = task(t)
+    ridge = np.linalg.solve(R.T @ R + reg * np.eye(60), R.T @ Y)
+    np.testing.assert_allclose(np.asarray(f.decoder_ / Hz ** -1), ridge, rtol=1e-6, atol=1e-9 * np.abs(ridge).max())
+    # history holds the a-priori errors: φ_{n-1}ᵀ r_n − y_n
+    assert f.history_.errors.shape == (200, 1) and abs(f.history_.errors[0, 0] + Y[0, 0]) < 1e-12
+
+
+def test_feedback_training_learns_and_predict_scores():
+    g, s, eta = lif_network(N=150, seed=1)
+    f = FORCE(g, feedback="I_fb", encoders=eta, network=Network(g, s), alpha=5e-6, normalised=False,
+              interval=1 * ms, record_dt=1 * ms, n_record=20)
+    assert f.fit(sinusoid(5 * Hz), settle=0.1 * second, train=0.6 * second) is f
+    assert len(f.history_.times) == 600
+    res = f.predict(0.4 * second)
+    m = res.metrics(period=0.2)
+    assert m["lag_adjusted_correlation"][0] > 0.8, m
+    assert np.all(res.spike_i < 20) and len(res.spike_t) > 0
+    frame = res.to_frame()
+    assert list(frame.columns) == ["t", "z_0", "target_0"] and len(frame) == len(res.t)
+    assert f.history_.to_frame().shape == (600, 2)
+    # the feedback is the encoded output of the step before: I_fb = η z (one scalar z for all neurons)
+    ratio = np.asarray(g.I_fb_) / np.asarray(eta)[:, 0]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)
+    assert abs(ratio[0] - res.z[-1, 0]) < 0.05
+
+
+def test_input_driven_cued_choice():
+    """Trials of inputs → targets: a cue on channel 0 or 1 sets the sign of the output that
+    the network must hold after the cue (a cued choice)."""
+    rng = np.random.default_rng(0)
+    T, dt = 300, 1e-3
+
+    def trials(n):
+        side = rng.integers(0, 2, n)
+        u = np.zeros((n, T, 2))
+        y = np.zeros((n, T, 1))
+        for m, c in enumerate(side):
+            u[m, 50:100, c] = 1.0
+            y[m, 100:, 0] = 1.0 if c == 0 else -1.0
+            y[m, 50:100, 0] = np.linspace(0, 1, 50) * (1.0 if c == 0 else -1.0)
+        return type("Trials", (), dict(inputs=u, targets=y, dt=dt))(), side
+
+    g, s, eta = lif_network(N=200, seed=3)
+    w_in = rng.normal(0, 1, (200, 2)) * 20 * mV
+    f = FORCE(g, feedback="I_fb", encoders=eta, network=Network(g, s), alpha=5e-6, normalised=False,
+              interval=1 * ms, input_variable="I_in", input_encoders=w_in, record_dt=1 * ms)
+    train, _ = trials(16)
+    f.fit(train)
+    assert len(f.history_.times) == 16 * T
+    test, side = trials(8)
+    res = f.predict(inputs=test)
+    z = res.z[:, 0].reshape(8, T)
+    decided = np.sign(z[:, 150:].mean(1))
+    assert np.mean(decided == np.where(side == 0, 1, -1)) >= 7 / 8, decided
+    assert res.target.shape == res.z.shape and np.isfinite(res.target).all()
+
+
+def test_bad_inputs_raise_clear_errors():
+    g, s, eta = lif_network(N=20)
+    net = Network(g, s)
+    with pytest.raises(DimensionMismatchError):
+        FORCE(g, feedback="I_fb", encoders=np.asarray(eta), network=net, alpha=1.0)   # no units
+    with pytest.raises(DimensionMismatchError):
+        FORCE(g, feedback="I_fb", encoders=eta, network=net, alpha=5e-6 * mV)
+    with pytest.raises(ValueError, match="plain per-neuron parameter"):
+        FORCE(g, feedback="v", encoders=eta, network=net, alpha=1.0)
+    with pytest.raises(ValueError, match="not a variable"):
+        FORCE(g, feedback="I_nope", encoders=eta, network=net, alpha=1.0)
+    with pytest.raises(ValueError, match="regressor"):
+        FORCE(g, regressor="nope", feedback="I_fb", encoders=eta, network=net, alpha=1.0)
+    with pytest.raises(ValueError, match="multiple"):
+        FORCE(g, feedback="I_fb", encoders=eta, network=net, alpha=1.0, interval=0.25 * ms)
+    with pytest.raises(ValueError, match="exactly one"):
+        FORCE(g, feedback="I_fb", encoders=eta, network=net)
+    with pytest.raises(ValueError, match="backend"):
+        FORCE(g, feedback="I_fb", encoders=eta, network=net, alpha=1.0, backend="gpu?")
+    with pytest.raises(TypeError, match="normalised"):
+        FORCE(g, feedback="I_fb", encoders=eta, network=net, alpha=1.0, normalised="no")
+    f = FORCE(g, feedback="I_fb", encoders=eta, network=net, alpha=1.0)
+    with pytest.raises(RuntimeError, match="fit"):
+        f.predict(10 * ms)
+    with pytest.raises(ValueError, match="train"):
+        f.fit(sinusoid(5 * Hz))
+    with pytest.raises(ValueError, match="target"):
+        f.fit(np.full((100, 1), np.nan), train=5 * ms, target_dt=1 * ms)
+
+
+def test_divergence_is_reported_with_its_update_and_blocks_use():
+    g, s, eta = lif_network(N=50)
+    f = FORCE(g, feedback="I_fb", encoders=eta * 100, network=Network(g, s), alpha=1e3, normalised=False,
+              interval=1 * ms, divergence_factor=2.0)
+    with pytest.raises(TrainingDiverged) as exc:
+        f.fit(sinusoid(5 * Hz), settle=20 * ms, train=0.3 * second)
+    assert exc.value.step >= 1 and 0.02 <= exc.value.time <= 0.32
+    assert exc.value.sim_step == int(round(exc.value.time / 1e-4))
+    assert f.history_.diverged and len(f.history_.times) == exc.value.step
+    with pytest.raises(RuntimeError, match="diverged"):
+        f.predict(10 * ms)
+    with pytest.raises(RuntimeError, match="diverged"):
+        f.save("never.npz")
+
+
+def test_numpy_backend_is_refused_on_standalone_devices(tmp_path):
+    activate("cpp_standalone", directory=str(tmp_path))
+    try:
+        g, s, eta = lif_network(N=10)
+        f = FORCE(g, feedback="I_fb", encoders=eta, network=Network(g, s), alpha=1.0, backend="numpy")
+        with pytest.raises(StandaloneNotSupportedError):
+            f.fit(sinusoid(5 * Hz), train=10 * ms)
+    finally:
+        restore_runtime()
+
+
+def test_saved_decoder_and_state_continue_in_a_rebuilt_network(tmp_path):
+    def trained():
+        g, s, eta = lif_network(N=60, seed=4)
+        f = FORCE(g, feedback="I_fb", encoders=eta, network=Network(g, s), alpha=5e-6, normalised=False,
+                  interval=1 * ms)
+        return f
+
+    f = trained().fit(sinusoid(5 * Hz), settle=20 * ms, train=100 * ms)
+    path = f.save(tmp_path / "user.npz", include_rls_state=True)
+    ref = f.predict(50 * ms)
+    g = trained()
+    g.load_state(path)
+    np.testing.assert_array_equal(np.asarray(g.decoder_), np.asarray(f.decoder_))
+    again = g.predict(50 * ms)
+    np.testing.assert_allclose(again.z, ref.z, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(again.spike_i, ref.spike_i)
+    with pytest.raises(ValueError, match="neurons"):
+        h, s, eta = lif_network(N=61, seed=4)
+        FORCE(h, feedback="I_fb", encoders=eta, network=Network(h, s), alpha=1.0).load_state(path)
+
+
+def _izhikevich_fit(backend):
+    g, s, eta = izhikevich_network()
+    f = FORCE(g, feedback="I_fb", encoders=eta, network=Network(g, s), alpha=2e-6, normalised=False,
+              interval=0.8 * ms, backend=backend, n_record=80)
+    f.fit(sinusoid(5 * Hz), settle=40 * ms, train=120 * ms, test=20 * ms)
+    return f
+
+
+@pytest.mark.standalone
+def test_izhikevich_trains_the_same_at_runtime_and_in_cpp_standalone(tmp_path):
+    """A user's Izhikevich network: numpy RLS at runtime and generated-code RLS compiled into a
+    cpp_standalone program give the same decoder (to 1e-8) and the same spikes."""
+    rt = _izhikevich_fit("numpy")
+    activate("cpp_standalone", directory=str(tmp_path / "izh"))
+    try:
+        sa = _izhikevich_fit("auto")
+        assert sa.backend_.name == "codegen"
+        phi_sa, err_sa = np.asarray(sa.decoder_), sa.history_.errors
+        test_sa = sa.predict(20 * ms)
+        train_sa = sa.train_result_
+    finally:
+        restore_runtime()
+    phi_rt = np.asarray(rt.decoder_)
+    assert len(rt.history_.times) == 150 and err_sa.shape == rt.history_.errors.shape
+    assert np.abs(phi_rt).max() > 0
+    np.testing.assert_allclose(phi_sa, phi_rt, rtol=0, atol=1e-8 * np.abs(phi_rt).max())
+    np.testing.assert_allclose(err_sa, rt.history_.errors, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(train_sa.z, rt.train_result_.z, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(test_sa.spike_i, rt.test_result_.spike_i)
