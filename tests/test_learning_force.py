@@ -240,3 +240,31 @@ def test_izhikevich_trains_the_same_at_runtime_and_in_cpp_standalone(tmp_path):
     np.testing.assert_allclose(err_sa, rt.history_.errors, rtol=0, atol=1e-8)
     np.testing.assert_allclose(train_sa.z, rt.train_result_.z, rtol=0, atol=1e-8)
     np.testing.assert_array_equal(test_sa.spike_i, rt.test_result_.spike_i)
+
+
+def test_teacher_forced_decoder_equals_ridge_regression_and_then_runs_closed_loop():
+    """With the target fed back while training (DePasquale et al.'s student), the network's
+    activity does not depend on φ: the normalised RLS decoder is the ridge solution over the
+    regressors it saw, although the network has feedback. ``predict`` then closes the loop."""
+    g, s, eta = lif_network(N=80, seed=5)
+    reg = 1e-4
+    f = FORCE(g, feedback="I_fb", encoders=eta, network=Network(g, s), reg=reg, normalised=True,
+              interval=1 * ms, teacher_forcing=True)
+    mon = StateMonitor(g, "r", record=True, dt=1 * ms, when="end", order=-1)
+    fb = StateMonitor(g, "I_fb", record=[0], dt=1 * ms, when="end", order=-1)
+    f.network.add(mon, fb)
+    task = sinusoid(5 * Hz)
+    f.fit(task, settle=20 * ms, train=150 * ms)
+    t = f.history_.times
+    R = np.asarray(mon.r_).T[np.isin(np.round(np.asarray(mon.t_) / 1e-3), np.round((t - 1e-4) / 1e-3))]
+    ridge = np.linalg.solve(R.T @ R + reg * np.eye(80), R.T @ task(t))
+    np.testing.assert_allclose(np.asarray(f.decoder_), ridge, rtol=1e-6, atol=1e-9 * np.abs(ridge).max())
+    # while forcing, neuron 0 received η₀·y(t) of the step before
+    tf = np.asarray(fb.t_)
+    during = (tf > 0.021) & (tf < 0.169)
+    np.testing.assert_allclose(np.asarray(fb.I_fb_[0])[during], float(eta[0, 0]) * task(tf[during])[:, 0],
+                               rtol=1e-9, atol=1e-15)
+    res = f.predict(30 * ms)
+    ratio = np.asarray(g.I_fb_) / np.asarray(eta)[:, 0]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)
+    assert abs(ratio[0] - res.z[-1, 0]) < 0.05   # closed loop again: the fed-back value is z

@@ -96,6 +96,11 @@ class FORCE:
         Sampling step of the recorded outputs (default the group's ``dt``).
     rls_threads : int
         BLAS threads (numpy) or threads of the C++ ``P r`` pass (codegen).
+    teacher_forcing : bool
+        While training, feed back the target instead of the output (the student is driven by
+        the teacher's signals while its decoder learns them; DePasquale et al. 2018). The
+        network's activity then does not depend on φ, so the normalised decoder equals batch
+        ridge regression on the regressors. ``predict`` always runs closed-loop.
     name : str, optional
         Prefix of the Brian2 objects added (default ``'<group name>_force'``).
 
@@ -117,7 +122,7 @@ class FORCE:
                  alpha: float | None = None, reg: float | None = None, normalised: bool = True,
                  interval=2.5 * ms, backend: str = "auto", input_variable: str | None = None,
                  input_encoders=None, divergence_factor: float = 100.0, n_record: int = 100,
-                 record_dt=None, rls_threads: int = 1, name: str | None = None):
+                 record_dt=None, rls_threads: int = 1, teacher_forcing: bool = False, name: str | None = None):
         if not isinstance(neurons, NeuronGroup):
             raise TypeError(f"neurons must be a brian2 NeuronGroup, got {type(neurons).__name__}")
         if not isinstance(normalised, (bool, np.bool_)):
@@ -151,7 +156,10 @@ class FORCE:
         self.neurons = neurons
         self.readout_ = attach_readout(neurons, regressor, int(n_outputs), feedback=feedback, encoders=encoders,
                                        input_variable=input_variable, input_encoders=input_encoders,
-                                       n_inputs=n_inputs, name=name or f"{neurons.name}_force")
+                                       n_inputs=n_inputs, teacher_forcing=bool(teacher_forcing),
+                                       name=name or f"{neurons.name}_force")
+        if teacher_forcing and feedback is None:
+            raise ValueError("teacher_forcing needs a feedback variable and encoders")
         self.network = network if network is not None else Network(neurons)
         if neurons not in self.network.objects:
             raise ValueError("network does not contain neurons")
@@ -270,14 +278,18 @@ class FORCE:
             build_on_run, dev.build_on_run = dev.build_on_run, False
         phases = []
         try:
-            if settle_s > 0:
-                self.readout_.set_inputs(None, tgt.input_dt or self.dt, 0.0)
-                phases.append(self._phase("settle", settle_s, [], tgt, t0, user_ns, report, standalone))
+            # one input table for the whole run (zeros while settling): a compiled program keeps one
             self.readout_.set_inputs(tgt.inputs, tgt.input_dt or self.dt, t_train)
+            self.readout_.set_forced_target(lambda t: tgt.task(self._target_time(t, tgt, t_train)), t_train,
+                                            t_train + train_s)
+            if settle_s > 0:
+                phases.append(self._phase("settle", settle_s, [], tgt, t0, user_ns, report, standalone))
             ops = backend.operations(lambda t: tgt.task(self._target_time(t, tgt, t_train)),
                                      t_train, t_train + train_s)
+            self.readout_.force(True)
             phases.append(self._phase("train", train_s, ops, tgt, t_train, user_ns, report, standalone,
                                       learning=True))
+            self.readout_.force(False)
             if test_s:
                 phases.append(self._phase("test", test_s, [], tgt, t_train, user_ns, report, standalone,
                                           spikes=True))

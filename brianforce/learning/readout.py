@@ -9,6 +9,8 @@ a parameter ``I_fb`` that receives the feedback, :func:`attach_readout` adds
 * ``feedback`` — K×N ``Synapses`` with fixed encoders η; ``I_fb,i = Σ_k η_ik z_k`` is summed
   into the group before its next update, so the feedback of step n+1 uses the ``z`` of step n
   (as in Nicola & Clopath's loop, where the decoder update of step n acts from step n+2);
+* optionally teacher forcing — the feedback carries the target instead of ``z`` while training
+  (``z_fb = z + forcing·(y − z)``, set after the RLS at the end of each step);
 * optionally ``inputs`` — M units replaying an input ``u(t)`` (``TimedArray``) and N×M input
   ``Synapses`` summing ``Σ_m w_im u_m`` into another parameter of the group.
 
@@ -57,6 +59,27 @@ class Readout:
     def decoder_view(self) -> np.ndarray:
         """Zero-copy (N, K) view of φ (in ``1/r_unit``) inside Brian2's memory (runtime only)."""
         return self.decoder.variables["bf_phi"].get_value().reshape(len(self.neurons), self.n_outputs)
+
+    @property
+    def teacher_forcing(self) -> bool:
+        return "bf_forced" in self.namespace
+
+    def set_forced_target(self, target, t_start: float, t_stop: float) -> None:
+        """Table of ``target(t)`` (absolute times, s → (n, K)) fed back during ``[t_start, t_stop)``
+        while forcing is on (:meth:`force`)."""
+        if not self.teacher_forcing:
+            return
+        dt = float(self.readout.clock.dt_)
+        n = int(round(t_stop / dt)) + 1
+        values = np.zeros((n, self.n_outputs))
+        first = int(round(t_start / dt))
+        values[first:] = target(np.arange(first, n) * dt + dt)
+        self.namespace["bf_forced"] = TimedArray(values, dt=dt * second)
+
+    def force(self, on: bool) -> None:
+        """Switch teacher forcing on or off."""
+        if self.teacher_forcing:
+            self.readout.variables["forcing"].set_value(1.0 if on else 0.0)
 
     def set_inputs(self, values: np.ndarray | None, dt: float, offset: float) -> None:
         """Replay ``values`` (n_samples, M), one row per ``dt`` s, from time ``offset`` on."""
@@ -110,7 +133,7 @@ def _as_matrix(values, shape, unit, what):
 
 def attach_readout(neurons: NeuronGroup, regressor: str, n_outputs: int, *, feedback: str | None = None,
                    encoders=None, input_variable: str | None = None, input_encoders=None, n_inputs: int = 0,
-                   name: str) -> Readout:
+                   teacher_forcing: bool = False, name: str) -> Readout:
     """Create the readout, decoder, feedback and input objects for ``neurons``.
 
     Parameters
@@ -128,6 +151,8 @@ def attach_readout(neurons: NeuronGroup, regressor: str, n_outputs: int, *, feed
     input_encoders : Quantity (N, M)
         Input weights, in the units of ``input_variable``.
     n_inputs : int
+    teacher_forcing : bool
+        Feed back ``z_fb`` (the target while ``forcing = 1``, else ``z``) instead of ``z``.
     name : str
         Prefix of the Brian2 object names.
     """
@@ -137,7 +162,8 @@ def attach_readout(neurons: NeuronGroup, regressor: str, n_outputs: int, *, feed
     r_unit = 1.0 * unit_of(neurons, regressor)
     ns = {"r_unit": r_unit}
     dt = neurons.clock.dt
-    readout = NeuronGroup(n_outputs, "z : 1\nrls_err : 1", dt=dt, namespace=ns, name=f"{name}_readout")
+    readout = NeuronGroup(n_outputs, "z : 1\nrls_err : 1\nz_fb : 1\nforcing : 1 (shared)", dt=dt, namespace=ns,
+                          name=f"{name}_readout")
     decoder = Synapses(neurons, readout, f"bf_phi : 1\nz_post = bf_phi*{regressor}_pre/r_unit : 1 (summed)",
                        dt=dt, namespace=ns, name=f"{name}_decoder")
     decoder.connect(i=np.repeat(np.arange(N), n_outputs), j=np.tile(np.arange(n_outputs), N))
@@ -149,10 +175,15 @@ def attach_readout(neurons: NeuronGroup, regressor: str, n_outputs: int, *, feed
         unit = unit_of(neurons, feedback)
         eta = _as_matrix(encoders, (N, n_outputs), unit, "encoders")
         us = unit_string(unit)
-        fb = Synapses(readout, neurons, f"bf_eta : {us}\n{feedback}_post = bf_eta*z_pre : {us} (summed)",
+        fed = "z_fb" if teacher_forcing else "z"
+        fb = Synapses(readout, neurons, f"bf_eta : {us}\n{feedback}_post = bf_eta*{fed}_pre : {us} (summed)",
                       dt=dt, namespace=ns, name=f"{name}_feedback")
         fb.connect(i=np.tile(np.arange(n_outputs), N), j=np.repeat(np.arange(N), n_outputs))
         fb.variables["bf_eta"].set_value(eta.reshape(-1))
+        if teacher_forcing:      # after the RLS: fed back next step is the target (forcing = 1) or z
+            ns["bf_forced"] = TimedArray(np.zeros((1, n_outputs)), dt=dt)
+            readout.run_regularly("z_fb = z + forcing*(bf_forced(t, i) - z)", when="end", order=3,
+                                  name=f"{name}_forcing")
     elif encoders is not None:
         raise ValueError("encoders given but no feedback variable named")
     inputs = syn = None
