@@ -11,8 +11,9 @@ import tomllib
 from pathlib import Path
 
 import brian2
+import numpy as np
 
-__all__ = ["UNITS", "parse_quantity", "load_recipe", "RecipeError"]
+__all__ = ["UNITS", "parse_quantity", "si_float", "load_recipe", "RecipeError"]
 
 UNITS = {name: getattr(brian2, name) for name in (
     "second", "ms", "us", "Hz", "kHz", "volt", "mV", "amp", "nA", "pA", "ohm", "Mohm",
@@ -60,6 +61,23 @@ def parse_quantity(text: str):
     if not m:
         raise RecipeError(f"cannot parse quantity {text!r} (expected e.g. '10 ms')")
     return float(m.group(1)) * _units(m.group(2))
+
+
+def si_float(v):
+    """Plain SI float from a number or a unit string.
+
+    Parameters
+    ----------
+    v : str, number, Quantity or bool
+        A unit string (``"1 ms"``, parsed by :func:`parse_quantity`) or a value.
+
+    Returns
+    -------
+    float or bool
+        The value in SI units as a float; a bool is returned unchanged.
+    """
+    q = parse_quantity(v) if isinstance(v, str) else v
+    return float(np.asarray(q)) if not isinstance(q, bool) else q
 
 
 def load_recipe(path) -> dict:

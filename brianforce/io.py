@@ -3,6 +3,8 @@
 Every saved file carries ``format`` / ``format_version`` and a SHA-256 digest over all
 arrays; :func:`load_arrays` re-computes it, so a truncated, edited or foreign file
 fails with :class:`ModelFileError` instead of loading silently.
+
+:func:`write_run_outputs` writes the files of a ``brianforce run`` (summary, arrays, figure).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ModelFileError", "save_arrays", "load_arrays", "FORMAT_VERSION", "versions"]
+__all__ = ["ModelFileError", "save_arrays", "load_arrays", "FORMAT_VERSION", "versions", "write_run_outputs"]
 
 FORMAT_VERSION = 1
 _META_KEY = "__metadata_json__"
@@ -118,3 +120,22 @@ def load_arrays(path, *, kind: str | None = None) -> tuple[dict, dict]:
     if _digest(arrays) != meta.get("sha256"):
         raise ModelFileError(f"{path}: checksum mismatch, the arrays were modified or corrupted")
     return arrays, meta
+
+
+def write_run_outputs(out, summary: dict, arrays: dict, draw, title: str) -> dict:
+    """Write ``summary.json``, ``output.npz`` (``arrays``) and ``output.png`` (``draw(ax)``) to ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    np.savez_compressed(out / "output.npz", **arrays)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    draw(ax)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(out / "output.png", dpi=100)
+    plt.close(fig)
+    return summary

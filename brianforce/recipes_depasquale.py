@@ -33,7 +33,7 @@ import numpy as np
 from .analysis import circular_lag, lag_drift
 from .analysis_stats import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
                              principal_angles)
-from .config import RecipeError, load_recipe, parse_quantity
+from .config import RecipeError, load_recipe, si_float
 from .factors import pca_factors
 from .io import save_arrays
 from .tasks.depasquale import TASKS, decision_accuracy
@@ -44,22 +44,6 @@ __all__ = ["train_from_recipe", "apply_overrides", "condition_averaged_error", "
 _TEACHER_KEYS = {"n_units", "tau", "g", "reg", "target_gain", "input_gain", "noise", "washout",
                  "method", "update_every"}
 _STUDENT_INT = {"n_neurons", "n_forced", "n_mean", "n_rls"}
-
-
-def _num(v):
-    """Plain SI float from a number or a unit string."""
-    q = parse_quantity(v) if isinstance(v, str) else v
-    return float(np.asarray(q)) if not isinstance(q, bool) else q
-
-
-def _student_kwargs(sec: dict) -> dict:
-    out = {}
-    for k, v in sec.items():
-        if isinstance(v, str) and k not in ("schedule", "dale_method", "dale_pools"):
-            out[k] = parse_quantity(v)
-        else:
-            out[k] = v
-    return out
 
 
 def population_metrics(student_rates, teacher_rates, labels, n_pcs: int = 10) -> dict:
@@ -210,7 +194,7 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     """
     import brian2
 
-    from .student import FactorStudent
+    from .student import FactorStudent, recipe_student_kwargs
 
     t_start = time.time()
     rec = apply_overrides(load_recipe(path), overrides)
@@ -225,7 +209,7 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     if task_name not in TASKS:
         raise RecipeError(f"{path}: unknown task {task_name!r}; choose from {sorted(TASKS)}")
     seed = int(exp.get("seed", 0))
-    dt = _num(task_sec.pop("dt", "1 ms"))
+    dt = si_float(task_sec.pop("dt", "1 ms"))
     n_train = int(task_sec.pop("n_train", 20))
     n_test = int(task_sec.pop("n_test", 10))
     n_repeats = int(task_sec.pop("n_test_repeats", 0))
@@ -233,7 +217,7 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
         raise RecipeError(f"{path}: n_test_repeats must be >= 0, got {n_repeats}")
     n_cue = int(task_sec.pop("n_cue", 0))
     n_student_train = int(task_sec.pop("n_student_train", n_train))
-    task_kw = {k: (_num(v) if isinstance(v, str) else v) for k, v in task_sec.items()}
+    task_kw = {k: (si_float(v) if isinstance(v, str) else v) for k, v in task_sec.items()}
     gen = TASKS[task_name]
     train = gen(n_train, dt, seed=seed, **task_kw)
     test = gen(n_test, dt, seed=seed + 1000, **task_kw)
@@ -244,7 +228,7 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     unknown = set(teach_sec) - _TEACHER_KEYS
     if unknown:
         raise RecipeError(f"{path}: unknown teacher keys {sorted(unknown)}")
-    tkw = {k: (_num(v) if isinstance(v, str) and k != "method" else v) for k, v in teach_sec.items()}
+    tkw = {k: (si_float(v) if isinstance(v, str) and k != "method" else v) for k, v in teach_sec.items()}
     teacher = RateTeacher(seed=seed, **tkw).fit(train.inputs, train.targets, dt,
                                                 continuous=train.continuous)
     # activity that defines the factors: the trained teacher on the student's training trials
@@ -282,7 +266,7 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     if reset:
         active = np.flatnonzero(np.any(stud_train.inputs != 0, axis=(0, 2)))
         rest_step = max(int(active[0]) - 1, 0) if len(active) else 0
-    skw = _student_kwargs(stud_sec)
+    skw = recipe_student_kwargs(stud_sec)
     student = FactorStudent(seed=seed, **skw)
     student.fit(stud_train.inputs, ytilde, out_targets, dt * brian2.second, rest_step=rest_step)
     if n_cue:

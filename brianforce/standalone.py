@@ -26,7 +26,6 @@ simulator. eLife 8:e47314 (standalone code generation).
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -39,12 +38,12 @@ from pathlib import Path
 import numpy as np
 
 import brian2 as b2
-from brian2.devices.device import RuntimeDevice
 from brian2 import (Function, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
                     linked_var, second)
 
 from .connectivity import SparseWeights
-from .io import ModelFileError, load_arrays, save_arrays
+from .devices import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
+from .io import ModelFileError, load_arrays, save_arrays, write_run_outputs
 from .neurons import LIFParams
 from .spiking import FILTERED_READOUT_EQS, build_force_network
 from .training import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged, TrainingHistory, as_task
@@ -53,61 +52,11 @@ from .units import as_positive_si, as_si
 __all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalone",
            "StandaloneFORCETrainer", "run_model_cli", "run_transferred_standalone", "model_kind", "DEVICES"]
 
-DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 RLS_BACKENDS = ("function", "synapses")
 _STATE = ("v", "I_syn", "h", "r", "hr", "not_refractory")
 # Object names of standalone builds: distinct from the runtime trainer's ("force_*") so that
 # live runtime objects never rename generated code (which would force a recompilation).
 _SA_NAME = "bfsa"
-
-
-# ---------------------------------------------------------------------------- devices
-def _activate(device: str, directory=None, build_on_run: bool = False):
-    """Switch Brian2 to ``device`` (fresh state, ``build_on_run=False`` unless asked)."""
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-    if device == "cuda_standalone":
-        try:
-            import brian2cuda  # noqa: F401  (registers the cuda_standalone device)
-        except ImportError as exc:
-            raise ImportError("device='cuda_standalone' needs Brian2CUDA: pip install 'brianforce[cuda]' "
-                              "(and a CUDA toolkit + GPU), see docs/standalone.md") from exc
-        # Brian2CUDA refuses any OpenMP thread count (NotImplementedError at build time): do not
-        # inherit one left behind by an earlier cpp_standalone build in this process
-        b2.prefs.devices.cpp_standalone.openmp_threads = 0
-    if device == "runtime":
-        b2.set_device("runtime")
-        return
-    b2.set_device(device, build_on_run=build_on_run, directory=directory)
-    b2.get_device().reinit()
-    b2.get_device().activate(build_on_run=build_on_run, directory=directory)
-
-
-def _restore_runtime():
-    """Forget the standalone project and go back to the runtime device."""
-    dev = b2.get_device()
-    if not isinstance(dev, RuntimeDevice):
-        dev.reinit()
-        dev.activate()
-    b2.set_device("runtime")
-    gc.collect()  # drop the project's objects so the next build gets the same code-object names
-
-
-def _project_dir(directory) -> str:
-    if directory is None:
-        return tempfile.mkdtemp(prefix="brianforce_standalone_")
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    return str(directory)
-
-
-def _cuda_clock_anchor(device: str, dt: float, prefix: str) -> list:
-    """Objects working around Brian2CUDA 1.0b1 referring to ``defaultclock`` in synaptic
-    pathway code even when every object has its own ``dt``: put ``defaultclock`` (with the
-    network's ``dt``) into the network through a variable-only group."""
-    if device != "cuda_standalone":
-        return []
-    b2.defaultclock.dt = dt * second
-    return [NeuronGroup(1, "bf_anchor : 1", name=f"{prefix}_defaultclock_anchor")]
 
 
 # ---------------------------------------------------------------------------- model files
@@ -331,9 +280,9 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
     rec = as_positive_si(record_dt, second, "record_dt") if record_dt is not None else float(
         model.config.get("record_dt", model.dt))
     n_rec = int(min(n_record if n_record is not None else model.config.get("n_record", 100), model.weights.n))
-    directory = _project_dir(directory)
+    directory = project_dir(directory)
     wall0 = time.perf_counter()
-    _activate(device, directory)
+    activate(device, directory)
     try:
         if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
@@ -342,7 +291,7 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
                                    name=_SA_NAME)
         zmon = StateMonitor(objs.readout, "z", record=True, dt=rec * second, when="end", name=f"{_SA_NAME}_zmon")
         smon = SpikeMonitor(objs.neurons, name=f"{_SA_NAME}_spikes")
-        net = Network(*objs.objects, zmon, smon, *_cuda_clock_anchor(device, model.dt, _SA_NAME),
+        net = Network(*objs.objects, zmon, smon, *cuda_clock_anchor(device, model.dt, _SA_NAME),
                       name=f"{_SA_NAME}_network")
         net.run(duration_s * second, namespace={})
         dev = b2.get_device()
@@ -358,7 +307,7 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
         env = {k: str(v) for k, v in b2.prefs["devices.cpp_standalone.run_environment_variables"].items()}
         dev.build(directory=directory, compile=True, run=False, with_output=False)
     finally:
-        _restore_runtime()
+        restore_runtime()
     return StandaloneProject(directory, device, duration_s, model.dt, model.t0, model.weights.n, objs.n_outputs,
                              n_rec, settable, outputs, model.task, time.perf_counter() - wall0, env)
 
@@ -426,32 +375,13 @@ def run_transferred_standalone(model_path, inputs, device: str = "cpp_standalone
     if device != "cpp_standalone":
         raise ValueError(f"transferred LIF models run under 'cpp_standalone' only, got {device!r}")
     model = TransferredLIF.load(model_path)
-    directory = _project_dir(directory)
-    _activate(device, directory, build_on_run=True)
+    directory = project_dir(directory)
+    activate(device, directory, build_on_run=True)
     try:
         b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
         return simulate_lif(model, inputs, seed=seed, dt=dt, record_dt=record_dt, record_spikes=record_spikes)
     finally:
-        _restore_runtime()
-
-
-def write_run_outputs(out, summary: dict, arrays: dict, draw, title: str) -> dict:
-    """Write ``summary.json``, ``output.npz`` (``arrays``) and ``output.png`` (``draw(ax)``) to ``out``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(out)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    np.savez_compressed(out / "output.npz", **arrays)
-    fig, ax = plt.subplots(figsize=(8, 3))
-    draw(ax)
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(out / "output.png", dpi=100)
-    plt.close(fig)
-    return summary
+        restore_runtime()
 
 
 def _run_transferred_cli(model, device, n_trials, seed, out) -> dict:
@@ -1093,10 +1023,10 @@ class StandaloneFORCETrainer:
         limit = c.divergence_factor * max(self.task_.amplitude, 1e-12)
         n_ta = int(np.ceil((settle_s + train_s) / c.rls_interval)) + 2
         values = self.task_(np.arange(n_ta) * c.rls_interval + c.dt)
-        directory = _project_dir(self.directory) if standalone else None
+        directory = project_dir(self.directory) if standalone else None
         self._prefix = _SA_NAME if standalone else "force"
         wall0 = time.perf_counter()
-        _activate(self.device, directory)
+        activate(self.device, directory)
         try:
             if self.device == "cpp_standalone":
                 b2.prefs.devices.cpp_standalone.openmp_threads = self.threads
@@ -1104,7 +1034,7 @@ class StandaloneFORCETrainer:
             setup = _rls_synapses if self.rls == "synapses" else _rls_function
             objs, extra, runners, errmon, ns, get_P = setup(self._prefix, weights, eta, v0, c, limit, target,
                                                             self.rls_threads)
-            net = Network(*objs.objects, *extra, *_cuda_clock_anchor(self.device, c.dt, self._prefix),
+            net = Network(*objs.objects, *extra, *cuda_clock_anchor(self.device, c.dt, self._prefix),
                           name=f"{self._prefix}_network")
             phases = []
             kw = dict(namespace=ns, report=report, report_period=5 * second)
@@ -1156,7 +1086,7 @@ class StandaloneFORCETrainer:
                 self.P_ = get_P()
         finally:
             if standalone:
-                _restore_runtime()
+                restore_runtime()
         self.timings_ = {"compile_s": compile_s, "run_s": run_s, "n_rls_updates": int(len(errors))}
         bad = ~(np.all(np.abs(errors) <= limit, axis=1))
         self._fitted = True

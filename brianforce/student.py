@@ -135,12 +135,13 @@ from brian2.units.fundamentalunits import (DimensionMismatchError, get_dimension
                                            have_same_dimensions)
 
 from .analysis import circular_lag, lag_drift
+from .config import parse_quantity
 from .errors import TrainingDiverged
 from .factors import pool_projection
 from .rls import RLS
 from .seeding import check_seed, rng_for
 from .spiking import require_runtime_device
-from .teacher import _one_blas_thread
+from .teacher import one_blas_thread
 
 __all__ = ["FactorStudent", "StudentRun", "TrainingDivergedError"]
 
@@ -183,7 +184,8 @@ class StudentRun:
     duration: float
 
 
-_EQS = """
+# the student's neurons (shared with brianforce.student_network, which adds the task input)
+STUDENT_EQUATIONS = """
 dv/dt = (-v + I_syn + I_ctrl + I_bias)/tau_m : volt (unless refractory)
 dI_syn/dt = -I_syn/tau_r + h : volt
 dh/dt = -h/tau_d : volt/second
@@ -200,7 +202,7 @@ tau_slow : second (shared, constant)
 tau_ref_ : second (shared, constant)
 v_reset_ : volt (shared, constant)
 """
-_RESET = "v = v_reset_; hr_f += 1/(tau_r*tau_d); hr_s += 1/(tau_r*tau_slow)"
+STUDENT_RESET = "v = v_reset_; hr_f += 1/(tau_r*tau_d); hr_s += 1/(tau_r*tau_slow)"
 # what a time rescaling (period calibration) multiplies, besides the fixed weights and tau_ref
 RESCALED_TIME_CONSTANTS = ("tau_m", "tau_r", "tau_d", "tau_slow")
 
@@ -214,6 +216,29 @@ def rescaled_refractory(tau_ref: float, dt: float, scale: float) -> float:
     """
     n = round(tau_ref * scale / dt)
     return float(tau_ref) if n == round(tau_ref / dt) else n * float(dt)
+
+
+def recipe_student_kwargs(sec: dict) -> dict:
+    """:class:`FactorStudent` keyword arguments from a recipe's ``[student]`` section.
+
+    Parameters
+    ----------
+    sec : dict
+        The section as read from the TOML file: unit strings (``"10 ms"``) are parsed with
+        :func:`brianforce.config.parse_quantity`, except the string-valued options
+        ``schedule``, ``dale_method`` and ``dale_pools``; other values are passed on as they are.
+
+    Returns
+    -------
+    dict
+    """
+    out = {}
+    for k, v in sec.items():
+        if isinstance(v, str) and k not in ("schedule", "dale_method", "dale_pools"):
+            out[k] = parse_quantity(v)
+        else:
+            out[k] = v
+    return out
 
 
 def _q(value, unit, name, *, positive=True, allow_zero=False):
@@ -561,7 +586,7 @@ class FactorStudent:
         require_runtime_device("FactorStudent training")
         N = self.n_neurons
         self._rng_init = rng_for(self.seed, "student-initial")
-        G = NeuronGroup(N, _EQS, threshold="v > v_th_", reset=_RESET, refractory="tau_ref_",
+        G = NeuronGroup(N, STUDENT_EQUATIONS, threshold="v > v_th_", reset=STUDENT_RESET, refractory="tau_ref_",
                         method="euler", dt=self.dt * second, name="student_neurons*",
                         namespace={"v_th_": self.v_th * volt})
         G.tau_m = self.tau_m * second
@@ -714,7 +739,7 @@ class FactorStudent:
         return self._trial
 
     def fit(self, inputs, factor_targets, output_targets, dt, *, rest_step=None) -> "FactorStudent":
-        with _one_blas_thread():
+        with one_blas_thread():
             return self._fit(inputs, factor_targets, output_targets, dt, rest_step)
 
     def _fit(self, inputs, factor_targets, output_targets, dt, rest_step=None):
@@ -920,7 +945,7 @@ class FactorStudent:
 
     def predict(self, inputs, *, record_rates: bool = True, record_spikes: bool = True) -> StudentRun:
         """Closed-loop run over trials ``inputs`` (n_trials, T, M), continuing the current state."""
-        with _one_blas_thread():
+        with one_blas_thread():
             return self._predict(inputs, record_rates, record_spikes)
 
     def _predict(self, inputs, record_rates, record_spikes):
@@ -986,7 +1011,7 @@ class FactorStudent:
             raise RuntimeError("call fit() before force()")
         inputs = _trials(inputs, "inputs")
         factor_targets = self._mirrored(_trials(factor_targets, "factor_targets"))
-        with _one_blas_thread():
+        with one_blas_thread():
             for k in range(inputs.shape[0]):
                 self._run_trial("forced", k, inputs[k], factor_targets[k], None)
         return self

@@ -32,6 +32,8 @@ import numpy as np
 import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, second, volt
 
+from .config import si_float
+from .devices import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
 from .io import ModelFileError, load_arrays
 from .seeding import check_seed, rng_for
 
@@ -103,18 +105,17 @@ class StudentNetwork:
     @classmethod
     def _load(cls, path) -> tuple:
         """``(StudentNetwork, metadata)`` of a saved student (the file is read once)."""
-        from .recipes_depasquale import _num, _student_kwargs
-        from .student import FactorStudent
+        from .student import FactorStudent, recipe_student_kwargs
 
         arrays, meta = load_arrays(path, kind=STUDENT_KIND)
         try:
             rec = meta["recipe"]
-            student = FactorStudent(**_student_kwargs(dict(rec.get("student", {}))))
+            student = FactorStudent(**recipe_student_kwargs(dict(rec.get("student", {}))))
             a = {k[len("student_"):]: v for k, v in arrays.items() if k.startswith("student_")}
             net = cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
                       a["fixed_i"], a["fixed_j"], a["fixed_w"],
                       _params(student, float(a.get("time_scale", 1.0))),
-                      _num(rec["task"].get("dt", "1 ms")), _rest(a))
+                      si_float(rec["task"].get("dt", "1 ms")), _rest(a))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: inconsistent student model contents ({exc})") from exc
         return net, meta
@@ -201,8 +202,6 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         OpenMP threads of the ``cpp_standalone`` program (ignored under ``cuda_standalone``:
         Brian2CUDA has no OpenMP).
     """
-    from .standalone import DEVICES, _activate, _cuda_clock_anchor, _project_dir, _restore_runtime
-
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     seed = check_seed(seed)
@@ -220,16 +219,16 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     p = net.params
     state, lastspike, not_ref = _initial_state(net, B, initial_state, seed)
     standalone = device != "runtime"
-    directory = _project_dir(directory) if standalone else None
+    directory = project_dir(directory) if standalone else None
     wall0 = time.perf_counter()
-    _activate(device, directory)
+    activate(device, directory)
     try:
         if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
-        from .student import _EQS, _RESET
+        from .student import STUDENT_EQUATIONS, STUDENT_RESET
 
         terms = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
-        eqs = (_EQS.replace("I_ctrl + I_bias", "I_ctrl + I_in + I_bias")
+        eqs = (STUDENT_EQUATIONS.replace("I_ctrl + I_bias", "I_ctrl + I_in + I_bias")
                + f"\nI_in = {terms} : volt\ntrial : integer (constant)\n"
                + "\n".join(f"Uin{m} : volt (constant)" for m in range(M)))
         ns = {"v_th_": p["v_th"] * volt}
@@ -237,7 +236,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
             ns[f"u{m}"] = TimedArray(np.ascontiguousarray(inputs[:, :, m].T), dt=net.dt_op * second)
         dt = p["dt"] * second
         op = net.dt_op * second
-        G = NeuronGroup(B * N, eqs, threshold="v > v_th_", reset=_RESET, refractory=p["tau_ref"] * second,
+        G = NeuronGroup(B * N, eqs, threshold="v > v_th_", reset=STUDENT_RESET, refractory=p["tau_ref"] * second,
                         method="euler", dt=dt, namespace=ns, name="stnet_neurons")
         for k in ("tau_m", "tau_r", "tau_d", "tau_slow"):
             setattr(G, k, p[k] * second)
@@ -292,7 +291,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         if record_spikes:
             smon = SpikeMonitor(G, name="stnet_spikes")
             objs.append(smon)
-        netw = Network(*objs, *_cuda_clock_anchor(device, p["dt"], "stnet"), name="stnet_network")
+        netw = Network(*objs, *cuda_clock_anchor(device, p["dt"], "stnet"), name="stnet_network")
         netw.run(T * op, namespace={})
         if standalone:
             dev = b2.get_device()
@@ -315,7 +314,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
             stt = np.zeros(0)
     finally:
         if standalone:
-            _restore_runtime()
+            restore_runtime()
     if not np.all(np.isfinite(z)):
         raise FloatingPointError("student output became NaN/Inf")
     return StudentNetworkRun(z, y, st, si, stt, run_s, compile_s)
@@ -331,20 +330,19 @@ def run_student_cli(model, device, n_trials, seed, out) -> dict:
     from pathlib import Path
 
     from .analysis_stats import normalised_error
-    from .standalone import write_run_outputs
-    from .recipes_depasquale import _num
+    from .io import write_run_outputs
     from .tasks.depasquale import TASKS, decision_accuracy
 
     out = Path(out)
     net, meta = StudentNetwork._load(model)
     rec = meta["recipe"]
     task_sec = dict(rec["task"])
-    dt = _num(task_sec.pop("dt", "1 ms"))
+    dt = si_float(task_sec.pop("dt", "1 ms"))
     for k in ("n_train", "n_test", "n_cue", "n_student_train"):
         task_sec.pop(k, None)
     name = rec["experiment"]["task"]
     trials = TASKS[name](int(n_trials), dt, seed=int(seed) + 1000,
-                         **{k: (_num(v) if isinstance(v, str) else v) for k, v in task_sec.items()})
+                         **{k: (si_float(v) if isinstance(v, str) else v) for k, v in task_sec.items()})
     run = run_student_network(net, trials.inputs, device, out / "project" if device != "runtime" else None,
                               seed=seed)
     acc = decision_accuracy(run.outputs, trials)

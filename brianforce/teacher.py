@@ -57,7 +57,7 @@ class TeacherRun:
     x_final: np.ndarray
 
 
-def _one_blas_thread():
+def one_blas_thread():
     """Limit BLAS to one thread: the per-step RLS kernels are tiny, and a multithreaded
     OpenBLAS on a busy machine makes each ``dsyr`` ~100x slower (measured: 15 ms vs 0.17 ms
     at N = 600)."""
@@ -181,7 +181,7 @@ class RateTeacher:
 
     # ------------------------------------------------------------------ API
     def fit(self, inputs, targets, dt: float, *, continuous: bool = True) -> "RateTeacher":
-        with _one_blas_thread():
+        with one_blas_thread():
             return self._fit(inputs, targets, dt, continuous)
 
     def _fit(self, inputs, targets, dt, continuous):
@@ -279,7 +279,7 @@ class RateTeacher:
             raise RuntimeError("call fit() before run_driven()")
         inputs, targets = _as_trials(inputs, "inputs"), _as_trials(targets, "targets")
         x0 = self.x_end_ if x0 is None else np.asarray(x0, dtype=float)
-        with _one_blas_thread():
+        with one_blas_thread():
             rates, x = self._simulate(self.J_D_, inputs, self.dt_, x0, drive=targets,
                                       continuous=self.continuous_, x_rest=None)
         return TeacherRun(rates, rates @ self.W_out_, x)
@@ -294,7 +294,7 @@ class RateTeacher:
             raise RuntimeError("call fit() before run()")
         inputs = _as_trials(inputs, "inputs")
         x0 = self.x_end_ if x0 is None else np.asarray(x0, dtype=float)
-        with _one_blas_thread():
+        with one_blas_thread():
             rates, x = self._simulate(self.J_, inputs, self.dt_, x0, continuous=self.continuous_,
                                   x_rest=self.x_rest_)
         return TeacherRun(rates, rates @ self.W_out_, x)
