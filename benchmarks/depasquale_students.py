@@ -1,4 +1,4 @@
-"""Acceptance runs for rate teachers → spiking students (DePasquale et al.; issue 3).
+"""Acceptance runs for rate teachers → spiking students (DePasquale et al.).
 
 Runs each recipe (``models/depasquale_*.toml``) through
 :func:`brianforce.recipes_depasquale.train_from_recipe` and appends one CSV row per run

@@ -14,7 +14,7 @@ give trial-averaged, 25-ms-smoothed rates that are compared with the recorded on
   rate *is* the recorded rate, with the same number of test trials: the best a spiking
   model with Poisson-like variability can reach with that many trials.
 
-The issue's criterion ("mean correlation … > 0.8 over all 8 directions") is read as
+The criterion ("mean correlation … > 0.8 over all 8 directions") is read as
 ``corr_per_direction`` averaged over units *and all 8 directions*: it asks each direction's
 time course to be right on its own, whereas the concatenated measure also credits the
 (large) differences between directions' mean rates, i.e. tuning alone.

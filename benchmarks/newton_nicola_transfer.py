@@ -67,7 +67,7 @@ TASKS = {"sinusoid": dict(name="sinusoid", frequency=5.0), "van_der_pol": dict(n
 #: Named configurations (``--preset``). ``consistent``: one setting shared by both tasks (sinusoid and
 #: Van der Pol at 2 Hz, N = 500, τ_d = 50 ms in both networks, 4 s of training) in which, at slow α, the
 #: decoders correlate > 0.8 and free-running transfer stays within 2× in both directions for every seed
-#: in which both networks learned; the α list gives the curve down to fast learning (issue #8).
+#: in which both networks learned; the α list gives the curve down to fast learning.
 PRESETS = {
     "consistent": dict(tasks=["sinusoid", "van_der_pol"], alphas=[1e-7, 1.2e-7, 1.5e-7, 5e-7, 5e-6, 5e-5],
                        seeds=[0, 1, 2, 3], n_neurons=500, G=[0.08], Q=[20.0], train=4.0, test=2.0,
