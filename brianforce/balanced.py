@@ -27,24 +27,16 @@ from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, mV, ms, second, volt
 
+from .neurons import lif_equations, lif_reset, lif_threshold
 from .seeding import check_seed, rng_for
 
 __all__ = ["BalancedConnectivity", "BalancedNetwork", "balanced_connectivity",
            "build_balanced_network"]
 
-_EQS = """
-dv/dt = (-v + I_syn + I_ext + I_bias)/tau_m : volt (unless refractory)
-dI_syn/dt = -I_syn/tau_r + h : volt
-dh/dt = -h/tau_d : volt/second
-dr/dt = -r/tau_r + hr : hertz
-dhr/dt = -hr/tau_d : hertz/second
-I_bias : volt (constant)
-I_ext : volt
-"""
+_PARAMETERS = ("I_bias : volt (constant)", "I_ext : volt")
+_EQS = lif_equations(["I_syn", "I_ext", "I_bias"], parameters=_PARAMETERS)
 # with independent white input noise of free membrane SD ``sigma_v`` (``noise`` argument)
-_EQS_NOISE = _EQS.replace("dv/dt = (-v + I_syn + I_ext + I_bias)/tau_m : volt (unless refractory)",
-                          "dv/dt = (-v + I_syn + I_ext + I_bias)/tau_m + sigma_v*sqrt(2/tau_m)*xi"
-                          " : volt (unless refractory)")
+_EQS_NOISE = lif_equations(["I_syn", "I_ext", "I_bias"], noise=True, parameters=_PARAMETERS)
 
 
 def _positive(name, value) -> float:
@@ -226,7 +218,7 @@ def build_balanced_network(connectivity: BalancedConnectivity, *, bias=(-37.5 * 
     if sigma_v > 0:
         ns["sigma_v"] = noise
         b2.seed(int(rng_for(seed, "balanced-noise").integers(2**31 - 1)))
-    neurons = NeuronGroup(c.n, _EQS_NOISE if sigma_v > 0 else _EQS, threshold="v >= v_th", reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
+    neurons = NeuronGroup(c.n, _EQS_NOISE if sigma_v > 0 else _EQS, threshold=lif_threshold(), reset=lif_reset(),
                           refractory=tau_ref, method="euler", namespace=ns, dt=dt,
                           name=f"{name}_neurons")
     neurons.I_bias = rng_for(seed, "balanced-bias").uniform(lo, hi, c.n) * volt

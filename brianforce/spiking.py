@@ -24,9 +24,9 @@ from brian2 import Hz, NeuronGroup, Synapses, linked_var, second, volt
 
 from .connectivity import SparseWeights
 from .errors import StandaloneNotSupportedError
-from .neurons import LIFParams
+from .neurons import LIFParams, lif_equations, lif_reset, lif_threshold
 
-__all__ = ["ForceNetwork", "build_force_network", "decoder_view", "lif_equations", "require_runtime_device",
+__all__ = ["ForceNetwork", "build_force_network", "decoder_view", "force_lif_equations", "require_runtime_device",
            "StandaloneNotSupportedError", "FILTERED_READOUT_EQS"]
 
 
@@ -59,21 +59,13 @@ class ForceNetwork:
         return [self.neurons, self.recurrent, self.readout, self.decoder]
 
 
-def lif_equations(n_outputs: int) -> str:
+def force_lif_equations(n_outputs: int) -> str:
     """Brian2 equations of the FORCE LIF neuron with ``n_outputs`` linked feedback channels."""
     feedback = " + ".join(f"eta_{k}*z_{k}" for k in range(n_outputs))
-    lines = [
-        f"dv/dt = (-v + I_syn + I_bias + ({feedback}) + I_ext)/tau_m : volt (unless refractory)",
-        "dI_syn/dt = -I_syn/tau_r + h : volt",
-        "dh/dt = -h/tau_d : volt/second",
-        "dr/dt = -r/tau_r + hr : hertz",
-        "dhr/dt = -hr/tau_d : hertz/second",
-        "I_bias : volt (constant)",
-        "I_ext : volt",
-    ]
+    params = ["I_bias : volt (constant)", "I_ext : volt"]
     for k in range(n_outputs):
-        lines += [f"eta_{k} : volt (constant)", f"z_{k} : 1 (linked)"]
-    return "\n".join(lines)
+        params += [f"eta_{k} : volt (constant)", f"z_{k} : 1 (linked)"]
+    return lif_equations(["I_syn", "I_bias", f"({feedback})", "I_ext"], parameters=params)
 
 
 def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray, *,
@@ -127,9 +119,9 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
         raise ValueError("the static weights have no synapses (increase p or n)")
     ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,
               v_th=lif.v_th * volt, v_reset=lif.v_reset * volt)
-    eqs = lif_equations(K) + ("\n" + extra_neuron_eqs if extra_neuron_eqs.strip() else "")
-    neurons = NeuronGroup(N, eqs, threshold="v >= v_th",
-                          reset="v = v_reset\nhr += 1/(tau_r*tau_d)",
+    eqs = force_lif_equations(K) + ("\n" + extra_neuron_eqs if extra_neuron_eqs.strip() else "")
+    neurons = NeuronGroup(N, eqs, threshold=lif_threshold(),
+                          reset=lif_reset(),
                           refractory=lif.tau_ref * second, method="euler", namespace=ns,
                           dt=dt, name=f"{name}_neurons")
     neurons.v = np.asarray(v0, dtype=float) * volt

@@ -38,12 +38,13 @@ from pathlib import Path
 import numpy as np
 
 import brian2 as b2
-from brian2 import (Function, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
+from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
                     linked_var, second)
 
 from .connectivity import SparseWeights
 from .devices import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
 from .io import ModelFileError, load_arrays, save_arrays, write_run_outputs
+from .learning.codegen import current_P, rls_functions
 from .neurons import LIFParams
 from .spiking import FILTERED_READOUT_EQS, build_force_network
 from .training import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged, TrainingHistory, as_task
@@ -421,360 +422,8 @@ def _run_transferred_cli(model, device, n_trials, seed, out) -> dict:
 
 
 # ---------------------------------------------------------------------------- generated-code RLS
-_CPP_RLS = r"""
-static std::vector<double> _bf_rls_Pmat;
-static std::vector<double> _bf_rls_Pr;
-static std::vector<double> _bf_rls_Pprev;
-static std::vector<double> _bf_rls_Prt;
-
-/* Rows a and a+1 of the upper triangle: apply the pending rank-1 update P -= c' pp pp^T and
-   accumulate P r into Pr (rows in pairs halve the loads of r, pp and Pr). */
-static inline void bf_rls_pair(double* __restrict__ P, const double* __restrict__ r,
-                               const double* __restrict__ pp, const double cprev,
-                               double* __restrict__ Pr, const int N, const int a)
-{
-    double* __restrict__ row0 = P + (size_t)a * N;
-    double* __restrict__ row1 = row0 + N;
-    const double ca0 = cprev * pp[a], ca1 = cprev * pp[a + 1];
-    const double ra0 = r[a], ra1 = r[a + 1];
-    row0[a] -= ca0 * pp[a];
-    const double x01 = row0[a + 1] - ca0 * pp[a + 1];
-    row0[a + 1] = x01;
-    row1[a + 1] -= ca1 * pp[a + 1];
-    double acc0 = row0[a] * ra0 + x01 * r[a + 1];
-    double acc1 = row1[a + 1] * ra1;
-    Pr[a + 1] += x01 * ra0;
-    for (int b = a + 2; b < N; b++) {
-        const double x0 = row0[b] - ca0 * pp[b];
-        const double x1 = row1[b] - ca1 * pp[b];
-        row0[b] = x0;
-        row1[b] = x1;
-        acc0 += x0 * r[b];
-        acc1 += x1 * r[b];
-        Pr[b] += x0 * ra0 + x1 * ra1;
-    }
-    Pr[a] += acc0;
-    Pr[a + 1] += acc1;
-}
-
-static inline void bf_rls_row(double* __restrict__ P, const double* __restrict__ r,
-                              const double* __restrict__ pp, const double cprev,
-                              double* __restrict__ Pr, const int N, const int a)
-{
-    double* __restrict__ row = P + (size_t)a * N;
-    const double ca = cprev * pp[a];
-    const double ra = r[a];
-    row[a] -= ca * pp[a];
-    double acc = row[a] * ra;
-    for (int b = a + 1; b < N; b++) {
-        const double x = row[b] - ca * pp[b];
-        row[b] = x;
-        acc += x * r[b];
-        Pr[b] += x * ra;
-    }
-    Pr[a] += acc;
-}
-
-/* Thread t of T takes the row pairs p with p mod 2T in {t, 2T-1-t} (long and short rows
-   alternate, so every thread gets about the same share of the triangle). */
-static void bf_rls_worker(double* P, const double* r, const double* pp, double cprev, double* Prt,
-                          int N, int t, int T)
-{
-    const int pairs = N / 2;
-    for (int p = 0; p < pairs; p++) {
-        const int m = p % (2 * T);
-        if (m == t || m == 2 * T - 1 - t) bf_rls_pair(P, r, pp, cprev, Prt, N, 2 * p);
-    }
-}
-
-/* One RLS update. The rank-1 update of P from the previous update (P -= c' Pr' Pr'^T) is
-   deferred and fused with this update's P r pass, so P (upper triangle) is read and written
-   once per update. S[11] > 1 splits the pass over that many threads (each with its own Pr
-   accumulator, summed afterwards: same result up to the order of the additions). */
-static void bf_rls_update()
-{
-    double* S = _namespace_bf_rls_state;
-    const int N = (int)S[6], K = (int)S[7];
-    const double* __restrict__ r = _namespace_bf_rls_r;
-    double* phi = _namespace_bf_rls_phi;
-    double* err = _namespace_bf_rls_err;
-    bool bad = S[2] != 0.0;
-    for (int k = 0; k < K; k++) {
-        double e = 0.0;
-        for (int a = 0; a < N; a++) e += r[a] * phi[a * K + k];
-        e -= _namespace_bf_rls_y[k];
-        err[k] = e;
-        if (!(std::fabs(e) <= S[4])) bad = true;
-    }
-    if (bad) {                      /* diverged: freeze the decoder, remember when */
-        if (S[2] == 0.0) { S[2] = 1.0; S[3] = S[1]; }
-        S[1] += 1.0;
-        return;
-    }
-    if (_bf_rls_Pmat.size() != (size_t)N * N) {   /* P(0) = I / reg, upper triangle used */
-        _bf_rls_Pmat.assign((size_t)N * N, 0.0);
-        for (int a = 0; a < N; a++) _bf_rls_Pmat[(size_t)a * N + a] = 1.0 / S[5];
-        _bf_rls_Pr.assign(N, 0.0);
-        _bf_rls_Pprev.assign(N, 0.0);
-        S[10] = 0.0;
-    }
-    double* __restrict__ P = &_bf_rls_Pmat[0];
-    double* __restrict__ Pr = &_bf_rls_Pr[0];
-    double* __restrict__ pp = &_bf_rls_Pprev[0];
-    const double cprev = S[10];
-    const int T = std::max(1, std::min((int)S[11], N / 16 > 0 ? N / 16 : 1));
-    for (int a = 0; a < N; a++) Pr[a] = 0.0;
-    if (T == 1) {
-        int a = 0;
-        for (; a + 1 < N; a += 2) bf_rls_pair(P, r, pp, cprev, Pr, N, a);
-        if (a < N) bf_rls_row(P, r, pp, cprev, Pr, N, a);
-    } else {
-        _bf_rls_Prt.assign((size_t)T * N, 0.0);
-        std::vector<std::thread> pool;
-        for (int t = 1; t < T; t++)
-            pool.emplace_back(bf_rls_worker, P, r, pp, cprev, &_bf_rls_Prt[(size_t)t * N], N, t, T);
-        bf_rls_worker(P, r, pp, cprev, &_bf_rls_Prt[0], N, 0, T);
-        if (N % 2) bf_rls_row(P, r, pp, cprev, &_bf_rls_Prt[0], N, N - 1);
-        for (auto& th : pool) th.join();
-        for (int t = 0; t < T; t++) {
-            const double* __restrict__ Pt = &_bf_rls_Prt[(size_t)t * N];
-            for (int a = 0; a < N; a++) Pr[a] += Pt[a];
-        }
-    }
-    double rPr = 0.0;
-    for (int a = 0; a < N; a++) rPr += r[a] * Pr[a];
-    const double c = 1.0 / (1.0 + rPr);
-    const double g = S[8] != 0.0 ? c : 1.0;
-    for (int a = 0; a < N; a++)
-        for (int k = 0; k < K; k++) phi[a * K + k] -= (Pr[a] * g) * err[k];
-    for (int a = 0; a < N; a++) pp[a] = Pr[a];
-    S[10] = c;
-    S[1] += 1.0;
-    S[9] += 1.0;
-}
-
-/* Called for every output k by a later operation: output 0 performs the update, then
-   z = phi^T r and u = phi^T hr of the (new) decoder for the filtered readout. */
-double bf_rls_step(const int k)
-{
-    if (k == 0) {
-        bf_rls_update();
-        const int N = (int)_namespace_bf_rls_state[6], K = (int)_namespace_bf_rls_state[7];
-        for (int q = 0; q < K; q++) {
-            double z = 0.0, u = 0.0;
-            for (int a = 0; a < N; a++) {
-                z += _namespace_bf_rls_phi[a * K + q] * _namespace_bf_rls_r[a];
-                u += _namespace_bf_rls_phi[a * K + q] * _namespace_bf_rls_hr[a];
-            }
-            _namespace_bf_rls_zu[2 * q] = z;
-            _namespace_bf_rls_zu[2 * q + 1] = u;
-        }
-    }
-    return 0.0;
-}
-"""
-
-_CPP_COLLECT = r"""
-/* Called for every decoder synapse (possibly from several OpenMP threads: distinct writes only). */
-double bf_rls_collect(const int i, const int j, const double r, const double hr, const double phi, const double y)
-{
-    const int K = (int)_namespace_bf_rls_state[7];
-    if (j == 0) { _namespace_bf_rls_r[i] = r; _namespace_bf_rls_hr[i] = hr; }
-    if (i == 0) _namespace_bf_rls_y[j] = y;
-    _namespace_bf_rls_phi[i * K + j] = phi;
-    return phi;
-}
-"""
-
-_CYTHON_RLS = r"""
-cdef void bf_rls_update():
-    cdef double* S = _namespace_bf_rls_state
-    cdef int N = <int>S[6]
-    cdef int K = <int>S[7]
-    cdef double* r = _namespace_bf_rls_r
-    cdef double* phi = _namespace_bf_rls_phi
-    cdef double* err = _namespace_bf_rls_err
-    cdef double* P = _namespace_bf_rls_P
-    cdef double* Pr = _namespace_bf_rls_Pr
-    cdef double* pp = _namespace_bf_rls_Pprev
-    cdef bint bad = S[2] != 0.0
-    cdef int a, b, k
-    cdef double e, acc, ra, rPr, c, g, ca, cprev, x
-    cdef double* row
-    for k in range(K):
-        e = 0.0
-        for a in range(N):
-            e += r[a] * phi[a * K + k]
-        e -= _namespace_bf_rls_y[k]
-        err[k] = e
-        if not (abs(e) <= S[4]):
-            bad = True
-    if bad:
-        if S[2] == 0.0:
-            S[2] = 1.0
-            S[3] = S[1]
-        S[1] += 1.0
-        return
-    cprev = S[10]
-    for a in range(N):
-        Pr[a] = 0.0
-    for a in range(N):
-        row = P + <size_t>a * N
-        ca = cprev * pp[a]
-        ra = r[a]
-        row[a] -= ca * pp[a]
-        acc = row[a] * ra
-        for b in range(a + 1, N):
-            x = row[b] - ca * pp[b]
-            row[b] = x
-            acc += x * r[b]
-            Pr[b] += x * ra
-        Pr[a] += acc
-    rPr = 0.0
-    for a in range(N):
-        rPr += r[a] * Pr[a]
-    c = 1.0 / (1.0 + rPr)
-    g = c if S[8] != 0.0 else 1.0
-    for a in range(N):
-        for k in range(K):
-            phi[a * K + k] -= (Pr[a] * g) * err[k]
-    for a in range(N):
-        pp[a] = Pr[a]
-    S[10] = c
-    S[1] += 1.0
-    S[9] += 1.0
-
-cdef double bf_rls_step(int k):
-    cdef double* S = _namespace_bf_rls_state
-    cdef double* phi = _namespace_bf_rls_phi
-    cdef double* r = _namespace_bf_rls_r
-    cdef double* hr = _namespace_bf_rls_hr
-    cdef double* zu = _namespace_bf_rls_zu
-    cdef int N = <int>S[6]
-    cdef int K = <int>S[7]
-    cdef int a, q
-    cdef double z, u
-    if k == 0:
-        bf_rls_update()
-        for q in range(K):
-            z = 0.0
-            u = 0.0
-            for a in range(N):
-                z += phi[a * K + q] * r[a]
-                u += phi[a * K + q] * hr[a]
-            zu[2 * q] = z
-            zu[2 * q + 1] = u
-    return 0.0
-"""
-
-_CYTHON_COLLECT = """
-cdef double bf_rls_collect(int i, int j, double r, double hr, double phi, double y):
-    cdef double* S = _namespace_bf_rls_state
-    cdef int K = <int>S[7]
-    if j == 0:
-        _namespace_bf_rls_r[i] = r
-        _namespace_bf_rls_hr[i] = hr
-    if i == 0:
-        _namespace_bf_rls_y[j] = y
-    _namespace_bf_rls_phi[i * K + j] = phi
-    return phi
-"""
-
-_CPP_GET = """
-double bf_rls_get(const int i, const int j)
-{
-    return _namespace_bf_rls_phi[i * (int)_namespace_bf_rls_state[7] + j];
-}
-"""
-_CYTHON_GET = """
-cdef double bf_rls_get(int i, int j):
-    return _namespace_bf_rls_phi[i * <int>_namespace_bf_rls_state[7] + j]
-"""
-_CPP_ZU = """
-double bf_rls_readout(const int k, const int which)
-{
-    return _namespace_bf_rls_zu[2 * k + which];
-}
-"""
-_CYTHON_ZU = """
-cdef double bf_rls_readout(int k, int which):
-    return _namespace_bf_rls_zu[2 * k + which]
-"""
-_CPP_ERR = """
-double bf_rls_error(const int k)
-{
-    return _namespace_bf_rls_err[k];
-}
-"""
-_CYTHON_ERR = """
-cdef double bf_rls_error(int k):
-    return _namespace_bf_rls_err[k]
-"""
-
-
-def _current_P(buffers) -> np.ndarray:
-    """Full symmetric P from the Cython buffers, with the pending rank-1 update applied."""
-    n = len(buffers["_bf_rls_Pr"])
-    P = buffers["_bf_rls_P"].reshape(n, n)
-    pp, c = buffers["_bf_rls_Pprev"], buffers["_bf_rls_state"][10]
-    upper = np.triu(P - (c * pp)[:, None] * pp[None, :])
-    return upper + np.triu(upper, 1).T
-
-
-@dataclass
-class _RLSFunctions:
-    collect: Function
-    step: Function
-    get: Function
-    error: Function
-    readout: Function
-    buffers: dict
-
-
-def _rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float,
-                   rls_threads: int = 1) -> _RLSFunctions:
-    """Brian2 user functions sharing the RLS buffers (namespace arrays).
-
-    ``bf_rls_collect(i, j, r_pre, phi, y)`` is called for every decoder synapse and only
-    stores ``r``, ``φ`` and the target (distinct writes: safe under OpenMP);
-    ``bf_rls_step(k)``, called afterwards for every output, performs one RLS update on the
-    shared buffers when ``k == 0`` (C++: ``P`` held by the function, the ``P r`` pass split
-    over ``rls_threads`` threads; Cython: ``P`` is the numpy array ``buffers['_bf_rls_P']``).
-    ``bf_rls_get(i, j)`` returns the updated decoder, ``bf_rls_error(k)`` the a-priori
-    error of the last update.
-    """
-    state = np.zeros(12)
-    # 0 unused, 1 update index, 2 diverged, 3 diverged at, 4 limit, 5 reg, 6 N, 7 K,
-    # 8 normalised, 9 number of applied updates, 10 c of the pending (deferred) rank-1 update,
-    # 11 threads of the C++ P r pass
-    state[4], state[5], state[6], state[7], state[8] = limit, reg, n, k, float(normalised)
-    state[11] = max(1, int(rls_threads))
-    shared = {"_bf_rls_state": state, "_bf_rls_r": np.zeros(n), "_bf_rls_hr": np.zeros(n),
-              "_bf_rls_phi": np.zeros(n * k), "_bf_rls_y": np.zeros(k), "_bf_rls_err": np.zeros(k),
-              "_bf_rls_zu": np.zeros(2 * k)}
-    cython_only = {"_bf_rls_P": np.eye(n).reshape(-1) / reg, "_bf_rls_Pr": np.zeros(n), "_bf_rls_Pprev": np.zeros(n)}
-
-    def make(name, args, cpp, cy, cy_ns, return_unit):
-        f = Function(pyfunc=None, arg_units=[u for _, u in args], return_unit=return_unit,
-                     arg_types=[t for t, _ in args], return_type="float", stateless=False,
-                     arg_names=[f"a{m}" for m in range(len(args))], auto_vectorise=False)
-        f.implementations.add_implementation("cpp", cpp, name=name, namespace=dict(shared),
-                                             compiler_kwds={"headers": ["<vector>", "<cmath>", "<thread>",
-                                                                        "<algorithm>"]})
-        f.implementations.add_implementation("cython", cy, name=name, namespace=dict(shared, **cy_ns))
-        return f
-
-    collect = make("bf_rls_collect", [("integer", 1), ("integer", 1), ("float", b2.Hz), ("float", b2.Hz / second),
-                                       ("float", second), ("float", 1)], _CPP_COLLECT, _CYTHON_COLLECT, {}, second)
-    readout = make("bf_rls_readout", [("integer", 1), ("integer", 1)], _CPP_ZU, _CYTHON_ZU, {}, 1)
-    step = make("bf_rls_step", [("integer", 1)], _CPP_RLS, _CYTHON_RLS, cython_only, 1)
-    get = make("bf_rls_get", [("integer", 1), ("integer", 1)], _CPP_GET, _CYTHON_GET, {}, second)
-    error = make("bf_rls_error", [("integer", 1)], _CPP_ERR, _CYTHON_ERR, {}, 1)
-    return _RLSFunctions(collect, step, get, error, readout, dict(shared, **cython_only))
-
-
 def _rls_function(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
-    """FORCE network + RLS through the C++/Cython user functions (see :func:`_rls_functions`).
+    """FORCE network + RLS through the C++/Cython user functions (see :func:`brianforce.learning.codegen.rls_functions`).
 
     The readout is filtered (``build_force_network(filtered_readout=True)``): the update
     step also returns ``z = φᵀr`` and ``u = φᵀh_r`` of the new decoder, which reset the
@@ -783,9 +432,9 @@ def _rls_function(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
     objs = build_force_network(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0,
                                dt=c.dt * second, readout_eqs=FILTERED_READOUT_EQS + "\nrls_err : 1",
                                filtered_readout=True, name=prefix)
-    fns = _rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit, rls_threads)
-    ns = {"bf_rls_collect": fns.collect, "bf_rls_step": fns.step, "bf_rls_get": fns.get,
-          "bf_rls_error": fns.error, "bf_rls_readout": fns.readout, "bf_rls_target": target}
+    fns = rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit, rls_threads,
+                        r_unit=b2.Hz, hr_unit=b2.Hz / second, phi_unit=second)
+    ns = dict(fns.namespace(), bf_rls_target=target)
     kw = dict(dt=c.rls_interval * second, when="end")
     runners = [
         objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, hr_pre, phi, bf_rls_target(t, j))",
@@ -797,7 +446,7 @@ def _rls_function(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
         objs.readout.run_regularly("z = bf_rls_readout(i, 0)", order=5, name=f"{prefix}_rls_z", **kw),
         objs.readout.run_regularly("u = bf_rls_readout(i, 1)*hertz", order=6, name=f"{prefix}_rls_u", **kw)]
     errmon = StateMonitor(objs.readout, "rls_err", record=True, order=7, name=f"{prefix}_rls_errmon", **kw)
-    return objs, [], runners, errmon, ns, lambda: _current_P(fns.buffers)
+    return objs, [], runners, errmon, ns, lambda: current_P(fns.buffers)
 
 
 def _rls_synapses(prefix, weights, eta, v0, c, limit, target, rls_threads=1):

@@ -137,6 +137,7 @@ from brian2.units.fundamentalunits import (DimensionMismatchError, get_dimension
 from .analysis import circular_lag, lag_drift
 from .config import parse_quantity
 from .errors import TrainingDiverged
+from .neurons import SYNAPTIC_CURRENT, lif_equations, lif_reset, lif_threshold
 from .factors import pool_projection
 from .rls import RLS
 from .seeding import check_seed, rng_for
@@ -185,24 +186,23 @@ class StudentRun:
 
 
 # the student's neurons (shared with brianforce.student_network, which adds the task input)
-STUDENT_EQUATIONS = """
-dv/dt = (-v + I_syn + I_ctrl + I_bias)/tau_m : volt (unless refractory)
-dI_syn/dt = -I_syn/tau_r + h : volt
-dh/dt = -h/tau_d : volt/second
-dr_f/dt = -r_f/tau_r + hr_f : hertz
-dhr_f/dt = -hr_f/tau_d : hertz/second
-dr_s/dt = -r_s/tau_r + hr_s : hertz
-dhr_s/dt = -hr_s/tau_slow : hertz/second
-I_ctrl : volt
-I_bias : volt
-tau_m : second (shared, constant)
-tau_r : second (shared, constant)
-tau_d : second (shared, constant)
-tau_slow : second (shared, constant)
-tau_ref_ : second (shared, constant)
-v_reset_ : volt (shared, constant)
-"""
-STUDENT_RESET = "v = v_reset_; hr_f += 1/(tau_r*tau_d); hr_s += 1/(tau_r*tau_slow)"
+STUDENT_FILTERS = (SYNAPTIC_CURRENT, ("r_f", "hr_f", "hertz"), ("r_s", "hr_s", "hertz", "tau_r", "tau_slow"))
+STUDENT_PARAMETERS = ("I_ctrl : volt", "I_bias : volt", "tau_m : second (shared, constant)",
+                      "tau_r : second (shared, constant)", "tau_d : second (shared, constant)",
+                      "tau_slow : second (shared, constant)", "tau_ref_ : second (shared, constant)",
+                      "v_reset_ : volt (shared, constant)")
+
+
+def student_equations(task_input: bool = False) -> str:
+    """Equations of the student's neurons (fast and slow filtered spike trains ``r_f``, ``r_s``);
+    ``task_input`` adds the input current ``I_in`` of :mod:`brianforce.student_network`."""
+    currents = ["I_syn", "I_ctrl", "I_in", "I_bias"] if task_input else ["I_syn", "I_ctrl", "I_bias"]
+    return lif_equations(currents, filters=STUDENT_FILTERS, parameters=STUDENT_PARAMETERS)
+
+
+STUDENT_EQUATIONS = student_equations()
+STUDENT_RESET = lif_reset("v_reset_", (("hr_f", "tau_r", "tau_d"), ("hr_s", "tau_r", "tau_slow")), sep="; ")
+STUDENT_THRESHOLD = lif_threshold("v_th_", strict=True)
 # what a time rescaling (period calibration) multiplies, besides the fixed weights and tau_ref
 RESCALED_TIME_CONSTANTS = ("tau_m", "tau_r", "tau_d", "tau_slow")
 
@@ -586,7 +586,7 @@ class FactorStudent:
         require_runtime_device("FactorStudent training")
         N = self.n_neurons
         self._rng_init = rng_for(self.seed, "student-initial")
-        G = NeuronGroup(N, STUDENT_EQUATIONS, threshold="v > v_th_", reset=STUDENT_RESET, refractory="tau_ref_",
+        G = NeuronGroup(N, STUDENT_EQUATIONS, threshold=STUDENT_THRESHOLD, reset=STUDENT_RESET, refractory="tau_ref_",
                         method="euler", dt=self.dt * second, name="student_neurons*",
                         namespace={"v_th_": self.v_th * volt})
         G.tau_m = self.tau_m * second

@@ -225,10 +225,10 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     try:
         if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
-        from .student import STUDENT_EQUATIONS, STUDENT_RESET
+        from .student import STUDENT_RESET, STUDENT_THRESHOLD, student_equations
 
         terms = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
-        eqs = (STUDENT_EQUATIONS.replace("I_ctrl + I_bias", "I_ctrl + I_in + I_bias")
+        eqs = (student_equations(task_input=True)
                + f"\nI_in = {terms} : volt\ntrial : integer (constant)\n"
                + "\n".join(f"Uin{m} : volt (constant)" for m in range(M)))
         ns = {"v_th_": p["v_th"] * volt}
@@ -236,7 +236,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
             ns[f"u{m}"] = TimedArray(np.ascontiguousarray(inputs[:, :, m].T), dt=net.dt_op * second)
         dt = p["dt"] * second
         op = net.dt_op * second
-        G = NeuronGroup(B * N, eqs, threshold="v > v_th_", reset=STUDENT_RESET, refractory=p["tau_ref"] * second,
+        G = NeuronGroup(B * N, eqs, threshold=STUDENT_THRESHOLD, reset=STUDENT_RESET, refractory=p["tau_ref"] * second,
                         method="euler", dt=dt, namespace=ns, name="stnet_neurons")
         for k in ("tau_m", "tau_r", "tau_d", "tau_slow"):
             setattr(G, k, p[k] * second)

@@ -38,6 +38,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 
 from .backprop import DaleRNNParams
 from .io import load_arrays, save_arrays
+from .neurons import lif_equations, lif_reset, lif_threshold
 from .seeding import check_seed, rng_for
 
 __all__ = ["TransferredLIF", "LIFRun", "simulate_lif", "LIFTransfer", "read_recipe",
@@ -247,18 +248,11 @@ def simulate_lif(model: TransferredLIF, inputs, *, seed: int = 0, dt=0.05 * ms, 
         namespace[f"u{k}"] = b2.TimedArray(np.ascontiguousarray(inputs[:, :, k].T),
                                            dt=model.input_dt * second)
         ext_terms.append(f"w_in{k}*u{k}(t, trial)")
-    eqs = f"""
-    dv/dt = (-v + I_syn + I_ext + v_bias)/tau_m + sigma_v*sqrt(2/tau_m)*xi : volt (unless refractory)
-    dI_syn/dt = -I_syn/tau_r + h : volt
-    dh/dt = -h/tau_d : volt/second
-    dr/dt = -r/tau_r + hr : hertz
-    dhr/dt = -hr/tau_d : hertz/second
-    I_ext : volt
-    tau_d : second (constant)
-    trial : integer (constant)
-    """ + "\n".join(f"w_in{k} : volt (constant)" for k in range(n_in))
+    eqs = lif_equations(["I_syn", "I_ext", "v_bias"], noise=True,
+                        parameters=["I_ext : volt", "tau_d : second (constant)", "trial : integer (constant)",
+                                    *(f"w_in{k} : volt (constant)" for k in range(n_in))])
     M = B * N
-    G = b2.NeuronGroup(M, eqs, threshold="v > v_th", reset="v = v_reset; hr += 1/(tau_r*tau_d)",
+    G = b2.NeuronGroup(M, eqs, threshold=lif_threshold(strict=True), reset=lif_reset(sep="; "),
                        refractory=nrn["tau_ref"] * second, method="euler", dt=dt_s * second,
                        namespace=namespace, name="lif")
     # inputs change only every input_dt: update I_ext then instead of at every step
