@@ -33,21 +33,18 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .errors import TrainingDiverged
 from .io import load_arrays, save_arrays
 from .seeding import check_seed, rng_for
 
 __all__ = [
-    "ACTIVATIONS", "DaleRNNParams", "RateTrajectory", "TrainingHistory", "TrainingDivergedError",
+    "ACTIVATIONS", "DaleRNNParams", "RateTrajectory", "TrainingHistory", "TrainingDiverged",
     "init_dale_rnn", "simulate_rate", "loss_and_gradients", "Adam", "DaleRNNTrainer",
 ]
 
 ACTIVATIONS = ("sigmoid", "softplus", "relu")
 _TRAINABLE = ("w_rec", "w_in", "w_out", "b_out", "tau_raw")
 _MODEL_KIND = "kim2019-rate-rnn"
-
-
-class TrainingDivergedError(RuntimeError):
-    """Training produced NaN/Inf or its loss blew up; the message names the iteration."""
 
 
 def _sigmoid(x):
@@ -284,8 +281,8 @@ def simulate_rate(params: DaleRNNParams, inputs, *, rng: np.random.Generator | N
     X, R, _, _, O = _forward(params, inputs, x0, noise)
     if not np.all(np.isfinite(O)):
         bad = int(np.argmax(~np.all(np.isfinite(O), axis=0)))
-        raise FloatingPointError(f"rate network diverged (NaN/Inf output) at step {bad} "
-                                 f"(t = {(bad + 1) * params.dt:.3f} s)")
+        raise TrainingDiverged(message=f"rate network diverged (NaN/Inf output) at step {bad} "
+                                       f"(t = {(bad + 1) * params.dt:.3f} s)")
     return RateTrajectory(X.transpose(1, 0, 2), R.transpose(1, 0, 2), O)
 
 
@@ -426,7 +423,7 @@ class DaleRNNTrainer:
     train_input_weights : bool
         Whether ``W^in`` is trained (paper: no).
     divergence_factor : float
-        Raise :class:`TrainingDivergedError` if a batch loss is NaN/Inf or exceeds this
+        Raise :class:`~brianforce.errors.TrainingDiverged` if a batch loss is NaN/Inf or exceeds this
         multiple of the loss of a silent network (``sqrt(Σ z²)``, at least 1).
     seed : int
         Fixes initial weights, trials and noise.
@@ -502,9 +499,9 @@ class DaleRNNTrainer:
                 # scale of the loss of a silent (o = 0) network on typical trials
                 ref = max(float(np.mean(np.sqrt(np.sum(batch.targets ** 2, axis=1)))), 1.0)
             if not np.isfinite(loss) or loss > self.divergence_factor * ref:
-                raise TrainingDivergedError(
-                    f"training diverged at iteration {it}: batch loss {loss!r} exceeds "
-                    f"{self.divergence_factor:g} x {ref:.3g} (loss of a silent network)")
+                raise TrainingDiverged(it, message=f"training diverged at iteration {it}: batch loss {loss!r} "
+                                               f"exceeds {self.divergence_factor:g} x {ref:.3g} (loss of a "
+                                               "silent network)")
             hist.train_loss.append(loss)
             steps = opt.step({k: grads[k] for k in trainable})
             for k, d in steps.items():

@@ -32,25 +32,8 @@ from .rls_per_neuron import PerNeuronRLS
 from .seeding import check_seed, rng_for
 from .tasks.patterns import CurrentTargets, fit_transfer_noise, rates_to_targets
 
-__all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", "TrainingDivergedError",
+__all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", 
            "correlations", "isi_cv", "trainer_from_sections"]
-
-
-class TrainingDivergedError(TrainingDiverged):
-    """The RLS error became non-finite or blew up during training.
-
-    A :class:`brianforce.errors.TrainingDiverged` (so ``except TrainingDiverged`` catches
-    it), constructed from a message as before. Attributes ``step`` (per-neuron RLS update
-    count), ``time`` (seconds into the training window), ``error`` (the a-priori errors,
-    volts) and ``sim_step`` are set where known, else ``None``.
-    """
-
-    def __init__(self, message: str, *, step: int | None = None, t: float | None = None,
-                 error=None, dt: float | None = None):
-        RuntimeError.__init__(self, message)
-        self.step, self.time = step, t
-        self.error = None if error is None else np.asarray(error)
-        self.sim_step = None if (t is None or dt is None) else int(round(t / dt))
 
 
 @dataclass(frozen=True)
@@ -179,7 +162,7 @@ class RecurrentTrainer:
         Keep every synapse's sign (E ≥ 0, I ≤ 0) by clipping after each update.
     max_error : Quantity (voltage)
         An RMS RLS error above this (or a non-finite one) raises
-        :class:`TrainingDivergedError` with the trial and time.
+        :class:`~brianforce.errors.TrainingDiverged` with the trial and time.
     tau_r, tau_d, dt : Quantity (time)
     noise : Quantity (voltage)
         Free membrane SD of independent white input noise to every neuron (default 0:
@@ -536,8 +519,8 @@ class RecurrentTrainer:
             net.remove(*ops)
             bn.neurons.I_ext_[:] = 0.0
         if not np.all(np.isfinite(buf)):
-            raise TrainingDivergedError(f"non-finite synaptic current in trial {trial}, condition {condition}",
-                                        step=getattr(getattr(self, "rls_", None), "n_updates", None))
+            raise TrainingDiverged(getattr(getattr(self, "rls_", None), "n_updates", None),
+                                   message=f"non-finite synaptic current in trial {trial}, condition {condition}")
         rms = np.sqrt(sq[0] / sq[1]) if sq[1] else np.nan
         return rms, buf
 
@@ -563,10 +546,10 @@ class RecurrentTrainer:
             err = rls.predict(r) - y
             rms = float(np.sqrt(np.mean(err * err)))
             if not np.isfinite(rms) or rms > max_err:
-                raise TrainingDivergedError(
-                    f"RLS error diverged (RMS {rms:.3g} V > {max_err:.3g} V) in training trial "
-                    f"{trial}, condition {condition}, at t = {s * 1e3:.1f} ms of the window",
-                    step=rls.n_updates, t=s, error=err, dt=_time("dt", self.dt))
+                raise TrainingDiverged(
+                    rls.n_updates, s, err, _time("dt", self.dt),
+                    message=f"RLS error diverged (RMS {rms:.3g} V > {max_err:.3g} V) in training trial "
+                            f"{trial}, condition {condition}, at t = {s * 1e3:.1f} ms of the window")
             rls.update(r, err)
             if self.dale:
                 np.copyto(rls.W, 0.0, where=(rls.W * self._sign) < 0)
@@ -660,8 +643,8 @@ class RecurrentTrainer:
                     net.remove(*ops)
                     nrn.I_ext_[:] = 0.0
                 if not np.all(np.isfinite(buf)):
-                    raise TrainingDivergedError(f"non-finite synaptic current in test trials "
-                                                f"{start}..{start + use - 1}, condition {c}")
+                    raise TrainingDiverged(message=f"non-finite synaptic current in test trials "
+                                                   f"{start}..{start + use - 1}, condition {c}")
                 currents[start:start + use, c] = buf.reshape(T, copies, M).transpose(1, 0, 2)[:use]
                 t = np.asarray(mon.variables["t"].get_value()[n0:])
                 i = np.asarray(mon.variables["i"].get_value()[n0:]).astype(np.int64)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import TrainingDiverged
 from .rls import regularisation_from
 
 __all__ = ["PerNeuronRLS", "padded_inputs"]
@@ -151,8 +152,8 @@ class PerNeuronRLS:
             raise ValueError(f"error must have shape ({self.n_neurons},), got {error.shape}")
         if not np.all(np.isfinite(error)):
             bad = np.flatnonzero(~np.isfinite(error))
-            raise FloatingPointError(f"non-finite RLS error for trained neurons {bad[:5].tolist()} "
-                                     f"at update {self.n_updates}")
+            raise TrainingDiverged(self.n_updates, message=f"non-finite RLS error for trained neurons "
+                                                           f"{bad[:5].tolist()} at update {self.n_updates}")
         rPr = np.empty(self.n_neurons)
         for start in range(0, self.n_neurons, self.chunk):
             sl = slice(start, start + self.chunk)

@@ -27,6 +27,7 @@ simulator. eLife 8:e47314 (standalone code generation).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import subprocess
@@ -51,7 +52,7 @@ from .training import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverg
 from .units import as_positive_si, as_si
 
 __all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalone",
-           "StandaloneFORCETrainer", "run_model_cli", "run_transferred_standalone", "model_kind", "DEVICES"]
+           "StandaloneFORCETrainer", "run_model_cli", "MODEL_RUNNERS", "run_force_model_cli", "run_transferred_cli", "run_transferred_standalone", "model_kind", "DEVICES"]
 
 RLS_BACKENDS = ("function", "synapses")
 _STATE = ("v", "I_syn", "h", "r", "hr", "not_refractory")
@@ -385,7 +386,7 @@ def run_transferred_standalone(model_path, inputs, device: str = "cpp_standalone
         restore_runtime()
 
 
-def _run_transferred_cli(model, device, n_trials, seed, out) -> dict:
+def run_transferred_cli(model, *, device, out, n_trials=20, seed=0, **_) -> dict:
     """``brianforce run`` for a ``kim2019-lif`` model: test trials of its task, accuracy, figure."""
     from .seeding import rng_for
     from .tasks.kim2019 import make_task
@@ -819,31 +820,49 @@ class StandaloneFORCETrainer:
 
 
 # ---------------------------------------------------------------------------- CLI
+#: How ``brianforce run`` runs a saved model of each kind: ``kind -> (module, function)``. A runner
+#: takes the model path and the keywords ``device``, ``out``, ``duration``, ``directory``,
+#: ``n_trials`` and ``seed`` (ignoring those its kind has no use for) and returns the summary. The
+#: module is imported on use, so a model kind registers here without an import cycle.
+MODEL_RUNNERS = {
+    MODEL_KIND: ("brianforce.standalone", "run_force_model_cli"),
+    TRANSFER_KIND: ("brianforce.standalone", "run_transferred_cli"),
+    "depasquale-student": ("brianforce.student_network", "run_student_cli"),
+}
+
+
 def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, out="standalone_run",
                   directory=None, n_trials: int = 20, seed: int = 0) -> dict:
-    """``brianforce run MODEL --device D --duration S --out DIR``.
+    """``brianforce run MODEL --device D --duration S --out DIR``: runs a saved model by its kind.
 
     FORCE models (``force_lif``): runs the saved model for ``duration`` seconds on ``device``
     ('cpp_standalone', 'cuda_standalone' or 'runtime'); writes ``summary.json``,
     ``output.npz`` (t, z, target, spikes; SI units) and ``output.png`` to ``out``.
     Transferred LIF models (``kim2019-lif``; 'cpp_standalone' or 'runtime') and DePasquale
     students (``depasquale-student``; any of the three devices): runs ``n_trials`` test
-    trials of the model's task and reports accuracy / error. Returns the summary.
+    trials of the model's task and reports accuracy / error. Returns the summary
+    (see :data:`MODEL_RUNNERS`).
     """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    kind = model_kind(model)
+    if kind not in MODEL_RUNNERS:
+        raise ModelFileError(f"{model}: a {kind!r} model cannot be run from the command line; runnable kinds: "
+                             f"{', '.join(sorted(MODEL_RUNNERS))}")
+    module, function = MODEL_RUNNERS[kind]
+    runner = getattr(importlib.import_module(module), function)
+    return runner(model, device=device, out=out, duration=duration, directory=directory, n_trials=n_trials,
+                  seed=seed)
+
+
+def run_force_model_cli(model, *, device="cpp_standalone", out, duration=2.0, directory=None, **_) -> dict:
+    """``brianforce run`` for a ``force_lif`` model: free-running output, summary and figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    kind = model_kind(model)
-    if kind == TRANSFER_KIND:
-        return _run_transferred_cli(model, device, n_trials, seed, out)
-    if kind == "depasquale-student":
-        from .student_network import run_student_cli
-
-        return run_student_cli(model, device, n_trials, seed, out)
     duration = float(duration)
     if not duration > 0:
         raise ValueError(f"duration must be > 0 s, got {duration}")

@@ -144,22 +144,7 @@ from .seeding import check_seed, rng_for
 from .spiking import require_runtime_device
 from .teacher import one_blas_thread
 
-__all__ = ["FactorStudent", "StudentRun", "TrainingDivergedError"]
-
-
-class TrainingDivergedError(TrainingDiverged, FloatingPointError):
-    """RLS training of a student produced NaN/Inf or an exploding error.
-
-    A :class:`brianforce.errors.TrainingDiverged` (so one ``except`` catches every trainer's
-    divergence) that carries a free-text message; ``step`` is the trial, ``time`` the
-    simulated time (s) and ``error`` the offending factor error.
-    """
-
-    def __init__(self, message: str, *, trial: int = -1, t: float = float("nan"),
-                 error=float("nan")):
-        self.step, self.time, self.error = int(trial), float(t), np.asarray(error)
-        self.sim_step = -1
-        Exception.__init__(self, message)
+__all__ = ["FactorStudent", "StudentRun"]
 
 
 @dataclass
@@ -637,10 +622,10 @@ class FactorStudent:
             y = s[self._feat] @ (self._wc if self._split else self._rls_w.W)
             z = np.append(y, 1.0) @ self._rls_out.W
             if not np.all(np.isfinite(y)):
-                raise TrainingDivergedError(
-                    f"learned factors became NaN/Inf in {phase} trial {st['index']} at "
-                    f"t = {k * self._dt_op:.4f} s of the trial", trial=st["index"],
-                    t=float(self._net.t / second), error=y)
+                raise TrainingDiverged(
+                    st["index"], float(self._net.t / second), y,
+                    message=f"learned factors became NaN/Inf in {phase} trial {st['index']} at "
+                            f"t = {k * self._dt_op:.4f} s of the trial")
         if phase == "rls" and self._update_now(k):
             if self._split:
                 self._split_update(s, st["factors"][k])
@@ -843,10 +828,10 @@ class FactorStudent:
                     self._B *= self.dale_forget
                 clipped.append(float(np.mean(self._wc == 0)))
             if not np.isfinite(e) or (r > 0 and e > self.divergence_threshold):
-                raise TrainingDivergedError(
-                    f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
-                    f"(t = {float(self._net.t / second):.3f} s of simulation)", trial=r,
-                    t=float(self._net.t / second), error=e)
+                raise TrainingDiverged(
+                    r, float(self._net.t / second), e,
+                    message=f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
+                            f"(t = {float(self._net.t / second):.3f} s of simulation)")
         self.train_errors_ = np.array(errs)
         self.dale_clipped_ = np.array(clipped)
         self.mean_rate_ = (self._mon.num_spikes - n0) / (self.n_neurons * (float(self._net.t / second) - t0))

@@ -320,7 +320,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     return StudentNetworkRun(z, y, st, si, stt, run_s, compile_s)
 
 
-def run_student_cli(model, device, n_trials, seed, out) -> dict:
+def run_student_cli(model, *, device, out, n_trials=20, seed=0, **_) -> dict:
     """``brianforce run network.npz``: closed-loop test trials of a saved DePasquale student.
 
     The trials are drawn from the recipe's task (stored in the model file) with ``seed``;

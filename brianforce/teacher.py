@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
+from .errors import TrainingDiverged
 from .seeding import check_seed, rng_for
 
 __all__ = ["RateTeacher", "TeacherRun", "normalised_error"]
@@ -171,7 +172,7 @@ class RateTeacher:
                 if rng is not None:
                     x += self.noise * rng.standard_normal(self.n_units)
             if not np.all(np.isfinite(x)):
-                raise FloatingPointError(f"teacher state diverged in trial {k}")
+                raise TrainingDiverged(k, message=f"teacher state diverged in trial {k}")
         return rates, x
 
     def _rest_state(self, J, dt, n_inputs, x0, duration=2.0):
@@ -266,7 +267,7 @@ class RateTeacher:
                 if self.noise > 0:
                     x += self.noise * rng.standard_normal(N)
             if not np.all(np.isfinite(x)) or not np.all(np.isfinite(rls.W)):
-                raise FloatingPointError(f"online teacher training diverged in trial {k}")
+                raise TrainingDiverged(k, message=f"online teacher training diverged in trial {k}")
         self.J_ = rls.W[:, :N].T.copy()
         self.W_out_ = rls.W[:, N:].copy()
         self.train_error_ = sq_err / sq_tgt if sq_tgt > 0 else float("nan")

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from brianforce.errors import TrainingDiverged
 from brianforce.rls import RLS
 from brianforce.rls_per_neuron import PerNeuronRLS, padded_inputs
 from brianforce.seeding import rng_for
@@ -74,7 +75,7 @@ def test_bad_input_raises():
     est = PerNeuronRLS(mask, reg=1.0)
     with pytest.raises(ValueError, match="NaN"):
         est.step(np.ones(4), np.array([0.0, np.nan, 0.0]))
-    with pytest.raises(FloatingPointError, match="update 0"):
+    with pytest.raises(TrainingDiverged, match="update 0"):
         est.update(np.ones(4), np.array([0.0, np.inf, 0.0]))
     with pytest.raises(ValueError, match="shape"):
         est.step(np.ones(5), np.zeros(3))

@@ -5,7 +5,7 @@ from brian2 import DimensionMismatchError, mV, ms, second, set_device
 
 from brianforce.io import load_arrays, save_arrays
 from brianforce.spiking import StandaloneNotSupportedError
-from brianforce.student import FactorStudent, TrainingDivergedError, rescaled_refractory
+from brianforce.student import FactorStudent, rescaled_refractory
 
 T_STEPS = 200  # 200 ms trials at 1 ms samples
 
@@ -208,7 +208,7 @@ def test_divergence_is_detected_with_time():
 
     y, f = _factors()
     st = _small(divergence_threshold=1e-12, n_rls=2)
-    with pytest.raises(TrainingDivergedError, match=r"RLS trial 1 \(t = [0-9.]+ s") as info:
+    with pytest.raises(match=r"RLS trial 1 \(t = [0-9.]+ s") as info:
         st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
     # one except clause catches every trainer's divergence
     assert isinstance(info.value, TrainingDiverged)
