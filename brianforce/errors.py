@@ -28,7 +28,7 @@ class TrainingDiverged(RuntimeError):
         self.error = None if error is None else np.asarray(error)
         self.sim_step = None if (t is None or dt is None) else int(round(t / dt))
         if message is None:
-            message = (f"FORCE training diverged at RLS update {step} (t = {t:.4f} s, "
+            message = (f"training diverged at RLS update {step} (t = {t:.4f} s, "
                        f"simulation time step {self.sim_step}): error = {self.error}")
         super().__init__(message)
 

@@ -7,9 +7,10 @@ generated code on every device).
 from .backends import RLS_BACKENDS, CodegenRLSBackend, NumpyRLSBackend, RLSBackend, choose_backend
 from .force import FORCE
 from .readout import Readout, attach_readout
+from .recurrent import RecurrentRLS
 from .results import SimulationResult, TrainingHistory
 from .targets import LearningTarget, as_task, learning_target
 
-__all__ = ["FORCE", "RLSBackend", "NumpyRLSBackend", "CodegenRLSBackend", "RLS_BACKENDS", "choose_backend",
+__all__ = ["FORCE", "RecurrentRLS", "RLSBackend", "NumpyRLSBackend", "CodegenRLSBackend", "RLS_BACKENDS", "choose_backend",
            "Readout", "attach_readout", "SimulationResult", "TrainingHistory", "LearningTarget", "as_task",
            "learning_target"]
