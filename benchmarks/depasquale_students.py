@@ -1,7 +1,7 @@
 """Acceptance runs for rate teachers → spiking students (DePasquale et al.).
 
 Runs each recipe (``models/depasquale_*.toml``) through
-:func:`brianforce.recipes_depasquale.train_from_recipe` and appends one CSV row per run
+:func:`brianforce.experiments.depasquale.train_from_recipe` and appends one CSV row per run
 (teacher/student errors, accuracy, ISI CV, Fano factor, PCA variance, principal angles, Dale
 violations, wall time) to ``benchmarks/results/depasquale_students.csv``.
 
@@ -21,7 +21,7 @@ import platform
 import tomllib
 from pathlib import Path
 
-from brianforce.recipes_depasquale import train_from_recipe
+from brianforce.experiments.depasquale import train_from_recipe
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ["recipe", "tag", "overrides", "task", "seed", "teacher_units", "student_neurons",

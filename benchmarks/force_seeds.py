@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from brianforce.cli import run_force_recipe
+from brianforce.experiments.cli import run_force_recipe
 from brianforce.config import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,10 +3,10 @@
 For each N the same connectivity, encoders and initial state are simulated for
 settle 0.5 s + RLS training 4.5 s + free-running test 2 s by
 
-* ``brianforce`` — :class:`brianforce.training.FORCETrainer` (Brian2 Cython runtime,
+* ``brianforce`` — :class:`brianforce.methods.force.FORCETrainer` (Brian2 Cython runtime,
   RLS in a ``network_operation``), after a warm-up run that fills the Cython cache
   (compile time is reported separately);
-* ``numpy_reference`` — :func:`brianforce.reference.numpy_force_lif`, a plain
+* ``numpy_reference`` — :func:`brianforce.networks.reference.numpy_force_lif`, a plain
   vectorised numpy loop of the same model sharing the same BLAS RLS core.
 
 Writes ``benchmarks/results/force_training.csv`` (one row per implementation and N, with
@@ -25,9 +25,9 @@ from pathlib import Path
 import pandas as pd
 from brian2 import second
 
-from brianforce.reference import run_reference_like
+from brianforce.networks.reference import run_reference_like
 from brianforce.tasks import sinusoid
-from brianforce.training import FORCETrainer
+from brianforce.methods.force import FORCETrainer
 
 SETTLE, TRAIN, TEST = 0.5, 4.5, 2.0
 

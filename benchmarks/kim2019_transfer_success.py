@@ -24,7 +24,7 @@ import csv  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from brianforce.transfer import read_recipe, run_kim2019  # noqa: E402
+from brianforce.methods.transfer import read_recipe, run_kim2019  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ["task", "seed", "n_units", "rate_converged", "rate_iterations", "rate_accuracy",

@@ -2,7 +2,7 @@
 
 How does the test error grow with the length of the target pattern and with the number of
 trained neurons? A balanced E/I LIF network (default N = 300, p = 0.1, ~30 inputs per
-neuron) is trained with :class:`brianforce.recurrent_training.RecurrentTrainer` so that
+neuron) is trained with :class:`brianforce.methods.recurrent.RecurrentTrainer` so that
 ``M`` of its neurons' synaptic currents follow random-phase sinusoid targets of length
 ``T``; the other ``N − M`` neurons stay untrained. After training, test trials (no
 learning) give
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import ms, second
 
-from brianforce.recurrent_training import RecurrentTrainer, correlations, isi_cv
+from brianforce.methods.recurrent import RecurrentTrainer, correlations, isi_cv
 from brianforce.seeding import rng_for
 from brianforce.tasks.patterns import pattern_targets, sinusoid_patterns
 

@@ -2,7 +2,7 @@
 
 Follows ``models/kimchow_m1.toml``: M1 units (Hatsopoulos center-out reaching, trial-averaged
 rates, 8 directions) are mapped one-to-one onto neurons of a balanced E/I LIF network;
-:meth:`brianforce.recurrent_training.RecurrentTrainer.fit_rates` converts each rate into a
+:meth:`brianforce.methods.recurrent.RecurrentTrainer.fit_rates` converts each rate into a
 target synaptic current through the inverse of the neurons' noisy f–I curve and trains the
 mapped neurons' existing recurrent synapses with per-neuron RLS. Test trials (no learning)
 give trial-averaged, 25-ms-smoothed rates that are compared with the recorded ones:
@@ -54,7 +54,7 @@ import numpy as np
 from brian2 import mV, ms
 
 from brianforce.datasets import load_m1_rates
-from brianforce.recurrent_training import (RecurrentTrainer, TrialRecording, correlations,
+from brianforce.methods.recurrent import (RecurrentTrainer, TrialRecording, correlations,
                                           trainer_from_sections)
 from brianforce.seeding import rng_for
 
@@ -76,7 +76,7 @@ def rate_scores(model, data) -> tuple[np.ndarray, np.ndarray]:
 
 def rls_update_cost(trainer, repeats: int = 10) -> float:
     """Seconds per batched per-neuron RLS update at the trainer's shape (M neurons × K inputs)."""
-    from brianforce.rls_per_neuron import PerNeuronRLS
+    from brianforce.learning.rls_per_neuron import PerNeuronRLS
 
     conn = trainer.network_.connectivity
     rls = PerNeuronRLS(conn.mask(trainer.targets_.neurons), reg=trainer.reg)

@@ -13,7 +13,7 @@ swaps the decoders and writes one row per run to
   correlation of each open-loop output with the target, which shows the phase error a
   transferred decoder carries;
 * ``rate_model``: ``instantaneous`` (the paper's matched network) or ``lead_compensated``
-  (:class:`~brianforce.comparison.LeadCompensatedRateNetwork`, units fire at ``f(I + τ_lead İ)``,
+  (:class:`~brianforce.methods.comparison.LeadCompensatedRateNetwork`, units fire at ``f(I + τ_lead İ)``,
   τ_lead calibrated on teacher-forced activity only so that spiking and rate units have zero
   median phase difference; a diagnostic, not the paper's model);
 * the cross-trial firing-rate decoder (ridge on trial-averaged teacher-forced spiking rates):
@@ -55,8 +55,8 @@ import numpy as np
 import pandas as pd
 from brian2 import mV, ms, second
 
-from brianforce.analysis import lag_adjusted_correlation
-from brianforce.comparison import MatchedForceComparison, calibrate_rate_lead
+from brianforce.analysis.metrics import lag_adjusted_correlation
+from brianforce.methods.comparison import MatchedForceComparison, calibrate_rate_lead
 from brianforce.errors import TrainingDiverged
 from brianforce.tasks import make_task
 
@@ -111,7 +111,7 @@ def run_one(task_name, alpha, seed, n, G, Q, train, test, open_loop, lead=True, 
     """Rows for the instantaneous rate network and (``lead``) the lead-compensated one.
 
     The lead ``τ_lead`` is calibrated on teacher-forced activity only
-    (:func:`~brianforce.comparison.calibrate_rate_lead`), then both networks are trained
+    (:func:`~brianforce.methods.comparison.calibrate_rate_lead`), then both networks are trained
     again from the same seed with the lead-compensated rate network.
     """
     task_cfg = dict(TASKS[task_name])
@@ -174,7 +174,7 @@ def make_figure(frame: pd.DataFrame, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from brianforce.plotting_sweeps import plot_alpha_curve
+    from brianforce.viz.sweeps import plot_alpha_curve
 
     tasks = list(dict.fromkeys(frame["task"]))
     fig, axs = plt.subplots(3, len(tasks), figsize=(5 * len(tasks), 9), squeeze=False)

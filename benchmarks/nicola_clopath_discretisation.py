@@ -41,7 +41,7 @@ DT = 5e-5
 def draw(seed: int, n: int):
     """ω, E, v0 as FORCETrainer draws them (N&C: G = 0.04 mV·s, p = 0.1, Q = 10 mV,
     v0 = v_reset + U(0, 1)·95 mV)."""
-    from brianforce.connectivity import feedback_weights, static_weights
+    from brianforce.networks.connectivity import feedback_weights, static_weights
     from brianforce.neurons import LIFParams
     from brianforce.seeding import rng_for
 

@@ -1,6 +1,6 @@
 """Cost of one per-neuron RLS update (Kim & Chow 2018) for N neurons with ~K inputs each.
 
-Times :meth:`brianforce.rls_per_neuron.PerNeuronRLS.update` (batched P over every
+Times :meth:`brianforce.learning.rls_per_neuron.PerNeuronRLS.update` (batched P over every
 neuron's existing presynaptic partners) at N = 2000 with ~200 inputs per neuron, and a
 few other sizes, and writes ``benchmarks/results/per_neuron_rls.csv``.
 
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from brianforce.rls_per_neuron import PerNeuronRLS
+from brianforce.learning.rls_per_neuron import PerNeuronRLS
 from brianforce.seeding import rng_for
 
 OUT = Path(__file__).resolve().parent / "results" / "per_neuron_rls.csv"
 
 
 def bench(n: int, p: float, chunk: int, repeats: int, seed: int = 0) -> dict:
-    """Fixed in-degree ``round(p·n)`` (as in :mod:`brianforce.balanced`), no autapses."""
+    """Fixed in-degree ``round(p·n)`` (as in :mod:`brianforce.networks.balanced`), no autapses."""
     rng = rng_for(seed, "benchmark")
     k = int(round(p * n))
     mask = np.zeros((n, n), dtype=bool)

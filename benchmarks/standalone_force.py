@@ -1,9 +1,9 @@
 """Benchmark: FORCE training in C++ standalone generated code vs the numpy reference loop.
 
 1. ``training`` — N = 2000 Nicola & Clopath sinusoid network, settle 0.5 s, RLS training
-   4.5 s, free test 2 s, trained by :class:`brianforce.standalone.StandaloneFORCETrainer`
+   4.5 s, free test 2 s, trained by :class:`brianforce.devices.standalone.StandaloneFORCETrainer`
    (``cpp_standalone``: the RLS update is generated C++ code; compile time reported
-   separately) and by :func:`brianforce.reference.numpy_force_lif` (vectorised numpy, BLAS RLS,
+   separately) and by :func:`brianforce.networks.reference.numpy_force_lif` (vectorised numpy, BLAS RLS,
    one BLAS thread) on the same structure. Speed-up = numpy wall / standalone program wall.
 2. ``agreement`` — the standalone-trained model saved, then run 2 s at runtime
    (``FORCETrainer.load(...).predict``) and as a standalone program (:func:`run_standalone`):
@@ -56,10 +56,10 @@ def part_training(seed, out, impls=("cpp_standalone",), threads=(0,), csv_name="
                   rls_threads=(1,)):
     from brian2 import second
 
-    from brianforce.reference import run_reference_like
-    from brianforce.standalone import StandaloneFORCETrainer
+    from brianforce.networks.reference import run_reference_like
+    from brianforce.devices.standalone import StandaloneFORCETrainer
     from brianforce.tasks import sinusoid
-    from brianforce.training import FORCETrainer
+    from brianforce.methods.force import FORCETrainer
 
     task = sinusoid(5.0)
     rows = []
@@ -105,9 +105,9 @@ def part_training(seed, out, impls=("cpp_standalone",), threads=(0,), csv_name="
 def part_agreement(model, out, device="cpp_standalone", csv_name="standalone_force_agreement.csv"):
     from brian2 import second
 
-    from brianforce.standalone import build_project
+    from brianforce.devices.standalone import build_project
     from brianforce.tasks import sinusoid
-    from brianforce.training import FORCETrainer
+    from brianforce.methods.force import FORCETrainer
 
     task = sinusoid(5.0)
     w0 = time.perf_counter()
@@ -150,7 +150,7 @@ task = sinusoid(5.0)
 ALPHA = 5e-6 * 2000 / n  # P(0) = alpha*I; N&C's 5e-6 is for N = 2000 and diverges at N = 8000
 sim = S + T + X
 if impl == "runtime":
-    from brianforce.training import FORCETrainer
+    from brianforce.methods.force import FORCETrainer
     FORCETrainer(100, seed=seed).fit(task, settle=0.01*second, train=0.01*second).predict(0.01*second)  # warm cache
     tr = FORCETrainer(n, seed=seed, alpha=ALPHA)
     w0 = time.perf_counter()
@@ -162,7 +162,7 @@ if impl == "runtime":
     out = dict(wall_s=fit + test, train_phase_s=fit, test_phase_s=test, compile_s=0.0,
                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 else:
-    from brianforce.standalone import StandaloneFORCETrainer
+    from brianforce.devices.standalone import StandaloneFORCETrainer
     d = tempfile.mkdtemp(prefix=f"bf_scale_{n}_")
     tr = StandaloneFORCETrainer(n, seed=seed, device="cpp_standalone", directory=d, alpha=ALPHA)
     tr.fit(task, settle=S*second, train=T*second, test=X*second)

@@ -5,27 +5,29 @@ builders and trainers are imported on first use, so ``import brianforce`` stays 
 """
 from importlib import import_module
 
-from .neurons import LIFParams, lif_rate
-from .rate import LIFRateNetwork, TanhForceNetwork
-from .rls import RLS
-from .rls_per_neuron import PerNeuronRLS
+from brianforce.neurons import LIFParams, lif_rate
+from brianforce.rate.networks import LIFRateNetwork, TanhForceNetwork
+from brianforce.learning.rls import RLS
+from brianforce.learning.rls_per_neuron import PerNeuronRLS
 
 __version__ = "0.1.0"
 
 _LAZY = {
     # FORCE (Nicola & Clopath 2017)
-    "FORCETrainer": "training", "TrainingDiverged": "training", "SimulationResult": "training",
-    "StandaloneNotSupportedError": "spiking",
+    "FORCETrainer": "methods.force", "TrainingDiverged": "errors", "SimulationResult": "methods.force",
+    "StandaloneNotSupportedError": "errors",
+    # FORCE and per-neuron RLS on any Brian2 network
+    "FORCE": "learning", "RecurrentRLS": "learning",
     # rate teachers for spiking students (DePasquale et al.)
-    "RateTeacher": "teacher", "FactorStudent": "student", "pca_factors": "factors",
+    "RateTeacher": "rate.teacher", "FactorStudent": "methods.factor_student", "pca_factors": "rate.factors",
     # one-to-one transfer (Kim, Li & Sejnowski 2019)
-    "DaleRNNTrainer": "backprop", "LIFTransfer": "transfer", "TransferredLIF": "transfer",
+    "DaleRNNTrainer": "rate.backprop", "LIFTransfer": "methods.transfer", "TransferredLIF": "methods.transfer",
     # learning recurrent dynamics (Kim & Chow 2018)
-    "RecurrentTrainer": "recurrent_training",
+    "RecurrentTrainer": "methods.recurrent",
     # spiking vs matched rate FORCE (Newton & Nicola 2025)
-    "MatchedForceComparison": "comparison",
+    "MatchedForceComparison": "methods.comparison",
     # code-generated standalone programs
-    "StandaloneFORCETrainer": "standalone", "run_standalone": "standalone", "build_project": "standalone",
+    "StandaloneFORCETrainer": "devices.standalone", "run_standalone": "devices.standalone", "build_project": "devices.standalone",
 }
 
 __all__ = ["RLS", "PerNeuronRLS", "LIFParams", "lif_rate", "TanhForceNetwork", "LIFRateNetwork",

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import ModelFileError, load_arrays
+from brianforce.io import ModelFileError, load_arrays
 
 __all__ = [
     "DataFormatError", "EMGData", "PopulationRates", "CyclingData",

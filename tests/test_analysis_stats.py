@@ -1,4 +1,4 @@
-"""Tests for brianforce.analysis_stats against independent references (scipy, closed forms)."""
+"""Tests for brianforce.analysis.population against independent references (scipy, closed forms)."""
 import sys
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 from scipy.linalg import subspace_angles
 
-from brianforce.analysis_stats import (PCAResult, fano_factor, isi_cv, normalised_error, pca,
+from brianforce.analysis.population import (PCAResult, fano_factor, isi_cv, normalised_error, pca,
                                        principal_angles, r_squared)
 
 
@@ -15,7 +15,7 @@ def test_analysis_stats_is_numpy_only():
 
     from pathlib import Path
 
-    import brianforce.analysis_stats as mod
+    import brianforce.analysis.population as mod
 
     # load the module file on its own (not via the package __init__) in a fresh interpreter
     code = ("import importlib.util, sys; "
@@ -215,7 +215,7 @@ def test_result_is_dataclass():
 
 
 def test_nanmedian_or_none():
-    from brianforce.analysis_stats import nanmedian_or_none
+    from brianforce.analysis.population import nanmedian_or_none
 
     assert nanmedian_or_none([np.nan, 3.0, 1.0, np.inf, 2.0]) == 2.0
     assert nanmedian_or_none(np.full(4, np.nan)) is None

@@ -7,7 +7,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np
 import pytest
 
-from brianforce.backprop import (Adam, DaleRNNParams, DaleRNNTrainer,
+from brianforce.rate.backprop import (Adam, DaleRNNParams, DaleRNNTrainer,
                                  init_dale_rnn, loss_and_gradients, simulate_rate)
 from brianforce.errors import TrainingDiverged
 from brianforce.io import ModelFileError
@@ -243,7 +243,7 @@ def test_task_errors():
 @pytest.mark.parametrize("name", ["go_nogo", "xor", "context"])
 def test_rate_network_reaches_95_percent(name):
     """Acceptance: N = 200 rate networks reach > 95 % on fresh noisy trials (minutes)."""
-    from brianforce.transfer import read_recipe, recipe_settings
+    from brianforce.methods.transfer import read_recipe, recipe_settings
     from pathlib import Path
 
     task, kw, _, _ = recipe_settings(read_recipe(Path(__file__).parents[1] / "models" / f"kim2019_{name}.toml"))

@@ -1,6 +1,6 @@
 import json
 
-from brianforce.cli import main
+from brianforce.experiments.cli import main
 
 
 def test_demo_writes_summary_figure_and_model(tmp_path):

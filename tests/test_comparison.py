@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 from brian2 import DimensionMismatchError, mV, ms, second
 
-from brianforce.comparison import (MatchedForceComparison, cross_trial_decoder, decoder_correlation,
+from brianforce.methods.comparison import (MatchedForceComparison, cross_trial_decoder, decoder_correlation,
                                    decoder_pc_projection, filtered_rates_from_spikes, lag_adjusted_error,
                                    offline_rls_decoder, rls_pc_gain, teacher_forced_rate_basis,
                                    teacher_forced_spiking_basis, unit_lags, lif_phase_lead,
                                    LeadCompensatedRateNetwork, calibrate_rate_lead)
-from brianforce.rate import LIFRateNetwork
-from brianforce.rls import RLS
+from brianforce.rate.networks import LIFRateNetwork
+from brianforce.learning.rls import RLS
 from brianforce.seeding import rng_for
 from brianforce.tasks import Task, sinusoid, van_der_pol
 

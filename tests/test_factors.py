@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from brianforce.factors import factor_currents, pca_factors, pool_projection
+from brianforce.rate.factors import factor_currents, pca_factors, pool_projection
 from brianforce.seeding import rng_for
 
 

@@ -3,7 +3,7 @@
 * no import cycle between modules (module-level and function-level imports; imports under
   ``if TYPE_CHECKING:`` and the re-exports of package ``__init__`` files are not followed);
 * no cross-module import of a leading-underscore name (``from .x import _helper``);
-* nothing outside the CLI/experiments layer (``brianforce.cli``, ``brianforce.__main__``,
+* nothing outside the CLI/experiments layer (``brianforce.experiments.cli``, ``brianforce.__main__``,
   ``brianforce.experiments*``, ``brianforce.recipes*``) imports from that layer.
 
 The checker is tested on planted violations in a throw-away package, so it can fail.

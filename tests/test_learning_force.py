@@ -4,7 +4,7 @@ import pytest
 from brian2 import (DimensionMismatchError, Hz, Network, NeuronGroup, StateMonitor, Synapses, mV, ms, nS, pA, pF,
                     second, set_device)
 
-from brianforce.devices import activate, restore_runtime
+from brianforce.devices.activation import activate, restore_runtime
 from brianforce.errors import StandaloneNotSupportedError, TrainingDiverged
 from brianforce.learning import FORCE
 from brianforce.tasks import sinusoid

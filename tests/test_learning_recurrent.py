@@ -4,7 +4,7 @@ import pytest
 from brian2 import (DimensionMismatchError, Network, NeuronGroup, StateMonitor, Synapses, amp, mV, ms, second,
                     volt)
 
-from brianforce.devices import activate, restore_runtime
+from brianforce.devices.activation import activate, restore_runtime
 from brianforce.errors import StandaloneNotSupportedError, TrainingDiverged
 from brianforce.learning.recurrent import RecurrentRLS
 

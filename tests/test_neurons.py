@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 from brian2 import Network, SpikeMonitor, mV, ms, second
 
-from brianforce.connectivity import SparseWeights, static_weights, feedback_weights
+from brianforce.networks.connectivity import SparseWeights, static_weights, feedback_weights
 from brianforce.neurons import LIFParams, lif_rate
-from brianforce.rate import LIFRateNetwork
+from brianforce.rate.networks import LIFRateNetwork
 from brianforce.seeding import rng_for
-from brianforce.spiking import build_force_network
+from brianforce.networks.force_lif import build_force_network
 from brianforce.tasks import sinusoid
 
 

@@ -8,7 +8,7 @@ import pytest
 import brian2
 from brian2 import Network, SpikeMonitor, StateMonitor, ms, second, volt
 
-from brianforce.connectivity import feedback_weights, static_weights
+from brianforce.networks.connectivity import feedback_weights, static_weights
 from brianforce.learning import FORCE, attach_readout
 from brianforce.networks import nicola_clopath_loop, nicola_clopath_network, refractory_steps
 from brianforce.neurons import LIFParams

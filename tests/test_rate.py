@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from brianforce.analysis import lag_adjusted_correlation, normalised_rmse
-from brianforce.connectivity import feedback_weights, static_weights
-from brianforce.rate import LIFRateNetwork, TanhForceNetwork
+from brianforce.analysis.metrics import lag_adjusted_correlation, normalised_rmse
+from brianforce.networks.connectivity import feedback_weights, static_weights
+from brianforce.rate.networks import LIFRateNetwork, TanhForceNetwork
 from brianforce.seeding import rng_for
 from brianforce.tasks import sinusoid, sum_of_sinusoids
-from brianforce.training import TrainingDiverged
+from brianforce.methods.force import TrainingDiverged
 
 
 def test_tanh_force_network_learns_sum_of_sines():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from brianforce import datasets as ds
-from brianforce.reaching import condition_r2, fit_reaching, run_reaching_recipe
+from brianforce.experiments.reaching import condition_r2, fit_reaching, run_reaching_recipe
 from brianforce.tasks.depasquale import TrialSet
 from brianforce.tasks.reaching import condition_inputs, reaching_trials
 
@@ -144,7 +144,7 @@ def test_small_student_end_to_end(emg, tmp_path):
 
 def test_cli_train_reaching_recipe(tmp_path):
     """``brianforce train <reaching recipe> --data <file> --out DIR`` dispatches on method."""
-    from brianforce.cli import main
+    from brianforce.experiments.cli import main
 
     text = RECIPE.read_text()
     text = text.replace("n_teacher_repeats = 20", "n_teacher_repeats = 3\nfit_student = false")
@@ -196,7 +196,7 @@ def test_reaching_recipe_real_data(tmp_path):
 def test_background_noise_inputs_and_smoothing():
     """Noise channels through uniform(−1, 1)·gain weights give each neuron SD ≈ the requested
     SD, nearly independent across neurons; Gaussian smoothing keeps constants and means."""
-    from brianforce.reaching import _noisy_inputs, gaussian_smooth
+    from brianforce.experiments.reaching import _noisy_inputs, gaussian_smooth
     from brianforce.seeding import rng_for
 
     x = np.ones((3, 400, 2))
@@ -216,7 +216,7 @@ def test_background_noise_inputs_and_smoothing():
 
 
 def test_local_cv2():
-    from brianforce.reaching import local_cv2
+    from brianforce.experiments.reaching import local_cv2
 
     clock = np.arange(0, 1, 0.01)
     bursty = np.concatenate([np.arange(0, 0.2, 0.01), 5 + np.arange(0, 0.2, 0.01)])   # regular epochs
@@ -254,7 +254,7 @@ def test_thirteen_muscle_recipe_teacher_only(tmp_path):
 def test_unit_quality_table_on_synthetic_m1(tmp_path):
     import csv
 
-    from brianforce.reaching import (UNIT_TABLE_COLUMNS, poisson_ceiling, unit_quality_table,
+    from brianforce.experiments.reaching import (UNIT_TABLE_COLUMNS, poisson_ceiling, unit_quality_table,
                                      unit_table_summary, write_unit_table)
 
     d = ds.load_m1_rates(synthetic=True)
@@ -296,7 +296,7 @@ def test_m1_recipe_cli_synthetic(tmp_path):
     recipe's sections update its [model] base (kimchow_m1.toml); unit_table.csv is written."""
     import csv
 
-    from brianforce.cli import main
+    from brianforce.experiments.cli import main
 
     base = (REPO / "models" / "kimchow_m1.toml").as_posix()
     recipe = tmp_path / "m1.toml"
@@ -330,7 +330,7 @@ max_units = 12
 def test_m1_recipe_real_data(tmp_path):
     """models/reaching_m1.toml on the recorded M1 rates (~10 min): complete per-unit table,
     rate level within a factor 2; measured with 24 test trials: median all-direction corr 0.80."""
-    from brianforce.reaching import run_m1_recipe
+    from brianforce.experiments.reaching import run_m1_recipe
 
     path = _real_file("hatsopoulos_reach/m1_rates_center_out.npz")
     res = run_m1_recipe(REPO / "models" / "reaching_m1.toml", tmp_path, data=path, progress=False,

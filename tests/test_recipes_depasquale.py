@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from brianforce.recipes_depasquale import phase_aligned_errors, signed_lags
+from brianforce.experiments.depasquale import phase_aligned_errors, signed_lags
 
 
 def test_phase_lag_sign_and_aligned_error():
@@ -18,7 +18,7 @@ def test_phase_lag_sign_and_aligned_error():
 
 def test_circular_lag_of_shifted_multichannel_signals():
     """The lag is found jointly over channels, is signed (positive = behind) and wraps around."""
-    from brianforce.analysis import circular_lag
+    from brianforce.analysis.metrics import circular_lag
 
     t = np.arange(500) * 2e-3
     f = np.stack([np.sin(2 * np.pi * t), np.cos(2 * np.pi * 2 * t), np.sin(2 * np.pi * 5 * t)], 1)
@@ -32,7 +32,7 @@ def test_circular_lag_of_shifted_multichannel_signals():
 def test_lag_drift_separates_a_period_error_from_an_offset():
     """A rhythm 3 ms/period too slow, starting 10 ms ahead: the fit gives (3, −10); lags that
     wrap past ±period/2 are unwrapped; scatter about the line does not bias the slope."""
-    from brianforce.analysis import lag_drift
+    from brianforce.analysis.metrics import lag_drift
 
     k = np.arange(10)
     assert lag_drift(-10 + 3 * k, 1000) == pytest.approx((3.0, -10.0))

@@ -5,13 +5,13 @@ import pytest
 import brian2
 from brian2 import DimensionMismatchError, mV, ms, second
 
-from brianforce.balanced import balanced_connectivity, build_balanced_network
+from brianforce.networks.balanced import balanced_connectivity, build_balanced_network
 from brianforce.errors import TrainingDiverged
 from brianforce.io import load_arrays
-from brianforce.recurrent_training import (RecurrentTrainer,
+from brianforce.methods.recurrent import (RecurrentTrainer,
                                            TrialRecording, correlations, isi_cv)
 from brianforce.seeding import rng_for
-from brianforce.balanced import BalancedConnectivity
+from brianforce.networks.balanced import BalancedConnectivity
 from brianforce.tasks.patterns import (CurrentTargets, fit_transfer_noise, lif_transfer, ou_patterns,
                                        pattern_targets, rates_to_targets, recorded_targets,
                                        sinusoid_patterns)

@@ -2,9 +2,9 @@
 import numpy as np
 from brian2 import ms, second
 
-from brianforce.reference import numpy_force_lif
+from brianforce.networks.reference import numpy_force_lif
 from brianforce.tasks import sinusoid
-from brianforce.training import FORCETrainer
+from brianforce.methods.force import FORCETrainer
 
 
 def test_brian2_matches_numpy_reference_spike_for_spike():

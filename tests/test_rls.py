@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.linalg import blas
 
-from brianforce.rls import RLS, regularisation_from
+from brianforce.learning.rls import RLS, regularisation_from
 
 
 def ridge(R, Y, lam):

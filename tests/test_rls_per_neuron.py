@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from brianforce.errors import TrainingDiverged
-from brianforce.rls import RLS
-from brianforce.rls_per_neuron import PerNeuronRLS, padded_inputs
+from brianforce.learning.rls import RLS
+from brianforce.learning.rls_per_neuron import PerNeuronRLS, padded_inputs
 from brianforce.seeding import rng_for
 
 

@@ -13,9 +13,9 @@ from brian2 import DimensionMismatchError, mV, ms, second
 
 from _cuda import cuda, skip_if_brian2cuda
 from brianforce.io import ModelFileError, save_arrays
-from brianforce.standalone import (StandaloneFORCETrainer, build_project, run_model_cli, run_standalone)
+from brianforce.devices.standalone import (StandaloneFORCETrainer, build_project, run_model_cli, run_standalone)
 from brianforce.tasks import sinusoid
-from brianforce.training import FORCETrainer, TrainingDiverged
+from brianforce.methods.force import FORCETrainer, TrainingDiverged
 
 pytestmark = pytest.mark.standalone
 
@@ -274,8 +274,8 @@ def test_standalone_training_converges_at_n2000(tmp_path):
 @pytest.fixture(scope="module")
 def transferred_model(tmp_path_factory):
     """A random Dale's-law 'rate network' mapped onto LIF (no training needed for agreement)."""
-    from brianforce.backprop import DaleRNNParams
-    from brianforce.transfer import TransferredLIF
+    from brianforce.rate.backprop import DaleRNNParams
+    from brianforce.methods.transfer import TransferredLIF
 
     rng = np.random.default_rng(5)
     N = 40
@@ -297,9 +297,9 @@ def _trial_spikes(run):
 
 
 def test_transferred_lif_model_runs_standalone_like_runtime(transferred_model, cache_dir):
-    from brianforce.standalone import run_transferred_standalone
+    from brianforce.devices.standalone import run_transferred_standalone
     from brianforce.tasks.kim2019 import GoNoGo
-    from brianforce.transfer import simulate_lif
+    from brianforce.methods.transfer import simulate_lif
 
     path, model = transferred_model
     batch = GoNoGo().sample(3, np.random.default_rng(0))

@@ -4,8 +4,8 @@ import pytest
 from brian2 import DimensionMismatchError, mV, ms, second, set_device
 
 from brianforce.io import load_arrays, save_arrays
-from brianforce.spiking import StandaloneNotSupportedError
-from brianforce.student import FactorStudent, rescaled_refractory
+from brianforce.networks.force_lif import StandaloneNotSupportedError
+from brianforce.methods.factor_student import FactorStudent, rescaled_refractory
 
 T_STEPS = 200  # 200 ms trials at 1 ms samples
 
@@ -342,7 +342,7 @@ signal_amplitude = "10 mV"
 def test_recipe_driver_writes_summary_figure_and_network(tmp_path):
     import json
 
-    from brianforce.recipes_depasquale import train_from_recipe
+    from brianforce.experiments.depasquale import train_from_recipe
 
     rec = tmp_path / "tiny.toml"
     rec.write_text(RECIPE)
@@ -385,7 +385,7 @@ def test_recipe_driver_with_one_test_period_saves_undefined_fano_as_null(tmp_pat
     JSON null, not NaN (which once made saving the trained network fail at the very end)."""
     import json
 
-    from brianforce.recipes_depasquale import train_from_recipe
+    from brianforce.experiments.depasquale import train_from_recipe
 
     rec = tmp_path / "tiny.toml"
     rec.write_text(RECIPE)
@@ -407,7 +407,7 @@ def test_oscillation_recipe_full_size(tmp_path):
     8.5°). Other seeds are not all within 2× (benchmarks/results/depasquale_test_repeats.csv)."""
     from pathlib import Path
 
-    from brianforce.recipes_depasquale import train_from_recipe
+    from brianforce.experiments.depasquale import train_from_recipe
 
     root = Path(__file__).resolve().parents[1]
     s = train_from_recipe(root / "models" / "depasquale_oscillation.toml", tmp_path)
@@ -432,7 +432,7 @@ def test_dale_oscillation_recipe_full_size(tmp_path):
     top-10 PCs 97.0 %; angle 11.5°; seeds 2, 4, 5: 1.37, 2.93, 4.31."""
     from pathlib import Path
 
-    from brianforce.recipes_depasquale import train_from_recipe
+    from brianforce.experiments.depasquale import train_from_recipe
 
     root = Path(__file__).resolve().parents[1]
     s = train_from_recipe(root / "models" / "depasquale_oscillation_dale.toml", tmp_path)
@@ -454,7 +454,7 @@ def test_trial_task_recipes_reach_decision_accuracy(tmp_path, name):
     """Issue 3 acceptance for the trial tasks: >= 90 % decisions correct on 100 test trials."""
     from pathlib import Path
 
-    from brianforce.recipes_depasquale import train_from_recipe
+    from brianforce.experiments.depasquale import train_from_recipe
 
     root = Path(__file__).resolve().parents[1]
     s = train_from_recipe(root / "models" / f"depasquale_{name}.toml", tmp_path)

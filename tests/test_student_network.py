@@ -9,9 +9,9 @@ from brian2 import ms
 
 from _cuda import cuda, skip_if_brian2cuda
 from brianforce.io import ModelFileError, save_arrays
-from brianforce.standalone import run_model_cli
-from brianforce.student import FactorStudent
-from brianforce.student_network import STATE_VARIABLES, StudentNetwork, run_student_network
+from brianforce.devices.standalone import run_model_cli
+from brianforce.methods.factor_student import FactorStudent
+from brianforce.devices.student_network import STATE_VARIABLES, StudentNetwork, run_student_network
 
 T_STEPS = 200
 

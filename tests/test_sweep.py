@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from brianforce.config import RecipeError
-from brianforce.sweep import SweepSpec, cell_key, load_results, run_sweep, sweep_cli
+from brianforce.experiments.sweep import SweepSpec, cell_key, load_results, run_sweep, sweep_cli
 
 # 2 × 2 G × Q grid of small rate networks (N = 100, 0.3 s of training)
 SMALL = dict(name="test-gq", axes={"G": [0.02e-3, 0.08e-3], "Q": [10e-3, 40e-3]}, seeds=(0,),
@@ -135,7 +135,7 @@ def test_heatmap_pivots_mean_over_seeds():
     import matplotlib
 
     matplotlib.use("Agg")
-    from brianforce.plotting_sweeps import grid_table, plot_heatmap
+    from brianforce.viz.sweeps import grid_table, plot_heatmap
 
     frame = pd.DataFrame({"G": [1, 1, 2, 2, 1, 2], "Q": [1, 1, 1, 1, 2, 2],
                           "rate_converged": [True, False, True, True, False, False]})
@@ -146,7 +146,7 @@ def test_heatmap_pivots_mean_over_seeds():
 
 
 def test_run_cell_both_models_reports_matched_metrics():
-    from brianforce.sweep import run_cell
+    from brianforce.experiments.sweep import run_cell
 
     spec = SweepSpec(name="both", axes={"alpha": [5e-6]}, seeds=(2,), network={"n_neurons": 60},
                      settle=0.05, train=0.2, test=0.45, model="both", threshold=10.0)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from brianforce.analysis import dominant_frequency, lag_adjusted_correlation, normalised_rmse
+from brianforce.analysis.metrics import dominant_frequency, lag_adjusted_correlation, normalised_rmse
 from brianforce.tasks import make_task, sawtooth, sinusoid, sum_of_sinusoids, van_der_pol
 
 

@@ -5,15 +5,15 @@ import sys
 import numpy as np
 import pytest
 
-from brianforce.analysis_stats import normalised_error
+from brianforce.analysis.population import normalised_error
 from brianforce.tasks.depasquale import (classification_accuracy, classification_trials,
                                          integration_accuracy, integration_trials,
                                          oscillation_target, oscillation_trials)
-from brianforce.teacher import RateTeacher
+from brianforce.rate.teacher import RateTeacher
 
 
 def test_teacher_modules_do_not_import_brian2():
-    code = ("import sys, brianforce.teacher, brianforce.factors, brianforce.tasks.depasquale;"
+    code = ("import sys, brianforce.rate.teacher, brianforce.rate.factors, brianforce.tasks.depasquale;"
             "assert 'brian2' not in sys.modules, 'brian2 imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -40,7 +40,7 @@ def test_oscillation_cue_marks_the_start_of_every_period():
 
 
 def test_condition_averaged_error_averages_within_labels():
-    from brianforce.recipes_depasquale import apply_overrides, condition_averaged_error
+    from brianforce.experiments.depasquale import apply_overrides, condition_averaged_error
 
     rng = np.random.default_rng(0)
     it = integration_trials(60, 1e-3, seed=4)

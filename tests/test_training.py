@@ -4,9 +4,9 @@ import brian2
 from brian2 import DimensionMismatchError, Hz, mV, ms, second
 
 from brianforce.io import ModelFileError
-from brianforce.spiking import StandaloneNotSupportedError
+from brianforce.networks.force_lif import StandaloneNotSupportedError
 from brianforce.tasks import sinusoid
-from brianforce.training import FORCETrainer, TrainingDiverged
+from brianforce.methods.force import FORCETrainer, TrainingDiverged
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from brian2 import DimensionMismatchError, mV, ms, second
 
-from brianforce.backprop import DaleRNNParams, DaleRNNTrainer
+from brianforce.rate.backprop import DaleRNNParams, DaleRNNTrainer
 from brianforce.io import ModelFileError
 from brianforce.tasks.kim2019 import GoNoGo
-from brianforce.transfer import (LIFTransfer, TransferredLIF, read_recipe, recipe_settings,
+from brianforce.methods.transfer import (LIFTransfer, TransferredLIF, read_recipe, recipe_settings,
                                  simulate_lif)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +164,7 @@ def test_recipes_parse_into_trainer_and_transfer_settings(name):
 @pytest.mark.parametrize("name", ["go_nogo", "xor"])
 def test_transfer_end_to_end(name):
     """Acceptance (one network): N = 200 rate net ≥ 95 %, LIF ≥ 90 % on 100 test trials (minutes)."""
-    from brianforce.transfer import run_kim2019
+    from brianforce.methods.transfer import run_kim2019
 
     res = run_kim2019(read_recipe(ROOT / "models" / f"kim2019_{name}.toml"), seed=0)
     assert res.rate_converged and res.rate_accuracy >= 0.95

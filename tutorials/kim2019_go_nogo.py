@@ -34,9 +34,9 @@ import numpy as np  # noqa: E402
 matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 import matplotlib.pyplot as plt  # noqa: E402
 
-from brianforce.backprop import DaleRNNTrainer, simulate_rate  # noqa: E402
+from brianforce.rate.backprop import DaleRNNTrainer, simulate_rate  # noqa: E402
 from brianforce.seeding import rng_for  # noqa: E402
-from brianforce.transfer import LIFTransfer, read_recipe, recipe_settings  # noqa: E402
+from brianforce.methods.transfer import LIFTransfer, read_recipe, recipe_settings  # noqa: E402
 
 FAST = os.environ.get("BRIANFORCE_FAST", "0") == "1"
 SEED = 0

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import mV, ms
 
-from brianforce.recurrent_training import RecurrentTrainer, correlations, isi_cv
+from brianforce.methods.recurrent import RecurrentTrainer, correlations, isi_cv
 from brianforce.seeding import rng_for
 from brianforce.tasks.patterns import pattern_targets, sinusoid_patterns
 

@@ -31,10 +31,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from brian2 import mV, ms, second
 
-from brianforce.comparison import (MatchedForceComparison, calibrate_rate_lead, decoder_pc_projection,
+from brianforce.methods.comparison import (MatchedForceComparison, calibrate_rate_lead, decoder_pc_projection,
                                    lif_phase_lead, offline_rls_decoder, rls_pc_gain)
-from brianforce.plotting_sweeps import plot_heatmap, plot_pc_spectrum
-from brianforce.sweep import SweepSpec, run_sweep
+from brianforce.viz.sweeps import plot_heatmap, plot_pc_spectrum
+from brianforce.experiments.sweep import SweepSpec, run_sweep
 from brianforce.tasks import sinusoid
 
 FAST = os.environ.get("BRIANFORCE_FAST", "0") == "1"

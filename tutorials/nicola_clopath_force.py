@@ -29,12 +29,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from brian2 import second
 
-from brianforce.analysis import lag_adjusted_correlation
-from brianforce.plotting import plot_force_summary
-from brianforce.rate import LIFRateNetwork
+from brianforce.analysis.metrics import lag_adjusted_correlation
+from brianforce.viz.force import plot_force_summary
+from brianforce.rate.networks import LIFRateNetwork
 from brianforce.seeding import rng_for
 from brianforce.tasks import sinusoid
-from brianforce.training import FORCETrainer
+from brianforce.methods.force import FORCETrainer
 
 FAST = os.environ.get("BRIANFORCE_FAST", "0") == "1"
 out = Path(os.environ.get("BRIANFORCE_TUTORIAL_OUT", "."))

@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 
 from brianforce import datasets  # noqa: E402
-from brianforce.reaching import run_reaching_recipe  # noqa: E402
+from brianforce.experiments.reaching import run_reaching_recipe  # noqa: E402
 from brianforce.tasks.reaching import reaching_trials  # noqa: E402
 
 FAST = os.environ.get("BRIANFORCE_FAST", "0") == "1"

@@ -16,7 +16,7 @@
 # synapses are trained by per-neuron RLS so that its synaptic current follows the current that,
 # through the neuron's noisy f–I curve, gives the recorded rate
 # (`RecurrentTrainer.fit_rates`, recipe `models/kimchow_m1.toml`). Test trials without learning
-# give the model's trial-averaged rates; `brianforce.reaching.unit_quality_table` scores every
+# give the model's trial-averaged rates; `brianforce.experiments.reaching.unit_quality_table` scores every
 # unit (correlation per direction and over all directions, R², recorded vs model mean rate, the
 # correlation Poisson neurons firing at the recorded rate would reach with the same number of
 # trials) and the table is written as `unit_table.csv`.
@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 
 from brianforce import datasets  # noqa: E402
-from brianforce.reaching import run_m1_recipe  # noqa: E402
+from brianforce.experiments.reaching import run_m1_recipe  # noqa: E402
 
 FAST = os.environ.get("BRIANFORCE_FAST", "0") == "1"
 OUT = Path(os.environ.get("BRIANFORCE_TUTORIAL_OUT", os.environ.get("BRIANFORCE_OUT", tempfile.gettempdir()))) / "reaching_m1"

@@ -1,6 +1,6 @@
 """RLS backends behind one interface, chosen from the active Brian2 device.
 
-* ``numpy`` — :class:`~brianforce.rls.RLS` (BLAS ``dsymv``/``dsyr`` on one triangle of P) in a
+* ``numpy`` — :class:`~brianforce.learning.rls.RLS` (BLAS ``dsymv``/``dsyr`` on one triangle of P) in a
   ``network_operation`` that updates φ in place through a zero-copy view; runtime device only.
 * ``codegen`` — the same update in generated code (:mod:`brianforce.learning.codegen`): Cython at
   runtime, C++ in ``cpp_standalone``; called from ``run_regularly`` operations.
@@ -20,15 +20,18 @@ import brian2 as b2
 import numpy as np
 from brian2 import StateMonitor, TimedArray, network_operation, second
 from brian2.devices.device import RuntimeDevice
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
-from ..errors import StandaloneNotSupportedError
-from ..rls import RLS
-from .codegen import current_P, rls_functions
-from .readout import Readout
+from brianforce.errors import StandaloneNotSupportedError
+from brianforce.learning.rls import RLS
+from brianforce.learning.codegen import current_P, rls_functions
+from brianforce.learning.readout import Readout
 
 __all__ = ["RLSBackend", "NumpyRLSBackend", "CodegenRLSBackend", "RLS_BACKENDS", "choose_backend",
            "on_standalone_device"]
+
+
+_CONTROLLER = ThreadpoolController()
 
 
 def on_standalone_device() -> bool:
@@ -85,6 +88,12 @@ class RLSBackend(ABC):
         """Current inverse correlation matrix, where the backend can read it."""
         return None
 
+    def blas_limit(self):
+        """Context pinning BLAS to ``threads`` while training: level-2 BLAS gains nothing from threads
+        and multi-threaded OpenBLAS spin-waits on a busy machine. Entered once per phase (entering it
+        costs milliseconds)."""
+        return _CONTROLLER.limit(limits=self.threads, user_api="blas")
+
 
 class NumpyRLSBackend(RLSBackend):
     """RLS in a ``network_operation`` (runtime device)."""
@@ -126,8 +135,7 @@ class NumpyRLSBackend(RLSBackend):
                 self.diverged = (len(self.times), t_now, err)
                 b2.stop()
                 return
-            with threadpool_limits(limits=self.threads, user_api="blas"):
-                self.rls.update(r, err)
+            self.rls.update(r, err)
             self.times.append(t_now)
             self.errors.append(err)
             self.wall += time.perf_counter() - w0

@@ -26,6 +26,7 @@ training. Nat Commun 8:2208.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 import brian2 as b2
@@ -33,14 +34,14 @@ import numpy as np
 from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, get_dimensions, ms, second
 from brian2.core.namespace import get_local_namespace
 
-from ..errors import TrainingDiverged
-from ..io import load_arrays, save_arrays
-from ..rls import regularisation_from
-from ..units import as_positive_si, as_si
-from .backends import choose_backend, on_standalone_device
-from .readout import attach_readout
-from .results import SimulationResult, TrainingHistory
-from .targets import LearningTarget, learning_target
+from brianforce.errors import TrainingDiverged
+from brianforce.io import load_arrays, save_arrays
+from brianforce.learning.rls import regularisation_from
+from brianforce.units import as_positive_si, as_si
+from brianforce.learning.backends import choose_backend, on_standalone_device
+from brianforce.learning.readout import attach_readout
+from brianforce.learning.results import SimulationResult, TrainingHistory
+from brianforce.learning.targets import LearningTarget, learning_target
 
 __all__ = ["FORCE"]
 
@@ -325,7 +326,8 @@ class FORCE:
             self.backend_.activate(True)
         w0 = time.perf_counter()
         try:
-            self.network.run(duration * second, namespace=user_ns, report=report, report_period=5 * second)
+            with self.backend_.blas_limit() if learning else contextlib.nullcontext():
+                self.network.run(duration * second, namespace=user_ns, report=report, report_period=5 * second)
         finally:
             wall = time.perf_counter() - w0
             if learning:

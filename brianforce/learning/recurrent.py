@@ -26,12 +26,12 @@ from brian2.core.variables import ArrayVariable
 from brian2.devices.device import RuntimeDevice
 from scipy import sparse
 
-from ..errors import StandaloneNotSupportedError, TrainingDiverged
-from ..io import load_arrays, save_arrays
-from ..rls import regularisation_from
-from ..rls_per_neuron import PerNeuronRLS, padded_inputs
-from ..units import as_positive_si, as_si
-from .results import SimulationResult, TrainingHistory
+from brianforce.errors import StandaloneNotSupportedError, TrainingDiverged
+from brianforce.io import load_arrays, save_arrays
+from brianforce.learning.rls import regularisation_from
+from brianforce.learning.rls_per_neuron import PerNeuronRLS, padded_inputs
+from brianforce.units import as_positive_si, as_si
+from brianforce.learning.results import SimulationResult, TrainingHistory
 
 __all__ = ["RecurrentRLS", "RecurrentResult"]
 _Window = namedtuple("_Window", "fn duration amplitude")   # fn: s (n,) since the window start -> (n, M), SI

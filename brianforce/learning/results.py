@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..analysis import dominant_frequency, lag_adjusted_correlation, normalised_rmse, rmse
+from brianforce.analysis.metrics import dominant_frequency, lag_adjusted_correlation, normalised_rmse, rmse
 
 __all__ = ["TrainingHistory", "SimulationResult"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tasks import Task
+from brianforce.tasks import Task
 
 __all__ = ["as_task", "LearningTarget", "learning_target"]
 

@@ -6,7 +6,7 @@
 """
 from importlib import import_module
 
-from .nicola_clopath_loop import NicolaClopathLoopResult, nicola_clopath_loop
+from brianforce.networks.nicola_clopath_loop import NicolaClopathLoopResult, nicola_clopath_loop
 
 _LAZY = {"NicolaClopathNetwork": "nicola_clopath", "nicola_clopath_network": "nicola_clopath",
          "refractory_steps": "nicola_clopath", "NICOLA_CLOPATH_EQS": "nicola_clopath"}

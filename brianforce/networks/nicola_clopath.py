@@ -1,6 +1,6 @@
 """Nicola & Clopath's LIF network in its original (MATLAB) discretisation, in Brian2.
 
-:func:`brianforce.spiking.build_force_network` integrates the same model with Brian2's
+:func:`brianforce.networks.force_lif.build_force_network` integrates the same model with Brian2's
 forward Euler and Brian2's refractoriness; this builder instead reproduces, step for step,
 the published loop ``LIFFORCESINE.m`` (forward Euler for ``v``, exact exponential factors
 for the double-exponential filters, a refractory test on whole time steps), so that the
@@ -20,9 +20,9 @@ from typing import NamedTuple
 import numpy as np
 from brian2 import NeuronGroup, Synapses, second, volt
 
-from ..connectivity import SparseWeights
-from ..neurons import LIFParams
-from ..units import as_positive_si
+from brianforce.networks.connectivity import SparseWeights
+from brianforce.neurons import LIFParams
+from brianforce.units import as_positive_si
 
 __all__ = ["NicolaClopathNetwork", "nicola_clopath_network", "refractory_steps", "NICOLA_CLOPATH_EQS"]
 
@@ -106,7 +106,7 @@ def nicola_clopath_network(weights: SparseWeights, v0, *, lif: LIFParams = LIFPa
     Parameters
     ----------
     weights : SparseWeights
-        Static recurrent weights ω in V·s (:func:`brianforce.connectivity.static_weights`).
+        Static recurrent weights ω in V·s (:func:`brianforce.networks.connectivity.static_weights`).
     v0 : ndarray (N,)
         Initial membrane potentials in volts (N&C: ``v_reset + U(0, 1)·(30 mV − v_reset)``).
     lif : LIFParams

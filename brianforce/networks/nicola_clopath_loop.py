@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..neurons import LIFParams
+from brianforce.neurons import LIFParams
 
 __all__ = ["NicolaClopathLoopResult", "nicola_clopath_loop"]
 
@@ -73,7 +73,7 @@ class NicolaClopathLoopResult:
 
 
 def _dense(weights) -> np.ndarray:
-    if hasattr(weights, "dense"):           # brianforce.connectivity.SparseWeights
+    if hasattr(weights, "dense"):           # brianforce.networks.connectivity.SparseWeights
         return weights.dense()
     w = np.asarray(weights, dtype=float)
     if w.ndim != 2 or w.shape[0] != w.shape[1]:

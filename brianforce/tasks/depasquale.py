@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..seeding import rng_for
+from brianforce.seeding import rng_for
 
 __all__ = ["TrialSet", "oscillation_trials", "integration_trials", "classification_trials",
            "oscillation_target", "integration_accuracy", "classification_accuracy",

@@ -223,7 +223,7 @@ def lif_transfer(mu, sigma: float = 0.0, *, white: float = 0.0, tau_m: float = 1
     (``n_points`` is kept for compatibility and unused). For fixed input the curve is the deterministic
     ``f(I) = 1/(τ_ref + τ_m ln((I − v_reset)/(I − v_th)))`` for ``I > v_th`` (else 0), or,
     with ``white > 0`` (free membrane SD of an additional white-noise input, volts, as in
-    :func:`brianforce.balanced.build_balanced_network` ``noise``), the Siegert formula.
+    :func:`brianforce.networks.balanced.build_balanced_network` ``noise``), the Siegert formula.
     ``sigma = 0``: no averaging.
     """
     mu = np.asarray(mu, dtype=float)

@@ -2,8 +2,8 @@
 
 :func:`reaching_trials` turns an :class:`~brianforce.datasets.EMGData` (trial-averaged EMG,
 ``(condition, time, muscle)``) into a :class:`~brianforce.tasks.depasquale.TrialSet` that the
-rate teacher (:class:`~brianforce.teacher.RateTeacher`) and the spiking student
-(:class:`~brianforce.student.FactorStudent`) train on. Layout of one trial (plain floats, s)::
+rate teacher (:class:`~brianforce.rate.teacher.RateTeacher`) and the spiking student
+(:class:`~brianforce.methods.factor_student.FactorStudent`) train on. Layout of one trial (plain floats, s)::
 
     |-- baseline --|------------------- recorded EMG window -------------------|
     input  0        condition vector (static, whole window)  + go pulse at go_time
@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..seeding import rng_for
-from .depasquale import TrialSet
+from brianforce.seeding import rng_for
+from brianforce.tasks.depasquale import TrialSet
 
 __all__ = ["reaching_trials", "condition_inputs", "ENCODINGS"]
 

@@ -34,7 +34,7 @@ def _fresh():
 
 
 def run_force_lif(seed: int = SEED) -> dict:
-    """Nicola & Clopath FORCE (:class:`brianforce.training.FORCETrainer`) on a 5 Hz sinusoid.
+    """Nicola & Clopath FORCE (:class:`brianforce.methods.force.FORCETrainer`) on a 5 Hz sinusoid.
 
     200 neurons, settle 0.1 s, train 0.4 s (RLS every 2.5 ms), free-running test 0.2 s.
 
@@ -44,7 +44,7 @@ def run_force_lif(seed: int = SEED) -> dict:
         RLS history (times, errors), decoder (s), test output ``z`` and all spikes.
     """
     from brianforce.tasks import sinusoid
-    from brianforce.training import FORCETrainer
+    from brianforce.methods.force import FORCETrainer
 
     _fresh()
     n, settle, train, test = 200, 0.1, 0.4, 0.2
@@ -59,7 +59,7 @@ def run_force_lif(seed: int = SEED) -> dict:
 
 
 def run_depasquale_student(seed: int = SEED) -> dict:
-    """DePasquale et al. factor student (:class:`brianforce.student.FactorStudent`).
+    """DePasquale et al. factor student (:class:`brianforce.methods.factor_student.FactorStudent`).
 
     ``tests/test_student.py::_small`` with ``seed``: 120 neurons, 3 RLS trials of 200 ms on
     three sinusoidal factors (5, 10, 15 Hz) at 1 ms samples, then 2 closed-loop test trials.
@@ -70,7 +70,7 @@ def run_depasquale_student(seed: int = SEED) -> dict:
         Training errors, learned weights (``w``, ``W_out``, ``U``, ``I_bias``), test
         outputs, factors, spikes and the filtered spike trains (rates) of every 10th neuron.
     """
-    from brianforce.student import FactorStudent
+    from brianforce.methods.factor_student import FactorStudent
 
     _fresh()
     T, P, n = 200, 3, 120
@@ -90,9 +90,9 @@ def run_depasquale_student(seed: int = SEED) -> dict:
 def run_kim2019_transfer(seed: int = SEED) -> dict:
     """Kim, Li & Sejnowski one-to-one rate → LIF transfer on Go/NoGo.
 
-    A 20-unit Dale rate RNN (:class:`brianforce.backprop.DaleRNNTrainer`) trained for only
+    A 20-unit Dale rate RNN (:class:`brianforce.rate.backprop.DaleRNNTrainer`) trained for only
     6 Adam steps of 4 trials (it need not solve the task), a 1/λ grid search over
-    (20, 40) on 2 validation trials (:class:`brianforce.transfer.LIFTransfer`), then 2
+    (20, 40) on 2 validation trials (:class:`brianforce.methods.transfer.LIFTransfer`), then 2
     LIF test trials of 1 s with spikes.
 
     Returns
@@ -101,10 +101,10 @@ def run_kim2019_transfer(seed: int = SEED) -> dict:
         Rate training loss, rate weights, grid accuracy / rates, chosen 1/λ, LIF test
         outputs, mean rates and spikes (trial, unit, time).
     """
-    from brianforce.backprop import DaleRNNTrainer
+    from brianforce.rate.backprop import DaleRNNTrainer
     from brianforce.seeding import rng_for
     from brianforce.tasks.kim2019 import GoNoGo
-    from brianforce.transfer import LIFTransfer
+    from brianforce.methods.transfer import LIFTransfer
 
     _fresh()
     task, n, iters, factors = GoNoGo(), 20, 6, (20, 40)
@@ -129,7 +129,7 @@ def run_kim2019_transfer(seed: int = SEED) -> dict:
 
 
 def run_kimchow_patterns(seed: int = SEED) -> dict:
-    """Kim & Chow per-neuron RLS (:class:`brianforce.recurrent_training.RecurrentTrainer`).
+    """Kim & Chow per-neuron RLS (:class:`brianforce.methods.recurrent.RecurrentTrainer`).
 
     As ``tests/test_recurrent_training.py::test_training_makes_currents_follow_targets``,
     smaller: 200 neurons (p = 0.1), sinusoidal current patterns of 0.2 s around the
@@ -142,7 +142,7 @@ def run_kimchow_patterns(seed: int = SEED) -> dict:
         Learning curve, all synaptic weights after training, the test trial's currents
         (V, every 10th neuron) and all its spikes (window-relative times).
     """
-    from brianforce.recurrent_training import RecurrentTrainer
+    from brianforce.methods.recurrent import RecurrentTrainer
     from brianforce.seeding import rng_for
     from brianforce.tasks.patterns import pattern_targets, sinusoid_patterns
 

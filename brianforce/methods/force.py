@@ -15,17 +15,17 @@ from threadpoolctl import threadpool_limits
 
 from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, network_operation, second, volt
 
-from .connectivity import SparseWeights, feedback_weights, static_weights
-from .errors import TrainingDiverged
-from .io import load_arrays, save_arrays
-from .neurons import LIFParams
-from .rls import RLS, regularisation_from
-from .seeding import check_seed, rng_for
-from .spiking import build_force_network, decoder_view, require_runtime_device
-from .learning.results import SimulationResult, TrainingHistory
-from .learning.targets import as_task
-from .tasks import Task
-from .units import as_positive_si, as_si
+from brianforce.networks.connectivity import SparseWeights, feedback_weights, static_weights
+from brianforce.errors import TrainingDiverged
+from brianforce.io import load_arrays, save_arrays
+from brianforce.neurons import LIFParams
+from brianforce.learning.rls import RLS, regularisation_from
+from brianforce.seeding import check_seed, rng_for
+from brianforce.networks.force_lif import build_force_network, decoder_view, require_runtime_device
+from brianforce.learning.results import SimulationResult, TrainingHistory
+from brianforce.learning.targets import as_task
+from brianforce.tasks import Task
+from brianforce.units import as_positive_si, as_si
 
 __all__ = ["FORCETrainer", "TrainingHistory", "SimulationResult", "TrainingDiverged", "as_task"]
 
@@ -320,8 +320,8 @@ class FORCETrainer:
     @classmethod
     def load(cls, path) -> "FORCETrainer":
         """Rebuild a trainer saved with :meth:`save`; its next run continues from the saved state."""
-        from .io import ModelFileError
-        from .tasks import make_task
+        from brianforce.io import ModelFileError
+        from brianforce.tasks import make_task
 
         arrays, meta = load_arrays(path, kind=MODEL_KIND)
         try:

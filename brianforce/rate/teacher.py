@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-from .errors import TrainingDiverged
-from .seeding import check_seed, rng_for
+from brianforce.errors import TrainingDiverged
+from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["RateTeacher", "TeacherRun", "normalised_error"]
 
@@ -236,7 +236,7 @@ class RateTeacher:
 
     def _fit_online(self, inputs, targets, dt, x_rest_D):
         """Online full-FORCE: learned net runs closed loop next to the driven net; RLS."""
-        from .rls import RLS
+        from brianforce.learning.rls import RLS
 
         N, Q = self.n_units, targets.shape[2]
         rls = RLS(N, N + Q, reg=self.reg)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .connectivity import SparseWeights
-from .errors import TrainingDiverged
-from .neurons import LIFParams, lif_rate
-from .rls import RLS
+from brianforce.networks.connectivity import SparseWeights
+from brianforce.errors import TrainingDiverged
+from brianforce.neurons import LIFParams, lif_rate
+from brianforce.learning.rls import RLS
 
 __all__ = ["RateResult", "TanhForceNetwork", "LIFRateNetwork"]
 

@@ -36,10 +36,10 @@ import numpy as np
 from brian2 import mV, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
 
-from .backprop import DaleRNNParams
-from .io import load_arrays, save_arrays
-from .neurons import lif_equations, lif_reset, lif_threshold
-from .seeding import check_seed, rng_for
+from brianforce.rate.backprop import DaleRNNParams
+from brianforce.io import load_arrays, save_arrays
+from brianforce.neurons import lif_equations, lif_reset, lif_threshold
+from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["TransferredLIF", "LIFRun", "simulate_lif", "LIFTransfer", "read_recipe",
            "DEFAULT_SCALING_FACTORS"]
@@ -178,17 +178,17 @@ class LIFRun:
 
 def _require_runtime():
     """Runtime device, or a fresh standalone device that builds and runs on ``run()``
-    (:func:`brianforce.standalone.run_transferred_standalone` sets one up)."""
+    (:func:`brianforce.devices.standalone.run_transferred_standalone` sets one up)."""
     from brian2.devices.device import RuntimeDevice
 
     dev = b2.get_device()
     if isinstance(dev, RuntimeDevice):
         return
     if not getattr(dev, "build_on_run", False) or getattr(dev, "has_been_run", False):
-        raise RuntimeError("brianforce.transfer runs and reads back its monitors within one call; it "
+        raise RuntimeError("brianforce.methods.transfer runs and reads back its monitors within one call; it "
                            "needs Brian2's runtime device (call brian2.set_device('runtime')) or a fresh "
                            "standalone device with build_on_run=True (see "
-                           "brianforce.standalone.run_transferred_standalone)")
+                           "brianforce.devices.standalone.run_transferred_standalone)")
 
 
 def simulate_lif(model: TransferredLIF, inputs, *, seed: int = 0, dt=0.05 * ms, record_dt=1 * ms,
@@ -399,7 +399,7 @@ def _spiking(task):
 
 
 def _parse(value):
-    from .config import RecipeError, parse_quantity
+    from brianforce.config import RecipeError, parse_quantity
 
     if isinstance(value, dict):
         return {k: _parse(v) for k, v in value.items()}
@@ -420,7 +420,7 @@ def read_recipe(path) -> dict:
     Units are parsed by :func:`brianforce.config.parse_quantity` (whitelist, never evaluated);
     other strings are kept as they are.
     """
-    from .config import load_recipe
+    from brianforce.config import load_recipe
 
     return _parse(load_recipe(path))
 
@@ -431,7 +431,7 @@ def recipe_settings(recipe: dict) -> tuple:
     Rate-network times become plain SI floats (the numpy core's convention); the LIF
     parameters stay Brian2 quantities.
     """
-    from .tasks.kim2019 import make_task
+    from brianforce.tasks.kim2019 import make_task
 
     rate = {k: (float(v) if isinstance(v, Quantity) else v) for k, v in recipe["rate"].items()}
     trainer_kwargs = {**rate, **recipe.get("training", {})}
@@ -468,7 +468,7 @@ def run_kim2019(recipe: dict, seed: int = 0, *, n_test: int | None = None, **ove
     ----------
     Kim R, Li Y, Sejnowski TJ (2019) PNAS 116:22811-22820.
     """
-    from .backprop import DaleRNNTrainer
+    from brianforce.rate.backprop import DaleRNNTrainer
 
     task, tkw, xkw, n_default = recipe_settings(recipe)
     tkw.update(overrides)

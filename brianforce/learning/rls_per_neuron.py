@@ -5,7 +5,7 @@ filtered spike trains of its own presynaptic partners (a sparse mask), and its i
 weights are fitted so that ``Σ_j W_mj r_j`` follows its own target. All neurons are
 updated together with batched matrix products on padded ``(M, K, K)`` arrays (``K`` =
 largest in-degree); padded slots carry ``r = 0`` and therefore never change, so the
-batched solve equals ``M`` independent single-output :class:`brianforce.rls.RLS` solves.
+batched solve equals ``M`` independent single-output :class:`brianforce.learning.rls.RLS` solves.
 
 Plain floats throughout: regressors ``r`` in hertz, weights in whatever unit makes
 ``W r`` the target's unit (V·s for currents in volts). No Brian2 import.
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import TrainingDiverged
-from .rls import regularisation_from
+from brianforce.errors import TrainingDiverged
+from brianforce.learning.rls import regularisation_from
 
 __all__ = ["PerNeuronRLS", "padded_inputs"]
 
@@ -64,7 +64,7 @@ class PerNeuronRLS:
         Ridge λ (``P(0) = I/λ``) or ``α = 1/λ``; give exactly one.
     normalised : bool
         ``True``: gain ``P r / (1 + rᵀ P r)``; ``False``: un-normalised ``W -= (P r) e``
-        (``P`` updated identically), as in :class:`brianforce.rls.RLS`.
+        (``P`` updated identically), as in :class:`brianforce.learning.rls.RLS`.
     weights : array (M, N) or (M, K), optional
         Initial weights, dense over all inputs (entries outside ``mask`` ignored) or
         already padded. Default zeros.

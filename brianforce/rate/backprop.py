@@ -16,7 +16,7 @@ The network (Kim, Li & Sejnowski 2019), integrated with Euler steps of ``dt``::
 
 All times are plain floats in **seconds** (``dt=0.005``, ``tau_min=0.020``); ``x``, ``r``
 and ``o`` are dimensionless. Brian2 is never imported here; see
-:mod:`brianforce.transfer` for the spiking network built from a trained model.
+:mod:`brianforce.methods.transfer` for the spiking network built from a trained model.
 
 References
 ----------
@@ -33,9 +33,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import TrainingDiverged
-from .io import load_arrays, save_arrays
-from .seeding import check_seed, rng_for
+from brianforce.errors import TrainingDiverged
+from brianforce.io import load_arrays, save_arrays
+from brianforce.seeding import check_seed, rng_for
 
 __all__ = [
     "ACTIVATIONS", "DaleRNNParams", "RateTrajectory", "TrainingHistory", "TrainingDiverged",

@@ -27,8 +27,8 @@ from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, mV, ms, second, volt
 
-from .neurons import lif_equations, lif_reset, lif_threshold
-from .seeding import check_seed, rng_for
+from brianforce.neurons import lif_equations, lif_reset, lif_threshold
+from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["BalancedConnectivity", "BalancedNetwork", "balanced_connectivity",
            "build_balanced_network"]

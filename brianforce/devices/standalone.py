@@ -3,7 +3,7 @@
 Three things live here:
 
 * :func:`run_standalone` / :func:`build_project` — a model saved by
-  :meth:`brianforce.training.FORCETrainer.save` rebuilt from its arrays (all random
+  :meth:`brianforce.methods.force.FORCETrainer.save` rebuilt from its arrays (all random
   structure was drawn in numpy, so runtime and standalone start identical) and run as
   a Brian2 ``cpp_standalone`` (or ``cuda_standalone``) program.
 * :class:`StandaloneProject` — "compile once, run many": the compiled program is run
@@ -42,14 +42,14 @@ import brian2 as b2
 from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
                     linked_var, second)
 
-from .connectivity import SparseWeights
-from .devices import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
-from .io import ModelFileError, load_arrays, save_arrays, write_run_outputs
-from .learning.codegen import current_P, rls_functions
-from .neurons import LIFParams
-from .spiking import FILTERED_READOUT_EQS, build_force_network
-from .training import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged, TrainingHistory, as_task
-from .units import as_positive_si, as_si
+from brianforce.networks.connectivity import SparseWeights
+from brianforce.devices.activation import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
+from brianforce.io import ModelFileError, load_arrays, save_arrays, write_run_outputs
+from brianforce.learning.codegen import current_P, rls_functions
+from brianforce.neurons import LIFParams
+from brianforce.networks.force_lif import FILTERED_READOUT_EQS, build_force_network
+from brianforce.methods.force import MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged, TrainingHistory, as_task
+from brianforce.units import as_positive_si, as_si
 
 __all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalone",
            "StandaloneFORCETrainer", "run_model_cli", "MODEL_RUNNERS", "run_force_model_cli", "run_transferred_cli", "run_transferred_standalone", "model_kind", "DEVICES"]
@@ -78,7 +78,7 @@ class _Model:
 
 def _load_model(path) -> _Model:
     """Arrays and settings of a ``force_lif`` model file (see FORCETrainer.save)."""
-    from .tasks import make_task
+    from brianforce.tasks import make_task
 
     try:
         arrays, meta = load_arrays(path, kind=MODEL_KIND)
@@ -349,7 +349,7 @@ def run_transferred_standalone(model_path, inputs, device: str = "cpp_standalone
     """Run a one-to-one transferred LIF network (Kim, Li & Sejnowski 2019) as a C++ program.
 
     The network, its initial voltages (numpy, from ``seed``) and the trial batch are the
-    ones :func:`brianforce.transfer.simulate_lif` builds at runtime; only the device
+    ones :func:`brianforce.methods.transfer.simulate_lif` builds at runtime; only the device
     differs, so with ``sigma_v = 0`` the spikes are identical.
 
     Parameters
@@ -364,15 +364,15 @@ def run_transferred_standalone(model_path, inputs, device: str = "cpp_standalone
     directory : path, optional
         Project directory (default: a new temporary one).
     seed, record_spikes, dt, record_dt
-        As :func:`brianforce.transfer.simulate_lif`.
+        As :func:`brianforce.methods.transfer.simulate_lif`.
     threads : int
         OpenMP threads of the program.
 
     Returns
     -------
-    brianforce.transfer.LIFRun
+    brianforce.methods.transfer.LIFRun
     """
-    from .transfer import TransferredLIF, simulate_lif
+    from brianforce.methods.transfer import TransferredLIF, simulate_lif
 
     if device != "cpp_standalone":
         raise ValueError(f"transferred LIF models run under 'cpp_standalone' only, got {device!r}")
@@ -388,9 +388,9 @@ def run_transferred_standalone(model_path, inputs, device: str = "cpp_standalone
 
 def run_transferred_cli(model, *, device, out, n_trials=20, seed=0, **_) -> dict:
     """``brianforce run`` for a ``kim2019-lif`` model: test trials of its task, accuracy, figure."""
-    from .seeding import rng_for
-    from .tasks.kim2019 import make_task
-    from .transfer import simulate_lif, TransferredLIF
+    from brianforce.seeding import rng_for
+    from brianforce.tasks.kim2019 import make_task
+    from brianforce.methods.transfer import simulate_lif, TransferredLIF
 
     _, meta = load_arrays(model, kind=TRANSFER_KIND)
     name = meta.get("task")
@@ -521,7 +521,7 @@ def _rls_synapses(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
 class StandaloneFORCETrainer:
     """FORCE training with the RLS update inside the generated code (Nicola & Clopath 2017).
 
-    Same model, constructor arguments and results as :class:`brianforce.training.FORCETrainer`
+    Same model, constructor arguments and results as :class:`brianforce.methods.force.FORCETrainer`
     (same seed → same structure, initial state and — to round-off — the same decoder),
     but the decoder's RLS update is generated code: every ``rls_interval`` a
     ``run_regularly`` operation on the decoder synapses hands ``r`` and φ to a user
@@ -533,7 +533,7 @@ class StandaloneFORCETrainer:
     Parameters
     ----------
     n_neurons, n_outputs, **kwargs
-        As :class:`~brianforce.training.FORCETrainer` (``p``, ``G``, ``Q``, ``alpha``/``reg``,
+        As :class:`~brianforce.methods.force.FORCETrainer` (``p``, ``G``, ``Q``, ``alpha``/``reg``,
         ``rls_interval``, ``dt``, LIF parameters, ``normalised``, ``divergence_factor``,
         ``n_record``, ``record_dt``, ``seed``).
     device : {'cpp_standalone', 'runtime', 'cuda_standalone'}
@@ -825,9 +825,9 @@ class StandaloneFORCETrainer:
 #: ``n_trials`` and ``seed`` (ignoring those its kind has no use for) and returns the summary. The
 #: module is imported on use, so a model kind registers here without an import cycle.
 MODEL_RUNNERS = {
-    MODEL_KIND: ("brianforce.standalone", "run_force_model_cli"),
-    TRANSFER_KIND: ("brianforce.standalone", "run_transferred_cli"),
-    "depasquale-student": ("brianforce.student_network", "run_student_cli"),
+    MODEL_KIND: ("brianforce.devices.standalone", "run_force_model_cli"),
+    TRANSFER_KIND: ("brianforce.devices.standalone", "run_transferred_cli"),
+    "depasquale-student": ("brianforce.devices.student_network", "run_student_cli"),
 }
 
 

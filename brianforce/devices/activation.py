@@ -1,7 +1,7 @@
 """Switching Brian2 between the runtime and the standalone devices.
 
-Shared by the code-generated programs of :mod:`brianforce.standalone` (FORCE models,
-transferred LIF networks, in-code FORCE training) and :mod:`brianforce.student_network`
+Shared by the code-generated programs of :mod:`brianforce.devices.standalone` (FORCE models,
+transferred LIF networks, in-code FORCE training) and :mod:`brianforce.devices.student_network`
 (trained DePasquale students): activate a device with a fresh project, give every build a
 project directory, work around Brian2CUDA's ``defaultclock`` references, and go back to
 the runtime device afterwards.

@@ -107,7 +107,7 @@ class SweepSpec:
     @classmethod
     def from_recipe(cls, recipe: dict) -> "SweepSpec":
         """Build from a ``method = "sweep"`` TOML recipe (see ``models/newton_nicola_*_sweep.toml``)."""
-        from .config import RecipeError
+        from brianforce.config import RecipeError
 
         try:
             exp = recipe["experiment"]
@@ -127,7 +127,7 @@ class SweepSpec:
 def _si(value):
     """Recipe value → SI float (``"10 ms"`` → 0.01) or the value itself."""
     if isinstance(value, str):
-        from .config import parse_quantity
+        from brianforce.config import parse_quantity
 
         return float(np.asarray(parse_quantity(value)))
     return value
@@ -164,7 +164,7 @@ def run_cell(params: dict) -> dict:
     """Train the network(s) of one cell and return a flat row of parameters and metrics.
 
     Errors are RMSE / target amplitude after the best shift of up to a quarter period
-    (:func:`~brianforce.comparison.lag_adjusted_error`) over the whole free-running test;
+    (:func:`~brianforce.methods.comparison.lag_adjusted_error`) over the whole free-running test;
     ``model="both"`` adds ``*_error_period`` columns with a shift of up to half a period
     chosen per period, the open-loop (teacher-forced) decoding errors ``*_error_open`` with
     own and transferred decoders and their ratios, and the closed-loop output frequencies
@@ -176,9 +176,9 @@ def run_cell(params: dict) -> dict:
 
     from brian2 import second, volt
 
-    from .comparison import MatchedForceComparison, lag_adjusted_error
-    from .tasks import make_task
-    from .training import TrainingDiverged
+    from brianforce.methods.comparison import MatchedForceComparison, lag_adjusted_error
+    from brianforce.tasks import make_task
+    from brianforce.methods.force import TrainingDiverged
 
     net = dict(params["network"])
     task_cfg = dict(params["task"])
@@ -394,12 +394,12 @@ def sweep_cli(recipe_path, out_dir, scheduler=None):
     Returns the results DataFrame. Writes ``results.csv`` and, for a sweep over two
     axes, ``heatmap.png`` (convergence fraction over seeds) to ``out_dir``.
     """
-    from .config import load_recipe
+    from brianforce.config import load_recipe
 
     recipe = load_recipe(recipe_path)
     method = recipe.get("experiment", {}).get("method")
     if method != "sweep":
-        from .config import RecipeError
+        from brianforce.config import RecipeError
 
         raise RecipeError(f"{recipe_path}: experiment.method must be 'sweep', got {method!r}")
     spec = SweepSpec.from_recipe(recipe)
@@ -417,7 +417,7 @@ def _figures(spec: SweepSpec, frame, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plotting_sweeps import plot_alpha_curve, plot_heatmap
+    from brianforce.viz.sweeps import plot_alpha_curve, plot_heatmap
 
     axes = list(spec.axes)
     models = ["rate", "spiking"] if spec.model == "both" else [spec.model]

@@ -1,7 +1,7 @@
 """Spiking vs parameter-matched rate FORCE networks (Newton & Nicola 2025).
 
-A LIF FORCE network (Brian2, :class:`~brianforce.training.FORCETrainer`) and its
-instantaneous rate network (numpy, :class:`~brianforce.rate.LIFRateNetwork`) are built
+A LIF FORCE network (Brian2, :class:`~brianforce.methods.force.FORCETrainer`) and its
+instantaneous rate network (numpy, :class:`~brianforce.rate.networks.LIFRateNetwork`) are built
 from the *same* static weights ω, encoders η, bias, synaptic filter and RLS
 hyperparameters and trained on the same task. :class:`MatchedForceComparison` then
 measures the correlation of the two learned decoders φ, swaps them (spiking → rate and
@@ -43,11 +43,11 @@ import numpy as np
 from brian2 import mV, ms, second, volt
 from threadpoolctl import threadpool_limits
 
-from .analysis import normalised_rmse
-from .rate import LIFRateNetwork
-from .seeding import rng_for
-from .training import FORCETrainer, as_task
-from .units import as_positive_si, as_si
+from brianforce.analysis.metrics import normalised_rmse
+from brianforce.rate.networks import LIFRateNetwork
+from brianforce.seeding import rng_for
+from brianforce.methods.force import FORCETrainer, as_task
+from brianforce.units import as_positive_si, as_si
 
 __all__ = ["MatchedForceComparison", "ComparisonResult", "PCProjection", "decoder_correlation",
            "filtered_rates_from_spikes", "cross_trial_decoder", "decoder_pc_projection", "rls_pc_gain",
@@ -340,7 +340,7 @@ def offline_rls_decoder(rates, target, alpha: float, every: int = 1, normalised:
     ``target`` (T, K); with ``normalised=True`` the result is exactly ridge regression
     with λ = 1/α, whose PC spectrum :func:`rls_pc_gain` predicts.
     """
-    from .rls import RLS
+    from brianforce.learning.rls import RLS
 
     rates, target = np.asarray(rates, float), np.asarray(target, float).reshape(len(rates), -1)
     rls = RLS(rates.shape[1], target.shape[1], alpha=alpha, normalised=normalised)
@@ -352,7 +352,7 @@ def offline_rls_decoder(rates, target, alpha: float, every: int = 1, normalised:
 class LeadCompensatedRateNetwork(LIFRateNetwork):
     """LIF-matched rate network whose units respond to ``I + τ_lead dI/dt`` (not in the paper).
 
-    A diagnostic variant of :class:`~brianforce.rate.LIFRateNetwork`: the stationary f–I
+    A diagnostic variant of :class:`~brianforce.rate.networks.LIFRateNetwork`: the stationary f–I
     curve is applied to the total input advanced by a first-order lead,
     ``f_i = f(I_i + τ_lead İ_i)`` (``İ`` by a backward difference over one step). LIF
     neurons driven by a slowly modulated input fire ahead of their stationary f–I rate
@@ -369,7 +369,7 @@ class LeadCompensatedRateNetwork(LIFRateNetwork):
 
     def rates_from_input(self, current) -> np.ndarray:
         """Rates (Hz) for total input ``current`` (V) at this step; advances the lead state."""
-        from .neurons import lif_rate
+        from brianforce.neurons import lif_rate
 
         prev = current if self._I_prev is None else self._I_prev
         self._I_prev = np.array(current, float)
@@ -399,7 +399,7 @@ def lif_phase_lead(offset: float, amplitude: float, frequency: float = 5.0, lif=
     """
     from scipy.signal import lfilter
 
-    from .neurons import LIFParams, lif_rate
+    from brianforce.neurons import LIFParams, lif_rate
 
     lif = LIFParams() if lif is None else lif
     t = np.arange(0.0, duration, dt)
@@ -504,7 +504,7 @@ _TF_COUNTER = itertools.count()
 
 
 def teacher_forced_rate_basis(net: LIFRateNetwork, task, duration: float, record_every: int = 1):
-    """Run a :class:`~brianforce.rate.LIFRateNetwork` open loop, its feedback clamped to the target.
+    """Run a :class:`~brianforce.rate.networks.LIFRateNetwork` open loop, its feedback clamped to the target.
 
     Each step uses ``f = f_LIF(bias + ω s + η y(t))`` with the target ``y`` in place of the
     decoded output ``z = φᵀ s`` (teacher forcing, as during a perfect FORCE training step);
@@ -514,7 +514,7 @@ def teacher_forced_rate_basis(net: LIFRateNetwork, task, duration: float, record
     -------
     t : ndarray (T,), s; rates : ndarray (T, N), Hz (the regressor ``s``); target : ndarray (T, K)
     """
-    from .neurons import lif_rate
+    from brianforce.neurons import lif_rate
 
     n_steps = int(round(duration / net.dt))
     if n_steps < 1:
@@ -689,7 +689,7 @@ class MatchedForceComparison:
         TrainingDiverged
             If either network's RLS training diverges (step and time in the message).
         """
-        from .analysis import dominant_frequency
+        from brianforce.analysis.metrics import dominant_frequency
 
         task = as_task(task, self.spiking_.config.n_outputs)
         settle_s = float(as_si(settle, second, "settle"))

@@ -22,9 +22,9 @@ import brian2 as b2
 from brian2.devices.device import RuntimeDevice
 from brian2 import Hz, NeuronGroup, Synapses, linked_var, second, volt
 
-from .connectivity import SparseWeights
-from .errors import StandaloneNotSupportedError
-from .neurons import LIFParams, lif_equations, lif_reset, lif_threshold
+from brianforce.networks.connectivity import SparseWeights
+from brianforce.errors import StandaloneNotSupportedError
+from brianforce.neurons import LIFParams, lif_equations, lif_reset, lif_threshold
 
 __all__ = ["ForceNetwork", "build_force_network", "decoder_view", "force_lif_equations", "require_runtime_device",
            "StandaloneNotSupportedError", "FILTERED_READOUT_EQS"]

@@ -1,6 +1,6 @@
 """Plain vectorised numpy FORCE-LIF loop: the independent reference for the Brian2 trainer.
 
-It integrates exactly the model of :mod:`brianforce.spiking` with the same forward-Euler
+It integrates exactly the model of :mod:`brianforce.networks.force_lif` with the same forward-Euler
 discretisation and the same order of operations per step as Brian2's default schedule
 (readout, state update, threshold, synaptic propagation, reset, RLS), so for the same
 arrays both produce the same spikes until floating-point round-off is amplified by the
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .connectivity import SparseWeights
-from .neurons import LIFParams
-from .rls import RLS
+from brianforce.networks.connectivity import SparseWeights
+from brianforce.neurons import LIFParams
+from brianforce.learning.rls import RLS
 
 __all__ = ["ReferenceResult", "numpy_force_lif", "run_reference_like"]
 
@@ -40,7 +40,7 @@ def numpy_force_lif(weights: SparseWeights, eta, v0, *, lif: LIFParams = LIFPara
                     normalised: bool = False, record_every: int = 10) -> ReferenceResult:
     """Simulate settle → RLS training → free-running test (all durations in s).
 
-    Parameters mirror :class:`brianforce.training.FORCETrainer` (SI floats). Returns the
+    Parameters mirror :class:`brianforce.methods.force.FORCETrainer` (SI floats). Returns the
     output ``z`` sampled every ``record_every`` steps (at the step's start state, as Brian2
     records it) and all spikes.
     """
@@ -100,14 +100,14 @@ def run_reference_like(trainer, task, *, settle: float, train: float, test: floa
                        blas_threads: int = 1) -> tuple[ReferenceResult, float, dict]:
     """Run :func:`numpy_force_lif` on the structure and settings of a FORCE trainer.
 
-    ``trainer`` is a :class:`brianforce.training.FORCETrainer` (or anything with its
+    ``trainer`` is a :class:`brianforce.methods.force.FORCETrainer` (or anything with its
     ``config`` and ``_draw_structure()``); durations in s. BLAS is pinned to ``blas_threads``
     threads (one, as in the trainer, by default). Returns ``(result, wall_seconds, first_second_metrics)`` with the
     RMSE / amplitude and lag-adjusted correlation of the first second of the test.
     """
     from threadpoolctl import threadpool_limits
 
-    from .analysis import lag_adjusted_correlation, normalised_rmse
+    from brianforce.analysis.metrics import lag_adjusted_correlation, normalised_rmse
 
     weights, eta, v0 = trainer._draw_structure()
     c = trainer.config

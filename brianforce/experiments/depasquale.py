@@ -13,7 +13,7 @@ Recipe layout (TOML; physical values are strings with units)::
 
 For a rhythm (continuous task) the summary also gives, for teacher and student, the lag of
 every test period behind the target (``phase_lag_per_trial_ms``, positive = behind) and its
-straight-line drift (``phase_drift_ms_per_period``, :func:`brianforce.analysis.lag_drift`):
+straight-line drift (``phase_drift_ms_per_period``, :func:`brianforce.analysis.metrics.lag_drift`):
 a drift that every test draw shares is a period error of the trained network, scatter
 between draws is phase diffusion.
 
@@ -30,14 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import circular_lag, lag_drift
-from .analysis_stats import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
+from brianforce.analysis.metrics import circular_lag, lag_drift
+from brianforce.analysis.population import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
                              principal_angles)
-from .config import RecipeError, load_recipe, si_float
-from .factors import pca_factors
-from .io import save_arrays
-from .tasks.depasquale import TASKS, decision_accuracy
-from .teacher import RateTeacher
+from brianforce.config import RecipeError, load_recipe, si_float
+from brianforce.rate.factors import pca_factors
+from brianforce.io import save_arrays
+from brianforce.tasks.depasquale import TASKS, decision_accuracy
+from brianforce.rate.teacher import RateTeacher
 
 __all__ = ["train_from_recipe", "apply_overrides", "condition_averaged_error", "evaluate_student", "population_metrics", "phase_aligned_errors"]
 
@@ -102,7 +102,7 @@ def _lags_ms(shifts, n_samples: int, duration: float) -> list:
 
 
 def _drift_ms(lags_ms: list, duration: float):
-    """:func:`~brianforce.analysis.lag_drift` (ms per period) of per-period lags in ms, or
+    """:func:`~brianforce.analysis.metrics.lag_drift` (ms per period) of per-period lags in ms, or
     ``None`` for a single period."""
     return lag_drift(lags_ms, duration * 1e3)[0] if len(lags_ms) > 1 else None
 
@@ -118,7 +118,7 @@ def condition_averaged_error(outputs, targets, labels) -> float:
 
 
 def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
-    """Output errors, accuracy and spike statistics of a :class:`~brianforce.student.StudentRun`."""
+    """Output errors, accuracy and spike statistics of a :class:`~brianforce.methods.factor_student.StudentRun`."""
     errs = [normalised_error(run.outputs[k], targets[k]) for k in range(len(targets))]
     trains = [np.sort(run.spike_t[run.spike_i == i]) for i in range(n_neurons)]
     cv = isi_cv(trains)
@@ -194,7 +194,7 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     """
     import brian2
 
-    from .student import FactorStudent, recipe_student_kwargs
+    from brianforce.methods.factor_student import FactorStudent, recipe_student_kwargs
 
     t_start = time.time()
     rec = apply_overrides(load_recipe(path), overrides)

@@ -23,14 +23,14 @@ from brian2 import mV, ms, network_operation, second, volt
 from brian2.devices.device import RuntimeDevice
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
-from .analysis_stats import gaussian_smooth
-from .analysis_stats import time_correlations as correlations
-from .errors import TrainingDiverged
-from .balanced import (BalancedConnectivity, BalancedNetwork, balanced_connectivity,
+from brianforce.analysis.population import gaussian_smooth
+from brianforce.analysis.population import time_correlations as correlations
+from brianforce.errors import TrainingDiverged
+from brianforce.networks.balanced import (BalancedConnectivity, BalancedNetwork, balanced_connectivity,
                        build_balanced_network)
-from .rls_per_neuron import PerNeuronRLS
-from .seeding import check_seed, rng_for
-from .tasks.patterns import CurrentTargets, fit_transfer_noise, rates_to_targets
+from brianforce.learning.rls_per_neuron import PerNeuronRLS
+from brianforce.seeding import check_seed, rng_for
+from brianforce.tasks.patterns import CurrentTargets, fit_transfer_noise, rates_to_targets
 
 __all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", 
            "correlations", "isi_cv", "trainer_from_sections"]
@@ -142,7 +142,7 @@ class RecurrentTrainer:
         Network size.
     p, frac_exc, g : float
         Connection probability, excitatory fraction, relative inhibition
-        (see :func:`brianforce.balanced.balanced_connectivity`).
+        (see :func:`brianforce.networks.balanced.balanced_connectivity`).
     j0 : Quantity (voltage)
         Coupling scale (EPSP ≈ ``j0/√K``).
     bias : (Quantity, Quantity)
@@ -166,7 +166,7 @@ class RecurrentTrainer:
     tau_r, tau_d, dt : Quantity (time)
     noise : Quantity (voltage)
         Free membrane SD of independent white input noise to every neuron (default 0:
-        none); see :func:`brianforce.balanced.build_balanced_network`. It smooths the
+        none); see :func:`brianforce.networks.balanced.build_balanced_network`. It smooths the
         neurons' f–I curve, so that low recorded rates map onto a usable current range.
     drive : Quantity (voltage)
         SD of a condition-specific, time-varying external input ``I_ext`` given during the
@@ -664,7 +664,7 @@ class RecurrentTrainer:
     # -- persistence ---------------------------------------------------------------------
     def save(self, path):
         """Save trained weights and configuration via :func:`brianforce.io.save_arrays`."""
-        from .io import save_arrays
+        from brianforce.io import save_arrays
 
         c = self.network_.connectivity
         arrays = dict(pre=c.pre, post=c.post, weight=np.array(self.network_.weight_view()),

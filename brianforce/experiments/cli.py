@@ -24,7 +24,7 @@ def _log(msg: str) -> None:
 
 def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, train: float, test: float,
                          progress: bool = True, title: str = "FORCE-trained LIF network") -> dict:
-    """Fit a :class:`~brianforce.training.FORCETrainer`, test it free-running, write outputs.
+    """Fit a :class:`~brianforce.methods.force.FORCETrainer`, test it free-running, write outputs.
 
     Writes ``summary.json`` (metrics of the first second of the test and of the whole
     test, wall times of simulation and RLS), ``figure.png`` and ``model.npz`` to ``out``.
@@ -36,8 +36,8 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
     import matplotlib.pyplot as plt
     from brian2 import second
 
-    from .plotting import plot_force_summary
-    from .training import FORCETrainer
+    from brianforce.viz.force import plot_force_summary
+    from brianforce.methods.force import FORCETrainer
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -84,7 +84,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, task: str = "sinusoid",
              settle: float | None = None, train: float | None = None, test: float | None = None,
              progress: bool = True) -> dict:
     """The demo: Nicola & Clopath's sinusoid LIF network (durations in seconds)."""
-    from .tasks import make_task
+    from brianforce.tasks import make_task
 
     d = dict(DEMO_QUICK if quick else DEMO_FULL)
     for key, val in dict(n_neurons=n_neurons, settle=settle, train=train, test=test).items():
@@ -97,8 +97,8 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, task: str = "sinusoid",
 
 def run_force_recipe(recipe: dict, out, progress: bool = True) -> dict:
     """Run a ``method = "force"`` recipe (see ``models/nicola_clopath_*.toml``)."""
-    from .config import RecipeError, parse_quantity
-    from .tasks import make_task
+    from brianforce.config import RecipeError, parse_quantity
+    from brianforce.tasks import make_task
 
     try:
         exp, task_cfg, net, proto = (recipe[k] for k in ("experiment", "task", "network", "protocol"))
@@ -115,7 +115,7 @@ def run_force_recipe(recipe: dict, out, progress: bool = True) -> dict:
 
 def run_kim2019_recipe(path, out) -> dict:
     """Run a ``method = "kim2019"`` recipe: train the rate RNN, transfer to LIF, save both."""
-    from .transfer import read_recipe, run_kim2019
+    from brianforce.methods.transfer import read_recipe, run_kim2019
 
     recipe = read_recipe(path)
     seed = int(recipe.get("experiment", {}).get("seed", 0))
@@ -168,32 +168,32 @@ def main(argv=None) -> int:
     run.add_argument("--out", default="standalone_output")
     args = parser.parse_args(argv)
     if args.command == "run":
-        from .standalone import run_model_cli
+        from brianforce.devices.standalone import run_model_cli
 
         run_model_cli(args.model, args.device, args.duration, args.out, n_trials=args.trials, seed=args.seed)
     elif args.command == "sweep":
-        from .sweep import sweep_cli
+        from brianforce.experiments.sweep import sweep_cli
 
         sweep_cli(args.recipe, args.out, scheduler=args.scheduler)
     elif args.command == "train":
-        from .config import load_recipe
+        from brianforce.config import load_recipe
 
         recipe = load_recipe(args.recipe)
         method = recipe.get("experiment", {}).get("method")
         if method == "force":
             run_force_recipe(recipe, args.out)
         elif method == "depasquale":
-            from .recipes_depasquale import train_from_recipe
+            from brianforce.experiments.depasquale import train_from_recipe
 
             train_from_recipe(args.recipe, args.out)
         elif method == "kim2019":
             run_kim2019_recipe(args.recipe, args.out)
         elif method == "reaching":
-            from .reaching import run_reaching_recipe
+            from brianforce.experiments.reaching import run_reaching_recipe
 
             run_reaching_recipe(args.recipe, args.out, data=args.data)
         elif method == "reaching_m1":
-            from .reaching import run_m1_recipe
+            from brianforce.experiments.reaching import run_m1_recipe
 
             run_m1_recipe(args.recipe, args.out, data=args.data)
         else:

@@ -4,12 +4,12 @@
 
 1. :func:`brianforce.tasks.reaching.reaching_trials` builds trials (condition input + go cue,
    per-muscle normalised EMG targets upsampled to the simulation step, a resting baseline);
-2. a :class:`~brianforce.teacher.RateTeacher` is trained (online full-FORCE) on shuffled
+2. a :class:`~brianforce.rate.teacher.RateTeacher` is trained (online full-FORCE) on shuffled
    repeats of all conditions and tested on one clean trial per condition: R² per condition
    over the recorded EMG window (pooled over muscles: ``1 − Σ(z−f)² / Σ(f − f̄)²`` with f̄ the
    per-muscle mean of that condition);
 3. the teacher's rates on the student's training trials give the factors (PCs,
-   :func:`~brianforce.factors.pca_factors`); a :class:`~brianforce.student.FactorStudent`
+   :func:`~brianforce.rate.factors.pca_factors`); a :class:`~brianforce.methods.factor_student.FactorStudent`
    (LIF, Brian2) learns them with closed-loop RLS and a perturbed drive, every trial starting
    from a stored rest state;
 4. closed-loop test trials (``n_test_repeats`` per condition): trial-averaged R² per condition,
@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis_stats import (fano_factor, gaussian_smooth, isi_cv, nanmedian_or_none, pca,
+from brianforce.analysis.population import (fano_factor, gaussian_smooth, isi_cv, nanmedian_or_none, pca,
                              principal_angles, r_squared, time_correlations)
-from .factors import pca_factors
-from .tasks.reaching import reaching_trials
-from .teacher import RateTeacher
+from brianforce.rate.factors import pca_factors
+from brianforce.tasks.reaching import reaching_trials
+from brianforce.rate.teacher import RateTeacher
 
 __all__ = ["fit_reaching", "run_reaching_recipe", "condition_r2", "population_comparison", "local_cv2",
            "DEFAULT_TEACHER", "DEFAULT_STUDENT", "gaussian_smooth", "unit_quality_table",
@@ -119,7 +119,7 @@ def population_comparison(student_rates, teacher_rates, n_pcs: int = 10) -> dict
 
 
 def _student_kwargs(kw: dict) -> dict:
-    from .config import parse_quantity
+    from brianforce.config import parse_quantity
 
     return {k: (parse_quantity(v) if isinstance(v, str) and k != "schedule" else v) for k, v in kw.items()}
 
@@ -140,16 +140,16 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
     task : dict
         Keyword arguments of :func:`~brianforce.tasks.reaching.reaching_trials`.
     teacher : dict
-        :class:`~brianforce.teacher.RateTeacher` arguments (plain SI floats), over
+        :class:`~brianforce.rate.teacher.RateTeacher` arguments (plain SI floats), over
         :data:`DEFAULT_TEACHER`.
     student : dict
-        :class:`~brianforce.student.FactorStudent` arguments (quantities or unit strings), over
+        :class:`~brianforce.methods.factor_student.FactorStudent` arguments (quantities or unit strings), over
         :data:`DEFAULT_STUDENT`.
     n_teacher_repeats, n_student_repeats, n_test_repeats : int
         Repeats of every condition for teacher training, student training (the trials the
         student cycles through) and closed-loop tests.
     variance, n_factors
-        Factor selection (:func:`~brianforce.factors.pca_factors`).
+        Factor selection (:func:`~brianforce.rate.factors.pca_factors`).
     fit_student : bool
         ``False`` stops after the teacher (numpy only, seconds).
     out : path, optional
@@ -223,7 +223,7 @@ def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats
                  n_factors, seed, summary, log, pca_smoothing=0.0):
     import brian2
 
-    from .student import FactorStudent
+    from brianforce.methods.factor_student import FactorStudent
 
     skw = dict(DEFAULT_STUDENT, **(student or {}))
     noise_sd = float(np.asarray(_student_kwargs({"x": skw.pop("background_noise", 0.0)})["x"]))
@@ -320,7 +320,7 @@ def _noisy_inputs(inputs, n_channels, sd, input_gain, seed, stream):
     RLS step). The student's input weights are uniform(−1, 1)·``input_gain``, so each channel
     gets SD ``sd / (input_gain·√(n_channels/3))``: every neuron then receives a noise current of
     SD ≈ ``sd``, nearly independent across neurons for ``n_channels`` ~ N (background input)."""
-    from .seeding import rng_for
+    from brianforce.seeding import rng_for
 
     n, T, _ = inputs.shape
     ch_sd = sd / (input_gain * np.sqrt(n_channels / 3.0))
@@ -347,7 +347,7 @@ def _criteria(summary) -> dict:
 
 
 def _write(out: Path, summary: dict, result: dict) -> None:
-    from .io import save_arrays
+    from brianforce.io import save_arrays
 
     out.mkdir(parents=True, exist_ok=True)
     _figures(out, summary, result)
@@ -437,7 +437,7 @@ _LOADERS = {"reaching_emg": "load_reaching_emg", "hatsopoulos_emg": "load_hatsop
 def _plain(v):
     """Recipe value → plain SI float (unit strings parsed), other values unchanged."""
     if isinstance(v, str):
-        from .config import RecipeError, parse_quantity
+        from brianforce.config import RecipeError, parse_quantity
 
         try:
             return float(np.asarray(parse_quantity(v)))
@@ -456,8 +456,8 @@ def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
     """
     import copy
 
-    from . import datasets
-    from .config import RecipeError, load_recipe
+    from brianforce import datasets
+    from brianforce.config import RecipeError, load_recipe
 
     rec = copy.deepcopy(load_recipe(path))
     for dotted, value in (overrides or {}).items():
@@ -510,7 +510,7 @@ def poisson_ceiling(recorded, dt: float, n_trials: int, *, smooth: float = 0.025
     (C, T, U) over the concatenated directions: the best a model with Poisson-like spiking can
     score with that many test trials.
     """
-    from .seeding import rng_for
+    from brianforce.seeding import rng_for
 
     R = np.asarray(recorded, dtype=float)
     C, T, U = R.shape
@@ -625,7 +625,7 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
 
     Units with a mean rate above ``min_mean_rate_hz`` (the ``max_units`` most active, if set)
     are mapped one-to-one onto neurons of a balanced LIF network trained with per-neuron RLS
-    (Kim & Chow 2018; :meth:`brianforce.recurrent_training.RecurrentTrainer.fit_rates`).
+    (Kim & Chow 2018; :meth:`brianforce.methods.recurrent.RecurrentTrainer.fit_rates`).
     ``n_test_trials`` test trials per direction without learning give trial-averaged rates
     (Gaussian SD ``smoothing`` s, as the data), compared unit by unit with
     :func:`unit_quality_table` (with the Poisson ceiling for the same number of trials).
@@ -661,7 +661,7 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
     if units.size == 0:
         raise ValueError(f"no unit has a mean rate above {min_mean_rate_hz} Hz")
     R = data.rates[:, :, units]
-    from .recurrent_training import trainer_from_sections
+    from brianforce.methods.recurrent import trainer_from_sections
 
     tr = trainer_from_sections(network, training)
     sigma = training.get("sigma_mV")
@@ -746,8 +746,8 @@ def run_m1_recipe(path, out, *, data=None, overrides: dict | None = None,
     """
     import copy
 
-    from . import datasets
-    from .config import RecipeError, load_recipe
+    from brianforce import datasets
+    from brianforce.config import RecipeError, load_recipe
 
     path = Path(path)
     rec = copy.deepcopy(load_recipe(path))

@@ -1,6 +1,6 @@
 """A trained DePasquale student as plain Brian2 equations: closed-loop test runs on any device.
 
-:class:`brianforce.student.FactorStudent` closes its learned loop in a Python
+:class:`brianforce.methods.factor_student.FactorStudent` closes its learned loop in a Python
 ``network_operation`` (every ``dt_op``: ``y = wᵀ s``, ``z = W_outᵀ [y; 1]``,
 ``I_ctrl = U y + U_in u + Dale common mode``), which standalone devices silently drop.
 Here the same closed loop is generated code, so a trained student runs as a
@@ -32,10 +32,10 @@ import numpy as np
 import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, second, volt
 
-from .config import si_float
-from .devices import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
-from .io import ModelFileError, load_arrays
-from .seeding import check_seed, rng_for
+from brianforce.config import si_float
+from brianforce.devices.activation import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
+from brianforce.io import ModelFileError, load_arrays
+from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["StudentNetwork", "StudentNetworkRun", "run_student_network", "run_student_cli", "STUDENT_KIND"]
 
@@ -47,7 +47,7 @@ _PARAMS = ("tau_m", "tau_ref", "v_th", "v_reset", "tau_r", "tau_d", "tau_slow", 
 def _params(student, time_scale: float) -> dict:
     """SI parameters of ``student``, time constants × ``time_scale`` (its period calibration,
     :meth:`FactorStudent.calibrate_period`; ``tau_ref`` in whole integration steps)."""
-    from .student import RESCALED_TIME_CONSTANTS, rescaled_refractory
+    from brianforce.methods.factor_student import RESCALED_TIME_CONSTANTS, rescaled_refractory
 
     p = {k: float(getattr(student, k)) * (time_scale if k in RESCALED_TIME_CONSTANTS else 1.0)
          for k in _PARAMS}
@@ -91,7 +91,7 @@ class StudentNetwork:
 
     @classmethod
     def from_student(cls, student) -> "StudentNetwork":
-        """From a fitted :class:`~brianforce.student.FactorStudent`."""
+        """From a fitted :class:`~brianforce.methods.factor_student.FactorStudent`."""
         a = student.arrays()
         return cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
                    a["fixed_i"], a["fixed_j"], a["fixed_w"], _params(student, student.time_scale_),
@@ -105,7 +105,7 @@ class StudentNetwork:
     @classmethod
     def _load(cls, path) -> tuple:
         """``(StudentNetwork, metadata)`` of a saved student (the file is read once)."""
-        from .student import FactorStudent, recipe_student_kwargs
+        from brianforce.methods.factor_student import FactorStudent, recipe_student_kwargs
 
         arrays, meta = load_arrays(path, kind=STUDENT_KIND)
         try:
@@ -225,7 +225,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     try:
         if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
-        from .student import STUDENT_RESET, STUDENT_THRESHOLD, student_equations
+        from brianforce.methods.factor_student import STUDENT_RESET, STUDENT_THRESHOLD, student_equations
 
         terms = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
         eqs = (student_equations(task_input=True)
@@ -329,9 +329,9 @@ def run_student_cli(model, *, device, out, n_trials=20, seed=0, **_) -> dict:
     """
     from pathlib import Path
 
-    from .analysis_stats import normalised_error
-    from .io import write_run_outputs
-    from .tasks.depasquale import TASKS, decision_accuracy
+    from brianforce.analysis.population import normalised_error
+    from brianforce.io import write_run_outputs
+    from brianforce.tasks.depasquale import TASKS, decision_accuracy
 
     out = Path(out)
     net, meta = StudentNetwork._load(model)

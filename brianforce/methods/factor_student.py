@@ -134,15 +134,15 @@ from brian2 import (NeuronGroup, Network, NetworkOperation, Synapses, SpikeMonit
 from brian2.units.fundamentalunits import (DimensionMismatchError, get_dimensions,
                                            have_same_dimensions)
 
-from .analysis import circular_lag, lag_drift
-from .config import parse_quantity
-from .errors import TrainingDiverged
-from .neurons import SYNAPTIC_CURRENT, lif_equations, lif_reset, lif_threshold
-from .factors import pool_projection
-from .rls import RLS
-from .seeding import check_seed, rng_for
-from .spiking import require_runtime_device
-from .teacher import one_blas_thread
+from brianforce.analysis.metrics import circular_lag, lag_drift
+from brianforce.config import parse_quantity
+from brianforce.errors import TrainingDiverged
+from brianforce.neurons import SYNAPTIC_CURRENT, lif_equations, lif_reset, lif_threshold
+from brianforce.rate.factors import pool_projection
+from brianforce.learning.rls import RLS
+from brianforce.seeding import check_seed, rng_for
+from brianforce.networks.force_lif import require_runtime_device
+from brianforce.rate.teacher import one_blas_thread
 
 __all__ = ["FactorStudent", "StudentRun"]
 
@@ -170,7 +170,7 @@ class StudentRun:
     duration: float
 
 
-# the student's neurons (shared with brianforce.student_network, which adds the task input)
+# the student's neurons (shared with brianforce.devices.student_network, which adds the task input)
 STUDENT_FILTERS = (SYNAPTIC_CURRENT, ("r_f", "hr_f", "hertz"), ("r_s", "hr_s", "hertz", "tau_r", "tau_slow"))
 STUDENT_PARAMETERS = ("I_ctrl : volt", "I_bias : volt", "tau_m : second (shared, constant)",
                       "tau_r : second (shared, constant)", "tau_d : second (shared, constant)",
@@ -180,7 +180,7 @@ STUDENT_PARAMETERS = ("I_ctrl : volt", "I_bias : volt", "tau_m : second (shared,
 
 def student_equations(task_input: bool = False) -> str:
     """Equations of the student's neurons (fast and slow filtered spike trains ``r_f``, ``r_s``);
-    ``task_input`` adds the input current ``I_in`` of :mod:`brianforce.student_network`."""
+    ``task_input`` adds the input current ``I_in`` of :mod:`brianforce.devices.student_network`."""
     currents = ["I_syn", "I_ctrl", "I_in", "I_bias"] if task_input else ["I_syn", "I_ctrl", "I_bias"]
     return lif_equations(currents, filters=STUDENT_FILTERS, parameters=STUDENT_PARAMETERS)
 
@@ -851,7 +851,7 @@ class FactorStudent:
         ``n_copies`` perturbed copies of the state after it (:meth:`predict_repeats`, with
         their own seeds, so none is the run that follows) the student runs ``n_periods``
         periods closed loop without learning. The lag of its factors behind ``factor_period``
-        (T, P) is measured in every period (:func:`brianforce.analysis.circular_lag`), and one
+        (T, P) is measured in every period (:func:`brianforce.analysis.metrics.circular_lag`), and one
         slope fitted through every copy's lags (each copy its own offset) gives the mean drift
         d per period: the free period is T + d. The time constants ``tau_m, tau_r, tau_d,
         tau_slow`` and the fixed weights (V·s) are then multiplied by κ = T / (T + d): the

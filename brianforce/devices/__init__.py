@@ -1,0 +1,16 @@
+"""Devices: switching Brian2 between runtime and standalone (:mod:`.activation`), trained networks
+as compiled programs — compile once, run many (:mod:`.standalone`, :mod:`.student_network`).
+
+Public names are imported on first use (``from brianforce.devices import X``).
+"""
+from importlib import import_module
+
+_LAZY = {"activate": "activation", "restore_runtime": "activation", "StandaloneFORCETrainer": "standalone", "build_project": "standalone", "run_standalone": "standalone", "run_model_cli": "standalone", "MODEL_RUNNERS": "standalone", "StudentNetwork": "student_network", "run_student_network": "student_network"}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

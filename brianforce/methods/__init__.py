@@ -1,0 +1,18 @@
+"""The trainers of the published methods, on one contract (``fit`` returns self, results in
+trailing-underscore attributes): Nicola & Clopath FORCE (:mod:`.force`), DePasquale et al.'s
+factor students (:mod:`.factor_student`), Kim, Li & Sejnowski's transfer (:mod:`.transfer`), Kim &
+Chow's recurrent learning (:mod:`.recurrent`), Newton & Nicola's comparison (:mod:`.comparison`).
+
+Public names are imported on first use (``from brianforce.methods import X``).
+"""
+from importlib import import_module
+
+_LAZY = {"FORCETrainer": "force", "FactorStudent": "factor_student", "LIFTransfer": "transfer", "TransferredLIF": "transfer", "RecurrentTrainer": "recurrent", "MatchedForceComparison": "comparison"}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,15 @@
+"""Figures: FORCE summaries and rasters (:mod:`.force`), sweep heat maps and curves (:mod:`.sweeps`).
+
+Public names are imported on first use (``from brianforce.viz import X``).
+"""
+from importlib import import_module
+
+_LAZY = {"plot_force_summary": "force", "plot_raster": "force", "plot_heatmap": "sweeps"}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
