@@ -17,7 +17,7 @@
 # EMG for every condition**, a spike raster, and the leading PCs of the rate (teacher) and
 # spiking (student) networks with the principal angles between them.
 #
-# **Success criterion** (issue #4, real `reaching_data.mat`): teacher R² > 0.95 in all 8
+# **Success criterion** (real `reaching_data.mat`): teacher R² > 0.95 in all 8
 # conditions; spiking student trial-averaged R² > 0.85 on test trials (10 per condition), ISI
 # CV > 0.5, top-10 PCs > 90 % of the variance, median principal angle < 15°, N ≤ 3× the teacher.
 # The PCs are computed on the condition-averaged rates (spike trains through the student's

@@ -27,7 +27,7 @@
 # **Success criterion.** Full run (recorded data): a complete table (one row per unit with a
 # mean rate > 1 Hz, 103 units), model mean rate within a factor 2 of the recorded one, and a
 # median all-direction correlation > 0.7 (measured 0.80, mean 0.76; per-direction correlation
-# median 0.67, below the 0.8 of issue #6; Poisson ceiling 0.89). `BRIANFORCE_FAST=1` (CI): the
+# median 0.67, below the criterion of 0.8; Poisson ceiling 0.89). `BRIANFORCE_FAST=1` (CI): the
 # synthetic look-alike, 16 units on N = 200 neurons, one short training round: the table is
 # complete and finite, the model fires (mean rate within a factor 4 of the data).
 #

@@ -329,7 +329,7 @@ def _noisy_inputs(inputs, n_channels, sd, input_gain, seed, stream):
 
 
 def _criteria(summary) -> dict:
-    """Acceptance criteria of issue #4 (DePasquale et al. reaching), value and pass/fail."""
+    """Acceptance criteria of the DePasquale et al. reaching fit, value and pass/fail."""
     c = {"teacher_r2_min_gt_0.95": {"value": summary["teacher"]["r2_min"],
                                     "passed": summary["teacher"]["r2_min"] > 0.95}}
     s, p = summary.get("student"), summary.get("population")
