@@ -9,7 +9,7 @@
 # %% [markdown]
 # # Reaching M1 rates: spiking neurons that follow recorded units, with a quality table per unit
 #
-# Issue #4, item 2. Motor-cortex (M1) units recorded during 8-direction center-out reaches
+# Motor-cortex (M1) units recorded during 8-direction center-out reaches
 # (Hatsopoulos et al. 2007; trial-averaged, 25-ms-smoothed rates, −0.8 … +0.4 s around movement
 # onset) are mapped one-to-one onto neurons of a balanced E/I network of LIF neurons. Following
 # Kim & Chow (2018, their recorded-rate fit, Fig. 7), each mapped neuron's incoming recurrent

@@ -197,7 +197,7 @@ class CodegenRLSBackend(RLSBackend):
         t = np.asarray(mon.t_) + self.dt
         err = np.asarray(mon.rls_err_).T.reshape(len(t), -1)
         state = self.fns.state
-        ok = ~np.any(~(np.abs(err) <= self.limit), axis=1)
+        ok = np.all(np.abs(err) <= self.limit, axis=1)      # NaN compares False
         if not ok.all() or state[2]:
             bad = int(np.argmax(~ok)) if not ok.all() else len(t) - 1
             self.diverged = (len(self.times) + bad, float(t[bad]), err[bad])

@@ -116,8 +116,6 @@ def check_parameter(group: NeuronGroup, name: str, what: str) -> None:
 
 
 def _as_matrix(values, shape, unit, what):
-    if not isinstance(values, Quantity) and unit.dim is not DIMENSIONLESS:
-        raise DimensionMismatchError(f"{what} must carry units of {unit!r}", get_dimensions(values))
     if get_dimensions(values) is not unit.dim:
         raise DimensionMismatchError(f"{what} must have units of {unit!r}, got {values!r:.40}",
                                      get_dimensions(values))
