@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 from brian2 import ms, second
 
-from brianforce.methods.recurrent import RecurrentTrainer, correlations, isi_cv
+from brianforce.analysis.population import isi_cv_by_neuron
+from brianforce.methods.recurrent import RecurrentTrainer, correlations
 from brianforce.seeding import rng_for
 from brianforce.tasks.patterns import pattern_targets, sinusoid_patterns
 
@@ -49,10 +50,10 @@ def run_one(n: int, n_trained: int, length: float, *, n_trials: int, n_test: int
     targets = pattern_targets(z, base, amplitude, sample_dt, neurons)
     tr.fit(targets)
     rec = tr.run_trials(n_test)
-    y = targets.values[None]  # (1, C, T, M)
-    err = np.sqrt(((rec.currents - y) ** 2).mean(axis=2)) / targets.values.std(axis=1)[None]
+    y = targets.targets[None]  # (1, C, T, M)
+    err = np.sqrt(((rec.currents - y) ** 2).mean(axis=2)) / targets.targets.std(axis=1)[None]
     corr = correlations(rec.currents, y)
-    cv = isi_cv([s[0][0] for s in rec.spike_times], [s[0][1] for s in rec.spike_times], n)
+    cv = isi_cv_by_neuron([s[0][0] for s in rec.spike_times], [s[0][1] for s in rec.spike_times], n)
     n_spk = sum(len(s[0][0]) for s in rec.spike_times)
     return dict(n=n, n_trained=n_trained, pattern_length_s=length, n_trials=n_trials,
                 n_test=n_test, test_error=float(err.mean()), test_error_sd=float(err.std()),

@@ -54,8 +54,8 @@ import numpy as np
 from brian2 import mV, ms
 
 from brianforce.datasets import load_m1_rates
-from brianforce.methods.recurrent import (RecurrentTrainer, TrialRecording, correlations,
-                                          trainer_from_sections)
+from brianforce.experiments.kimchow import trainer_from_sections
+from brianforce.methods.recurrent import RecurrentTrainer, TrialRecording, correlations
 from brianforce.seeding import rng_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +168,7 @@ def main(argv=None):
     c_per, c_flat = poisson_ceiling(R, d.dt, n_test, smooth)
     M = tr.mapped_.size
     cur = rec.currents[..., :M].mean(0)
-    cur_corr = correlations(cur, tr.targets_.values[..., :M])
+    cur_corr = correlations(cur, tr.targets_.targets[..., :M])
     rows = []
     for c in range(R.shape[0]):
         rows.append(dict(direction_deg=int(conditions[c]), corr_per_direction=np.nanmean(per[c]),
@@ -190,10 +190,10 @@ def main(argv=None):
                   K=int(tr.rls_.max_inputs), drive_mV=float(tr.drive / mV),
                   rls_update_ms=round(t_update * 1e3, 2), rls_updates=n_updates,
                   test_s=round(t_test), test_batch=batch,
-                  current_mismatch_mV=float(np.sqrt(np.mean((cur - tr.targets_.values[..., :M]) ** 2)) * 1e3),
-                  target_modulation_mV=float(tr.targets_.values[..., :M].std(axis=(0, 1)).mean() * 1e3),
+                  current_mismatch_mV=float(np.sqrt(np.mean((cur - tr.targets_.targets[..., :M]) ** 2)) * 1e3),
+                  target_modulation_mV=float(tr.targets_.targets[..., :M].std(axis=(0, 1)).mean() * 1e3),
                   current_corr_all_directions=float(np.nanmean(correlations(
-                      cur.reshape(1, -1, M), tr.targets_.values[..., :M].reshape(1, -1, M)))))
+                      cur.reshape(1, -1, M), tr.targets_.targets[..., :M].reshape(1, -1, M)))))
     for r in rows:
         r.update(common)
     for r in rows:

@@ -6,6 +6,7 @@ integer powers (``Hz^2``).
 """
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import brian2
 import numpy as np
 
-__all__ = ["UNITS", "parse_quantity", "si_float", "load_recipe", "RecipeError"]
+__all__ = ["UNITS", "parse_quantity", "si_float", "load_recipe", "RecipeError", "check_keys"]
 
 UNITS = {name: getattr(brian2, name) for name in (
     "second", "ms", "us", "Hz", "kHz", "volt", "mV", "amp", "nA", "pA", "ohm", "Mohm",
@@ -90,3 +91,20 @@ def load_recipe(path) -> dict:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: invalid TOML ({exc})") from exc
+
+
+def check_keys(section, allowed, where: str) -> None:
+    """Raise :class:`RecipeError` for a key of ``section`` not in ``allowed``, naming the closest valid one.
+
+    ``where`` names the section in the message (e.g. ``"[experiment]"``). A typo such as
+    ``sed = 3`` for ``seed`` is an error, never ignored.
+    """
+    if not isinstance(section, dict):
+        raise RecipeError(f"{where} must be a table of keys, got {section!r}")
+    allowed = sorted(allowed)
+    for key in section:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(allowed)}"
+            raise RecipeError(f"unknown key {key!r} in {where}{hint}")
+

@@ -1,26 +1,44 @@
 """Pickle-free, atomic, checksummed model files: one ``.npz`` holding arrays + JSON metadata.
 
-Every saved file carries ``format`` / ``format_version`` and a SHA-256 digest over all
-arrays; :func:`load_arrays` re-computes it, so a truncated, edited or foreign file
-fails with :class:`ModelFileError` instead of loading silently.
+Every saved file carries ``format`` / ``format_version`` and a SHA-256 digest over all arrays
+*and* the metadata (settings, units, task); with a key (``key=`` or the environment variable
+``BRIANFORCE_MODEL_KEY``) also an HMAC-SHA256 signature, so that a model exchanged between
+people can be checked against a shared secret (the plain digest only detects accidents: anyone
+can recompute it). :func:`load_arrays` checks the archive's declared sizes before reading
+anything, recomputes the digest (and signature), and checks that floating-point arrays are
+finite; every failure is a :class:`ModelFileError` that names the file and the problem.
 
-:func:`write_run_outputs` writes the files of a ``brianforce run`` (summary, arrays, figure).
+Every output is written atomically (:func:`atomic_path`: a temporary file in the destination
+folder, flushed to disk, then renamed), so a killed process never leaves a half-written file
+that a later load accepts.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import json
 import os
 import tempfile
+import time
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
-__all__ = ["ModelFileError", "save_arrays", "load_arrays", "FORMAT_VERSION", "versions", "write_run_outputs"]
+__all__ = ["ModelFileError", "save_arrays", "load_arrays", "FORMAT_VERSION", "versions", "write_run_outputs",
+           "atomic_path", "atomic_write_text", "atomic_savez", "atomic_savefig", "KEY_VARIABLE"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Environment variable holding the key of signed model files.
+KEY_VARIABLE = "BRIANFORCE_MODEL_KEY"
+#: Largest total decompressed size (bytes) that :func:`load_arrays` accepts unless told otherwise.
+MAX_BYTES = 8 * 2**30
 _META_KEY = "__metadata_json__"
+_UNSIGNED = ("sha256", "hmac")        # metadata entries outside the digest
+_STALE_S = 600.0                      # temporary files older than this are strays of killed writers
 
 
 class ModelFileError(ValueError):
@@ -40,26 +58,118 @@ def versions() -> dict:
     return out
 
 
-def _digest(arrays: dict) -> str:
-    h = hashlib.sha256()
+# ---------------------------------------------------------------------- atomic outputs
+def _remove_stale(path: Path) -> None:
+    for stray in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if time.time() - stray.stat().st_mtime > _STALE_S:
+                stray.unlink()
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Context yielding a temporary path next to ``path``; on success it is flushed to disk and
+    renamed to ``path``, on any error removed. Stray temporary files of killed writers are removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def atomic_savez(path, **arrays) -> Path:
+    """``numpy.savez_compressed`` to exactly ``path``, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    return Path(path)
+
+
+def atomic_savefig(fig, path, **kwargs) -> Path:
+    """``fig.savefig`` to ``path`` atomically (the format from ``path``'s suffix)."""
+    path = Path(path)
+    kwargs.setdefault("format", path.suffix.lstrip(".") or "png")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, **kwargs)
+    return path
+
+
+# ---------------------------------------------------------------------- model files
+def _canonical(meta: dict) -> bytes:
+    return json.dumps({k: v for k, v in meta.items() if k not in _UNSIGNED}, sort_keys=True,
+                      allow_nan=False).encode()
+
+
+def _content(arrays: dict, meta: dict | None):
+    """Yield the byte strings the digest and signature cover, in order."""
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
-        h.update(name.encode())
-        h.update(str(a.dtype.str).encode())
-        h.update(repr(a.shape).encode())
-        h.update(a.tobytes())
+        yield name.encode()
+        yield str(a.dtype.str).encode()
+        yield repr(a.shape).encode()
+        yield a.tobytes()
+    if meta is not None:
+        yield _canonical(meta)
+
+
+def _digest(arrays: dict, meta: dict | None) -> str:
+    h = hashlib.sha256()
+    for chunk in _content(arrays, meta):
+        h.update(chunk)
     return h.hexdigest()
 
 
-def save_arrays(path, arrays: dict, metadata: dict, *, kind: str) -> Path:
+def _signature(arrays: dict, meta: dict, key: bytes) -> str:
+    h = hmac.new(key, digestmod=hashlib.sha256)
+    for chunk in _content(arrays, meta):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def _key(key) -> bytes | None:
+    if key is None:
+        key = os.environ.get(KEY_VARIABLE) or None
+    if key is None:
+        return None
+    key = key.encode() if isinstance(key, str) else bytes(key)
+    if not key:
+        raise ValueError("the signing key is empty")
+    return key
+
+
+def model_path(path) -> Path:
+    """``path`` as a model file name: it must end in ``.npz``."""
+    path = Path(path)
+    if path.suffix == "":
+        return path.with_suffix(".npz")
+    if path.suffix != ".npz":
+        raise ValueError(f"model files end in .npz; got {str(path)!r} (use {path.with_suffix('.npz').name!r})")
+    return path
+
+
+def save_arrays(path, arrays: dict, metadata: dict, *, kind: str, key=None) -> Path:
     """Write ``arrays`` and JSON-serialisable ``metadata`` atomically to ``path`` (.npz).
 
-    ``kind`` names the model type (checked again on load). The file is first written
-    next to its destination and then renamed, so a crash never leaves a half file.
+    ``kind`` names the model type (checked again on load). ``path`` must end in ``.npz``
+    (or have no suffix, then ``.npz`` is added). ``key`` (str or bytes; default the
+    environment variable ``BRIANFORCE_MODEL_KEY``) adds an HMAC-SHA256 signature.
     """
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+    path = model_path(path)
     clean = {}
     for name, a in arrays.items():
         if name == _META_KEY:
@@ -69,40 +179,77 @@ def save_arrays(path, arrays: dict, metadata: dict, *, kind: str) -> Path:
             raise TypeError(f"array {name!r} has dtype object; only numeric arrays are saved")
         clean[name] = a
     meta = dict(metadata)
-    meta.update(format="brianforce", format_version=FORMAT_VERSION, kind=kind,
-                sha256=_digest(clean), versions=versions())
+    meta.update(format="brianforce", format_version=FORMAT_VERSION, kind=kind, versions=versions())
+    meta["sha256"] = _digest(clean, meta)
+    secret = _key(key)
+    if secret is not None:
+        meta["hmac"] = _signature(clean, meta, secret)
     meta_json = json.dumps(meta, sort_keys=True, allow_nan=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **clean, **{_META_KEY: np.frombuffer(meta_json.encode(), np.uint8)})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **clean, **{_META_KEY: np.frombuffer(meta_json.encode(), np.uint8)})
     return path
 
 
-def load_arrays(path, *, kind: str | None = None) -> tuple[dict, dict]:
+def _check_sizes(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
+    """Declared sizes must be consistent and bounded before any array is allocated."""
+    total = 0
+    for info in zf.infolist():
+        total += info.file_size
+        if total > max_bytes:
+            raise ModelFileError(f"{path}: the archive declares more than {max_bytes} bytes of data "
+                                 f"(pass max_bytes= to load larger models)")
+        if not info.filename.endswith(".npy"):
+            raise ModelFileError(f"{path}: unexpected member {info.filename!r}")
+        with zf.open(info) as fh:
+            try:
+                version = npy_format.read_magic(fh)
+                read_header = (npy_format.read_array_header_1_0 if version == (1, 0)
+                               else npy_format.read_array_header_2_0)
+                shape, _, dtype = read_header(fh)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise ModelFileError(f"{path}: member {info.filename!r} is not a valid array ({exc})") from exc
+            need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if dtype.hasobject or need > info.file_size:
+                raise ModelFileError(f"{path}: member {info.filename!r} declares shape {shape} of {dtype} "
+                                     f"({need} bytes) but holds {info.file_size} bytes")
+
+
+def load_arrays(path, *, kind: str | None = None, key=None, max_bytes: int = MAX_BYTES,
+                allow_nonfinite=()) -> tuple[dict, dict]:
     """Read a file written by :func:`save_arrays`; returns ``(arrays, metadata)``.
+
+    Parameters
+    ----------
+    kind : str, optional
+        Expected model type.
+    key : str or bytes, optional
+        Verify the HMAC signature with this key (default: ``BRIANFORCE_MODEL_KEY`` if set); a
+        file without a signature is then rejected.
+    max_bytes : int
+        Largest total decompressed size accepted, checked before reading.
+    allow_nonfinite : tuple of str
+        Names of arrays that may hold NaN/Inf.
 
     Raises
     ------
     ModelFileError
-        Missing file, not an npz, no/invalid metadata, wrong ``kind``, unsupported
-        version, or checksum mismatch (tampered or corrupt arrays).
+        Missing file, not an npz, no/invalid metadata, wrong ``kind``, unsupported version,
+        inconsistent or oversized members, checksum or signature mismatch (tampered or corrupt
+        arrays or metadata), or non-finite values.
     """
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"no model file at {path}")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path} is not a brianforce model file (not an .npz archive)")
     try:
+        with zipfile.ZipFile(path) as zf:
+            _check_sizes(path, zf, int(max_bytes))
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ModelFileError(f"{path} is not a readable brianforce model file ({exc})") from exc
     raw = arrays.pop(_META_KEY, None)
     if raw is None:
@@ -113,29 +260,45 @@ def load_arrays(path, *, kind: str | None = None) -> tuple[dict, dict]:
         raise ModelFileError(f"{path}: metadata is not valid JSON ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != "brianforce":
         raise ModelFileError(f"{path} is not a brianforce model file")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: unsupported format_version {meta.get('format_version')!r}")
+    version = meta.get("format_version")
+    if version not in (1, FORMAT_VERSION):
+        raise ModelFileError(f"{path}: unsupported format_version {version!r}")
     if kind is not None and meta.get("kind") != kind:
         raise ModelFileError(f"{path} holds a {meta.get('kind')!r} model, expected {kind!r}")
-    if _digest(arrays) != meta.get("sha256"):
-        raise ModelFileError(f"{path}: checksum mismatch, the arrays were modified or corrupted")
+    if version == 1:
+        if _digest(arrays, None) != meta.get("sha256"):
+            raise ModelFileError(f"{path}: checksum mismatch, the arrays were modified or corrupted")
+        warnings.warn(f"{path}: format version 1 checksums the arrays only, not the settings; "
+                      "save it again to protect both", stacklevel=2)
+    elif _digest(arrays, meta) != meta.get("sha256"):
+        raise ModelFileError(f"{path}: checksum mismatch, the arrays or settings were modified or corrupted")
+    secret = _key(key)
+    if secret is not None:
+        if "hmac" not in meta:
+            raise ModelFileError(f"{path} is not signed, but a key was given to verify it")
+        if not hmac.compare_digest(str(meta["hmac"]), _signature(arrays, meta, secret)):
+            raise ModelFileError(f"{path}: signature mismatch (another key, or the file was changed)")
+    for name, a in arrays.items():
+        if a.dtype.kind in "fc" and name not in allow_nonfinite and not np.all(np.isfinite(a)):
+            raise ModelFileError(f"{path}: array {name!r} holds {int(np.sum(~np.isfinite(a)))} NaN/Inf values")
     return arrays, meta
 
 
 def write_run_outputs(out, summary: dict, arrays: dict, draw, title: str) -> dict:
-    """Write ``summary.json``, ``output.npz`` (``arrays``) and ``output.png`` (``draw(ax)``) to ``out``."""
+    """Write ``summary.json``, ``output.npz`` (``arrays``) and ``output.png`` (``draw(ax)``) to ``out``,
+    each atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out = Path(out)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    np.savez_compressed(out / "output.npz", **arrays)
+    atomic_savez(out / "output.npz", **arrays)
     fig, ax = plt.subplots(figsize=(8, 3))
     draw(ax)
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(out / "output.png", dpi=100)
+    atomic_savefig(fig, out / "output.png", dpi=100)
     plt.close(fig)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     return summary

@@ -1,10 +1,17 @@
-"""Checking Brian2 quantities at the public API and converting them to SI floats."""
+"""Checking Brian2 quantities at the public API and converting them to SI floats.
+
+Plain numbers, flags and counts are checked by :mod:`brianforce.checks` (re-exported here).
+Every check raises with a message naming the parameter and the value.
+"""
 from __future__ import annotations
 
 import numpy as np
 from brian2 import DimensionMismatchError, Quantity, get_dimensions, have_same_dimensions
 
-__all__ = ["as_si", "as_positive_si", "to_json_quantity", "from_json_quantity"]
+from brianforce.checks import as_count, as_flag, as_number
+
+__all__ = ["as_si", "as_positive_si", "as_number", "as_flag", "as_count", "to_json_quantity",
+           "from_json_quantity"]
 
 
 def as_si(value, unit, name: str):

@@ -12,6 +12,7 @@ from brianforce.rate.backprop import (Adam, DaleRNNParams, DaleRNNTrainer,
 from brianforce.errors import TrainingDiverged
 from brianforce.io import ModelFileError
 from brianforce.tasks.kim2019 import XOR, ContextIntegration, GoNoGo, make_task
+from brianforce.tasks.trials import Trials
 
 PARAM_NAMES = ("w_rec", "w_in", "w_out", "b_out", "tau_raw")
 
@@ -58,6 +59,28 @@ def test_bptt_gradient_matches_finite_differences(activation):
         assert rel < 1e-6, f"{activation}/{name}: relative error {rel:.2e}"
     # entries outside the connection mask get no gradient
     assert np.all(grads["w_rec"][p.mask == 0] == 0)
+
+
+def test_targets_with_one_output_column_give_identical_loss_and_gradients():
+    p, u, z, noise, x0 = _problem("sigmoid")
+    loss, grads, out = loss_and_gradients(p, u, z, x0=x0, noise=noise)
+    loss3, grads3, out3 = loss_and_gradients(p, u, z[:, :, None], x0=x0, noise=noise)
+    assert loss3 == loss
+    np.testing.assert_array_equal(out3, out)
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(grads3[name], grads[name])
+    with pytest.raises(ValueError, match="targets must have shape"):
+        loss_and_gradients(p, u, np.repeat(z[:, :, None], 2, axis=2), x0=x0, noise=noise)
+
+
+def test_trainer_refuses_tasks_with_several_outputs():
+    class TwoOutputs(GoNoGo):
+        def sample(self, n_trials, rng):
+            b = super().sample(n_trials, rng)
+            return Trials(b.inputs, np.repeat(b.targets, 2, axis=2), b.dt, labels=b.labels)
+
+    with pytest.raises(ValueError, match="one output"):
+        DaleRNNTrainer(10, batch_size=2, max_iter=1, seed=0).fit(TwoOutputs())
 
 
 def _naive_rate(p, u, x0, noise):
@@ -193,16 +216,20 @@ def test_rate_model_save_load_roundtrip(tmp_path):
 def test_task_targets_score_perfectly_and_wrong_answers_fail(task):
     rng = np.random.default_rng(0)
     b = task.sample(200, rng)
+    assert isinstance(b, Trials) and b.name == task.name and b.dt == task.dt
     assert b.inputs.shape == (200, task.n_steps, task.n_inputs)
-    assert b.targets.shape == (200, task.n_steps)
-    assert task.accuracy(b.targets, b.labels) == 1.0
+    assert b.targets.shape == (200, task.n_steps, 1)
+    assert b.response == (task.response_start, task.n_steps)
+    assert task.accuracy(b.targets, b.labels) == 1.0                   # (B, T, 1) accepted
+    z = b.targets[..., 0]
+    assert task.accuracy(z, b.labels) == 1.0
     if task.name == "go_nogo":
-        wrong = np.where(b.labels[:, None] == 1, 0.0, 1.0) * np.ones_like(b.targets)
+        wrong = np.where(b.labels[:, None] == 1, 0.0, 1.0) * np.ones_like(z)
     else:
-        wrong = -b.targets
+        wrong = -z
     assert task.accuracy(wrong, b.labels) == 0.0
     # the same answer sampled at 1 ms (LIF readout) scores the same
-    fine = np.repeat(b.targets, 5, axis=1)
+    fine = np.repeat(z, 5, axis=1)
     assert task.accuracy(fine, b.labels, dt=0.001) == 1.0
     assert 0.4 < np.mean(b.labels == b.labels.max()) < 0.6            # balanced conditions
 
@@ -211,12 +238,12 @@ def test_task_timing_matches_paper():
     g = GoNoGo().sample(50, np.random.default_rng(1))
     go = g.labels == 1
     assert np.all(g.inputs[go, 50:75, 0] == 1) and g.inputs[go].sum() == 25 * go.sum()
-    assert np.all(g.inputs[~go] == 0) and np.all(g.targets[go, 75:] == 1) and np.all(g.targets[go, :75] == 0)
+    assert np.all(g.inputs[~go] == 0) and np.all(g.targets[go, 75:, 0] == 1) and np.all(g.targets[go, :75] == 0)
     x = XOR().sample(50, np.random.default_rng(2))
     assert np.all(np.abs(x.inputs[:, 50:100, 0]) == 1) and np.all(x.inputs[:, 100:, 0] == 0)
     assert np.all(np.abs(x.inputs[:, 110:160, 1]) == 1)
     np.testing.assert_array_equal(x.labels, x.inputs[:, 50, 0] * x.inputs[:, 110, 1])
-    assert np.all(x.targets[:, 170:270] == x.labels[:, None]) and np.all(x.targets[:, 270:] == 0)
+    assert np.all(x.targets[:, 170:270, 0] == x.labels[:, None]) and np.all(x.targets[:, 270:] == 0)
     c = ContextIntegration().sample(400, np.random.default_rng(3))
     attend0 = c.inputs[:, 0, 2] == 1
     assert np.all(c.inputs[:, :, 2] + c.inputs[:, :, 3] == 1)
@@ -225,7 +252,7 @@ def test_task_timing_matches_paper():
     # mean over 200 samples (std 1/sqrt(200) = 0.07) almost always agrees with it
     agree = np.sign(np.where(attend0, means[:, 0], means[:, 1])) == c.labels
     assert agree.mean() > 0.98
-    assert np.all(c.inputs[:, 250:, :2] == 0) and np.all(c.targets[:, 250:] == c.labels[:, None])
+    assert np.all(c.inputs[:, 250:, :2] == 0) and np.all(c.targets[:, 250:, 0] == c.labels[:, None])
 
 
 def test_task_errors():

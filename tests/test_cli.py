@@ -15,3 +15,50 @@ def test_demo_writes_summary_figure_and_model(tmp_path):
     assert summary["wall_time_s"]["rls"] > 0 and summary["wall_time_s"]["simulation"] > 0
     assert (out / "figure.png").stat().st_size > 10_000
     assert (out / "model.npz").exists()
+
+
+def test_cli_refuses_to_overwrite_and_checks_before_work(tmp_path, capsys):
+    import os
+
+    import pytest
+
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "model.npz").write_bytes(b"an earlier model")
+    argv = ["demo", "--out", str(out), "--quick", "--n-neurons", "50", "--train", "0.05", "--test", "0.05"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("brianforce: error: ") and "already holds an earlier run (model.npz)" in err
+    assert "--overwrite" in err and "Traceback" not in err
+    assert (out / "model.npz").read_bytes() == b"an earlier model"         # nothing lost
+    if os.geteuid() != 0:                                                   # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert main(["demo", "--out", str(locked / "x"), "--quick"]) == 1
+        assert "cannot write to the output folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:                                 # usage errors: exit 2
+        main(["demo", "--task", "foo"])
+    assert info.value.code == 2 and "invalid choice: 'foo'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--train", "-1"])
+    assert info.value.code == 2 and "--train must be > 0, got -1.0" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r")]) == 1
+    assert "no model file at" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("brianforce ")
+
+
+def test_recipe_typos_are_errors_naming_the_closest_key(tmp_path, capsys):
+    from pathlib import Path
+
+    recipe = (Path(__file__).resolve().parents[1] / "models" / "nicola_clopath_sinusoid.toml").read_text()
+    for good, bad, message in (("seed = 0", "sed = 3", "unknown key 'sed' in [experiment]; did you mean 'seed'?"),
+                               ('alpha = 5e-6', 'alhpa = 5e-6', "unknown key 'alhpa' in [network]; did you "
+                                                                "mean 'alpha'?"),
+                               ('alpha = 5e-6', 'alpha = "5e-6 mV"', "alpha is a plain number")):
+        path = tmp_path / "r.toml"
+        path.write_text(recipe.replace(good, bad))
+        assert main(["train", str(path), "--out", str(tmp_path / "o")]) == 1
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "o" / "summary.json").exists()

@@ -182,9 +182,9 @@ def test_data_root_order(tmp_path, monkeypatch):
     assert ds.data_root(a) == a                       # explicit path wins
     assert ds.data_root() == b                        # then the environment variable
     monkeypatch.delenv(ds.ENV_VAR)
-    monkeypatch.setattr(ds, "_DEFAULT_ROOT", a)
+    monkeypatch.setattr(ds.files, "DEFAULT_ROOT", a)
     assert ds.data_root() == a                        # then <repo>/../shared/data
-    monkeypatch.setattr(ds, "_DEFAULT_ROOT", tmp_path / "missing")
+    monkeypatch.setattr(ds.files, "DEFAULT_ROOT", tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match=ds.ENV_VAR):
         ds.data_root()
     with pytest.raises(FileNotFoundError, match=ds.ENV_VAR):

@@ -14,7 +14,7 @@ def test_roundtrip_and_metadata(tmp_path):
     assert meta["x"] == 1 and meta["versions"]["numpy"]
     for k in arrays:
         np.testing.assert_array_equal(out[k], arrays[k])
-    assert not list(tmp_path.glob("*.tmp"))      # atomic write leaves no temp file
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]      # atomic write leaves no temp file
 
 
 def test_tampered_array_is_detected(tmp_path):
@@ -46,3 +46,113 @@ def test_wrong_kind_garbage_and_pickle_free(tmp_path):
         assert all(n.endswith(".npy") for n in z.namelist())
     meta = json.loads(np.load(path)["__metadata_json__"].tobytes())
     assert meta["kind"] == "test"
+
+
+def _rewrite(path, **changes):
+    """Rewrite an .npz member by member (arrays or the metadata dict under 'meta')."""
+    with np.load(path) as f:
+        content = {k: f[k] for k in f.files}
+    meta = json.loads(content["__metadata_json__"].tobytes())
+    meta.update(changes.pop("meta", {}))
+    content["__metadata_json__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    content.update(changes)
+    np.savez(path, **content)
+
+
+def test_edited_metadata_is_detected(tmp_path):
+    path = save_arrays(tmp_path / "m.npz", {"a": np.arange(5.0)}, {"dt": 1e-4, "lif": {"tau_m": 0.01}},
+                       kind="test")
+    _rewrite(path, meta={"dt": 2e-4})
+    with pytest.raises(ModelFileError, match=r"m\.npz: checksum mismatch, the arrays or settings"):
+        load_arrays(path)
+
+
+def test_signed_models(tmp_path, monkeypatch):
+    monkeypatch.delenv("BRIANFORCE_MODEL_KEY", raising=False)
+    path = save_arrays(tmp_path / "m.npz", {"a": np.arange(5.0)}, {"x": 1}, kind="test", key="secret")
+    load_arrays(path, key="secret")
+    load_arrays(path)                              # the checksum alone still holds
+    with pytest.raises(ModelFileError, match="signature mismatch"):
+        load_arrays(path, key="other")
+    # a forger who recomputes the public checksum cannot recompute the signature
+    from brianforce import io
+
+    with np.load(path) as f:
+        content = {k: f[k] for k in f.files if k != "__metadata_json__"}
+        meta = json.loads(f["__metadata_json__"].tobytes())
+    content["a"][0] = 42.0
+    meta["sha256"] = io._digest(content, meta)
+    np.savez(path, **content, __metadata_json__=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    assert load_arrays(path)[0]["a"][0] == 42.0
+    with pytest.raises(ModelFileError, match="signature mismatch"):
+        load_arrays(path, key="secret")
+    unsigned = save_arrays(tmp_path / "u.npz", {"a": np.arange(2.0)}, {}, kind="test")
+    monkeypatch.setenv("BRIANFORCE_MODEL_KEY", "secret")
+    with pytest.raises(ModelFileError, match="not signed"):
+        load_arrays(unsigned)
+
+
+def test_declared_sizes_are_checked_before_allocation(tmp_path):
+    path = save_arrays(tmp_path / "m.npz", {"a": np.zeros(10)}, {}, kind="test")
+    with pytest.raises(ModelFileError, match="declares more than 100 bytes"):
+        load_arrays(path, max_bytes=100)
+    # a header claiming 10^8 values in a tiny member: rejected from the header alone
+    import io as _io
+
+    buf = _io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10**8,)})
+    buf.write(np.zeros(10).tobytes())
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("big.npy", buf.getvalue())
+    with pytest.raises(ModelFileError, match=r"'big.npy' declares shape \(100000000,\)"):
+        load_arrays(path)
+
+
+def test_foreign_files_and_names(tmp_path):
+    toml = tmp_path / "recipe.npz"
+    toml.write_text("[network]\nn = 10\n")
+    with pytest.raises(ModelFileError, match=r"recipe\.npz is not a brianforce model file \(not an \.npz"):
+        load_arrays(toml)
+    with pytest.raises(ValueError, match="end in .npz.*'model.npz'"):
+        save_arrays(tmp_path / "model.txt", {"a": np.arange(2)}, {}, kind="test")
+    assert save_arrays(tmp_path / "model", {"a": np.arange(2)}, {}, kind="test").name == "model.npz"
+
+
+def test_non_finite_arrays_are_rejected(tmp_path):
+    path = save_arrays(tmp_path / "m.npz", {"phi": np.full(3, np.nan), "ok": np.ones(2)}, {}, kind="test")
+    with pytest.raises(ModelFileError, match="array 'phi' holds 3 NaN/Inf"):
+        load_arrays(path)
+    assert np.isnan(load_arrays(path, allow_nonfinite=("phi",))[0]["phi"]).all()
+
+
+def test_format_1_files_load_with_a_warning(tmp_path):
+    from brianforce import io
+
+    path = save_arrays(tmp_path / "m.npz", {"a": np.arange(3.0)}, {"x": 1}, kind="test")
+    with np.load(path) as f:
+        content = {k: f[k] for k in f.files if k != "__metadata_json__"}
+    _rewrite(path, meta={"format_version": 1, "sha256": io._digest(content, None)})
+    with pytest.warns(UserWarning, match="checksums the arrays only"):
+        load_arrays(path)
+
+
+def test_atomic_outputs_leave_nothing_half_written(tmp_path):
+    import os
+    import time
+
+    from brianforce.io import atomic_path, atomic_write_text
+
+    target = tmp_path / "summary.json"
+    atomic_write_text(target, "{}")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text('{"half": ')
+            raise RuntimeError("killed")
+    assert target.read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
+    stray = tmp_path / ".summary.json.abc.tmp"          # left by a writer that was killed
+    stray.write_text("x")
+    old = time.time() - 3600
+    os.utime(stray, (old, old))
+    atomic_write_text(target, "{}")
+    assert not stray.exists()

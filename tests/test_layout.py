@@ -245,13 +245,17 @@ def test_no_imports_of_the_cli_experiments_layer_from_below(layout):
                                + "\n".join("  " + u for u in layout.upward))
 
 
-def test_report_largest_module(layout):
-    """Not a rule (yet): report the largest module so that its growth is visible."""
-    big = layout.largest
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_over_600_lines(layout):
+    """Small modules, one job each: none over ``MAX_MODULE_LINES`` lines."""
     print(_report(layout))
-    sizes = sorted(layout.modules.values(), key=lambda m: -m.n_lines)[:5]
-    print("largest modules:", ", ".join(f"{m.name} ({m.n_lines})" for m in sizes))
-    assert big.n_lines > 0 and len(layout.modules) > 10
+    sizes = sorted(layout.modules.values(), key=lambda m: -m.n_lines)
+    print("largest modules:", ", ".join(f"{m.name} ({m.n_lines})" for m in sizes[:5]))
+    assert len(layout.modules) > 10
+    too_big = [f"{m.name} ({m.n_lines} lines)" for m in sizes if m.n_lines > MAX_MODULE_LINES]
+    assert not too_big, f"modules over {MAX_MODULE_LINES} lines (split them by job): {', '.join(too_big)}"
 
 
 # ---------------------------------------------------------------------------- the checker

@@ -9,7 +9,7 @@ import pytest
 
 from brianforce import datasets as ds
 from brianforce.experiments.reaching import condition_r2, fit_reaching, run_reaching_recipe
-from brianforce.tasks.depasquale import TrialSet
+from brianforce.tasks.trials import Trials
 from brianforce.tasks.reaching import condition_inputs, reaching_trials
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ def _real_file(rel):
 # ----------------------------------------------------------------------------- trials
 def test_trial_layout(emg):
     tr = reaching_trials(emg, 2, 1e-3, baseline=0.1)
-    assert isinstance(tr, TrialSet) and tr.name == "reaching" and not tr.continuous
+    assert isinstance(tr, Trials) and tr.name == "reaching" and not tr.continuous
     nb, T = tr.info["emg_window"]
     assert nb == 100 and T == 100 + 810 and tr.inputs.shape == (16, T, 9) and tr.targets.shape == (16, T, 2)
     np.testing.assert_array_equal(tr.labels, np.tile(np.arange(8), 2))
@@ -168,7 +168,7 @@ def test_recipe_rejects_unknown_dataset(tmp_path):
 
 # ----------------------------------------------------------------------------- real data
 def test_teacher_fits_real_reaching_emg():
-    """Issue #4 acceptance, rate part: R² > 0.95 in all 8 conditions of reaching_data.mat."""
+    """Acceptance, rate part: R² > 0.95 in all 8 conditions of reaching_data.mat."""
     emg = ds.load_reaching_emg(_real_file("depasquale_emg/reaching_data.mat"))
     assert not emg.synthetic
     s = fit_reaching(emg, n_teacher_repeats=10, fit_student=False, seed=0)
@@ -196,11 +196,11 @@ def test_reaching_recipe_real_data(tmp_path):
 def test_background_noise_inputs_and_smoothing():
     """Noise channels through uniform(−1, 1)·gain weights give each neuron SD ≈ the requested
     SD, nearly independent across neurons; Gaussian smoothing keeps constants and means."""
-    from brianforce.experiments.reaching import _noisy_inputs, gaussian_smooth
+    from brianforce.experiments.reaching import gaussian_smooth, noisy_inputs
     from brianforce.seeding import rng_for
 
     x = np.ones((3, 400, 2))
-    y = _noisy_inputs(x, 300, 0.015, 0.01, 0, "train")
+    y = noisy_inputs(x, 300, 0.015, 0.01, 0, "train")
     assert y.shape == (3, 400, 302) and np.array_equal(y[..., :2], x)
     assert not np.allclose(y[0, :, 2:], y[1, :, 2:])                 # fresh noise per trial
     U = 0.01 * rng_for(1, "w").uniform(-1, 1, (300, 300))
@@ -250,7 +250,7 @@ def test_thirteen_muscle_recipe_teacher_only(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["experiment"] == "reaching_emg13"
 
 
-# ----------------------------------------------------------------------------- M1 rates (item 2)
+# ----------------------------------------------------------------------------- M1 rates
 def test_unit_quality_table_on_synthetic_m1(tmp_path):
     import csv
 

@@ -46,3 +46,50 @@ def test_lag_drift_separates_a_period_error_from_an_offset():
             lag_drift(bad, 1000)
     with pytest.raises(ValueError, match="period"):
         lag_drift([1.0, 2.0], 0)
+
+
+def test_every_recipe_student_section_maps_onto_the_records():
+    """The flat [student] keys of the model recipes land in the parameter records unchanged."""
+    from pathlib import Path
+
+    from brianforce.config import load_recipe
+    from brianforce.methods.factor_student import FactorStudent, recipe_student_kwargs
+
+    root = Path(__file__).resolve().parents[1] / "models"
+    driver_keys = {"reset_trials", "background_noise", "background_channels"}
+    paths = sorted(root.glob("depasquale_*.toml")) + sorted(root.glob("reaching_emg*.toml"))
+    assert len(paths) >= 7
+    for path in paths:
+        sec = {k: v for k, v in load_recipe(path)["student"].items() if k not in driver_keys}
+        st = FactorStudent(**recipe_student_kwargs(sec))
+        assert st.n_neurons == sec["n_neurons"] and st.dt == pytest.approx(5e-5)
+        assert st.schedule.n_rls == sec["n_rls"] and st.schedule.update_times == sec["schedule"]
+        assert st.schedule.teacher_forced_rls == sec["teacher_forced_rls"]
+        assert st.network.si()["signal_amplitude"] == pytest.approx(
+            float(sec["signal_amplitude"].split()[0]) * 1e-3)
+    dale = FactorStudent(**recipe_student_kwargs(
+        {k: v for k, v in load_recipe(root / "depasquale_oscillation_dale.toml")["student"].items()}))
+    assert (dale.dale.method, dale.dale.pools, dale.dale.check_every, dale.dale.frac_exc) == (
+        "split", "disjoint", 5, 0.8)
+    assert (dale.calibration.n_periods, dale.calibration.n_copies) == (10, 24)
+    assert dale.neuron.si()["tau_slow"] == pytest.approx(0.1)
+
+
+def test_recipe_student_kwargs_refuses_what_it_cannot_map():
+    from brian2 import DimensionMismatchError, mV, second
+
+    from brianforce.config import RecipeError
+    from brianforce.methods.factor_student import recipe_student_kwargs
+
+    kw = recipe_student_kwargs({"tau_m": "12 ms", "fixed_mean": -0.2 * mV * second, "period_calibration": 0,
+                                "dale": False})
+    assert kw["neuron"].si()["tau_m"] == pytest.approx(0.012) and kw["dale"] is None and kw["calibration"] is None
+    assert kw["network"].si()["fixed_mean"] == pytest.approx(-2e-4)
+    with pytest.raises(RecipeError, match="tau_membrane"):
+        recipe_student_kwargs({"tau_membrane": "10 ms"})
+    with pytest.raises(RecipeError, match="dale_method"):
+        recipe_student_kwargs({"dale_method": "split"})                  # Dale settings without dale = true
+    with pytest.raises(RecipeError, match="calibration_copies"):
+        recipe_student_kwargs({"calibration_copies": 3})
+    with pytest.raises(DimensionMismatchError, match="tau_d"):
+        recipe_student_kwargs({"tau_d": "20 mV"})

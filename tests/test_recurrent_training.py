@@ -8,11 +8,12 @@ from brian2 import DimensionMismatchError, mV, ms, second
 from brianforce.networks.balanced import balanced_connectivity, build_balanced_network
 from brianforce.errors import TrainingDiverged
 from brianforce.io import load_arrays
-from brianforce.methods.recurrent import (RecurrentTrainer,
-                                           TrialRecording, correlations, isi_cv)
+from brianforce.analysis.population import isi_cv_by_neuron as isi_cv
+from brianforce.methods.recurrent import RecurrentTrainer, TrialRecording, correlations
 from brianforce.seeding import rng_for
 from brianforce.networks.balanced import BalancedConnectivity
-from brianforce.tasks.patterns import (CurrentTargets, fit_transfer_noise, lif_transfer, ou_patterns,
+from brianforce.tasks.trials import current_targets
+from brianforce.tasks.patterns import (fit_transfer_noise, lif_transfer, ou_patterns,
                                        pattern_targets, rates_to_targets, recorded_targets,
                                        sinusoid_patterns)
 
@@ -39,16 +40,16 @@ def test_ou_patterns_autocorrelation_matches_theory():
 
 def test_current_targets_validation():
     with pytest.raises(ValueError, match="NaN"):
-        CurrentTargets(np.full((10, 2), np.nan), 1e-3, [0, 1])
+        current_targets(np.full((10, 2), np.nan), 1e-3, [0, 1])
     with pytest.raises(ValueError, match="columns"):
-        CurrentTargets(np.zeros((10, 2)), 1e-3, [0])
+        current_targets(np.zeros((10, 2)), 1e-3, [0])
     with pytest.raises(ValueError, match="unique"):
-        CurrentTargets(np.zeros((10, 2)), 1e-3, [3, 3])
+        current_targets(np.zeros((10, 2)), 1e-3, [3, 3])
     with pytest.raises(ValueError, match="amplitude"):
         pattern_targets(np.zeros((10, 2)), 0.0, -1.0, 1e-3, [0, 1])
     t = pattern_targets(np.ones((10, 2)), [-0.01, 0.02], 0.005, 1e-3, [4, 7])
-    assert t.values.shape == (1, 10, 2)
-    np.testing.assert_allclose(t.values[0, 0], [-0.005, 0.025])
+    assert t.targets.shape == (1, 10, 2)
+    np.testing.assert_allclose(t.targets[0, 0], [-0.005, 0.025])
     assert t.duration == pytest.approx(0.01)
 
 
@@ -71,7 +72,7 @@ def test_lif_transfer_matches_simulated_neuron_and_inverts():
     rates = np.array([[[1.0, 5.0], [20.0, 60.0]]])
     bias = np.array([-36e-3, -38e-3])
     t = rates_to_targets(rates, 0.01, [3, 9], bias, 2e-3)
-    np.testing.assert_allclose(lif_transfer(t.values + bias, 2e-3), rates, rtol=1e-3)
+    np.testing.assert_allclose(lif_transfer(t.targets + bias, 2e-3), rates, rtol=1e-3)
     with pytest.raises(ValueError, match=">= 0"):
         rates_to_targets(-rates, 0.01, [3, 9], bias, 2e-3)
 
@@ -163,7 +164,7 @@ def test_bad_units_and_parameters():
         RecurrentTrainer(50, tau_d=-2 * ms)
     with pytest.raises(ValueError, match="g must"):
         balanced_connectivity(50, g=0.0)
-    with pytest.raises(TypeError, match="CurrentTargets"):
+    with pytest.raises(TypeError, match="Trials"):
         RecurrentTrainer(50).fit(np.zeros((10, 50)))
 
 
@@ -185,7 +186,7 @@ def _pattern_task(trainer, amplitude=15e-3, duration=0.4):
 def test_training_makes_currents_follow_targets(tmp_path):
     tr = RecurrentTrainer(n_trials=10, **SMALL)
     targets = _pattern_task(tr)
-    before = correlations(tr.spontaneous(0.4 * second), targets.values[0]).mean()
+    before = correlations(tr.spontaneous(0.4 * second), targets.targets[0]).mean()
     tr.fit(targets)
     lc = tr.learning_curve_
     assert lc.correlation.shape == (10,) and np.all(np.isfinite(lc.rms_error))
@@ -198,7 +199,8 @@ def test_training_makes_currents_follow_targets(tmp_path):
     assert lc.correlation[-3:].mean() > lc.correlation[:2].mean()  # learning curve improves
     # trained weights were written into Brian2: the network's synapses equal the RLS weights
     w = np.asarray(tr.network_.weight_view())
-    np.testing.assert_array_equal(w[tr._syn_index[tr.rls_.valid]], tr.rls_.W[tr.rls_.valid])
+    # the learner is brianforce.learning.RecurrentRLS on the network's own synapses
+    np.testing.assert_array_equal(np.asarray(tr.learner_.weights_), tr.rls_.dense_weights())
     path = tr.save(tmp_path / "kc")
     arrays, meta = load_arrays(path, kind="kimchow_recurrent")
     np.testing.assert_array_equal(arrays["weight"], w)
@@ -307,7 +309,7 @@ def test_fit_rates_calibrates_transfer_and_can_stabilise_the_rest():
     assert np.array_equal(tr.targets_.neurons[:20], tr.mapped_)
     # round-2 targets are the inverse transfer curve at the measured SD
     again = tr.rate_targets(R, d.dt, neurons=tr.mapped_, sigma=tr.transfer_sigma_[1])
-    np.testing.assert_allclose(tr.targets_.values[..., :20], again.values)
+    np.testing.assert_allclose(tr.targets_.targets[..., :20], again.targets)
 
 
 @pytest.mark.slow

@@ -70,7 +70,7 @@ def test_bad_input_raises():
         PerNeuronRLS(mask.astype(int), reg=1.0)
     with pytest.raises(ValueError, match="no inputs"):
         PerNeuronRLS(np.array([[True, False], [False, False]]), reg=1.0)
-    with pytest.raises(ValueError, match="> 0"):
+    with pytest.raises(ValueError, match=r"reg must be in \(0, inf\), got -1"):
         PerNeuronRLS(mask, reg=-1.0)
     est = PerNeuronRLS(mask, reg=1.0)
     with pytest.raises(ValueError, match="NaN"):

@@ -10,7 +10,7 @@ from brian2 import ms
 from _cuda import cuda, skip_if_brian2cuda
 from brianforce.io import ModelFileError, save_arrays
 from brianforce.devices.standalone import run_model_cli
-from brianforce.methods.factor_student import FactorStudent
+from brianforce.methods.factor_student import DaleSettings, FactorStudent, StudentSchedule
 from brianforce.devices.student_network import STATE_VARIABLES, StudentNetwork, run_student_network
 
 T_STEPS = 200
@@ -24,9 +24,9 @@ def _factors(P=3):
 
 def _current_state(st):
     """The trained student's neuron state now (lastspike relative to the current time)."""
-    G = st._G
+    G = st._loop.G
     state = {k: getattr(G, k + "_")[:].copy() for k in STATE_VARIABLES}
-    state["lastspike"] = G.lastspike_[:].copy() - float(st._net.t_)
+    state["lastspike"] = G.lastspike_[:].copy() - float(st._loop.net.t_)
     state["not_refractory"] = G.not_refractory_[:].copy()
     return state
 
@@ -35,10 +35,10 @@ def _trained_with_run(time_scale=None):
     """A small trained student (optionally time-rescaled), its state, and its own closed-loop
     run from that state."""
     y, f = _factors()
-    st = FactorStudent(n_neurons=120, n_forced=1, n_mean=2, n_rls=3, seed=4)
+    st = FactorStudent(120, schedule=StudentSchedule(n_forced=1, n_mean=2, n_rls=3), seed=4)
     st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
     if time_scale is not None:
-        st._set_time_scale(time_scale)
+        st.set_time_scale(time_scale)
     state = _current_state(st)
     inputs = np.zeros((1, T_STEPS, 1))
     return st, state, inputs, st.predict(inputs)
@@ -71,9 +71,8 @@ def test_dale_split_student_is_rebuilt_exactly():
     """A Dale "split" student (U >= 0, sign-constrained readout, mirrored factors) is rebuilt
     by the generated-code network: its learned weights are still U wᵀ."""
     y, f = _factors()
-    st = FactorStudent(n_neurons=120, n_forced=1, n_mean=2, n_rls=2, seed=4, dale=True,
-                       dale_method="split", dale_pools="disjoint", dale_mirror=True,
-                       dale_check_every=5)
+    st = FactorStudent(120, schedule=StudentSchedule(n_forced=1, n_mean=2, n_rls=2), seed=4,
+                       dale=DaleSettings(method="split", pools="disjoint", mirror=True, check_every=5))
     st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)
     assert st.dale_violations() == 0 and st.U_.shape == (120, 6)
     state = _current_state(st)
@@ -106,10 +105,10 @@ RECIPE = {"experiment": {"task": "oscillation", "seed": 0}, "task": {"dt": "1 ms
           "student": {"n_neurons": 120, "n_forced": 1, "n_mean": 2, "n_rls": 3}}
 
 
-def _save(st, path):
+def _save(st, path, recipe=RECIPE):
     """The fixture's student as ``brianforce train`` saves a DePasquale recipe's network."""
     arrays = {f"student_{k}": v for k, v in st.arrays().items()}
-    return save_arrays(path, arrays, {"recipe": RECIPE}, kind="depasquale-student")
+    return save_arrays(path, arrays, {"recipe": recipe}, kind="depasquale-student")
 
 
 def test_saved_student_runs_from_the_cli(closed_loop, tmp_path):
@@ -130,12 +129,16 @@ def test_saved_student_runs_from_the_cli(closed_loop, tmp_path):
 def test_rest_state_of_trial_tasks_is_saved_and_used(tmp_path):
     """Trial tasks: the student stores a rest state; the generated network starts trials there."""
     y, f = _factors()
-    st = FactorStudent(n_neurons=120, n_forced=1, n_mean=2, n_rls=2, seed=4)
+    st = FactorStudent(120, schedule=StudentSchedule(n_forced=1, n_mean=2, n_rls=2), seed=4)
     st.fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms, rest_step=5)
     a = st.arrays()
     assert all(f"rest_{k}" in a for k in STATE_VARIABLES)
     net = StudentNetwork.from_student(st)
     assert net.rest is not None
+    # as saved by a trial-task recipe, whose [student] section also holds the driver's reset_trials
+    recipe = {**RECIPE, "student": {**RECIPE["student"], "reset_trials": True, "bias": "-45 mV"}}
+    loaded = StudentNetwork.load(_save(st, tmp_path / "network.npz", recipe))
+    assert loaded.params == net.params and loaded.rest is not None
     run = run_student_network(net, np.zeros((2, 30, 1)), seed=1)
     ref = st.predict(np.zeros((2, 30, 1)))
     # same start (rest, up to the ±1 mV jitter): the first output samples agree closely

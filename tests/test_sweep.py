@@ -58,7 +58,7 @@ def test_sweep_runs_on_dask_and_resumes_only_missing_cell(tmp_path, threaded_cli
 
     before = _mtimes(out)
     victim = cell_key(spec.cells()[2])
-    old_row = json.loads((out / "cells" / f"{victim}.json").read_text())
+    old_row = json.loads((out / "cells" / f"{victim}.json").read_text())["row"]
     (out / "cells" / f"{victim}.json").unlink()
     second = run_sweep(spec, out, scheduler=threaded_client, progress=False)
     assert second.computed == [victim]
@@ -66,7 +66,7 @@ def test_sweep_runs_on_dask_and_resumes_only_missing_cell(tmp_path, threaded_cli
     after = _mtimes(out)
     assert all(after[k] == before[k] for k in before if k != victim)
     # the recomputed cell is deterministic given its seed
-    new_row = json.loads((out / "cells" / f"{victim}.json").read_text())
+    new_row = json.loads((out / "cells" / f"{victim}.json").read_text())["row"]
     assert new_row["rate_error"] == pytest.approx(old_row["rate_error"], rel=1e-9)
     assert len(second.frame) == 4
 
@@ -87,6 +87,41 @@ def test_sweep_records_divergence_instead_of_raising(tmp_path):
     row = run_sweep(spec, tmp_path, scheduler="synchronous", progress=False).frame.iloc[0]
     assert bool(row["diverged"]) and 0 < row["diverged_at"] <= 0.3
     assert np.isinf(row["rate_error"]) and not bool(row["rate_converged"])
+
+
+def test_corrupt_edited_and_failed_cells_are_recomputed_not_trusted(tmp_path):
+    spec = SweepSpec(**{**SMALL, "axes": {"G": [0.02e-3, 0.08e-3]}})
+    out = tmp_path / "sweep"
+    run_sweep(spec, out, scheduler="synchronous", progress=False)
+    k0, k1 = (cell_key(c) for c in spec.cells())
+    cells = out / "cells"
+    text = (cells / f"{k0}.json").read_text()
+    (cells / f"{k0}.json").write_text(text[: len(text) // 2])            # truncated by a kill
+    rec = json.loads((cells / f"{k1}.json").read_text())
+    rec["row"]["rate_error"] = 0.0                                       # edited by hand
+    (cells / f"{k1}.json").write_text(json.dumps(rec))
+    with pytest.warns(UserWarning) as caught:
+        again = run_sweep(spec, out, scheduler="synchronous", progress=False)
+    messages = " ".join(str(w.message) for w in caught)
+    assert f"{k0}.json: unreadable" in messages and f"{k1}.json: checksum mismatch" in messages
+    assert sorted(again.computed) == sorted([k0, k1]) and len(again.frame) == 2
+    assert (again.frame["rate_error"] > 0).all()
+    (cells / f"{k0}.json").write_text("{}")
+    with pytest.warns(UserWarning, match="not a cell file"):
+        assert run_sweep(spec, out, scheduler="synchronous", progress=False).computed == [k0]
+
+
+def test_a_failing_cell_is_recorded_and_does_not_end_the_sweep(tmp_path):
+    # alpha = 0 is invalid: that cell records its error, the other cell finishes
+    spec = SweepSpec(**{**SMALL, "axes": {"alpha": [0.0, 5e-6]}})
+    run = run_sweep(spec, tmp_path, scheduler="synchronous", progress=False)
+    assert len(run.computed) == 2 and len(run.frame) == 2
+    bad, good = run.frame.iloc[0], run.frame.iloc[1]
+    assert bad["error"].startswith("ValueError: alpha") and "got 0" in bad["error"] and np.isnan(bad["rate_error"])
+    assert not isinstance(good["error"], str) or good["error"] == ""
+    assert np.isfinite(good["rate_error"])
+    # a failed cell is tried again on the next run; a finished one is not
+    assert run_sweep(spec, tmp_path, scheduler="synchronous", progress=False).computed == [cell_key(spec.cells()[0])]
 
 
 def test_bad_specs_raise():
@@ -129,6 +164,14 @@ Q = { start = "10 mV", stop = "40 mV", num = 2 }
     bad.write_text('[experiment]\nmethod = "force"\n')
     with pytest.raises(RecipeError):
         sweep_cli(bad, tmp_path / "x")
+    # typos are errors naming the key and the closest valid one, before any work
+    for edit, message in ((("seeds = [0]", "seed = [0, 1, 2]"), "unknown key 'seed' in \\[experiment\\]; did you mean 'seeds'"),
+                          (("n_neurons = 100", "n_neuron = 100"), "unknown key 'n_neuron' in \\[network\\]; did you mean 'n_neurons'"),
+                          (("[grid]", "[dask]\nn_workers = 0\n[grid]"), "n_workers must be an integer >= 1, got 0")):
+        bad.write_text(recipe.read_text().replace(*edit))
+        with pytest.raises((RecipeError, ValueError), match=message):
+            sweep_cli(bad, tmp_path / "typo", scheduler="synchronous")
+        assert not (tmp_path / "typo" / "cells").exists() or not list((tmp_path / "typo" / "cells").iterdir())
 
 
 def test_heatmap_pivots_mean_over_seeds():

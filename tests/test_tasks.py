@@ -47,3 +47,98 @@ def test_metrics_against_hand_computed_values():
     assert corr[0] > 0.9999 and lag[0] == 10
     np.testing.assert_allclose(normalised_rmse(0.9 * y, y), [0.1 / np.sqrt(2)], rtol=1e-3)
     assert dominant_frequency(y, 1e-3)[0] == pytest.approx(5.0, rel=1e-3)
+
+
+# -- the trial container ------------------------------------------------------------------
+from brianforce.tasks import Trials, current_targets  # noqa: E402
+
+
+def _trials(n=3, T=4, M=2, Q=1, **kw):
+    rng = np.random.default_rng(0)
+    return Trials(rng.standard_normal((n, T, M)), rng.standard_normal((n, T, Q)), 0.01, **kw)
+
+
+def test_trials_shapes_properties_and_subset():
+    tr = _trials(labels=np.array([0.0, 1.0, 0.0]), response=(1, 4), name="demo", info={"a": 1})
+    assert (tr.n_trials, tr.n_steps, tr.n_inputs, tr.n_outputs) == (3, 4, 2, 1)
+    assert tr.duration == pytest.approx(0.04) and tr.continuous is False and tr.neurons is None
+    sub = tr.subset(tr.labels == 0)
+    assert isinstance(sub, Trials) and sub.n_trials == 2 and sub.name == "demo" and sub.response == (1, 4)
+    np.testing.assert_array_equal(sub.inputs, tr.inputs[[0, 2]])
+    one = tr.subset(1)
+    assert one.inputs.shape == (1, 4, 2) and one.labels.tolist() == [1.0]
+    sub.info["b"] = 2
+    assert "b" not in tr.info
+    with pytest.raises(AttributeError):
+        tr.dt = 1.0                                          # frozen
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(inputs=np.zeros((3, 4))), "inputs must have shape"),
+    (dict(targets=np.zeros((3, 4))), "targets must have shape"),
+    (dict(targets=np.zeros((3, 5, 1))), "agree"),
+    (dict(inputs=np.full((3, 4, 2), np.inf)), "inputs contain NaN"),
+    (dict(targets=np.full((3, 4, 1), np.nan)), "targets contain NaN"),
+    (dict(dt=0.0), "dt must be"),
+    (dict(dt=float("nan")), "dt must be"),
+    (dict(labels=[0, 1]), "labels must have shape"),
+    (dict(response=(3, 9)), "response"),
+    (dict(response=5), "response"),
+    (dict(neurons=[0, 1]), "neurons: 2 indices"),
+    (dict(targets=np.zeros((3, 4, 2)), neurons=[4, 4]), "neurons must be unique"),
+    (dict(targets=np.zeros((3, 4, 2)), neurons=[-1, 4]), "neurons must be unique"),
+])
+def test_trials_validation_names_the_field(change, match):
+    kw = dict(inputs=np.zeros((3, 4, 2)), targets=np.zeros((3, 4, 1)), dt=1e-3)
+    kw.update(change)
+    with pytest.raises(ValueError, match=match):
+        Trials(**kw)
+
+
+def test_trials_refuse_quantities_and_take_them_through_from_units():
+    from brian2 import DimensionMismatchError, mV, ms
+
+    with pytest.raises(TypeError, match="from_units"):
+        Trials(np.zeros((1, 3, 0)), np.zeros((1, 3, 1)), 1 * ms)
+    tr = Trials.from_units(np.zeros((1, 3, 0)), np.full((1, 3, 2), 5.0) * mV, 0.5 * ms, target_unit=mV,
+                           neurons=[2, 0])
+    np.testing.assert_allclose(tr.targets, 5e-3)
+    assert tr.dt == pytest.approx(5e-4) and tr.neurons.tolist() == [2, 0]
+    with pytest.raises(DimensionMismatchError):
+        Trials.from_units(np.zeros((1, 3, 0)), np.zeros((1, 3, 1)) * mV, 1 * ms)
+
+
+def test_current_targets_have_no_inputs_and_name_their_neurons():
+    tr = current_targets(np.ones((10, 3)) * 1e-3, 1e-3, [7, 1, 4])
+    assert tr.inputs.shape == (1, 10, 0) and tr.targets.shape == (1, 10, 3) and tr.n_inputs == 0
+    assert tr.neurons.dtype == np.int64 and tr.neurons.tolist() == [7, 1, 4]
+    with pytest.raises(ValueError, match="values must have shape"):
+        current_targets(np.zeros(10), 1e-3, [0])
+
+
+def test_trials_to_frame_is_long_and_complete():
+    tr = _trials(n=2, T=3, M=2, Q=1)
+    f = tr.to_frame()
+    assert list(f.columns) == ["trial", "time_s", "channel", "kind", "value"]
+    assert len(f) == 2 * 3 * (2 + 1)
+    inp = f[f.kind == "input"]
+    back = inp.sort_values(["trial", "time_s", "channel"])["value"].to_numpy().reshape(2, 3, 2)
+    np.testing.assert_array_equal(back, tr.inputs)
+    row = f[(f.kind == "target") & (f.trial == 1) & (f.channel == 0)]
+    np.testing.assert_allclose(row.time_s, [0.0, 0.01, 0.02])
+    np.testing.assert_array_equal(row.value, tr.targets[1, :, 0])
+    empty = current_targets(np.zeros((4, 2)), 1e-3, [0, 1]).to_frame()
+    assert set(empty.kind) == {"target"} and len(empty) == 8
+
+
+def test_every_trial_task_returns_trials():
+    from brianforce.datasets import load_reaching_emg, synthetic_path
+    from brianforce.tasks import (GoNoGo, classification_trials, integration_trials, oscillation_trials,
+                                  pattern_targets, reaching_trials)
+
+    made = [oscillation_trials(2), integration_trials(2), classification_trials(2),
+            GoNoGo().sample(2, np.random.default_rng(0)),
+            pattern_targets(np.zeros((5, 2)), 0.0, 1e-3, 1e-3, [0, 3]),
+            reaching_trials(load_reaching_emg(synthetic_path("reaching_emg")), dt=0.01)]
+    for tr in made:
+        assert isinstance(tr, Trials) and tr.targets.ndim == 3

@@ -57,7 +57,7 @@ def test_tampered_model_file_is_rejected(trained, tmp_path):
         FORCETrainer.load(path)
 
 
-def test_divergence_is_detected_with_the_step():
+def test_divergence_is_detected_with_the_step(tmp_path):
     tr = FORCETrainer(100, alpha=1.0, seed=2)          # un-normalised update with P = I explodes
     with pytest.raises(TrainingDiverged) as info:
         tr.fit(sinusoid(), settle=50 * ms, train=0.5 * second)
@@ -65,6 +65,22 @@ def test_divergence_is_detected_with_the_step():
     assert err.step >= 0 and 0.05 <= err.time <= 0.55
     assert "RLS update" in str(err) and "time step" in str(err)
     assert tr.history_.diverged and len(tr.history_.times) == err.step
+    # a diverged decoder is not used silently
+    with pytest.raises(RuntimeError, match=rf"diverged at RLS update {err.step} .*allow_diverged=True"):
+        tr.predict(0.1 * second)
+    with pytest.raises(RuntimeError, match="diverged"):
+        tr.save(tmp_path / "bad.npz")
+    assert not (tmp_path / "bad.npz").exists()
+    assert tr.predict(10 * ms, allow_diverged=True).z.shape[1] == 1
+
+
+def test_constant_target_is_not_divergence():
+    from brianforce.tasks import Task
+
+    for value in (0.0, 0.5):
+        tr = FORCETrainer(100, seed=2)
+        tr.fit(Task("constant", 1, lambda t, v=value: np.full((len(t), 1), v)), settle=20 * ms, train=0.1 * second)
+        assert len(tr.history_.times) == 40 and not tr.history_.diverged
 
 
 def test_standalone_device_is_refused():

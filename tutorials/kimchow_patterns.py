@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 from brian2 import mV, ms
 
-from brianforce.methods.recurrent import RecurrentTrainer, correlations, isi_cv
+from brianforce.analysis.population import isi_cv_by_neuron
+from brianforce.methods.recurrent import RecurrentTrainer, correlations
 from brianforce.seeding import rng_for
 from brianforce.tasks.patterns import pattern_targets, sinusoid_patterns
 
@@ -83,8 +84,8 @@ print("RMS RLS error per trial (mV):  ", np.round(lc.rms_error * 1e3, 2))
 
 # %%
 rec = trainer.run_trials(ev["n_test_trials"])
-corr = correlations(rec.currents, targets.values[None]).mean(axis=(0, 1))
-cv = isi_cv([s[0][0] for s in rec.spike_times], [s[0][1] for s in rec.spike_times], net["n"])
+corr = correlations(rec.currents, targets.targets[None]).mean(axis=(0, 1))
+cv = isi_cv_by_neuron([s[0][0] for s in rec.spike_times], [s[0][1] for s in rec.spike_times], net["n"])
 frac_irregular = np.mean(cv[np.isfinite(cv)] > 0.5)
 n_spk = sum(len(s[0][0]) for s in rec.spike_times)
 rate = n_spk / (len(rec.spike_times) * net["n"] * rec.duration)
@@ -97,9 +98,9 @@ try:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(3, 1, figsize=(7, 6), sharex=True)
-    t_ms = np.arange(targets.values.shape[1]) * dt_t * 1e3
+    t_ms = np.arange(targets.targets.shape[1]) * dt_t * 1e3
     for ax, m in zip(axes, range(3)):
-        ax.plot(t_ms, targets.values[0, :, m] * 1e3, "k", label="target")
+        ax.plot(t_ms, targets.targets[0, :, m] * 1e3, "k", label="target")
         ax.plot(t_ms, rec.currents[0, 0, :, m] * 1e3, "C1", label="I_syn (test)")
         ax.set_ylabel("mV")
     axes[0].legend(loc="upper right")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["normalised_error", "r_squared", "PCAResult", "pca", "principal_angles", "isi_cv",
+__all__ = ["normalised_error", "r_squared", "PCAResult", "pca", "principal_angles", "isi_cv", "isi_cv_by_neuron",
            "fano_factor", "nanmedian_or_none", "gaussian_smooth", "time_correlations"]
 
 
@@ -364,3 +364,27 @@ def time_correlations(x, y) -> np.ndarray:
     den = np.sqrt((x * x).sum(-2) * (y * y).sum(-2))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, (x * y).sum(-2) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def isi_cv_by_neuron(neuron, times, n_neurons: int, *, min_spikes: int = 5) -> np.ndarray:
+    """Coefficient of variation of inter-spike intervals per neuron (NaN if < ``min_spikes``).
+
+    ``neuron``, ``times`` (s) are a ``SpikeMonitor``'s ``i`` and ``t``, or lists of per-trial
+    arrays: intervals are not taken across trial boundaries. See :func:`isi_cv` for spike trains.
+    """
+    if isinstance(neuron, np.ndarray):
+        neuron, times = [neuron], [times]
+    isis = [[] for _ in range(n_neurons)]
+    for idx, t in zip(neuron, times):
+        order = np.lexsort((t, idx))
+        idx, t = idx[order], t[order]
+        d = np.diff(t)
+        same = idx[1:] == idx[:-1]
+        for i, dd in zip(idx[1:][same], d[same]):
+            isis[i].append(dd)
+    out = np.full(n_neurons, np.nan)
+    for i, d in enumerate(isis):
+        if len(d) + 1 >= min_spikes:
+            d = np.asarray(d)
+            out[i] = d.std() / d.mean()
+    return out

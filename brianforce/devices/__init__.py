@@ -1,11 +1,16 @@
 """Devices: switching Brian2 between runtime and standalone (:mod:`.activation`), trained networks
-as compiled programs — compile once, run many (:mod:`.standalone`, :mod:`.student_network`).
+as compiled programs — compile once, run many (:mod:`.project`, :mod:`.student_network`,
+:mod:`.transferred`), FORCE training in generated code (:mod:`.force_standalone`) and the
+model-kind registry of ``brianforce run`` (:mod:`.standalone`).
 
 Public names are imported on first use (``from brianforce.devices import X``).
 """
 from importlib import import_module
 
-_LAZY = {"activate": "activation", "restore_runtime": "activation", "StandaloneFORCETrainer": "standalone", "build_project": "standalone", "run_standalone": "standalone", "run_model_cli": "standalone", "MODEL_RUNNERS": "standalone", "StudentNetwork": "student_network", "run_student_network": "student_network"}
+_LAZY = {"activate": "activation", "restore_runtime": "activation", "StandaloneFORCETrainer": "force_standalone",
+         "StandaloneProject": "project", "build_project": "project", "run_standalone": "project",
+         "run_transferred_standalone": "transferred", "run_model_cli": "standalone", "MODEL_RUNNERS": "standalone",
+         "StudentNetwork": "student_network", "run_student_network": "student_network"}
 
 __all__ = list(_LAZY)
 

@@ -44,14 +44,15 @@ STATE_VARIABLES = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
 _PARAMS = ("tau_m", "tau_ref", "v_th", "v_reset", "tau_r", "tau_d", "tau_slow", "dt")
 
 
-def _params(student, time_scale: float) -> dict:
-    """SI parameters of ``student``, time constants × ``time_scale`` (its period calibration,
+def _params(neuron: dict, dt: float, time_scale: float) -> dict:
+    """SI parameters of a student's neurons (``StudentNeuron.si()``) and integration step ``dt``
+    (s), time constants × ``time_scale`` (its period calibration,
     :meth:`FactorStudent.calibrate_period`; ``tau_ref`` in whole integration steps)."""
     from brianforce.methods.factor_student import RESCALED_TIME_CONSTANTS, rescaled_refractory
 
-    p = {k: float(getattr(student, k)) * (time_scale if k in RESCALED_TIME_CONSTANTS else 1.0)
+    p = {k: float(dt if k == "dt" else neuron[k]) * (time_scale if k in RESCALED_TIME_CONSTANTS else 1.0)
          for k in _PARAMS}
-    p["tau_ref"] = rescaled_refractory(student.tau_ref, student.dt, time_scale)
+    p["tau_ref"] = rescaled_refractory(neuron["tau_ref"], dt, time_scale)
     return p
 
 
@@ -94,8 +95,9 @@ class StudentNetwork:
         """From a fitted :class:`~brianforce.methods.factor_student.FactorStudent`."""
         a = student.arrays()
         return cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
-                   a["fixed_i"], a["fixed_j"], a["fixed_w"], _params(student, student.time_scale_),
-                   float(student._dt_op), _rest(a))
+                   a["fixed_i"], a["fixed_j"], a["fixed_w"],
+                   _params(student.neuron.si(), student.dt, student.time_scale_),
+                   float(student.dt_op_), _rest(a))
 
     @classmethod
     def load(cls, path) -> "StudentNetwork":
@@ -110,11 +112,13 @@ class StudentNetwork:
         arrays, meta = load_arrays(path, kind=STUDENT_KIND)
         try:
             rec = meta["recipe"]
-            student = FactorStudent(**recipe_student_kwargs(dict(rec.get("student", {}))))
+            # the recipe driver's own key (brianforce.experiments.depasquale) is not the student's
+            sec = {k: v for k, v in rec.get("student", {}).items() if k != "reset_trials"}
+            student = FactorStudent(**recipe_student_kwargs(sec))
             a = {k[len("student_"):]: v for k, v in arrays.items() if k.startswith("student_")}
             net = cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
                       a["fixed_i"], a["fixed_j"], a["fixed_w"],
-                      _params(student, float(a.get("time_scale", 1.0))),
+                      _params(student.neuron.si(), student.dt, float(a.get("time_scale", 1.0))),
                       si_float(rec["task"].get("dt", "1 ms")), _rest(a))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: inconsistent student model contents ({exc})") from exc

@@ -1,4 +1,9 @@
-"""Command line: ``brianforce demo | train | sweep | run``."""
+"""Command line: ``brianforce demo | train | sweep | run``.
+
+Every output folder is checked before any work starts (writable; not holding an earlier run's
+results unless ``--overwrite``). Errors are one line on stderr (exit status 1; 2 for usage
+errors); ``--debug`` shows the traceback.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +14,50 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "run_demo", "run_force_experiment", "run_force_recipe", "run_kim2019_recipe"]
+__all__ = ["main", "run_demo", "run_force_experiment", "run_force_recipe", "run_kim2019_recipe",
+           "prepare_output", "OutputExistsError", "FORCE_RECIPE_KEYS"]
+
+#: Files that mark a folder as holding the results of an earlier run.
+RUN_OUTPUTS = ("summary.json", "model.npz", "network.npz", "rate_model.npz", "lif_model.npz", "output.npz")
+#: Keys of a ``method = "force"`` recipe, per section (``[task]`` is checked by the task).
+FORCE_RECIPE_KEYS = {
+    "": ("experiment", "task", "network", "protocol", "paper", "evaluation"),
+    "experiment": ("method", "title", "name", "description", "seed"),
+    "network": ("n_neurons", "p", "G", "Q", "alpha", "reg", "rls_interval", "dt", "tau_m", "tau_ref", "tau_r",
+                "tau_d", "v_th", "v_reset", "bias", "normalised", "divergence_factor", "n_record", "record_dt"),
+    "protocol": ("settle", "train", "test"),
+}
+
+
+class OutputExistsError(FileExistsError):
+    """The output folder holds an earlier run's results."""
+
+
+def prepare_output(out, *, overwrite: bool = False) -> Path:
+    """Create ``out`` and check, before any work, that it is writable and holds no earlier results.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out`` holds files of an earlier run (``summary.json``, a model ...) and not ``overwrite``.
+    PermissionError
+        ``out`` cannot be created or written.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"output {str(out)!r} is a file, not a folder")
+    earlier = [name for name in RUN_OUTPUTS if (out / name).exists()]
+    if earlier and not overwrite:
+        raise OutputExistsError(f"{out} already holds an earlier run ({', '.join(earlier)}); choose another "
+                                "--out or pass --overwrite")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".brianforce-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise PermissionError(f"cannot write to the output folder {out} ({exc.strerror or exc})") from exc
+    return out
 
 DEMO_FULL = dict(n_neurons=2000, settle=0.5, train=9.5, test=2.0)
 DEMO_QUICK = dict(n_neurons=500, settle=0.3, train=3.0, test=1.0)
@@ -36,6 +84,7 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
     import matplotlib.pyplot as plt
     from brian2 import second
 
+    from brianforce.io import atomic_savefig, atomic_write_text
     from brianforce.viz.force import plot_force_summary
     from brianforce.methods.force import FORCETrainer
 
@@ -65,14 +114,14 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
         "n_rls_updates": trainer.timings_["n_rls_updates"],
         "final_training_abs_error": float(trainer.history_.abs_error[-50:].mean()),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
     axes = plot_force_summary(result, trainer.history_, trainer.train_result_)
     axes[0].set_title(f"{title} (N = {c.n_neurons}, {task.name}): RMSE/amp "
                       f"{metrics['rmse_over_amplitude'][0]:.3f}, corr {metrics['lag_adjusted_correlation'][0]:.3f}")
     fig = axes[0].figure
-    fig.savefig(out / "figure.png", dpi=110)
+    atomic_savefig(fig, out / "figure.png", dpi=110)
     plt.close(fig)
     trainer.save(out / "model.npz")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     _log(f"test (first second): RMSE/amplitude {metrics['rmse_over_amplitude']}, "
          f"lag-adjusted correlation {metrics['lag_adjusted_correlation']}, "
          f"frequency {metrics['output_frequency_hz']} Hz")
@@ -97,9 +146,12 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, task: str = "sinusoid",
 
 def run_force_recipe(recipe: dict, out, progress: bool = True) -> dict:
     """Run a ``method = "force"`` recipe (see ``models/nicola_clopath_*.toml``)."""
-    from brianforce.config import RecipeError, parse_quantity
+    from brianforce.config import RecipeError, check_keys, parse_quantity
     from brianforce.tasks import make_task
 
+    check_keys(recipe, FORCE_RECIPE_KEYS[""], "the recipe")
+    for section in ("experiment", "network", "protocol"):
+        check_keys(recipe.get(section, {}), FORCE_RECIPE_KEYS[section], f"[{section}]")
     try:
         exp, task_cfg, net, proto = (recipe[k] for k in ("experiment", "task", "network", "protocol"))
         task_cfg = dict(task_cfg)
@@ -115,6 +167,7 @@ def run_force_recipe(recipe: dict, out, progress: bool = True) -> dict:
 
 def run_kim2019_recipe(path, out) -> dict:
     """Run a ``method = "kim2019"`` recipe: train the rate RNN, transfer to LIF, save both."""
+    from brianforce.io import atomic_write_text
     from brianforce.methods.transfer import read_recipe, run_kim2019
 
     recipe = read_recipe(path)
@@ -128,48 +181,78 @@ def run_kim2019_recipe(path, out) -> dict:
                "inverse_lambda": float(res.scaling_factor), "lambda": float(res.lambda_),
                "grid_accuracy": np.asarray(res.grid_accuracy).tolist(), "lif_accuracy": float(res.lif_accuracy),
                "lif_accuracy_rate_criterion": float(res.lif_accuracy_rate_criterion)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
     res.trainer.params_.save(out / "rate_model.npz", {"task": res.task_name, "seed": seed})
     res.transfer.model_.save(out / "lif_model.npz", {"task": res.task_name, "seed": seed})
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     _log(f"rate accuracy {res.rate_accuracy:.3f}, LIF accuracy {res.lif_accuracy:.3f} at 1/lambda = "
          f"{res.scaling_factor:g}; wrote {out}")
     return summary
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="brianforce", description=__doc__)
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("brianforce")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _parser() -> argparse.ArgumentParser:
+    from brianforce.tasks import TASKS
+
+    parser = argparse.ArgumentParser(prog="brianforce", description="Train spiking networks to do what rate "
+                                     "networks do (FORCE, rate teachers, transfer, recurrent RLS).")
+    parser.add_argument("--version", action="version", version=f"brianforce {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train and test the Nicola & Clopath sinusoid LIF network")
-    demo.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
+    demo.add_argument("--out", default="demo_output", help="output folder (default: %(default)s)")
     demo.add_argument("--quick", action="store_true", help="smaller, shorter run (N = 500)")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--task", default="sinusoid", help="sinusoid | van_der_pol | sum_of_sinusoids | sawtooth")
-    demo.add_argument("--n-neurons", type=int)
-    demo.add_argument("--settle", type=float, help="seconds")
-    demo.add_argument("--train", type=float, help="seconds")
-    demo.add_argument("--test", type=float, help="seconds")
+    demo.add_argument("--seed", type=int, default=0, help="fixes connectivity, encoders and initial state "
+                      "(default: %(default)s)")
+    demo.add_argument("--task", default="sinusoid", choices=sorted(TASKS), help="target (default: %(default)s)")
+    demo.add_argument("--n-neurons", type=int, help="network size (default: 2000, quick: 500)")
+    demo.add_argument("--settle", type=float, help="seconds without learning before training")
+    demo.add_argument("--train", type=float, help="seconds of RLS training")
+    demo.add_argument("--test", type=float, help="seconds of free-running test")
+    demo.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     train = sub.add_parser("train", help="run a recipe from models/*.toml")
-    train.add_argument("recipe")
-    train.add_argument("--out", required=True)
+    train.add_argument("recipe", help="path of a TOML recipe (see models/)")
+    train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--data", help="data folder or file for recipes that use recorded data")
+    train.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     sw = sub.add_parser("sweep", help="run a resumable parameter sweep recipe on Dask")
-    sw.add_argument("recipe")
-    sw.add_argument("--out", required=True)
+    sw.add_argument("recipe", help="path of a sweep recipe (method = \"sweep\")")
+    sw.add_argument("--out", required=True, help="output folder; rerunning into it resumes the sweep")
     sw.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or 'synchronous'; "
                     "default: a LocalCluster on this machine")
     run = sub.add_parser("run", help="run a saved model (FORCE, transferred LIF or DePasquale student) "
                          "standalone or at runtime")
-    run.add_argument("model")
-    run.add_argument("--device", default="cpp_standalone", choices=["cpp_standalone", "cuda_standalone", "runtime"])
-    run.add_argument("--duration", type=float, default=2.0, help="seconds (FORCE models)")
-    run.add_argument("--trials", type=int, default=20, help="test trials (transferred LIF models, DePasquale students)")
+    run.add_argument("model", help="saved model (.npz)")
+    run.add_argument("--device", default="cpp_standalone", choices=["cpp_standalone", "cuda_standalone", "runtime"],
+                     help="default: %(default)s")
+    run.add_argument("--duration", type=float, default=2.0, help="seconds (FORCE models; default: %(default)s)")
+    run.add_argument("--trials", type=int, default=20, help="test trials (transferred LIF models, DePasquale "
+                     "students; default: %(default)s)")
     run.add_argument("--seed", type=int, default=0,
                      help="seed of the test trials (transferred LIF models, DePasquale students)")
-    run.add_argument("--out", default="standalone_output")
-    args = parser.parse_args(argv)
+    run.add_argument("--out", default="standalone_output", help="output folder (default: %(default)s)")
+    run.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    return parser
+
+
+def _command(parser, args) -> None:
     if args.command == "run":
         from brianforce.devices.standalone import run_model_cli
 
+        if not args.duration > 0:
+            parser.error(f"--duration must be > 0 seconds, got {args.duration}")
+        if args.trials < 1:
+            parser.error(f"--trials must be >= 1, got {args.trials}")
+        if not Path(args.model).is_file():
+            raise FileNotFoundError(f"no model file at {args.model}")
+        prepare_output(args.out, overwrite=args.overwrite)
         run_model_cli(args.model, args.device, args.duration, args.out, n_trials=args.trials, seed=args.seed)
     elif args.command == "sweep":
         from brianforce.experiments.sweep import sweep_cli
@@ -180,27 +263,51 @@ def main(argv=None) -> int:
 
         recipe = load_recipe(args.recipe)
         method = recipe.get("experiment", {}).get("method")
-        if method == "force":
-            run_force_recipe(recipe, args.out)
-        elif method == "depasquale":
-            from brianforce.experiments.depasquale import train_from_recipe
-
-            train_from_recipe(args.recipe, args.out)
-        elif method == "kim2019":
-            run_kim2019_recipe(args.recipe, args.out)
-        elif method == "reaching":
-            from brianforce.experiments.reaching import run_reaching_recipe
-
-            run_reaching_recipe(args.recipe, args.out, data=args.data)
-        elif method == "reaching_m1":
-            from brianforce.experiments.reaching import run_m1_recipe
-
-            run_m1_recipe(args.recipe, args.out, data=args.data)
-        else:
-            parser.error(f"{args.recipe}: unknown experiment.method {method!r}")
+        runners = {"force": lambda: run_force_recipe(recipe, args.out),
+                   "depasquale": lambda: _depasquale(args),
+                   "kim2019": lambda: run_kim2019_recipe(args.recipe, args.out),
+                   "reaching": lambda: _reaching(args, "run_reaching_recipe"),
+                   "reaching_m1": lambda: _reaching(args, "run_m1_recipe")}
+        if method not in runners:
+            parser.error(f"{args.recipe}: unknown experiment.method {method!r}; one of {sorted(runners)}")
+        prepare_output(args.out, overwrite=args.overwrite)
+        runners[method]()
     elif args.command == "demo":
+        for name in ("n_neurons", "settle", "train", "test"):
+            value = getattr(args, name)
+            if value is not None and not value > (0 if name != "settle" else -1e-300):
+                parser.error(f"--{name.replace('_', '-')} must be > 0, got {value}")
+        prepare_output(args.out, overwrite=args.overwrite)
         run_demo(args.out, quick=args.quick, seed=args.seed, task=args.task, n_neurons=args.n_neurons,
                  settle=args.settle, train=args.train, test=args.test)
+
+
+def _depasquale(args):
+    from brianforce.experiments.depasquale import train_from_recipe
+
+    return train_from_recipe(args.recipe, args.out)
+
+
+def _reaching(args, name: str):
+    from brianforce.experiments import reaching
+
+    return getattr(reaching, name)(args.recipe, args.out, data=args.data)
+
+
+def main(argv=None) -> int:
+    """Entry point of ``brianforce`` and ``python -m brianforce``; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        _command(parser, args)
+    except KeyboardInterrupt:
+        print("brianforce: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line per error; --debug shows the traceback
+        if args.debug:
+            raise
+        print(f"brianforce: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -9,7 +9,9 @@ Recipe layout (TOML; physical values are strings with units)::
     [experiment]  name, task ("oscillation" | "integration" | "classification"), seed
     [task]        dt, n_train, n_test, n_cue, n_test_repeats, plus task keyword arguments
     [teacher]     n_units, tau, g, reg, target_gain, input_gain, noise, variance | n_factors
-    [student]     keyword arguments of FactorStudent (units as strings)
+    [student]     FactorStudent settings as flat keys (units as strings), mapped onto its
+                  parameter records by :func:`~brianforce.methods.factor_student.recipe_student_kwargs`;
+                  ``reset_trials`` (trial tasks: every trial from a rest state) is the driver's own
 
 For a rhythm (continuous task) the summary also gives, for teacher and student, the lag of
 every test period behind the target (``phase_lag_per_trial_ms``, positive = behind) and its
@@ -43,7 +45,6 @@ __all__ = ["train_from_recipe", "apply_overrides", "condition_averaged_error", "
 
 _TEACHER_KEYS = {"n_units", "tau", "g", "reg", "target_gain", "input_gain", "noise", "washout",
                  "method", "update_every"}
-_STUDENT_INT = {"n_neurons", "n_forced", "n_mean", "n_rls"}
 
 
 def population_metrics(student_rates, teacher_rates, labels, n_pcs: int = 10) -> dict:
@@ -304,7 +305,7 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
                     "normalised_error_median": float(np.median(teacher_err)),
                     "normalised_error_per_trial": [float(e) for e in teacher_err],
                     "accuracy": decision_accuracy(t_test.outputs, test), **teacher_extra},
-        "student": {"n_neurons": student.n_neurons, "dale": student.dale,
+        "student": {"n_neurons": student.n_neurons, "dale": student.dale is not None,
                     "reset_trials": rest_step is not None,
                     "train_factor_error_last": float(student.train_errors_[-1]),
                     "train_mean_rate_hz": float(student.mean_rate_), **ms},
@@ -316,15 +317,15 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
                                      if repeats else None),
         "wall_time_s": None,
     }
-    if student.period_calibration:
+    if student.calibration is not None:
         summary["student"].update(
             time_scale=student.time_scale_,
             calibration_drift_ms_per_period=student.calibration_drift_ * 1e3,
             calibration_lags_ms=(student.calibration_lags_ * 1e3).tolist())
-    if student.dale:
-        summary["student"]["dale_method"] = student.dale_method
+    if student.dale is not None:
+        summary["student"]["dale_method"] = student.dale.method
         summary["student"]["dale_sign_violations"] = student.dale_violations()
-        if student.dale_method in ("total", "split"):
+        if student.dale.method in ("total", "split"):
             summary["student"]["dale_clipped_fraction_last"] = float(student.dale_clipped_[-1])
     _figures(out, test, t_test.outputs, s_run, ms, summary["experiment"])
     arrays = {f"student_{k}": v for k, v in student.arrays().items()}

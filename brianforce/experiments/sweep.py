@@ -3,10 +3,13 @@
 A sweep is a grid (e.g. learning rate α, G × Q, network size) × seeds. Every cell is
 one independent training run (:func:`run_cell`), submitted to a ``dask.distributed``
 cluster — a :class:`~distributed.LocalCluster` by default, or any scheduler address —
-and written to its own small JSON file ``cells/<key>.json`` keyed by a hash of all its
-parameters as soon as it finishes. Re-running an interrupted sweep computes only the
-cells whose file is missing. The collected table is a pandas DataFrame saved to
-``results.csv``.
+and written atomically to its own small JSON file ``cells/<key>.json`` keyed by a hash of
+all its parameters as soon as it finishes; the file holds the parameters, the result row
+and a checksum. Re-running an interrupted sweep computes only the cells without a valid
+file: a truncated, edited or foreign cell file is recomputed, with a warning naming it. A
+cell that fails records its error in its row (column ``error``) instead of aborting the
+sweep, and is tried again on the next run. The collected table is a pandas DataFrame saved
+to ``results.csv``.
 
 Brian2 is not thread-safe: spiking cells need worker *processes* (the default); each
 worker compiles or loads the Cython cache once. Rate-only sweeps also run on threads.
@@ -20,15 +23,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SweepSpec", "SweepRun", "run_cell", "cell_key", "run_sweep", "sweep_cli", "load_results"]
+__all__ = ["SweepSpec", "SweepRun", "run_cell", "run_cell_recording_errors", "cell_key", "cell_record",
+           "read_cell", "run_sweep", "sweep_cli", "load_results"]
 
 MODELS = ("rate", "spiking", "both")
 # Network parameters a cell may set, with their SI unit name (as stored in the table).
@@ -36,6 +40,11 @@ NETWORK_UNITS = {"n_neurons": None, "p": None, "G": "V*s", "Q": "V", "alpha": No
                  "dt": "s", "rate_dt": "s", "divergence_factor": None}
 _DEFAULT_NETWORK = {"n_neurons": 300, "p": 0.4, "G": 0.04e-3, "Q": 20e-3, "alpha": 5e-6,
                     "rls_interval": 5e-3, "dt": 5e-5, "rate_dt": 2.5e-4, "divergence_factor": 100.0}
+
+
+RECIPE_SECTIONS = ("experiment", "task", "network", "protocol", "grid", "dask")
+EXPERIMENT_KEYS = ("method", "name", "title", "description", "model", "seeds", "threshold")
+CELL_FORMAT = 1
 
 
 def _log(msg: str) -> None:
@@ -109,6 +118,14 @@ class SweepSpec:
         """Build from a ``method = "sweep"`` TOML recipe (see ``models/newton_nicola_*_sweep.toml``)."""
         from brianforce.config import RecipeError
 
+        from brianforce.config import check_keys
+
+        check_keys(recipe, RECIPE_SECTIONS, "the sweep recipe")
+        check_keys(recipe.get("experiment", {}), EXPERIMENT_KEYS, "[experiment]")
+        check_keys(recipe.get("network", {}), NETWORK_UNITS, "[network]")
+        check_keys(recipe.get("grid", {}), NETWORK_UNITS, "[grid]")
+        check_keys(recipe.get("protocol", {}), ("settle", "train", "test"), "[protocol]")
+        check_keys(recipe.get("dask", {}), ("n_workers", "threads_per_worker"), "[dask]")
         try:
             exp = recipe["experiment"]
             net = {k: _si(v) for k, v in recipe.get("network", {}).items()}
@@ -158,6 +175,29 @@ def cell_key(params: dict) -> str:
         return x
     blob = json.dumps(norm(params), sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+ROW_KEYS = ("seed", "model", "task", "spiking_error", "rate_error", "diverged", "spiking_converged",
+            "rate_converged", "wall_s")
+
+
+def run_cell_recording_errors(params: dict) -> dict:
+    """:func:`run_cell`, with an exception recorded in the row (``error``) instead of raised."""
+    try:
+        row = run_cell(params)
+        row["error"] = ""
+        return row
+    except Exception as exc:  # noqa: BLE001 - one cell's failure must not end the sweep
+        return failed_row(params, exc)
+
+
+def failed_row(params: dict, exc: BaseException) -> dict:
+    """The row of a cell whose run raised ``exc``."""
+    net = params["network"]
+    return {**{k: net.get(k, np.nan) for k in NETWORK_UNITS}, "seed": params["seed"], "model": params["model"],
+            "task": params["task"]["name"], "spiking_error": np.nan, "rate_error": np.nan, "diverged": False,
+            "diverged_at": np.nan, "spiking_converged": False, "rate_converged": False, "wall_s": 0.0,
+            "error": f"{type(exc).__name__}: {exc}"}
 
 
 def run_cell(params: dict) -> dict:
@@ -234,9 +274,47 @@ def run_cell(params: dict) -> dict:
 
 
 def _write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, default=float))
-    os.replace(tmp, path)
+    from brianforce.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, default=float))
+
+
+def _row_digest(params: dict, row: dict) -> str:
+    blob = json.dumps({"params": params, "row": row}, sort_keys=True, default=float)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cell_record(params: dict, row: dict) -> dict:
+    """What ``cells/<key>.json`` holds: format, key, parameters, result row and their checksum."""
+    row = json.loads(json.dumps(row, default=float))          # as it reads back
+    return {"format": CELL_FORMAT, "key": cell_key(params), "params": params, "row": row,
+            "sha256": _row_digest(params, row)}
+
+
+def read_cell(path: Path, params: dict) -> dict | None:
+    """The result row in ``path`` if it is a valid, finished cell of ``params``; else ``None`` with a
+    warning naming the file (a missing file is silently ``None``)."""
+    if not path.is_file():
+        return None
+    try:
+        rec = json.loads(path.read_text())
+        problem = None
+        if not isinstance(rec, dict) or rec.get("format") != CELL_FORMAT:
+            problem = "not a cell file of this format"
+        elif rec.get("key") != cell_key(params) or cell_key(rec.get("params", {})) != cell_key(params):
+            problem = "it belongs to other parameters"
+        elif rec.get("sha256") != _row_digest(rec["params"], rec.get("row")):
+            problem = "checksum mismatch (edited or corrupted)"
+        elif not isinstance(rec["row"], dict) or not set(ROW_KEYS) <= set(rec["row"]):
+            problem = "its result row is incomplete"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem = f"unreadable ({exc})"
+    if problem is not None:
+        warnings.warn(f"sweep cell {path}: {problem}; recomputing it", stacklevel=2)
+        return None
+    if rec["row"].get("error"):
+        return None                                   # a failed cell is tried again
+    return rec["row"]
 
 
 @dataclass
@@ -270,8 +348,15 @@ def load_results(spec: SweepSpec, out_dir) -> "object":
     rows = []
     for params in spec.cells():
         path = cells_dir / f"{cell_key(params)}.json"
-        if path.is_file():
-            rows.append({"key": path.stem, **json.loads(path.read_text())})
+        row = read_cell(path, params)
+        if row is None and path.is_file():
+            try:                                      # a failed cell is listed with its error
+                rec = json.loads(path.read_text())
+                row = rec["row"] if rec.get("sha256") == _row_digest(rec["params"], rec["row"]) else None
+            except (OSError, ValueError, KeyError, TypeError):
+                row = None
+        if row is not None:
+            rows.append({"key": path.stem, **row})
     return pd.DataFrame(rows)
 
 
@@ -326,8 +411,12 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     -------
     SweepRun
     """
+    from brianforce.units import as_count
+
     if spec.model != "rate" and scheduler is None and not processes:
         raise ValueError("Brian2 is not thread-safe: spiking sweeps need processes=True")
+    n_workers = as_count(n_workers, "n_workers", minimum=1)
+    threads_per_worker = as_count(threads_per_worker, "threads_per_worker", minimum=1)
     out = Path(out_dir)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     _write_json_atomic(out / "spec.json", {**spec.__dict__, "seeds": list(spec.seeds)})
@@ -335,7 +424,8 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     todo, reused = [], []
     for params in spec.cells():
         key = cell_key(params)
-        (reused if (out / "cells" / f"{key}.json").is_file() else todo).append((key, params))
+        done = read_cell(out / "cells" / f"{key}.json", params) is not None
+        (reused if done else todo).append((key, params))
     reused = [k for k, _ in reused]
     if max_cells is not None:
         todo = todo[:max_cells]
@@ -345,19 +435,21 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     computed = []
 
     def finish(key, params, row):
-        _write_json_atomic(out / "cells" / f"{key}.json", row)
+        _write_json_atomic(out / "cells" / f"{key}.json", cell_record(params, row))
         computed.append(key)
         if progress:
             done = len(computed)
             el = time.perf_counter() - wall0
             eta = el / done * (len(todo) - done)
             axes = ", ".join(f"{k}={params['network'][k]:.4g}" for k in spec.axes)
-            _log(f"[{done}/{len(todo)}] {axes}, seed {params['seed']}: rate err {row['rate_error']:.3g}, "
-                 f"spiking err {row['spiking_error']:.3g} ({row['wall_s']:.1f} s; ETA {eta:.0f} s)")
+            what = (f"FAILED ({row['error']})" if row.get("error") else
+                    f"rate err {row['rate_error']:.3g}, spiking err {row['spiking_error']:.3g}")
+            _log(f"[{done}/{len(todo)}] {axes}, seed {params['seed']}: {what} "
+                 f"({row['wall_s']:.1f} s; ETA {eta:.0f} s)")
 
     if todo and scheduler == "synchronous":
         for key, params in todo:
-            finish(key, params, run_cell(params))
+            finish(key, params, run_cell_recording_errors(params))
     elif todo:
         from distributed import as_completed
 
@@ -367,11 +459,15 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
             client.run(_preload_brian2)
             futures = {}
             for key, params in todo:
-                fut = client.submit(run_cell, params, key=f"brianforce-cell-{key}", pure=False)
+                fut = client.submit(run_cell_recording_errors, params, key=f"brianforce-cell-{key}", pure=False)
                 futures[fut] = (key, params)
             for fut in as_completed(futures):
                 key, params = futures[fut]
-                finish(key, params, fut.result())
+                try:
+                    row = fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. a worker killed under this cell
+                    row = failed_row(params, exc)
+                finish(key, params, row)
         finally:
             if _owned(scheduler):
                 client.close()
@@ -379,9 +475,10 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
                 cluster.close()
     frame = load_results(spec, out)
     csv_path = out / "results.csv"
-    tmp = csv_path.with_name(".results.csv.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, csv_path)
+    from brianforce.io import atomic_path
+
+    with atomic_path(csv_path) as tmp:
+        frame.to_csv(tmp, index=False)
     wall = time.perf_counter() - wall0
     if progress:
         _log(f"{len(frame)}/{n_total} cells in {csv_path} ({len(computed)} computed now, {wall:.1f} s)")
@@ -404,8 +501,8 @@ def sweep_cli(recipe_path, out_dir, scheduler=None):
         raise RecipeError(f"{recipe_path}: experiment.method must be 'sweep', got {method!r}")
     spec = SweepSpec.from_recipe(recipe)
     dask_cfg = recipe.get("dask", {})
-    run = run_sweep(spec, out_dir, scheduler=scheduler, n_workers=int(dask_cfg.get("n_workers", 2)),
-                    threads_per_worker=int(dask_cfg.get("threads_per_worker", 1)))
+    run = run_sweep(spec, out_dir, scheduler=scheduler, n_workers=dask_cfg.get("n_workers", 2),
+                    threads_per_worker=dask_cfg.get("threads_per_worker", 1))
     if len(run.frame):
         _figures(spec, run.frame, Path(out_dir))
     return run.frame
@@ -417,6 +514,7 @@ def _figures(spec: SweepSpec, frame, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from brianforce.io import atomic_savefig
     from brianforce.viz.sweeps import plot_alpha_curve, plot_heatmap
 
     axes = list(spec.axes)
@@ -427,7 +525,7 @@ def _figures(spec: SweepSpec, frame, out: Path) -> None:
             plot_heatmap(frame, x=axes[0], y=axes[1], value=f"{m}_converged", ax=ax,
                          title=f"{m} network: fraction converged")
         fig.tight_layout()
-        fig.savefig(out / "heatmap.png", dpi=110)
+        atomic_savefig(fig, out / "heatmap.png", dpi=110)
         plt.close(fig)
     elif len(axes) == 1:
         if spec.model == "both":
@@ -444,5 +542,5 @@ def _figures(spec: SweepSpec, frame, out: Path) -> None:
             fig, ax0 = plt.subplots(figsize=(5.5, 4))
             plot_alpha_curve(frame, x=axes[0], value=f"{spec.model}_error", ax=ax0)
         fig.tight_layout()
-        fig.savefig(out / "curve.png", dpi=110)
+        atomic_savefig(fig, out / "curve.png", dpi=110)
         plt.close(fig)

@@ -14,7 +14,7 @@ and their own ``Synapses``; :class:`FORCE` adds the readout ``z = φᵀr``, the 
 >>> force.predict(2*second).metrics(period=0.2)
 
 Input-driven tasks pass trials of inputs and targets (``inputs`` (n_trials, T, M), ``targets``
-(n_trials, T, K), ``dt``, e.g. :class:`~brianforce.tasks.depasquale.TrialSet`) and name the
+(n_trials, T, K), ``dt``, e.g. :class:`~brianforce.tasks.trials.Trials`) and name the
 parameter that receives ``Σ_m w_im u_m`` (``input_variable``, ``input_encoders``).
 
 References
@@ -37,11 +37,13 @@ from brian2.core.namespace import get_local_namespace
 from brianforce.errors import TrainingDiverged
 from brianforce.io import load_arrays, save_arrays
 from brianforce.learning.rls import regularisation_from
+from brianforce.checks import as_count, as_number
+from brianforce.memory import require_memory
 from brianforce.units import as_positive_si, as_si
 from brianforce.learning.backends import choose_backend, on_standalone_device
 from brianforce.learning.readout import attach_readout
 from brianforce.learning.results import SimulationResult, TrainingHistory
-from brianforce.learning.targets import LearningTarget, learning_target
+from brianforce.learning.targets import LearningTarget, divergence_scale, learning_target
 
 __all__ = ["FORCE"]
 
@@ -142,16 +144,15 @@ class FORCE:
         self.reg = regularisation_from(_plain_number(reg, "reg"), _plain_number(alpha, "alpha"))
         self.normalised = bool(normalised)
         self.backend_class = choose_backend(backend)
-        if not divergence_factor > 0:
-            raise ValueError(f"divergence_factor must be > 0, got {divergence_factor}")
-        self.divergence_factor = float(divergence_factor)
-        if isinstance(n_record, bool) or not isinstance(n_record, (int, np.integer)) or n_record < 0:
-            raise ValueError(f"n_record must be an integer >= 0, got {n_record!r}")
-        self.n_record = int(min(n_record, len(neurons)))
+        self.divergence_factor = as_number(divergence_factor, "divergence_factor", low=0.0, low_open=True)
+        self.n_record = min(as_count(n_record, "n_record"), len(neurons))
         self.record_dt = self.dt if record_dt is None else as_positive_si(record_dt, second, "record_dt")
         if self.record_dt < self.dt * (1 - 1e-9):
             raise ValueError(f"record_dt ({self.record_dt} s) must be >= dt ({self.dt} s)")
-        self.rls_threads = int(rls_threads)
+        self.rls_threads = as_count(rls_threads, "rls_threads", minimum=1)
+        n = len(neurons)
+        require_memory({"RLS matrix P": 8.0 * n * n, "decoder and encoders": 32.0 * n * n_outputs},
+                       f"FORCE on {n} neurons")
         n_inputs = 0 if input_encoders is None else (1 if np.ndim(input_encoders) == 1
                                                      else int(np.shape(input_encoders)[1]))
         self.neurons = neurons
@@ -229,10 +230,10 @@ class FORCE:
 
         Parameters
         ----------
-        target : Task, array, callable or trial set
+        target : Task, array, callable or Trials
             See :func:`brianforce.learning.targets.learning_target`.
         train : Quantity (second), optional
-            Training duration (default: the trial set's duration).
+            Training duration (default: the duration of all trials of a :class:`Trials` target).
         settle : Quantity (second)
             Run before training, without learning.
         target_dt : Quantity (second), optional
@@ -269,9 +270,9 @@ class FORCE:
             raise ValueError(f"train ({train_s} s) is shorter than one RLS interval ({self.interval} s)")
         t0 = self.t_
         t_train = t0 + settle_s
-        tgt.task(np.array([self._target_time(t_train + self.dt, tgt, t_train),
-                           self._target_time(t_train + train_s, tgt, t_train)]))  # coverage, finiteness
-        backend = self._backend(self.divergence_factor * max(tgt.task.amplitude, 1e-12))
+        span = (self._target_time(t_train + self.dt, tgt, t_train), self._target_time(t_train + train_s, tgt, t_train))
+        tgt.task(np.array(span))                                            # coverage, finiteness
+        backend = self._backend(self.divergence_factor * divergence_scale(tgt.task, *span))
         self.target_ = tgt
         standalone = on_standalone_device()
         if standalone:
@@ -348,7 +349,7 @@ class FORCE:
         ----------
         duration : Quantity (second), optional
             How long (default: the trial set's duration when ``inputs`` is one).
-        inputs : trial set, optional
+        inputs : Trials, optional
             Trials whose inputs drive an input-driven network (their targets are returned
             alongside the outputs).
         """

@@ -29,6 +29,7 @@ from scipy import sparse
 from brianforce.errors import StandaloneNotSupportedError, TrainingDiverged
 from brianforce.io import load_arrays, save_arrays
 from brianforce.learning.rls import regularisation_from
+from brianforce.memory import require_memory
 from brianforce.learning.rls_per_neuron import PerNeuronRLS, padded_inputs
 from brianforce.units import as_positive_si, as_si
 from brianforce.learning.results import SimulationResult, TrainingHistory
@@ -97,6 +98,8 @@ class RecurrentRLS:
     divergence_factor : float
         An error that is not finite or exceeds this many target amplitudes (largest ``|y|``)
         raises :class:`~brianforce.errors.TrainingDiverged`; the learner is then unusable.
+    max_error : Quantity, optional
+        A fixed limit on ``|e_i|`` in the current's unit, used instead of ``divergence_factor``.
     name : str, optional
         Prefix of the Brian2 objects added (default ``'<synapses name>_recurrent'``).
 
@@ -113,7 +116,8 @@ class RecurrentRLS:
 
     def __init__(self, synapses: Synapses, *, weight: str = "w", regressor: str = "r", target_neurons=None,
                  network: Network | None = None, reg: float | None = None, alpha: float | None = None,
-                 interval=10 * ms, dale=False, divergence_factor: float = 100.0, name: str | None = None):
+                 interval=10 * ms, dale=False, divergence_factor: float = 100.0, max_error=None,
+                 name: str | None = None):
         self._bad = None
         self._check_usable()
         if not isinstance(synapses, Synapses):
@@ -149,6 +153,12 @@ class RecurrentRLS:
         if synapses not in self.network.objects:
             raise ValueError("network does not contain the synapses")
         self.name = name or f"{synapses.name}_recurrent"
+        if max_error is not None and get_dimensions(max_error) != self.unit.dim:
+            raise DimensionMismatchError(f"max_error must have the units of weight × regressor ({self.unit.dim}), "
+                                         f"got {max_error!r}", get_dimensions(max_error))
+        self.max_error = None if max_error is None else float(np.asarray(max_error))
+        if self.max_error is not None and not self.max_error > 0:
+            raise ValueError(f"max_error must be > 0, got {max_error!r}")
         self.rls_ = self.target_ = self.history_ = None
         self.timings_ = {"simulation_s": 0.0, "rls_s": 0.0}
         pre, post = np.asarray(synapses.i[:], np.int64), np.asarray(synapses.j[:], np.int64)
@@ -171,6 +181,8 @@ class RecurrentRLS:
         hit = order[np.clip(np.searchsorted(key[order], want), 0, key.size - 1)]
         self._slot_syn = self._sel[hit][self._valid]
         self._dale, self._sign = dale, None
+        require_memory({"per-neuron RLS matrices": 8.0 * self.n_trained * self._index.shape[1] ** 2},
+                       f"per-neuron RLS of {self.n_trained} neurons with up to {self._index.shape[1]} inputs each")
 
     def _weight_view(self) -> np.ndarray:
         if len(self.synapses) != self.n_synapses:
@@ -271,7 +283,7 @@ class RecurrentRLS:
         return rls_update
 
     def fit(self, targets, repeats: int = 1, *, dt=None, duration=None, settle=0 * second, before_repeat=None,
-            report=None, level: int = 0) -> "RecurrentRLS":
+            window_objects=(), report=None, level: int = 0) -> "RecurrentRLS":
         """Train on the target window ``repeats`` times in a row; returns ``self``.
 
         Parameters
@@ -286,6 +298,8 @@ class RecurrentRLS:
             Sampling step of array targets; window length; run without learning before each window.
         before_repeat : callable, optional
             ``f(k)`` before each repeat's settle and window (e.g. to reset or stimulate).
+        window_objects : sequence of Brian2 objects
+            Added to the network during the target windows only (e.g. recorders, inputs).
         report, level
             As in ``brian2.run``.
 
@@ -301,7 +315,8 @@ class RecurrentRLS:
         if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1 or settle_s < 0 \
                 or window.duration < self.interval:
             raise ValueError(f"need repeats >= 1 (got {repeats!r}), settle >= 0 s and a window >= one interval")
-        limit = self.divergence_factor * max(window.amplitude, 1e-300)
+        limit = self.max_error if self.max_error is not None else \
+            self.divergence_factor * max(window.amplitude, 1e-300)
         self.target_, times, errors = window, [], []
         for k in range(int(repeats)):
             if before_repeat is not None:
@@ -309,7 +324,8 @@ class RecurrentRLS:
             if settle_s > 0:
                 self._run(settle_s, [], ns, report)
             self._learner()                           # weights from the synapses (before_repeat may set them)
-            self._run(window.duration, [self._operation(window, self.t_, limit, times, errors)], ns, report)
+            self._run(window.duration, [self._operation(window, self.t_, limit, times, errors), *window_objects],
+                      ns, report)
             if self._bad is not None:
                 break
         bad = self._bad

@@ -16,6 +16,8 @@ training. Nat Commun 8:2208.
 from __future__ import annotations
 
 import numpy as np
+
+from brianforce.checks import as_number
 from scipy.linalg import blas
 
 __all__ = ["RLS", "regularisation_from"]
@@ -30,12 +32,7 @@ def regularisation_from(reg: float | None = None, alpha: float | None = None) ->
     if (reg is None) == (alpha is None):
         raise ValueError("give exactly one of reg (P(0) = I/reg) or alpha (P(0) = alpha*I)")
     value, name = (reg, "reg") if reg is not None else (alpha, "alpha")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
+    value = as_number(value, name, low=0.0, low_open=True)
     return value if reg is not None else 1.0 / value
 
 

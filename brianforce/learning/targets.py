@@ -1,5 +1,5 @@
 """Targets of online learning: a :class:`~brianforce.tasks.Task`, an array with its own ``dt``,
-a callable, or trials of inputs and targets (:class:`~brianforce.tasks.depasquale.TrialSet`)."""
+a callable, or trials of inputs and targets (:class:`~brianforce.tasks.trials.Trials`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ import numpy as np
 
 from brianforce.tasks import Task
 
-__all__ = ["as_task", "LearningTarget", "learning_target"]
+__all__ = ["as_task", "LearningTarget", "learning_target", "divergence_scale"]
 
 
 def as_task(target, n_outputs: int | None = None, dt: float | None = None) -> Task:
@@ -73,11 +73,11 @@ def learning_target(target, n_outputs: int, dt: float | None = None) -> Learning
 
     Parameters
     ----------
-    target : Task, ndarray (n_times, n_outputs), callable or trial set
+    target : Task, ndarray (n_times, n_outputs), callable or Trials
         A :class:`Task`; an array sampled every ``dt`` s from t = 0; a callable
         ``f(t) -> (len(t), n_outputs)`` of time in seconds; or trials of inputs and targets
         (any object with ``inputs`` (n_trials, T, M), ``targets`` (n_trials, T[, Q]) and
-        ``dt``, e.g. :class:`~brianforce.tasks.depasquale.TrialSet`), laid end to end.
+        ``dt``, e.g. :class:`~brianforce.tasks.trials.Trials`), laid end to end.
     n_outputs : int
     dt : float, optional
         Sampling step (s) of an array target.
@@ -105,3 +105,13 @@ def learning_target(target, n_outputs: int, dt: float | None = None) -> Learning
         name = getattr(fn, "__name__", "callable")
         return LearningTarget(Task(name, n_outputs, lambda t: np.asarray(fn(t), float).reshape(len(t), -1)))
     return LearningTarget(as_task(target, n_outputs, dt))
+
+
+def divergence_scale(task: Task, t_start: float, t_stop: float) -> float:
+    """Size of the target against which errors are judged: its amplitude, else (a constant target)
+    its largest magnitude over ``[t_start, t_stop]`` s, else 1."""
+    amplitude = float(task.amplitude)
+    if amplitude > 0:
+        return amplitude
+    peak = float(np.max(np.abs(task(np.linspace(t_start, t_stop, 201)))))
+    return peak if peak > 0 else 1.0

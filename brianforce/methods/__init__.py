@@ -7,7 +7,9 @@ Public names are imported on first use (``from brianforce.methods import X``).
 """
 from importlib import import_module
 
-_LAZY = {"FORCETrainer": "force", "FactorStudent": "factor_student", "LIFTransfer": "transfer", "TransferredLIF": "transfer", "RecurrentTrainer": "recurrent", "MatchedForceComparison": "comparison"}
+_LAZY = {"FORCETrainer": "force", "FactorStudent": "factor_student", "StudentRun": "factor_student",
+         "StudentNeuron": "factor_student", "FixedNetwork": "factor_student", "StudentSchedule": "factor_student",
+         "DaleSettings": "factor_student", "PeriodCalibration": "factor_student", "LIFTransfer": "transfer", "TransferredLIF": "transfer", "RecurrentTrainer": "recurrent", "MatchedForceComparison": "comparison"}
 
 __all__ = list(_LAZY)
 

@@ -6,26 +6,23 @@ from the *same* static weights ω, encoders η, bias, synaptic filter and RLS
 hyperparameters and trained on the same task. :class:`MatchedForceComparison` then
 measures the correlation of the two learned decoders φ, swaps them (spiking → rate and
 rate → spiking) and measures the error of the receiving network both open loop (its
-feedback clamped to the target, :func:`teacher_forced_spiking_basis`,
-:func:`teacher_forced_rate_basis`) and closed loop (free running), fits a cross-trial
-firing-rate decoder and projects the decoders on the principal components of the neural
-basis.
+feedback clamped to the target, :mod:`brianforce.methods.teacher_forcing`) and closed loop
+(free running), fits a cross-trial firing-rate decoder and projects the decoders on the
+principal components of the neural basis (:mod:`brianforce.analysis.decoders`).
 
 Closed loop, a transferred decoder shifts the oscillation frequency of the receiving
 network: LIF neurons whose input is modulated around threshold fire a few ms ahead of the
-stationary f–I rate of the instantaneous rate units (:func:`lif_phase_lead`,
-:func:`unit_lags`), so each decoder carries a phase error into the other network's
-feedback loop. The lead is the LIF's own dynamics (it does not change with the time step or
-the synaptic filter, and mean rates match the f–I curve); the resulting closed-loop
-frequency shift, about ±30 % with a 20 ms synaptic decay at 2–5 Hz, roughly halves with a
-50 ms decay shared by both networks (``tau_d``), which makes free-running transfer hold for
-2 Hz tasks. :class:`LeadCompensatedRateNetwork` (not in the paper) advances the rate
-units by a lead calibrated on teacher-forced activity (:func:`calibrate_rate_lead`) to
-test this explanation.
+stationary f–I rate of the instantaneous rate units (:mod:`brianforce.analysis.phase_lead`),
+so each decoder carries a phase error into the other network's feedback loop. The lead is the
+LIF's own dynamics (it does not change with the time step or the synaptic filter, and mean
+rates match the f–I curve); the resulting closed-loop frequency shift, about ±30 % with a
+20 ms synaptic decay at 2–5 Hz, roughly halves with a 50 ms decay shared by both networks
+(``tau_d``), which makes free-running transfer hold for 2 Hz tasks. A lead-compensated rate
+network (not in the paper, :mod:`brianforce.methods.lead_compensation`) tests this
+explanation.
 
-The analysis helpers (:func:`decoder_correlation`, :func:`filtered_rates_from_spikes`,
-:func:`cross_trial_decoder`, :func:`decoder_pc_projection`, :func:`rls_pc_gain`) are
-plain numpy on SI floats (seconds, hertz, volts).
+The analysis functions, the teacher-forced runs and the lead-compensated network are
+importable from here too.
 
 References
 ----------
@@ -36,17 +33,21 @@ training. Nat Commun 8:2208.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from brian2 import mV, ms, second, volt
-from threadpoolctl import threadpool_limits
 
+from brianforce.analysis.decoders import (PCProjection, cross_trial_decoder, decoder_correlation,
+                                          decoder_pc_projection, filtered_rates_from_spikes, lag_adjusted_error,
+                                          offline_rls_decoder, rls_pc_gain)
 from brianforce.analysis.metrics import normalised_rmse
+from brianforce.analysis.phase_lead import lif_phase_lead, unit_lags
+from brianforce.methods.force import FORCETrainer, as_task
+from brianforce.methods.lead_compensation import LeadCompensatedRateNetwork, calibrate_rate_lead
+from brianforce.methods.teacher_forcing import teacher_forced_rate_basis, teacher_forced_spiking_basis
 from brianforce.rate.networks import LIFRateNetwork
 from brianforce.seeding import rng_for
-from brianforce.methods.force import FORCETrainer, as_task
 from brianforce.units import as_positive_si, as_si
 
 __all__ = ["MatchedForceComparison", "ComparisonResult", "PCProjection", "decoder_correlation",
@@ -56,155 +57,7 @@ __all__ = ["MatchedForceComparison", "ComparisonResult", "PCProjection", "decode
            "teacher_forced_spiking_basis"]
 
 
-# ---------------------------------------------------------------------- numpy analysis
-def decoder_correlation(phi_a, phi_b) -> float:
-    """Pearson correlation between two decoders (all entries, shape (N, K))."""
-    a = np.asarray(phi_a, float).ravel()
-    b = np.asarray(phi_b, float).ravel()
-    if a.shape != b.shape:
-        raise ValueError(f"decoder shapes differ: {np.shape(phi_a)} vs {np.shape(phi_b)}")
-    a, b = a - a.mean(), b - b.mean()
-    denom = np.sqrt((a @ a) * (b @ b))
-    return float(a @ b / denom) if denom > 0 else 0.0
-
-
-def filtered_rates_from_spikes(spike_i, spike_t, n_neurons: int, t, tau_r: float, tau_d: float) -> np.ndarray:
-    """Double-exponentially filtered spike trains (Hz) sampled at the times ``t`` (s).
-
-    Each spike adds the kernel ``(e^{−s/τ_d} − e^{−s/τ_r})/(τ_d − τ_r)`` (unit area),
-    the filter that produces the regressor ``r`` of the LIF network; spikes are binned
-    on the (uniform) grid ``t``, so the result lags ``r`` by at most one sample. Spikes
-    before ``t[0]`` are ignored (discard a few ``τ_d`` of transient).
-
-    Returns
-    -------
-    ndarray (len(t), n_neurons)
-    """
-    t = np.asarray(t, float)
-    if t.ndim != 1 or len(t) < 2:
-        raise ValueError("t must be a 1-d grid with at least two samples")
-    if not (tau_r > 0 and tau_d > 0) or tau_r == tau_d:
-        raise ValueError("need tau_r > 0, tau_d > 0 and tau_r != tau_d")
-    dt = float(np.median(np.diff(t)))
-    spike_i, spike_t = np.asarray(spike_i, int), np.asarray(spike_t, float)
-    k = np.floor((spike_t - t[0]) / dt + 1e-9).astype(int)
-    keep = (k >= 0) & (k < len(t))
-    counts = np.zeros((len(t), n_neurons))
-    np.add.at(counts, (k[keep], spike_i[keep]), 1.0)
-    from scipy.signal import lfilter
-
-    xs = [lfilter([1.0], [1.0, -np.exp(-dt / tau)], counts, axis=0) for tau in (tau_d, tau_r)]
-    return (xs[0] - xs[1]) / (tau_d - tau_r)
-
-
-def cross_trial_decoder(rates, t, target, period: float, reg: float, n_updates: int, n_bins: int | None = None):
-    """Ridge decoder fitted to trial-averaged firing rates (one trial = one period).
-
-    Rates are averaged across trials at each phase bin; the decoder is the batch RLS
-    solution on those averages, ``φ = (n R̄ᵀR̄/M + reg·I)⁻¹ n R̄ᵀȳ/M`` with ``n`` RLS
-    updates and ``M`` phase bins, i.e. the solution FORCE would reach if every update
-    saw the cross-trial mean rates instead of one trial's spikes.
-
-    Parameters
-    ----------
-    rates : ndarray (T, N), Hz
-    t : ndarray (T,), s
-    target : ndarray (T, K)
-    period : float (s)
-    reg : float
-        Ridge parameter ``1/alpha``.
-    n_updates : int
-    n_bins : int, optional
-        Phase bins per period (default: samples per period).
-
-    Returns
-    -------
-    phi : ndarray (N, K), seconds; mean_rates : ndarray (M, N); mean_target : ndarray (M, K)
-    """
-    rates, t, target = np.asarray(rates, float), np.asarray(t, float), np.asarray(target, float)
-    if target.ndim == 1:
-        target = target[:, None]
-    if not period or period <= 0:
-        raise ValueError("a cross-trial decoder needs a periodic task (period > 0)")
-    dt = float(np.median(np.diff(t)))
-    if t[-1] - t[0] + dt < 2 * period - 1e-9:
-        raise ValueError("need at least two trials (periods) of activity")
-    m = n_bins or max(int(round(period / dt)), 2)
-    b = np.floor((t % period) / period * m + 0.5).astype(int) % m  # nearest bin (robust to round-off)
-    cnt = np.bincount(b, minlength=m).astype(float)
-    if np.any(cnt == 0):
-        raise ValueError("some phase bins are empty; use fewer bins")
-    mean_r = np.zeros((m, rates.shape[1]))
-    np.add.at(mean_r, b, rates)
-    mean_r /= cnt[:, None]
-    mean_y = np.zeros((m, target.shape[1]))
-    np.add.at(mean_y, b, target)
-    mean_y /= cnt[:, None]
-    scale = n_updates / m
-    A = scale * mean_r.T @ mean_r + reg * np.eye(rates.shape[1])
-    phi = np.linalg.solve(A, scale * mean_r.T @ mean_y)
-    return phi, mean_r, mean_y
-
-
-@dataclass
-class PCProjection:
-    """A decoder expressed on the principal components of a neural basis.
-
-    Attributes
-    ----------
-    eigenvalues : ndarray (N,)
-        Eigenvalues of the uncentred second moment ``RᵀR/T`` (Hz²), descending.
-    components : ndarray (N, N)
-        Eigenvectors (columns).
-    coefficients : ndarray (N, K)
-        ``componentsᵀ φ``.
-    """
-
-    eigenvalues: np.ndarray
-    components: np.ndarray
-    coefficients: np.ndarray
-
-    def power_fraction(self, k: int) -> float:
-        """Fraction of ``|φ|²`` carried by the ``k`` leading components."""
-        c2 = (self.coefficients ** 2).sum(1)
-        return float(c2[:k].sum() / c2.sum()) if c2.sum() > 0 else 0.0
-
-    def output_fraction(self, k: int) -> float:
-        """Fraction of the output power ``Σ λ_i c_i²`` from the ``k`` leading components."""
-        c2 = self.eigenvalues[:, None] * self.coefficients ** 2
-        tot = c2.sum()
-        return float(c2[:k].sum() / tot) if tot > 0 else 0.0
-
-
-def decoder_pc_projection(rates, phi) -> PCProjection:
-    """Project decoder ``phi`` (N, K) on the principal components of ``rates`` (T, N).
-
-    The RLS regressor is the raw (uncentred) filtered rate, so the basis is the
-    eigen-decomposition of ``RᵀR/T``.
-    """
-    rates = np.asarray(rates, float)
-    phi = np.asarray(phi, float).reshape(rates.shape[1], -1)
-    lam, vec = np.linalg.eigh(rates.T @ rates / len(rates))
-    order = np.argsort(lam)[::-1]
-    lam, vec = np.clip(lam[order], 0, None), vec[:, order]
-    return PCProjection(lam, vec, vec.T @ phi)
-
-
-def rls_pc_gain(eigenvalues, alpha: float, n_updates: int) -> np.ndarray:
-    """Analytic RLS filter on principal components: ``g_i = nλ_i/(nλ_i + 1/α)``.
-
-    After ``n`` updates with regressors of second moment ``C = Σ λ_i u_i u_iᵀ`` and
-    ``P(0) = α·I``, RLS returns ``φ = (nC + I/α)⁻¹ n Rᵀy/n``: the least-squares
-    component along ``u_i`` is scaled by ``g_i``. Small α (slow learning) suppresses the
-    low-variance components first — a low-pass filter on the PC spectrum.
-    """
-    if not alpha > 0 or n_updates < 0:
-        raise ValueError("alpha must be > 0 and n_updates >= 0")
-    lam = np.asarray(eigenvalues, float)
-    return n_updates * lam / (n_updates * lam + 1.0 / alpha)
-
-
-# ---------------------------------------------------------------------- trainer
+# ---------------------------------------------------------------------- results
 @dataclass
 class ComparisonResult:
     """Metrics of one matched spiking/rate comparison.
@@ -292,293 +145,6 @@ def _err(z, target) -> float:
     if not np.all(np.isfinite(z)):
         return float("inf")
     return float(np.max(normalised_rmse(z, target)))
-
-
-def lag_adjusted_error(z, target, max_lag: int, window: int | None = None) -> float:
-    """Smallest RMSE / target amplitude over time shifts of up to ``max_lag`` samples.
-
-    A free-running oscillator that is right but slightly out of phase keeps a small
-    error. With ``window`` (samples, e.g. one period) the shift is chosen per window and
-    the per-window errors are averaged, so a slow phase drift (a frequency off by a few
-    per cent) is not counted either. The worst output channel is reported; ``inf`` if
-    ``z`` is not finite.
-    """
-    z, target = np.asarray(z, float), np.asarray(target, float)
-    if z.ndim == 1:
-        z, target = z[:, None], target[:, None]
-    if not np.all(np.isfinite(z)):
-        return float("inf")
-    n = len(z)
-    max_lag = int(min(max_lag, n // 2 - 1))
-    amp = (target.max(0) - target.min(0)) / 2
-    if np.any(amp <= 0):
-        raise ValueError("target has zero amplitude in some channel")
-    w = int(window) if window else n
-    n_win = max(n // w, 1)
-    best = np.full((n_win, z.shape[1]), np.inf)
-    idx = np.arange(n)
-    for lag in range(-max_lag, max_lag + 1):
-        shifted = np.full_like(target, np.nan)
-        if lag >= 0:
-            shifted[lag:] = target[:n - lag]
-        else:
-            shifted[:n + lag] = target[-lag:]
-        sq = (z - shifted) ** 2
-        for c in range(z.shape[1]):
-            ok = np.isfinite(sq[:, c]) & (idx < n_win * w)
-            sums = np.bincount(idx[ok] // w, weights=sq[ok, c], minlength=n_win)
-            cnt = np.bincount(idx[ok] // w, minlength=n_win)
-            mse = np.divide(sums, cnt, out=np.full(n_win, np.inf), where=cnt > w // 2)
-            best[:, c] = np.minimum(best[:, c], mse)
-    return float((np.sqrt(best) / amp).mean(0).max())
-
-
-def offline_rls_decoder(rates, target, alpha: float, every: int = 1, normalised: bool = True) -> np.ndarray:
-    """Decoder learned by RLS (``P(0) = α·I``) on a fixed neural basis (teacher forcing).
-
-    Runs the RLS core over ``rates`` (T, N, Hz) sampled every ``every`` rows against
-    ``target`` (T, K); with ``normalised=True`` the result is exactly ridge regression
-    with λ = 1/α, whose PC spectrum :func:`rls_pc_gain` predicts.
-    """
-    from brianforce.learning.rls import RLS
-
-    rates, target = np.asarray(rates, float), np.asarray(target, float).reshape(len(rates), -1)
-    rls = RLS(rates.shape[1], target.shape[1], alpha=alpha, normalised=normalised)
-    for r, y in zip(rates[::every], target[::every]):
-        rls.step(r, y)
-    return rls.W.copy()
-
-
-class LeadCompensatedRateNetwork(LIFRateNetwork):
-    """LIF-matched rate network whose units respond to ``I + τ_lead dI/dt`` (not in the paper).
-
-    A diagnostic variant of :class:`~brianforce.rate.networks.LIFRateNetwork`: the stationary f–I
-    curve is applied to the total input advanced by a first-order lead,
-    ``f_i = f(I_i + τ_lead İ_i)`` (``İ`` by a backward difference over one step). LIF
-    neurons driven by a slowly modulated input fire ahead of their stationary f–I rate
-    (:func:`lif_phase_lead`); a lead of a few ms reproduces that advance. With
-    ``tau_lead = 0`` it is the instantaneous network exactly.
-    """
-
-    def __init__(self, *args, tau_lead: float = 0.0, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not tau_lead >= 0:
-            raise ValueError(f"tau_lead must be >= 0 s, got {tau_lead}")
-        self.tau_lead = float(tau_lead)
-        self._I_prev = None
-
-    def rates_from_input(self, current) -> np.ndarray:
-        """Rates (Hz) for total input ``current`` (V) at this step; advances the lead state."""
-        from brianforce.neurons import lif_rate
-
-        prev = current if self._I_prev is None else self._I_prev
-        self._I_prev = np.array(current, float)
-        return lif_rate(current + self.tau_lead * (current - prev) / self.dt, self.lif)
-
-    def _step(self):
-        z = self.s @ self.rls_.W
-        f = self.rates_from_input(self.bias + self.W @ self.s + self.eta @ z)
-        lif, dt = self.lif, self.dt
-        s_new = self.s + dt * (-self.s / lif.tau_r + self.hs)
-        self.hs += dt * (-self.hs / lif.tau_d + f / (lif.tau_r * lif.tau_d))
-        self.s = s_new
-
-
-def lif_phase_lead(offset: float, amplitude: float, frequency: float = 5.0, lif=None, dt: float = 5e-5,
-                   duration: float = 4.0, transient: float = 1.0) -> dict:
-    """Time by which a LIF neuron's filtered spike train leads its stationary f–I rate.
-
-    One neuron receives ``I(t) = v_th + offset + amplitude·sin(2π f t)`` (V); its spike
-    train and the rate ``f_LIF(I(t))`` of the instantaneous rate model are passed through
-    the same double-exponential synaptic filter, and the lead (s, positive = spikes earlier)
-    is the shift maximising their cross-correlation. Numpy only.
-
-    Returns
-    -------
-    dict with ``lead_s``, ``spiking_rate_hz`` and ``rate_model_hz`` (means after the transient).
-    """
-    from scipy.signal import lfilter
-
-    from brianforce.neurons import LIFParams, lif_rate
-
-    lif = LIFParams() if lif is None else lif
-    t = np.arange(0.0, duration, dt)
-    current = lif.v_th + offset + amplitude * np.sin(2 * np.pi * frequency * t)
-    spikes = np.zeros_like(t)
-    v, ref = lif.v_reset, 0.0
-    decay = dt / lif.tau_m
-    for k in range(len(t)):
-        if ref > 0:
-            ref -= dt
-            continue
-        v += decay * (current[k] - v)
-        if v >= lif.v_th:
-            v, ref = lif.v_reset, lif.tau_ref
-            spikes[k] = 1.0 / dt
-
-    def filt(x):
-        xs = [lfilter([dt], [1.0, -np.exp(-dt / tau)], x) for tau in (lif.tau_d, lif.tau_r)]
-        return (xs[0] - xs[1]) / (lif.tau_d - lif.tau_r)
-
-    k0 = int(round(transient / dt))
-    rs, rr = filt(spikes)[k0:], filt(lif_rate(current, lif))[k0:]
-    a, b = rs - rs.mean(), rr - rr.mean()
-    max_lag = int(round(0.25 / frequency / dt))
-    n = len(a)
-    cc = [np.dot(a[max_lag:n - max_lag], b[max_lag + k:n - max_lag + k]) for k in range(-max_lag, max_lag + 1)]
-    lead = (int(np.argmax(cc)) - max_lag) * dt
-    return {"lead_s": float(lead), "spiking_rate_hz": float(rs.mean()), "rate_model_hz": float(rr.mean())}
-
-
-def unit_lags(t_a, rates_a, t_b, rates_b, period: float, n_bins: int = 400, max_lag: float | None = None,
-              min_modulation: float = 0.5) -> np.ndarray:
-    """Per-unit time (s) by which the activity ``a`` leads ``b`` (positive: ``a`` earlier).
-
-    Both recordings are averaged by phase of a periodic drive (``t mod period``, as in
-    :func:`cross_trial_decoder`), so runs at different absolute times but locked to the
-    same target compare; the lag of each unit maximises the circular cross-correlation of
-    its two phase profiles. Units modulated by less than ``min_modulation`` (Hz, standard
-    deviation over phase) in either recording are left out.
-    """
-    def profile(t, r):
-        t, r = np.asarray(t, float), np.asarray(r, float)
-        b = np.floor((t % period) / period * n_bins + 0.5).astype(int) % n_bins
-        cnt = np.bincount(b, minlength=n_bins)
-        if np.any(cnt == 0):
-            raise ValueError("some phase bins are empty; use fewer bins or a longer recording")
-        out = np.zeros((n_bins, r.shape[1]))
-        np.add.at(out, b, r)
-        out /= cnt[:, None]
-        return out - out.mean(0)
-
-    pa, pb = profile(t_a, rates_a), profile(t_b, rates_b)
-    keep = (pa.std(0) > min_modulation) & (pb.std(0) > min_modulation)
-    fa, fb = np.fft.rfft(pa[:, keep], axis=0), np.fft.rfft(pb[:, keep], axis=0)
-    xc = np.fft.irfft(fb * np.conj(fa), n=n_bins, axis=0)  # xc[k] = Σ_j a[j] b[j+k]
-    k = np.argmax(xc, axis=0)
-    k = np.where(k > n_bins // 2, k - n_bins, k)  # b(t + k) ≈ a(t): a leads b by k bins
-    lags = k * period / n_bins
-    if max_lag is not None:
-        lags = lags[np.abs(lags) <= max_lag]
-    return lags
-
-
-def calibrate_rate_lead(comp, task, candidates=(0.0, 2e-3, 4e-3, 6e-3, 8e-3), duration: float = 2.0) -> dict:
-    """Choose ``τ_lead`` of a :class:`LeadCompensatedRateNetwork` from teacher-forced activity only.
-
-    Uses the teacher-forced spiking basis of a fitted :class:`MatchedForceComparison`
-    (``comp.open_loop_``) and, for each candidate lead, a fresh rate network with the same
-    structure driven by the same target (no decoder is involved, so closed-loop results are
-    not used). Returns the median spiking-vs-rate unit lead (s) for each candidate and
-    ``tau_lead``, the candidate lead at which it crosses zero (linear interpolation; the
-    nearest end of the range otherwise).
-    """
-    if comp.open_loop_ is None or not task.period:
-        raise ValueError("need a fitted comparison with an open-loop test and a periodic task")
-    ts, rs, _ = comp.open_loop_["spiking"]
-    saved = comp.rate_lead
-    every = max(int(round(comp.spiking_.config.record_dt / comp.rate_dt)), 1)
-    medians = []
-    try:
-        for lead in candidates:
-            comp.rate_lead = float(lead)
-            net = comp._make_rate()
-            settle = min(5 * net.lif.tau_d, duration / 4)
-            tq, rq, _ = teacher_forced_rate_basis(net, task, duration, record_every=every)
-            drop = int(round(settle / (every * comp.rate_dt)))
-            medians.append(float(np.median(unit_lags(ts, rs, tq[drop:], rq[drop:], task.period,
-                                                     max_lag=task.period / 4))))
-    finally:
-        comp.rate_lead = saved
-    medians = np.array(medians)
-    cand = np.asarray(candidates, float)
-    tau = cand[int(np.argmin(np.abs(medians)))]
-    for i in range(len(cand) - 1):
-        if medians[i] > 0 >= medians[i + 1] or medians[i] < 0 <= medians[i + 1]:
-            tau = cand[i] + (cand[i + 1] - cand[i]) * medians[i] / (medians[i] - medians[i + 1])
-            break
-    return {"candidates": cand, "median_lead": medians, "tau_lead": float(tau)}
-
-
-_TF_COUNTER = itertools.count()
-
-
-def teacher_forced_rate_basis(net: LIFRateNetwork, task, duration: float, record_every: int = 1):
-    """Run a :class:`~brianforce.rate.networks.LIFRateNetwork` open loop, its feedback clamped to the target.
-
-    Each step uses ``f = f_LIF(bias + ω s + η y(t))`` with the target ``y`` in place of the
-    decoded output ``z = φᵀ s`` (teacher forcing, as during a perfect FORCE training step);
-    the decoder is neither used nor changed. The network state advances, as in ``predict``.
-
-    Returns
-    -------
-    t : ndarray (T,), s; rates : ndarray (T, N), Hz (the regressor ``s``); target : ndarray (T, K)
-    """
-    from brianforce.neurons import lif_rate
-
-    n_steps = int(round(duration / net.dt))
-    if n_steps < 1:
-        raise ValueError("duration shorter than one step")
-    t_steps = net.t_ + net.dt * np.arange(n_steps)
-    y = task(t_steps)  # target at the start of each step, shape (n_steps, K)
-    lif, dt = net.lif, net.dt
-    ts, rs = [], []
-    rate_of = getattr(net, "rates_from_input", None) or (lambda current: lif_rate(current, lif))
-    for n in range(n_steps):
-        f = rate_of(net.bias + net.W @ net.s + net.eta @ y[n])
-        s_new = net.s + dt * (-net.s / lif.tau_r + net.hs)
-        net.hs += dt * (-net.hs / lif.tau_d + f / (lif.tau_r * lif.tau_d))
-        net.s = s_new
-        net.t_ += dt
-        if n % record_every == 0:
-            ts.append(net.t_)
-            rs.append(net.s.copy())
-    t = np.array(ts)
-    return t, np.array(rs), task(t)
-
-
-def teacher_forced_spiking_basis(trainer: FORCETrainer, task, duration: float):
-    """Run a trained LIF FORCE network open loop, its feedback clamped to the target.
-
-    The decoder is set to zero for the run (so ``z = 0``) and the feedback current
-    ``Σ_k η_k y_k(t)`` is applied through the neurons' ``I_ext``; the filtered spike trains
-    ``r`` of all neurons are recorded every ``record_dt``. The decoder is restored after the
-    run. Returns ``t`` (T,), s; ``r`` (T, N), Hz; ``target`` (T, K).
-    """
-    from brian2 import StateMonitor, TimedArray
-    from brian2.groups.group import CodeRunner
-
-    trainer._check_fitted()
-    c = trainer.config
-    net, group = trainer._net, trainer.network_.neurons
-    t_net = float(net.t_)
-    n_total = int(round((t_net + duration) / c.dt)) + 2
-    y = task(trainer._t0 + np.arange(n_total) * c.dt)  # y[k] at network time k·dt
-    arrays = {f"tf_{k}": TimedArray(np.ascontiguousarray(y[:, k], dtype=float), dt=c.dt * second)
-              for k in range(c.n_outputs)}
-    expr = " + ".join(f"eta_{k}*tf_{k}(t)" for k in range(c.n_outputs))
-    idx = next(_TF_COUNTER)
-    # a CodeRunner not attached to the group (run_regularly would stay in later runs); the
-    # neurons resolve names in their own namespace, which holds the TimedArrays for this run only
-    op = CodeRunner(group, "stateupdate", code=f"I_ext = {expr}", when="start", clock=group.clock,
-                    name=f"teacher_forcing_{idx}")
-    group.namespace.update(arrays)
-    mon = StateMonitor(group, "r", record=True, dt=c.record_dt * second, when="end",
-                       name=f"r_teacher_{idx}")
-    phi = trainer._phi.copy()
-    trainer._phi[:] = 0.0
-    net.add(op, mon)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            net.run(duration * second, namespace={})
-    finally:
-        net.remove(op, mon)
-        for name in arrays:
-            group.namespace.pop(name, None)
-        group.I_ext = 0 * volt
-        trainer._phi[:] = phi
-    t = trainer._t0 + np.asarray(mon.t_)
-    return t, np.asarray(mon.r_).T.copy(), task(t + c.dt)
 
 
 class MatchedForceComparison:

@@ -18,14 +18,15 @@ from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, network_operatio
 from brianforce.networks.connectivity import SparseWeights, feedback_weights, static_weights
 from brianforce.errors import TrainingDiverged
 from brianforce.io import load_arrays, save_arrays
+from brianforce.memory import force_network_bytes, require_memory
 from brianforce.neurons import LIFParams
 from brianforce.learning.rls import RLS, regularisation_from
 from brianforce.seeding import check_seed, rng_for
 from brianforce.networks.force_lif import build_force_network, decoder_view, require_runtime_device
 from brianforce.learning.results import SimulationResult, TrainingHistory
-from brianforce.learning.targets import as_task
+from brianforce.learning.targets import as_task, divergence_scale
 from brianforce.tasks import Task
-from brianforce.units import as_positive_si, as_si
+from brianforce.units import as_count, as_flag, as_number, as_positive_si, as_si
 
 __all__ = ["FORCETrainer", "TrainingHistory", "SimulationResult", "TrainingDiverged", "as_task"]
 
@@ -69,7 +70,8 @@ class FORCETrainer:
     Q : Quantity (volt)
         Feedback encoder scale (N&C: 10 mV).
     alpha, reg : float
-        RLS regularisation, ``P(0) = alpha·I`` (N&C: 5e-6, r in Hz) or ``P(0) = I/reg``.
+        RLS regularisation, ``P(0) = alpha·I`` (N&C: 5e-6, r in Hz; the default) or ``P(0) = I/reg``;
+        plain numbers, give at most one.
     rls_interval, dt : Quantity (second)
     tau_m, tau_ref, tau_r, tau_d : Quantity (second)
     v_th, v_reset, bias : Quantity (volt)
@@ -79,9 +81,9 @@ class FORCETrainer:
         Training stops with :class:`TrainingDiverged` when ``|error|`` exceeds this many
         target amplitudes (or is NaN/Inf).
     n_record : int
-        Neurons whose spikes are recorded.
+        Neurons whose spikes are recorded (0 to n_neurons).
     record_dt : Quantity (second)
-        Sampling step of the recorded output.
+        Sampling step of the recorded output (>= dt).
     seed : int
         Fixes connectivity, encoders and initial state.
 
@@ -97,30 +99,31 @@ class FORCETrainer:
     """
 
     def __init__(self, n_neurons: int = 2000, n_outputs: int = 1, *, p: float = 0.1,
-                 G=0.04 * mV * second, Q=10 * mV, alpha: float | None = 5e-6, reg: float | None = None,
+                 G=0.04 * mV * second, Q=10 * mV, alpha: float | None = None, reg: float | None = None,
                  rls_interval=2.5 * ms, dt=0.05 * ms, tau_m=10 * ms, tau_ref=2 * ms, tau_r=2 * ms,
                  tau_d=20 * ms, v_th=-40 * mV, v_reset=-65 * mV, bias=-40 * mV, normalised: bool = False,
                  divergence_factor: float = 100.0, n_record: int = 100, record_dt=0.5 * ms, seed: int = 0):
-        if reg is not None:
-            alpha = None
-        if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1:
-            raise ValueError(f"n_neurons must be a positive integer, got {n_neurons!r}")
-        if isinstance(n_outputs, bool) or not isinstance(n_outputs, (int, np.integer)) or n_outputs < 1:
-            raise ValueError(f"n_outputs must be a positive integer, got {n_outputs!r}")
-        if not 0 < float(p) <= 1:
-            raise ValueError(f"p must be in (0, 1], got {p}")
+        if reg is None and alpha is None:
+            alpha = 5e-6                    # Nicola & Clopath's P(0) = 5e-6·I (r in Hz)
+        n_neurons = as_count(n_neurons, "n_neurons", minimum=1)
+        n_outputs = as_count(n_outputs, "n_outputs", minimum=1)
+        p = as_number(p, "p", low=0.0, high=1.0, low_open=True)
+        normalised = as_flag(normalised, "normalised")
+        n_record = as_count(n_record, "n_record")
+        divergence_factor = as_number(divergence_factor, "divergence_factor", low=0.0, low_open=True)
         dt_si = as_positive_si(dt, second, "dt")
         interval = as_positive_si(rls_interval, second, "rls_interval")
         if abs(interval / dt_si - round(interval / dt_si)) > 1e-6:
             raise ValueError("rls_interval must be a multiple of dt")
         record = as_positive_si(record_dt, second, "record_dt")
-        if not divergence_factor > 0:
-            raise ValueError("divergence_factor must be > 0")
+        if record < dt_si * (1 - 1e-9):
+            raise ValueError(f"record_dt ({record_dt!r}) must not be shorter than dt ({dt!r})")
         lif = LIFParams(tau_m=as_positive_si(tau_m, second, "tau_m"),
                         tau_ref=float(as_si(tau_ref, second, "tau_ref")),
                         v_th=float(as_si(v_th, volt, "v_th")), v_reset=float(as_si(v_reset, volt, "v_reset")),
                         tau_r=as_positive_si(tau_r, second, "tau_r"), tau_d=as_positive_si(tau_d, second, "tau_d"),
                         bias=float(as_si(bias, volt, "bias")))
+        require_memory(force_network_bytes(n_neurons, p, n_outputs), f"a FORCE network of {n_neurons} neurons")
         self.config = _Config(int(n_neurons), int(n_outputs), float(p),
                               float(as_si(G, volt * second, "G")), float(as_si(Q, volt, "Q")),
                               regularisation_from(reg, alpha), interval, dt_si, bool(normalised),
@@ -181,7 +184,7 @@ class FORCETrainer:
         if train:
             targets_at = self._rls_schedule(duration, task)
             state = {"k": 0, "wall": 0.0, "diverged": None}
-            limit = c.divergence_factor * max(task.amplitude, 1e-12)
+            limit = c.divergence_factor * divergence_scale(task, self.t_, self.t_ + duration)
             times_log, err_log = self._history
             phi, r, rls = self._phi, self._r, self.rls_
             net = self._net
@@ -222,7 +225,8 @@ class FORCETrainer:
             if state["diverged"] is not None:
                 step, t_div, err = state["diverged"]
                 self.history_ = self._history_obj(diverged_at=t_div)
-                raise TrainingDiverged(step, t_div, err, c.dt)
+                self.diverged_ = TrainingDiverged(step, t_div, err, c.dt)
+                raise self.diverged_
         else:
             self.timings_["simulation_s"] += wall
         t = self._t0 + np.asarray(zmon.t_)
@@ -277,13 +281,21 @@ class FORCETrainer:
         self.history_ = self._history_obj()
         return self
 
-    def _check_fitted(self):
+    def _check_fitted(self, allow_diverged: bool = True):
         if self._net is None or not hasattr(self, "task_"):
             raise RuntimeError("call fit() (or load a trained model) first")
+        bad = getattr(self, "diverged_", None)
+        if bad is not None and not as_flag(allow_diverged, "allow_diverged"):
+            raise RuntimeError(f"training diverged at RLS update {bad.step} (t = {bad.time:.4f} s); the decoder "
+                               "is not usable. Pass allow_diverged=True to run or save it anyway, or train "
+                               "again with a smaller alpha or a longer rls_interval")
 
-    def predict(self, duration=2 * second, report=None) -> SimulationResult:
-        """Run the trained network freely (no learning) and record output and spikes."""
-        self._check_fitted()
+    def predict(self, duration=2 * second, report=None, *, allow_diverged: bool = False) -> SimulationResult:
+        """Run the trained network freely (no learning) and record output and spikes.
+
+        After :class:`TrainingDiverged` it refuses to run unless ``allow_diverged=True``.
+        """
+        self._check_fitted(allow_diverged)
         require_runtime_device("FORCETrainer.predict")
         return self._run_phase(as_positive_si(duration, second, "duration"), self.task_, "test", False, report)
 
@@ -294,9 +306,10 @@ class FORCETrainer:
     # ------------------------------------------------------------------ persistence
     _STATE = ("v", "I_syn", "h", "r", "hr", "not_refractory")
 
-    def save(self, path, include_rls_state: bool = False):
-        """Save structure, decoder and current state to a pickle-free ``.npz``."""
-        self._check_fitted()
+    def save(self, path, include_rls_state: bool = False, *, allow_diverged: bool = False):
+        """Save structure, decoder and current state to a pickle-free ``.npz`` (refused after
+        :class:`TrainingDiverged` unless ``allow_diverged=True``)."""
+        self._check_fitted(allow_diverged)
         c = self.config
         g = self.network_.neurons
         arrays = {"w_pre": self.weights_.pre, "w_post": self.weights_.post, "w_value": self.weights_.value,

@@ -1,20 +1,18 @@
 """Train the recurrent synapses of a balanced LIF network with per-neuron RLS (Kim & Chow).
 
 Each trial: membrane potentials randomised and synaptic state cleared, a fixed random
-stimulus (per condition) for ``stim_duration``, then a training window in which a
-``network_operation`` every ``learn_every`` compares each trained neuron's predicted
-synaptic current ``Σ_j w_ij r_j`` (over its *existing* presynaptic partners) with its
-target and updates that neuron's incoming weights by :class:`PerNeuronRLS`; the new
-weights are written straight into the Brian2 synapses. Optionally Dale's law is kept
-(weights clipped at zero so that every synapse keeps its presynaptic sign).
+stimulus (per condition) for ``stim_duration``, then a training window in which
+:class:`brianforce.learning.RecurrentRLS` (the per-neuron RLS that trains any Brian2
+``Synapses``) compares, every ``learn_every``, each trained neuron's predicted synaptic
+current ``Σ_j w_ij r_j`` (over its *existing* presynaptic partners) with its target at the end
+of the step and updates that neuron's incoming weights in the Brian2 synapses. Optionally
+Dale's law is kept (weights clipped at zero so that every synapse keeps its presynaptic sign).
 
 References
 ----------
 Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,101 +21,17 @@ from brian2 import mV, ms, network_operation, second, volt
 from brian2.devices.device import RuntimeDevice
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
-from brianforce.analysis.population import gaussian_smooth
 from brianforce.analysis.population import time_correlations as correlations
 from brianforce.errors import TrainingDiverged
 from brianforce.networks.balanced import (BalancedConnectivity, BalancedNetwork, balanced_connectivity,
                        build_balanced_network)
-from brianforce.learning.rls_per_neuron import PerNeuronRLS
+from brianforce.learning.recurrent import RecurrentRLS
+from brianforce.methods.recurrent_results import LearningCurve, TrialRecording
 from brianforce.seeding import check_seed, rng_for
-from brianforce.tasks.patterns import CurrentTargets, fit_transfer_noise, rates_to_targets
+from brianforce.tasks.patterns import fit_transfer_noise, rates_to_targets
+from brianforce.tasks.trials import Trials, current_targets
 
-__all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", 
-           "correlations", "isi_cv", "trainer_from_sections"]
-
-
-@dataclass(frozen=True)
-class LearningCurve:
-    """One entry per training trial.
-
-    Attributes
-    ----------
-    condition : int ndarray (n,)
-    rms_error : ndarray (n,)
-        Root-mean-square a-priori RLS error over the window, volts.
-    correlation : ndarray (n,)
-        Mean over trained neurons of corr(recorded ``I_syn``, target) in that trial.
-    """
-
-    condition: np.ndarray
-    rms_error: np.ndarray
-    correlation: np.ndarray
-
-
-@dataclass(frozen=True)
-class TrialRecording:
-    """Activity recorded in the windows of repeated trials.
-
-    Attributes
-    ----------
-    currents : ndarray (trials, C, T, M)
-        ``I_syn`` of the trained neurons (volts) at the target sample times.
-    spike_times : list[list[tuple[ndarray, ndarray]]]
-        ``[trial][condition] = (neuron, time)`` of all spikes in the window, time in
-        seconds from window start.
-    dt : float
-        Seconds between current samples.
-    duration : float
-        Window length in seconds.
-    n_neurons : int
-    """
-
-    currents: np.ndarray
-    spike_times: list
-    dt: float
-    duration: float
-    n_neurons: int
-
-    def binned_rates(self, neurons, *, smooth: float = 0.025) -> np.ndarray:
-        """Trial-averaged rates (C, T, len(neurons)) in Hz, Gaussian-smoothed (SD ``smooth`` s)."""
-        neurons = np.asarray(neurons, dtype=np.int64)
-        pos = np.full(self.n_neurons, -1)
-        pos[neurons] = np.arange(neurons.size)
-        n_trials, C, T = self.currents.shape[:3]
-        counts = np.zeros((C, T, neurons.size))
-        for trial in self.spike_times:
-            for c, (idx, t) in enumerate(trial):
-                keep = pos[idx] >= 0
-                k = np.minimum((t[keep] / self.dt).astype(np.int64), T - 1)
-                np.add.at(counts[c], (k, pos[idx[keep]]), 1.0)
-        rates = counts / (n_trials * self.dt)
-        return gaussian_smooth(rates, smooth / self.dt, axis=1) if smooth > 0 else rates
-
-
-
-
-def isi_cv(neuron, times, n_neurons: int, *, min_spikes: int = 5) -> np.ndarray:
-    """Coefficient of variation of inter-spike intervals per neuron (NaN if < ``min_spikes``).
-
-    ``neuron``, ``times`` may be lists of per-trial arrays: intervals are not taken
-    across trial boundaries.
-    """
-    if isinstance(neuron, np.ndarray):
-        neuron, times = [neuron], [times]
-    isis = [[] for _ in range(n_neurons)]
-    for idx, t in zip(neuron, times):
-        order = np.lexsort((t, idx))
-        idx, t = idx[order], t[order]
-        d = np.diff(t)
-        same = idx[1:] == idx[:-1]
-        for i, dd in zip(idx[1:][same], d[same]):
-            isis[i].append(dd)
-    out = np.full(n_neurons, np.nan)
-    for i, d in enumerate(isis):
-        if len(d) + 1 >= min_spikes:
-            d = np.asarray(d)
-            out[i] = d.std() / d.mean()
-    return out
+__all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", "correlations"]
 
 
 def _time(name, q) -> float:
@@ -161,7 +75,7 @@ class RecurrentTrainer:
     dale : bool
         Keep every synapse's sign (E ≥ 0, I ≤ 0) by clipping after each update.
     max_error : Quantity (voltage)
-        An RMS RLS error above this (or a non-finite one) raises
+        An RLS error of any trained neuron above this (or a non-finite one) raises
         :class:`~brianforce.errors.TrainingDiverged` with the trial and time.
     tau_r, tau_d, dt : Quantity (time)
     noise : Quantity (voltage)
@@ -186,9 +100,12 @@ class RecurrentTrainer:
     Attributes
     ----------
     network_ : BalancedNetwork
+    learner_ : RecurrentRLS
+        The learning rule attached to the network's synapses.
     rls_ : PerNeuronRLS
     learning_curve_ : LearningCurve
-    targets_ : CurrentTargets
+    targets_ : Trials
+        Current targets (volts) of the trained neurons (``neurons``).
 
     References
     ----------
@@ -357,7 +274,7 @@ class RecurrentTrainer:
                     white=_voltage("noise", self.noise))
 
     def rate_targets(self, rates, dt: float, *, neurons=None, sigma: float | None = None,
-                     min_rate: float = 0.1) -> CurrentTargets:
+                     min_rate: float = 0.1) -> Trials:
         """Recorded rates (C, T, U) in spikes/s → current targets for U mapped neurons.
 
         Units are mapped one-to-one onto ``neurons`` (default: U distinct neurons drawn
@@ -439,16 +356,16 @@ class RecurrentTrainer:
         extra = None
         if rest == "stabilise":
             others = np.setdiff1d(np.arange(self.n), self.mapped_)
-            T = mapped.values.shape[1]
+            T = mapped.n_steps
             extra = (others, np.stack([
                 self.spontaneous(T * mapped.dt * second, neurons=others,
                                  sample_dt=mapped.dt * second, condition=c)
-                for c in range(mapped.n_conditions)]))
+                for c in range(mapped.n_trials)]))
 
         def combined(t):
             if extra is None:
                 return t
-            return CurrentTargets(np.concatenate([t.values, extra[1]], axis=2), t.dt,
+            return current_targets(np.concatenate([t.targets, extra[1]], axis=2), t.dt,
                                   np.concatenate([t.neurons, extra[0]]))
 
         self.transfer_sigma_ = [float(sigma) if sigma is not None else float("nan")]
@@ -463,100 +380,83 @@ class RecurrentTrainer:
         return self
 
     # -- training ------------------------------------------------------------------------
-    def fit(self, targets: CurrentTargets) -> "RecurrentTrainer":
-        """Train on ``targets`` for ``n_trials`` trials per condition; returns self."""
+    rls_ = property(lambda self: getattr(getattr(self, "learner_", None), "rls_", None),
+                    doc="The per-neuron RLS state of the learner (:class:`PerNeuronRLS`).")
+
+    def fit(self, targets: Trials) -> "RecurrentTrainer":
+        """Train on ``targets`` for ``n_trials`` trials per condition; returns self.
+
+        The learning rule is :class:`brianforce.learning.RecurrentRLS` on the network's own
+        recurrent ``Synapses`` (fresh RLS state, weights as they are in the network).
+        """
         _require_runtime()
-        if not isinstance(targets, CurrentTargets):
-            raise TypeError(f"targets must be CurrentTargets, got {type(targets).__name__}")
+        if not isinstance(targets, Trials) or targets.neurons is None:
+            raise TypeError(f"targets must be Trials of current targets with their neurons (e.g. from "
+                            f"brianforce.tasks.patterns.pattern_targets), got {type(targets).__name__}")
         if targets.neurons.max() >= self.n:
             raise ValueError(f"target neuron index {targets.neurons.max()} >= network size {self.n}")
         bn = self.build()
-        conn = bn.connectivity
-        rows = targets.neurons
-        mask = conn.mask(rows)
-        # start from the weights currently in the network (balanced, or a previous fit)
-        pos = np.full(self.n, -1)
-        pos[rows] = np.arange(rows.size)
-        keep = pos[conn.post] >= 0
-        w0 = np.zeros((rows.size, self.n))
-        w0[pos[conn.post[keep]], conn.pre[keep]] = np.asarray(bn.weight_view())[keep]
-        self.rls_ = PerNeuronRLS(mask, reg=self.reg, weights=w0)
-        self._syn_index = bn.synapse_index(rows, self.rls_.index, self.rls_.valid)
-        self._sign = np.where(self.rls_.index < conn.n_exc, 1.0, -1.0)
+        sign = np.where(np.arange(self.n) < bn.connectivity.n_exc, 1.0, -1.0)
+        self.learner_ = RecurrentRLS(bn.synapses, weight="w", regressor="r", target_neurons=targets.neurons,
+                                     network=bn.network, reg=self.reg, interval=self.learn_every,
+                                     dale=sign if self.dale else False, max_error=self.max_error,
+                                     name="kimchow")
         self.targets_ = targets
         curve_c, curve_e, curve_r = [], [], []
         for trial in range(int(self.n_trials)):
-            for c in range(targets.n_conditions):
+            for c in range(targets.n_trials):
                 rms, currents = self._trial(c, learn=True, trial=trial)
                 curve_c.append(c)
                 curve_e.append(rms)
-                curve_r.append(np.nanmean(correlations(currents, targets.values[c])))
+                curve_r.append(np.nanmean(correlations(currents, targets.targets[c])))
         self.learning_curve_ = LearningCurve(np.array(curve_c), np.array(curve_e), np.array(curve_r))
         return self
 
-    def _trial(self, condition: int, *, learn: bool, trial: int = 0):
+    def _stimulate(self, condition: int) -> None:
+        """Start a trial: random potentials, cleared filters, the condition's stimulus."""
         bn = self.network_
-        net = bn.network
-        targets = self.targets_
-        T, dt_t = targets.values.shape[1], targets.dt
         self._reset_state()
         bn.neurons.I_ext_[:] = self._stimulus(condition)
-        net.run(self.stim_duration)
+        bn.network.run(self.stim_duration)
         bn.neurons.I_ext_[:] = 0.0
-        self._window_start = float(net.t / second)
+        self._window_start = float(bn.network.t / second)
+
+    def _trial(self, condition: int, *, learn: bool, trial: int = 0):
+        bn = self.network_
+        targets = self.targets_
+        T = targets.targets.shape[1]
         buf = np.empty((T, targets.neurons.size))
-        ops = [self._recorder(buf, targets.neurons, dt_t, T)]
-        sq = [0.0, 0]
-        if learn:
-            ops.append(self._learner(condition, trial, sq))
-        driver = self._driver(condition, targets.duration)
-        if driver is not None:
-            ops.append(driver)
-        net.add(*ops)
+        ops = [self._recorder(buf, targets.neurons, targets.dt, T),
+               self._driver(condition, targets.duration)]
+        ops = [op for op in ops if op is not None]
+        rms = np.nan
         try:
-            net.run(targets.duration * second)
+            if learn:
+                learner = self.learner_
+                try:
+                    learner.fit(targets.targets[condition] * volt, dt=targets.dt * second,
+                                before_repeat=lambda _: self._stimulate(condition), window_objects=ops)
+                except TrainingDiverged as exc:
+                    s = exc.time - self._window_start
+                    raise TrainingDiverged(learner.rls_.n_updates, s, exc.error, _time("dt", self.dt),
+                                           message=f"RLS error diverged (max |error| > {learner.max_error:.3g} V) "
+                                                   f"in training trial {trial}, condition {condition}, at "
+                                                   f"t = {s * 1e3:.1f} ms of the window") from exc
+                errors = learner.history_.errors
+                rms = float(np.sqrt(np.mean(errors * errors))) if errors.size else np.nan
+            else:
+                self._stimulate(condition)
+                bn.network.add(*ops)
+                try:
+                    bn.network.run(targets.duration * second)
+                finally:
+                    bn.network.remove(*ops)
         finally:
-            net.remove(*ops)
             bn.neurons.I_ext_[:] = 0.0
         if not np.all(np.isfinite(buf)):
-            raise TrainingDiverged(getattr(getattr(self, "rls_", None), "n_updates", None),
+            raise TrainingDiverged(getattr(self.rls_, "n_updates", None),
                                    message=f"non-finite synaptic current in trial {trial}, condition {condition}")
-        rms = np.sqrt(sq[0] / sq[1]) if sq[1] else np.nan
         return rms, buf
-
-    def _learner(self, condition, trial, sq):
-        rls = self.rls_
-        target = self.targets_.values[condition]
-        t_grid = np.arange(target.shape[0]) * self.targets_.dt
-        every = _time("learn_every", self.learn_every)
-        r_var = self.network_.neurons.variables["r"].get_value()
-        w_view = self.network_.weight_view()
-        valid = rls.valid
-        syn = self._syn_index[valid]
-        max_err = _voltage("max_error", self.max_error)
-        window = self.targets_.duration
-
-        @network_operation(dt=every * second, when="end", name="kimchow_rls*")
-        def learn(t):
-            s = float(t / second) - self._window_start
-            if s <= 0 or s > window:
-                return
-            y = _interp_rows(s, t_grid, target)
-            r = np.asarray(r_var, dtype=float)
-            err = rls.predict(r) - y
-            rms = float(np.sqrt(np.mean(err * err)))
-            if not np.isfinite(rms) or rms > max_err:
-                raise TrainingDiverged(
-                    rls.n_updates, s, err, _time("dt", self.dt),
-                    message=f"RLS error diverged (RMS {rms:.3g} V > {max_err:.3g} V) in training trial "
-                            f"{trial}, condition {condition}, at t = {s * 1e3:.1f} ms of the window")
-            rls.update(r, err)
-            if self.dale:
-                np.copyto(rls.W, 0.0, where=(rls.W * self._sign) < 0)
-            w_view[syn] = rls.W[valid]
-            sq[0] += rms * rms
-            sq[1] += 1
-        return learn
 
     # -- evaluation ----------------------------------------------------------------------
     def run_trials(self, n_trials: int = 5, *, batch: int = 1) -> TrialRecording:
@@ -575,7 +475,7 @@ class RecurrentTrainer:
         if int(batch) > 1 and int(n_trials) > 1:
             return self._run_batched(int(n_trials), min(int(batch), int(n_trials)))
         mon = self.network_.spikes
-        C, T, M = self.targets_.values.shape
+        C, T, M = self.targets_.targets.shape
         currents = np.empty((int(n_trials), C, T, M))
         spikes = []
         for k in range(int(n_trials)):
@@ -614,7 +514,7 @@ class RecurrentTrainer:
     def _run_batched(self, n_trials: int, copies: int) -> TrialRecording:
         rep = self._batch_network(copies)
         net, nrn, mon = rep.network, rep.neurons, rep.spikes
-        C, T, M = self.targets_.values.shape
+        C, T, M = self.targets_.targets.shape
         n = self.n
         v_reset = float(nrn.namespace["v_reset"] / volt)
         v_th = float(nrn.namespace["v_th"] / volt)
@@ -659,7 +559,7 @@ class RecurrentTrainer:
     def score(self, recording: TrialRecording | None = None) -> float:
         """Mean correlation between trained neurons' currents and targets on test trials."""
         rec = self.run_trials() if recording is None else recording
-        return float(np.nanmean(correlations(rec.currents, self.targets_.values[None])))
+        return float(np.nanmean(correlations(rec.currents, self.targets_.targets[None])))
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path):
@@ -668,7 +568,7 @@ class RecurrentTrainer:
 
         c = self.network_.connectivity
         arrays = dict(pre=c.pre, post=c.post, weight=np.array(self.network_.weight_view()),
-                      target_values=self.targets_.values, target_neurons=self.targets_.neurons)
+                      target_values=self.targets_.targets, target_neurons=self.targets_.neurons)
         meta = dict(n=self.n, p=self.p, frac_exc=self.frac_exc, g=self.g, seed=self.seed,
                     j0_volt=_voltage("j0", self.j0), reg=float(self.reg), dale=self.dale,
                     noise_volt=_voltage("noise", self.noise),
@@ -687,35 +587,8 @@ def _clear_state(neurons):
     neurons.not_refractory_[:] = True
 
 
-def _interp_rows(s, t_grid, values):
-    if len(t_grid) == 1:
-        return values[0]
-    k = np.searchsorted(t_grid, s) - 1
-    k = min(max(k, 0), len(t_grid) - 2)
-    a = (s - t_grid[k]) / (t_grid[k + 1] - t_grid[k])
-    a = min(max(a, 0.0), 1.0)
-    return (1 - a) * values[k] + a * values[k + 1]
-
-
 def _require_runtime():
     if not isinstance(b2.get_device(), RuntimeDevice):
         raise RuntimeError("RecurrentTrainer uses a Brian2 network_operation, which standalone "
                            f"devices ({type(b2.get_device()).__name__}) silently drop; call "
                            "brian2.set_device('runtime') before training.")
-
-
-def trainer_from_sections(network: dict, training: dict, **override) -> RecurrentTrainer:
-    """:class:`RecurrentTrainer` from ``[network]``/``[training]`` recipe sections laid out as
-    ``models/kimchow_m1.toml`` (times in ms, voltages in mV); ``override`` replaces keyword
-    arguments (``n`` included)."""
-    net, tr = network, training
-    n = override.pop("n", net["n"])
-    kw = dict(p=net["p"], frac_exc=net["frac_exc"], j0=net["j0_mV"] * mV, g=net["g"],
-              bias=tuple(b * mV for b in net["bias_mV"]), tau_r=net["tau_r_ms"] * ms,
-              tau_d=net["tau_d_ms"] * ms, dt=net["dt_ms"] * ms, noise=net.get("noise_mV", 0.0) * mV,
-              seed=int(net.get("seed", 0)), stim_duration=tr["stim_duration_ms"] * ms,
-              stim_amplitude=tr["stim_amplitude_mV"] * mV, learn_every=tr["learn_every_ms"] * ms,
-              reg=tr["reg"], n_trials=int(tr["n_trials"]), dale=bool(tr.get("dale", False)),
-              drive=tr.get("drive_mV", 0.0) * mV, drive_tau=tr.get("drive_tau_ms", 100.0) * ms)
-    kw.update(override)
-    return RecurrentTrainer(int(n), **kw)

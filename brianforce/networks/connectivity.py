@@ -41,6 +41,42 @@ def static_weights(n: int, p: float, gain: float, rng: np.random.Generator) -> S
         raise ValueError(f"n must be >= 1, got {n}")
     if not 0 < p <= 1:
         raise ValueError(f"connection probability p must be in (0, 1], got {p}")
+    if not isinstance(rng.bit_generator, np.random.PCG64):
+        return _dense_static_weights(n, p, gain, rng)
+    # The same numbers as drawing an n×n uniform mask and then n×n normals (the dense form
+    # below), drawn in blocks of rows without dense temporaries: a copy of the generator
+    # advanced past the n² uniforms (one 64-bit draw each) gives the normals. A first pass
+    # counts each row's connections, so the sparse arrays are allocated once.
+    block = max(1, min(n, 2**22 // n))
+    normals = np.random.Generator(np.random.PCG64())
+    normals.bit_generator.state = rng.bit_generator.state
+    normals.bit_generator.advance(n * n)
+    start_state = rng.bit_generator.state
+    counts = np.empty(n, dtype=np.int64)
+    for r0 in range(0, n, block):
+        counts[r0:r0 + block] = np.count_nonzero(rng.random((min(block, n - r0), n)) < p, axis=1)
+    rng.bit_generator.state = start_state
+    nnz = int(counts.sum())
+    pre, post, w = np.empty(nnz, np.int64), np.empty(nnz, np.int64), np.empty(nnz)
+    k = 0
+    for r0 in range(0, n, block):
+        rows = min(block, n - r0)
+        mask = rng.random((rows, n)) < p
+        values = gain * normals.standard_normal((rows, n)) / (np.sqrt(n) * p)
+        r, c = np.nonzero(mask)
+        m = r.size
+        post[k:k + m], pre[k:k + m], w[k:k + m] = r + r0, c, values[r, c]
+        sums = np.bincount(r, weights=w[k:k + m], minlength=rows)
+        c_rows = counts[r0:r0 + rows]
+        means = np.divide(sums, c_rows, out=np.zeros(rows), where=c_rows > 0)
+        w[k:k + m] -= means[r]
+        k += m
+    rng.bit_generator.state = normals.bit_generator.state      # as after the dense draw
+    return SparseWeights(pre=pre, post=post, value=w, n=n)
+
+
+def _dense_static_weights(n: int, p: float, gain: float, rng: np.random.Generator) -> SparseWeights:
+    """The definition of :func:`static_weights` with dense n×n temporaries (any bit generator)."""
     mask = rng.random((n, n)) < p
     values = gain * rng.standard_normal((n, n)) / (np.sqrt(n) * p)
     post, pre = np.nonzero(mask)

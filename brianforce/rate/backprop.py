@@ -286,12 +286,23 @@ def simulate_rate(params: DaleRNNParams, inputs, *, rng: np.random.Generator | N
     return RateTrajectory(X.transpose(1, 0, 2), R.transpose(1, 0, 2), O)
 
 
+def _single_output(trials) -> np.ndarray:
+    """Targets ``(B, T)`` of the network's one output from trials with targets ``(B, T, 1)``."""
+    z = np.asarray(trials.targets, dtype=float)
+    if z.ndim == 3:
+        if z.shape[2] != 1:
+            raise ValueError(f"the Dale rate RNN has one output; task targets have {z.shape[2]}")
+        z = z[:, :, 0]
+    return z
+
+
 def loss_and_gradients(params: DaleRNNParams, inputs, targets, *, rng=None, x0=None, noise=None):
     """Loss and exact BPTT gradients.
 
     The loss is ``mean_b sqrt(Σ_t (o_bt − z_bt)²)``. Gradients are returned for the
     trainable arrays ``w_rec`` (through ``|W̃| ⊙ M · D``), ``w_in``, ``w_out``, ``b_out``
     and ``tau_raw`` (through ``τ = σ(θ)(τ_max − τ_min) + τ_min``), for the given noise.
+    ``targets`` is ``(B, T)`` or, as in :class:`~brianforce.tasks.trials.Trials`, ``(B, T, 1)``.
 
     Returns
     -------
@@ -302,8 +313,11 @@ def loss_and_gradients(params: DaleRNNParams, inputs, targets, *, rng=None, x0=N
     inputs = _check_inputs(params, inputs)
     targets = np.asarray(targets, dtype=float)
     B, T, _ = inputs.shape
+    if targets.shape == (B, T, 1):
+        targets = targets[:, :, 0]
     if targets.shape != (B, T):
-        raise ValueError(f"targets must have shape (n_trials, n_steps) = {(B, T)}, got {targets.shape}")
+        raise ValueError(f"targets must have shape (n_trials, n_steps) = {(B, T)} or {(B, T, 1)}, "
+                         f"got {targets.shape}")
     if not np.all(np.isfinite(targets)):
         raise ValueError("targets contain NaN or Inf")
     x0, noise = _noise_and_x0(params, B, T, rng, x0, noise)
@@ -474,7 +488,8 @@ class DaleRNNTrainer:
             raise ValueError(f"target_accuracy must be in (0, 1], got {self.target_accuracy}")
 
     def fit(self, task) -> "DaleRNNTrainer":
-        """Train on ``task`` (an object with ``sample``, ``accuracy``, ``n_inputs``, ``dt``)."""
+        """Train on ``task`` (an object with ``sample`` → :class:`~brianforce.tasks.trials.Trials`
+        with one target column, ``accuracy``, ``n_inputs``, ``dt``)."""
         self._check()
         if abs(float(task.dt) - float(self.dt)) > 1e-12:
             raise ValueError(f"task step ({task.dt} s) differs from the network step dt ({self.dt} s)")
@@ -493,11 +508,12 @@ class DaleRNNTrainer:
         first_loss = None
         for it in range(1, self.max_iter + 1):
             batch = task.sample(self.batch_size, rng_trials)
-            loss, grads, _ = loss_and_gradients(params, batch.inputs, batch.targets, rng=rng_noise)
+            z = _single_output(batch)
+            loss, grads, _ = loss_and_gradients(params, batch.inputs, z, rng=rng_noise)
             if first_loss is None:
                 first_loss = loss
                 # scale of the loss of a silent (o = 0) network on typical trials
-                ref = max(float(np.mean(np.sqrt(np.sum(batch.targets ** 2, axis=1)))), 1.0)
+                ref = max(float(np.mean(np.sqrt(np.sum(z ** 2, axis=1)))), 1.0)
             if not np.isfinite(loss) or loss > self.divergence_factor * ref:
                 raise TrainingDiverged(it, message=f"training diverged at iteration {it}: batch loss {loss!r} "
                                                f"exceeds {self.divergence_factor:g} x {ref:.3g} (loss of a "
@@ -512,7 +528,7 @@ class DaleRNNTrainer:
             if it % self.eval_every == 0 or it == self.max_iter:
                 ev = task.sample(self.n_eval, rng_eval)
                 traj = simulate_rate(params, ev.inputs, rng=rng_noise)
-                ev_loss = float(np.mean(np.sqrt(np.sum((traj.outputs - ev.targets) ** 2, axis=1))))
+                ev_loss = float(np.mean(np.sqrt(np.sum((traj.outputs - _single_output(ev)) ** 2, axis=1))))
                 acc = task.accuracy(traj.outputs, ev.labels)
                 hist.eval_iteration.append(it)
                 hist.eval_loss.append(ev_loss)

@@ -1,6 +1,6 @@
 """Tasks of DePasquale, Churchland & Abbott (2016): oscillation, pulse integration, classification.
 
-Every generator returns a :class:`TrialSet` (numpy arrays, SI units: seconds) with inputs
+Every generator returns :class:`~brianforce.tasks.trials.Trials` (numpy arrays, SI units: seconds) with inputs
 ``(n_trials, T, M)``, targets ``(n_trials, T, Q)`` sampled every ``dt`` seconds, and the
 trial structure (``continuous``: trials follow each other without reset, as periods of an
 ongoing rhythm; otherwise each trial starts with a ``baseline`` of zero input and zero
@@ -14,62 +14,15 @@ of a noisy pulse, temporal classification).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from brianforce.seeding import rng_for
+from brianforce.tasks.trials import Trials
 
-__all__ = ["TrialSet", "oscillation_trials", "integration_trials", "classification_trials",
+__all__ = ["oscillation_trials", "integration_trials", "classification_trials",
            "oscillation_target", "integration_accuracy", "classification_accuracy",
            "decision_accuracy", "TASKS"]
 
-
-@dataclass
-class TrialSet:
-    """Trials of one task (plain floats, SI units).
-
-    Attributes
-    ----------
-    inputs : ndarray (n_trials, T, M)
-    targets : ndarray (n_trials, T, Q)
-    dt : float
-        Sample interval (s).
-    continuous : bool
-        ``True`` when trials are consecutive periods of one ongoing run.
-    labels : ndarray (n_trials,)
-        Correct decision per trial (sign ±1 for integration, class index for
-        classification, zeros for the oscillation).
-    response : tuple of int
-        ``(start, stop)`` sample indices of the decision window.
-    name : str
-    """
-
-    inputs: np.ndarray
-    targets: np.ndarray
-    dt: float
-    continuous: bool
-    labels: np.ndarray
-    response: tuple
-    name: str
-    info: dict = field(default_factory=dict)
-
-    @property
-    def n_trials(self) -> int:
-        return self.inputs.shape[0]
-
-    @property
-    def n_steps(self) -> int:
-        return self.inputs.shape[1]
-
-    @property
-    def duration(self) -> float:
-        return self.n_steps * self.dt
-
-    def subset(self, idx) -> "TrialSet":
-        """Trials ``idx`` (any numpy index) as a new :class:`TrialSet`."""
-        return TrialSet(self.inputs[idx], self.targets[idx], self.dt, self.continuous,
-                        self.labels[idx], self.response, self.name, dict(self.info))
 
 
 def _check_common(n_trials, dt):
@@ -93,7 +46,7 @@ def oscillation_target(t, freqs=(1.0, 2.0, 3.0, 5.0), amplitude=1.0) -> np.ndarr
 
 def oscillation_trials(n_trials: int = 1, dt: float = 1e-3, *, freqs=(1.0, 2.0, 3.0, 5.0),
                        amplitude: float = 1.5, cue_amplitude: float = 0.0,
-                       cue_duration: float = 0.05, seed: int = 0) -> TrialSet:
+                       cue_duration: float = 0.05, seed: int = 0) -> Trials:
     """Autonomous oscillation: target = sum of 1, 2, 3, 5 Hz sines (period 1 s).
 
     Each trial is one 1-s period; trials are continuous. By default there is no input (the
@@ -112,13 +65,13 @@ def oscillation_trials(n_trials: int = 1, dt: float = 1e-3, *, freqs=(1.0, 2.0, 
     inputs = np.zeros((n_trials, n, 1))
     n_cue = int(round(cue_duration / dt)) if cue_amplitude != 0 else 0
     inputs[:, :n_cue, 0] = cue_amplitude
-    return TrialSet(inputs, target, dt, True, np.zeros(n_trials), (0, n), "oscillation",
-                    {"period": period, "freqs": list(freqs), "cue_samples": n_cue})
+    return Trials(inputs, target, dt, labels=np.zeros(n_trials), continuous=True, response=(0, n),
+                  name="oscillation", info={"period": period, "freqs": list(freqs), "cue_samples": n_cue})
 
 
 def integration_trials(n_trials: int, dt: float = 1e-3, *, baseline: float = 0.2,
                        stimulus: float = 0.5, delay: float = 0.1, response: float = 0.3,
-                       mean_range=(0.1, 0.5), noise: float = 0.3, seed: int = 0) -> TrialSet:
+                       mean_range=(0.1, 0.5), noise: float = 0.3, seed: int = 0) -> Trials:
     """Integrate a noisy pulse and report the sign of its mean.
 
     Input: ``μ + noise·ξ(t)`` during the stimulus (|μ| uniform in ``mean_range``, random sign,
@@ -138,13 +91,13 @@ def integration_trials(n_trials: int, dt: float = 1e-3, *, baseline: float = 0.2
     inputs[:, nb:nb + ns, 0] = (signs * mags)[:, None] + noise * rng.standard_normal((n_trials, ns))
     ramp = np.concatenate([np.zeros(nb), np.linspace(0, 1, ns + nd), np.ones(nr)])
     targets = (signs[:, None] * ramp[None, :])[:, :, None]
-    return TrialSet(inputs, targets, dt, False, signs, (nb + ns + nd, n), "integration",
-                    {"means": (signs * mags).tolist()})
+    return Trials(inputs, targets, dt, labels=signs, response=(nb + ns + nd, n), name="integration",
+                  info={"means": (signs * mags).tolist()})
 
 
 def classification_trials(n_trials: int, dt: float = 1e-3, *, baseline: float = 0.2,
                           pulse: float = 0.1, gap: float = 0.1, delay: float = 0.1,
-                          response: float = 0.3, amplitude: float = 1.0, seed: int = 0) -> TrialSet:
+                          response: float = 0.3, amplitude: float = 1.0, seed: int = 0) -> Trials:
     """Temporal classification: two input channels pulsed in order A→B (class 0) or B→A (class 1).
 
     Output ``q`` is a smooth bump to 1 in the response window when the class is ``q``, 0
@@ -166,10 +119,11 @@ def classification_trials(n_trials: int, dt: float = 1e-3, *, baseline: float = 
     bump[t0 + nd:] = 1.0
     targets = np.zeros((n_trials, n, 2))
     targets[np.arange(n_trials), :, labels] = bump
-    return TrialSet(inputs, targets, dt, False, labels.astype(float), (t0 + nd, n), "classification")
+    return Trials(inputs, targets, dt, labels=labels.astype(float), response=(t0 + nd, n),
+                  name="classification")
 
 
-def integration_accuracy(outputs, trials: TrialSet) -> float:
+def integration_accuracy(outputs, trials: Trials) -> float:
     """Fraction of trials whose mean output in the response window has the correct sign."""
     out = np.asarray(outputs, dtype=float)
     a, b = trials.response
@@ -177,7 +131,7 @@ def integration_accuracy(outputs, trials: TrialSet) -> float:
     return float(np.mean(decided == np.sign(trials.labels)))
 
 
-def classification_accuracy(outputs, trials: TrialSet) -> float:
+def classification_accuracy(outputs, trials: Trials) -> float:
     """Fraction of trials whose larger mean output in the response window is the true class."""
     out = np.asarray(outputs, dtype=float)
     a, b = trials.response
@@ -185,7 +139,7 @@ def classification_accuracy(outputs, trials: TrialSet) -> float:
     return float(np.mean(decided == trials.labels.astype(int)))
 
 
-def decision_accuracy(outputs, trials: TrialSet) -> float | None:
+def decision_accuracy(outputs, trials: Trials) -> float | None:
     """Task-appropriate accuracy (``None`` for the oscillation, which has no decision)."""
     if trials.name == "integration":
         return integration_accuracy(outputs, trials)

@@ -3,13 +3,15 @@
 numpy only. Every task is a small frozen dataclass holding the trial timing as
 integer steps of ``dt`` (5 ms, the rate network's step), with
 
-* ``sample(n_trials, rng)`` → :class:`TrialBatch` (inputs ``(B, T, n_inputs)``,
-  targets ``(B, T)``, labels ``(B,)``), and
+* ``sample(n_trials, rng)`` → :class:`~brianforce.tasks.trials.Trials` (inputs
+  ``(B, T, n_inputs)``, targets ``(B, T, 1)``, ``response`` from ``response_start`` to the
+  end, labels ``(B,)``: Go 1 / NoGo 0; XOR +1 (same signs) / −1 (different); context task
+  +1/−1, the sign of the attended stream's mean), and
 * ``correct(outputs, labels, dt=...)`` / ``accuracy(...)``: the paper's response
   criteria, applied to outputs sampled at any step ``dt`` (seconds) so that the same
   function scores the rate network (5 ms) and the spiking network (finer).
 
-Target ``targets[:, t]`` is the desired output at the *end* of step ``t``
+Target ``targets[:, t, 0]`` is the desired output at the *end* of step ``t``
 (time ``(t + 1)·dt``); input ``inputs[:, t]`` is held during ``[t·dt, (t+1)·dt)``.
 
 References
@@ -26,38 +28,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["TrialBatch", "GoNoGo", "XOR", "ContextIntegration", "KIM2019_TASKS", "make_task"]
+from brianforce.tasks.trials import Trials
 
-
-@dataclass(frozen=True)
-class TrialBatch:
-    """A batch of trials.
-
-    Attributes
-    ----------
-    inputs : ndarray (B, T, n_inputs)
-        Input streams, one value per step of ``dt``.
-    targets : ndarray (B, T)
-        Desired output at the end of each step.
-    labels : ndarray (B,)
-        Trial condition: Go/NoGo 1/0; XOR +1 (same signs) / −1 (different);
-        context task +1/−1 (sign of the attended stream's mean).
-    dt : float
-        Step in seconds.
-    """
-
-    inputs: np.ndarray
-    targets: np.ndarray
-    labels: np.ndarray
-    dt: float
-
-    @property
-    def n_trials(self) -> int:
-        return self.inputs.shape[0]
-
-    @property
-    def n_steps(self) -> int:
-        return self.inputs.shape[1]
+__all__ = ["GoNoGo", "XOR", "ContextIntegration", "KIM2019_TASKS", "make_task"]
 
 
 def _check_n(n_trials) -> int:
@@ -76,9 +49,11 @@ class _Task:
         outputs = np.asarray(outputs, dtype=float)
         if outputs.ndim == 1:
             outputs = outputs[None, :]
+        elif outputs.ndim == 3 and outputs.shape[2] == 1:
+            outputs = outputs[:, :, 0]
         labels = np.asarray(labels).reshape(-1)
         if outputs.ndim != 2 or outputs.shape[0] != labels.shape[0]:
-            raise ValueError(f"outputs must be (n_trials, n_samples) with n_trials = len(labels) "
+            raise ValueError(f"outputs must be (n_trials, n_samples[, 1]) with n_trials = len(labels) "
                              f"= {labels.shape[0]}, got shape {outputs.shape}")
         dt = self.dt if dt is None else float(dt)
         if not dt > 0:
@@ -92,6 +67,11 @@ class _Task:
         if not np.all(np.isfinite(win)):
             raise ValueError("outputs contain NaN or Inf in the response window")
         return win, labels
+
+    def _trials(self, u, z, labels) -> Trials:
+        """Inputs ``u`` (B, T, M) and one-output targets ``z`` (B, T) as :class:`Trials`."""
+        return Trials(u, z[:, :, None], self.dt, labels=labels,
+                      response=(min(self.response_start, self.n_steps), self.n_steps), name=self.name)
 
     def accuracy(self, outputs, labels, dt: float | None = None) -> float:
         """Fraction of trials answered correctly (see :meth:`correct`)."""
@@ -133,7 +113,7 @@ class GoNoGo(_Task):
     name = "go_nogo"
     n_inputs = 1
 
-    def sample(self, n_trials: int, rng: np.random.Generator) -> TrialBatch:
+    def sample(self, n_trials: int, rng: np.random.Generator) -> Trials:
         """Draw ``n_trials`` trials (Go with probability ``p_go``)."""
         n = _check_n(n_trials)
         labels = (rng.random(n) < self.p_go).astype(int)
@@ -142,10 +122,10 @@ class GoNoGo(_Task):
         on, off = self.stim_on, self.stim_on + self.stim_dur
         u[labels == 1, on:off, 0] = 1.0
         z[labels == 1, off:] = 1.0
-        return TrialBatch(u, z, labels, self.dt)
+        return self._trials(u, z, labels)
 
     def correct(self, outputs, labels, dt: float | None = None) -> np.ndarray:
-        """Boolean per trial. ``outputs`` (B, n_samples) sampled every ``dt`` seconds."""
+        """Boolean per trial. ``outputs`` (B, n_samples) or (B, n_samples, 1), sampled every ``dt`` s."""
         win, labels = self._window(outputs, labels, dt)
         go = win.max(axis=1) > self.amp_threshold
         nogo = (np.abs(win) if self.nogo_absolute else win).max(axis=1) < self.nogo_threshold
@@ -182,7 +162,7 @@ class XOR(_Task):
     name = "xor"
     n_inputs = 2
 
-    def sample(self, n_trials: int, rng: np.random.Generator) -> TrialBatch:
+    def sample(self, n_trials: int, rng: np.random.Generator) -> Trials:
         """Draw ``n_trials`` trials with independent, equiprobable pulse signs."""
         n = _check_n(n_trials)
         signs = np.where(rng.random((n, 2)) < 0.5, 1.0, -1.0)
@@ -195,10 +175,10 @@ class XOR(_Task):
         z = np.zeros((n, self.n_steps))
         t0 = on2 + self.stim_dur + self.target_delay
         z[:, t0:t0 + self.target_dur] = labels[:, None]
-        return TrialBatch(u, z, labels, self.dt)
+        return self._trials(u, z, labels)
 
     def correct(self, outputs, labels, dt: float | None = None) -> np.ndarray:
-        """Boolean per trial. ``outputs`` (B, n_samples) sampled every ``dt`` seconds."""
+        """Boolean per trial. ``outputs`` (B, n_samples) or (B, n_samples, 1), sampled every ``dt`` s."""
         win, labels = self._window(outputs, labels, dt)
         return np.where(labels == 1, win.max(axis=1) > self.amp_threshold,
                         win.min(axis=1) < -self.amp_threshold)
@@ -237,7 +217,7 @@ class ContextIntegration(_Task):
     name = "context"
     n_inputs = 4
 
-    def sample(self, n_trials: int, rng: np.random.Generator) -> TrialBatch:
+    def sample(self, n_trials: int, rng: np.random.Generator) -> Trials:
         """Draw ``n_trials`` trials; stream signs and context are equiprobable."""
         n = _check_n(n_trials)
         signs = np.where(rng.random((n, 2)) < 0.5, 1.0, -1.0)
@@ -250,10 +230,10 @@ class ContextIntegration(_Task):
         labels = signs[np.arange(n), context].astype(int)
         z = np.zeros((n, self.n_steps))
         z[:, off:] = labels[:, None]
-        return TrialBatch(u, z, labels, self.dt)
+        return self._trials(u, z, labels)
 
     def correct(self, outputs, labels, dt: float | None = None) -> np.ndarray:
-        """Boolean per trial. ``outputs`` (B, n_samples) sampled every ``dt`` seconds."""
+        """Boolean per trial. ``outputs`` (B, n_samples) or (B, n_samples, 1), sampled every ``dt`` s."""
         win, labels = self._window(outputs, labels, dt)
         return np.where(labels == 1, win.max(axis=1) > self.amp_threshold,
                         win.min(axis=1) < -self.amp_threshold)

@@ -1,8 +1,9 @@
 """Targets for learning recurrent dynamics: per-neuron synaptic-current trajectories.
 
-numpy only; times in seconds, currents in volts (plain floats). A target set is a
-:class:`CurrentTargets`: one current trajectory per trained neuron and condition, sampled
-every ``dt``, to be followed by each neuron's synaptic current during the training window.
+numpy only; times in seconds, currents in volts (plain floats). A target set is
+:class:`~brianforce.tasks.trials.Trials` without input: ``targets`` (C, T, M) holds one current
+trajectory per condition and trained neuron (``neurons``), sampled every ``dt``, to be followed
+by each neuron's synaptic current during the training window.
 
 * :func:`sinusoid_patterns` — random-phase sums of sinusoids (smooth, unit variance);
 * :func:`ou_patterns` — Ornstein-Uhlenbeck signals smoothed by the synaptic filter;
@@ -20,60 +21,12 @@ Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-__all__ = ["CurrentTargets", "sinusoid_patterns", "ou_patterns", "pattern_targets",
-           "recorded_targets", "lif_transfer", "rates_to_targets", "fit_transfer_noise"]
+from brianforce.tasks.trials import Trials, current_targets
 
-
-@dataclass(frozen=True)
-class CurrentTargets:
-    """Target synaptic currents for the trained neurons.
-
-    Attributes
-    ----------
-    values : ndarray (C, T, M)
-        Currents in volts for C conditions, T samples, M trained neurons.
-    dt : float
-        Sample spacing in seconds; sample ``k`` is the target at ``k·dt`` after the
-        training window starts.
-    neurons : int ndarray (M,)
-        Network indices of the trained neurons (unique).
-    """
-
-    values: np.ndarray
-    dt: float
-    neurons: np.ndarray
-
-    def __post_init__(self):
-        values = np.asarray(self.values, dtype=float)
-        if values.ndim == 2:
-            values = values[None]
-        if values.ndim != 3:
-            raise ValueError(f"values must have shape (conditions, time, neurons), got {values.shape}")
-        if not np.all(np.isfinite(values)):
-            raise ValueError("target values contain NaN or Inf")
-        neurons = np.asarray(self.neurons, dtype=np.int64).reshape(-1)
-        if neurons.size != values.shape[2]:
-            raise ValueError(f"{neurons.size} neurons but values have {values.shape[2]} columns")
-        if np.unique(neurons).size != neurons.size or np.any(neurons < 0):
-            raise ValueError("neurons must be unique non-negative indices")
-        if not (np.isfinite(self.dt) and self.dt > 0):
-            raise ValueError(f"dt must be finite and > 0 (seconds), got {self.dt}")
-        object.__setattr__(self, "values", values)
-        object.__setattr__(self, "neurons", neurons)
-        object.__setattr__(self, "dt", float(self.dt))
-
-    @property
-    def n_conditions(self) -> int:
-        return self.values.shape[0]
-
-    @property
-    def duration(self) -> float:
-        """Length of the training window in seconds (``T·dt``)."""
-        return self.values.shape[1] * self.dt
+__all__ = ["sinusoid_patterns", "ou_patterns", "pattern_targets", "recorded_targets", "lif_transfer",
+           "rates_to_targets", "fit_transfer_noise"]
 
 
 def _check_shape(n_neurons, duration, dt):
@@ -136,8 +89,8 @@ def ou_patterns(n_neurons: int, duration: float, dt: float, rng: np.random.Gener
     return (x - x.mean(0)) / x.std(0)
 
 
-def pattern_targets(patterns, offset, amplitude: float, dt: float, neurons) -> CurrentTargets:
-    """``offset_i + amplitude · pattern_i(t)`` as :class:`CurrentTargets`.
+def pattern_targets(patterns, offset, amplitude: float, dt: float, neurons) -> Trials:
+    """``offset_i + amplitude · pattern_i(t)`` as target currents (:class:`Trials` without input).
 
     Parameters
     ----------
@@ -154,15 +107,15 @@ def pattern_targets(patterns, offset, amplitude: float, dt: float, neurons) -> C
     if not (np.isfinite(amplitude) and amplitude > 0):
         raise ValueError(f"amplitude must be > 0 volts, got {amplitude}")
     z = np.asarray(patterns, dtype=float)
-    return CurrentTargets(np.asarray(offset, dtype=float) + amplitude * z, dt, neurons)
+    return current_targets(np.asarray(offset, dtype=float) + amplitude * z, dt, neurons)
 
 
-def recorded_targets(currents, dt: float, neurons) -> CurrentTargets:
-    """A recorded current trajectory (T, M) or (C, T, M) in volts as the target.
+def recorded_targets(currents, dt: float, neurons) -> Trials:
+    """A recorded current trajectory (T, M) or (C, T, M) in volts as the target (:class:`Trials`).
 
     Used to stabilise a network's own spontaneous (chaotic) trajectory.
     """
-    return CurrentTargets(np.asarray(currents, dtype=float), dt, neurons)
+    return current_targets(np.asarray(currents, dtype=float), dt, neurons)
 
 
 def _siegert(mu, white, tau_m, tau_ref, v_th, v_reset, n_points=64):
@@ -255,7 +208,7 @@ def lif_transfer(mu, sigma: float = 0.0, *, white: float = 0.0, tau_m: float = 1
 
 
 def rates_to_targets(rates, dt: float, neurons, bias, sigma: float, *, min_rate: float = 0.1,
-                     **lif) -> CurrentTargets:
+                     **lif) -> Trials:
     """Recorded firing rates → target synaptic currents for the mapped neurons.
 
     The total input giving rate ``ν`` is found by inverting :func:`lif_transfer`
@@ -295,7 +248,7 @@ def rates_to_targets(rates, dt: float, neurons, bias, sigma: float, *, min_rate:
         raise ValueError(f"rate {rates.max():.1f} Hz exceeds the transfer curve's maximum {top:.1f} Hz")
     keep = np.r_[True, np.diff(curve) > 0]  # strictly increasing part for interpolation
     mu = np.interp(np.maximum(rates, min_rate), curve[keep], grid[keep])
-    return CurrentTargets(mu - np.asarray(bias, dtype=float), dt, neurons)
+    return current_targets(mu - np.asarray(bias, dtype=float), dt, neurons)
 
 
 def fit_transfer_noise(mu, rates, *, sigmas=None, weights=None, **lif) -> tuple[float, np.ndarray]:

@@ -1,7 +1,7 @@
 """Reaching trials from recorded EMG: condition input, go cue, EMG targets (DePasquale et al.).
 
 :func:`reaching_trials` turns an :class:`~brianforce.datasets.EMGData` (trial-averaged EMG,
-``(condition, time, muscle)``) into a :class:`~brianforce.tasks.depasquale.TrialSet` that the
+``(condition, time, muscle)``) into :class:`~brianforce.tasks.trials.Trials` that the
 rate teacher (:class:`~brianforce.rate.teacher.RateTeacher`) and the spiking student
 (:class:`~brianforce.methods.factor_student.FactorStudent`) train on. Layout of one trial (plain floats, s)::
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from brianforce.seeding import rng_for
-from brianforce.tasks.depasquale import TrialSet
+from brianforce.tasks.trials import Trials
 
 __all__ = ["reaching_trials", "condition_inputs", "ENCODINGS"]
 
@@ -75,7 +75,7 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
                     go_time: float | None = None, go_amplitude: float = 1.0,
                     go_duration: float = 0.02, target_scale: float = 1.0, normalise: bool = True,
                     conditions=None, shuffle: bool = False, crop: float | None = None,
-                    seed: int = 0) -> TrialSet:
+                    seed: int = 0) -> Trials:
     """Trials for all (or the selected) conditions of ``emg``, each repeated ``n_repeats`` times.
 
     Parameters
@@ -107,7 +107,7 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
 
     Returns
     -------
-    TrialSet
+    Trials
         ``name="reaching"``, ``continuous=False``, ``labels`` = condition index, ``response`` =
         ``(go sample, T)``; ``info``: ``emg_window``, ``baseline_samples``, ``go_sample``,
         ``condition_vectors``, ``channel_scale`` (the per-muscle divisor), ``channels``,
@@ -171,4 +171,5 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
             "condition_vectors": vecs, "channel_scale": scale, "target_scale": float(target_scale),
             "channels": [str(c) for c in emg.channels], "conditions": np.asarray(emg.conditions).tolist(),
             "encoding": encoding, "synthetic": bool(emg.synthetic), "source": str(emg.source)}
-    return TrialSet(inputs, targets, dt, False, order.astype(float), (go_k, T), "reaching", info)
+    return Trials(inputs, targets, dt, labels=order.astype(float), response=(go_k, T), name="reaching",
+                  info=info)

@@ -70,13 +70,13 @@ def run_depasquale_student(seed: int = SEED) -> dict:
         Training errors, learned weights (``w``, ``W_out``, ``U``, ``I_bias``), test
         outputs, factors, spikes and the filtered spike trains (rates) of every 10th neuron.
     """
-    from brianforce.methods.factor_student import FactorStudent
+    from brianforce.methods.factor_student import FactorStudent, StudentSchedule
 
     _fresh()
     T, P, n = 200, 3, 120
     t = np.arange(T) * 1e-3
     y = np.stack([np.sin(2 * np.pi * (p + 1) * 5 * t) * 2 for p in range(P)], 1)[None]
-    st = FactorStudent(n_neurons=n, n_forced=1, n_mean=2, n_rls=3, seed=seed)
+    st = FactorStudent(n_neurons=n, schedule=StudentSchedule(n_forced=1, n_mean=2, n_rls=3), seed=seed)
     st.fit(np.zeros((1, T, 1)), y, y[:, :, :1], 1 * ms)
     run = st.predict(np.zeros((2, T, 1)))
     return dict(train_errors=np.asarray(st.train_errors_), w=st.w_, W_out=st.W_out_, U=st.U_,

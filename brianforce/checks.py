@@ -1,0 +1,58 @@
+"""Checking plain values at the public API: numbers, flags and counts (numpy only).
+
+Every check raises with a message naming the parameter and the value: a Brian2 unit where none
+belongs is a ``DimensionMismatchError`` (``alpha=5e-6*mV`` is not ``5e-6``), a wrong type a
+``TypeError``, a value out of range a ``ValueError``. Physical quantities are checked by
+:mod:`brianforce.units`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_number", "as_flag", "as_count"]
+
+
+def as_number(value, name: str, *, low: float | None = None, high: float | None = None,
+              low_open: bool = False, high_open: bool = False) -> float:
+    """A dimensionless scalar as a float, in ``[low, high]`` (open ends with ``low_open``/``high_open``).
+
+    A quantity with units raises ``DimensionMismatchError`` (``5e-6*mV`` is not ``5e-6``); a bool,
+    string or array raises ``TypeError``; NaN, Inf or a value out of range ``ValueError``.
+    """
+    if hasattr(value, "dim") and not getattr(value, "is_dimensionless", True):
+        from brian2 import DimensionMismatchError       # only a Brian2 quantity gets here
+
+        raise DimensionMismatchError(f"{name} is a plain number, without units; got {value!r}", value.dim)
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.ndim(value) != 0:
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    too_low = low is not None and (v <= low if low_open else v < low)
+    too_high = high is not None and (v >= high if high_open else v > high)
+    if too_low or too_high:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return v
+
+
+def as_flag(value, name: str) -> bool:
+    """``True``/``False`` only: ``'no'``, ``0`` or ``None`` are not read as booleans."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def as_count(value, name: str, *, minimum: int = 0) -> int:
+    """An integer ``>= minimum`` (a bool or a non-integral float is refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)) \
+            or hasattr(value, "dim") or not float(value).is_integer():
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

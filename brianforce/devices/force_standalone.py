@@ -1,0 +1,496 @@
+"""FORCE training with the RLS update in generated code; ``brianforce run`` for FORCE models.
+
+:class:`StandaloneFORCETrainer` trains the decoder by RLS in a Brian2 user function (C++ for
+standalone, Cython for runtime) holding a dense ``P`` (upper triangle, rank-1 symmetric update)
+called from ``run_regularly`` operations, or in plain Brian2 equations (every device), so it works
+where ``network_operation`` does not. :func:`run_force_model_cli` runs a saved ``force_lif`` model
+(:mod:`brianforce.devices.project`) and writes its summary and figure.
+
+All arrays handed over are in SI units (seconds, volts, hertz); public durations are
+Brian2 quantities.
+
+References
+----------
+Nicola W, Clopath C (2017) Supervised learning in spiking neural networks with FORCE
+training. Nat Commun 8:2208.
+Stimberg M, Brette R, Goodman DFM (2019) Brian 2, an intuitive and efficient neural
+simulator. eLife 8:e47314 (standalone code generation).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import brian2 as b2
+from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
+                    linked_var, second)
+
+from brianforce.devices.activation import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
+from brianforce.devices.project import STANDALONE_PREFIX, STATE_VARIABLES, build_project
+from brianforce.io import ModelFileError, atomic_savefig, atomic_savez, atomic_write_text, load_arrays, save_arrays
+from brianforce.learning.codegen import current_P, rls_functions
+from brianforce.networks.force_lif import FILTERED_READOUT_EQS, build_force_network
+from brianforce.methods.force import (MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged,
+                                     TrainingHistory, as_task)
+from brianforce.units import as_positive_si, as_si
+
+__all__ = ["StandaloneFORCETrainer", "run_force_model_cli", "RLS_BACKENDS"]
+
+#: How :class:`StandaloneFORCETrainer` generates the RLS update (see its ``rls`` parameter).
+RLS_BACKENDS = ("function", "synapses")
+
+
+# ---------------------------------------------------------------------------- generated-code RLS
+def _rls_function(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
+    """FORCE network + RLS through the C++/Cython user functions (see :func:`brianforce.learning.codegen.rls_functions`).
+
+    The readout is filtered (``build_force_network(filtered_readout=True)``): the update
+    step also returns ``z = φᵀr`` and ``u = φᵀh_r`` of the new decoder, which reset the
+    readout's filter, so no sum over the decoder runs at the other time steps.
+    """
+    objs = build_force_network(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0,
+                               dt=c.dt * second, readout_eqs=FILTERED_READOUT_EQS + "\nrls_err : 1",
+                               filtered_readout=True, name=prefix)
+    fns = rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit, rls_threads,
+                        r_unit=b2.Hz, hr_unit=b2.Hz / second, phi_unit=second)
+    ns = dict(fns.namespace(), bf_rls_target=target)
+    kw = dict(dt=c.rls_interval * second, when="end")
+    runners = [
+        objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, hr_pre, phi, bf_rls_target(t, j))",
+                                   order=1, name=f"{prefix}_rls_collect", **kw),
+        objs.readout.run_regularly("rls_err = bf_rls_step(i)", order=2, name=f"{prefix}_rls_step", **kw),
+        objs.decoder.run_regularly("phi = bf_rls_get(i, j)", order=3, name=f"{prefix}_rls_write", **kw),
+        objs.readout.run_regularly("rls_err = bf_rls_error(i)", order=4, name=f"{prefix}_rls_error", **kw),
+        # (one user function per code object: the functions share namespace arrays)
+        objs.readout.run_regularly("z = bf_rls_readout(i, 0)", order=5, name=f"{prefix}_rls_z", **kw),
+        objs.readout.run_regularly("u = bf_rls_readout(i, 1)*hertz", order=6, name=f"{prefix}_rls_u", **kw)]
+    errmon = StateMonitor(objs.readout, "rls_err", record=True, order=7, name=f"{prefix}_rls_errmon", **kw)
+    return objs, [], runners, errmon, ns, lambda: current_P(fns.buffers)
+
+
+def _rls_synapses(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
+    """FORCE network + RLS in plain Brian2 equations (runs on every device, CUDA included).
+
+    At every RLS step, at the end of the time step (after the neurons' update, with the
+    same ``r`` the user-function backend sees):
+
+    1. ``Pr_i = Σ_j P_ij r_j``     summed variable of the all-to-all ``P`` synapses;
+    2. ``ẑ_k = Σ_i φ'_ik r_i``, ``rᵀPr = Σ_i r_i Pr_i``  summed variables of a copy of the
+       decoder on the RLS clock (the readout's ``z`` is summed before the neurons' update);
+    3. ``e_k = ẑ_k − y_k``, ``c = 1/(1 + rᵀPr)``;
+    4. ``Pr``, ``e`` and ``c`` copied next to the decoder (Synapses only see the pre/post
+       variables that existed when they were created, so the decoder reads copies);
+    5. ``φ_ik −= g Pr_i e_k`` (``g = c`` if normalised, else 1) on the decoder and its copy;
+    6. ``P_ij −= c Pr_i Pr_j``.
+
+    The decoder is not frozen after a divergence; ``fit`` reports the first bad update.
+    """
+    N, K = c.n_neurons, c.n_outputs
+    every = c.rls_interval * second
+    objs = build_force_network(weights, eta, np.zeros((N, K)), lif=c.lif, v0=v0, dt=c.dt * second,
+                               readout_eqs="z : 1\nrls_err : 1\nrls_c : 1\nrls_err_src : 1 (linked)\n"
+                                           "rls_c_src : 1 (linked)",
+                               extra_neuron_eqs="rls_Pr : second\nrls_Pr_src : second (linked)", name=prefix)
+    units = NeuronGroup(N, "Pr : second\nrls_c : 1\nrls_c_src : 1 (linked)", dt=every, name=f"{prefix}_rls_units")
+    state = NeuronGroup(K, "zc : 1\nrPr : 1\nrls_err : 1\nrls_c : 1", dt=every, name=f"{prefix}_rls_state")
+    objs.neurons.rls_Pr_src = linked_var(units, "Pr")
+    units.rls_c_src = linked_var(state, "rls_c", index=np.zeros(N, dtype=int))
+    objs.readout.rls_err_src = linked_var(state, "rls_err")
+    objs.readout.rls_c_src = linked_var(state, "rls_c")
+    pmat = Synapses(objs.neurons, units, "P : second**2\nPr_post = P*r_pre : second (summed)", dt=every,
+                    namespace={"p_zero": (1.0 / c.reg) * second ** 2}, name=f"{prefix}_rls_P")
+    pmat.connect()
+    pmat.P = "int(i == j) * p_zero"
+    copy = Synapses(objs.neurons, state, "phi_c : second\nzc_post = phi_c*r_pre : 1 (summed)\n"
+                    "rPr_post = r_pre*rls_Pr_src_pre : 1 (summed)",
+                    dt=every, name=f"{prefix}_rls_decoder")
+    copy.connect(i=np.repeat(np.arange(N), K), j=np.tile(np.arange(K), N))
+    gain = "rls_c_post" if c.normalised else "1"
+    ns = {"bf_rls_target": target}
+    runners = []
+    for upd in [*pmat.summed_updaters.values(), *copy.summed_updaters.values()]:
+        upd.when, upd.order = "end", 1 if upd.group is pmat else 2
+        runners.append(upd)
+    kw = dict(dt=every, when="end")
+    runners += [
+        state.run_regularly("rls_err = zc - bf_rls_target(t, i)\nrls_c = 1/(1 + rPr)", order=3,
+                            name=f"{prefix}_rls_error", **kw),
+        objs.neurons.run_regularly("rls_Pr = rls_Pr_src", order=4, name=f"{prefix}_rls_copy_Pr", **kw),
+        objs.readout.run_regularly("rls_err = rls_err_src\nrls_c = rls_c_src", order=4,
+                                   name=f"{prefix}_rls_copy_err", **kw),
+        units.run_regularly("rls_c = rls_c_src", order=4, name=f"{prefix}_rls_copy_c", **kw),
+        objs.decoder.run_regularly(f"phi -= {gain}*rls_Pr_pre*rls_err_post", order=5,
+                                   name=f"{prefix}_rls_phi", **kw),
+        copy.run_regularly(f"phi_c -= {gain}*rls_Pr_src_pre*rls_err_post", order=5,
+                           name=f"{prefix}_rls_phi_copy", **kw),
+        pmat.run_regularly("P -= rls_c_post*Pr_post*rls_Pr_src_pre", order=6, name=f"{prefix}_rls_Pupdate", **kw)]
+    errmon = StateMonitor(state, "rls_err", record=True, dt=every, when="end", order=7,
+                          name=f"{prefix}_rls_errmon")
+
+    def get_P():
+        P = np.zeros((N, N))
+        P[np.asarray(pmat.j[:]), np.asarray(pmat.i[:])] = np.asarray(pmat.P_[:])
+        return P
+
+    return objs, [units, state, pmat, copy], runners, errmon, ns, get_P
+
+
+# ---------------------------------------------------------------------------- trainer
+class StandaloneFORCETrainer:
+    """FORCE training with the RLS update inside the generated code (Nicola & Clopath 2017).
+
+    Same model, constructor arguments and results as :class:`brianforce.methods.force.FORCETrainer`
+    (same seed → same structure, initial state and — to round-off — the same decoder),
+    but the decoder's RLS update is generated code: every ``rls_interval`` a
+    ``run_regularly`` operation on the decoder synapses hands ``r`` and φ to a user
+    function (C++ for standalone devices, Cython at runtime) that holds a dense ``P``
+    (upper triangle) and applies the rank-1 symmetric update; a second operation
+    writes the new φ back. It therefore runs under ``cpp_standalone``, where the
+    runtime trainer's ``network_operation`` would be silently dropped.
+
+    Parameters
+    ----------
+    n_neurons, n_outputs, **kwargs
+        As :class:`~brianforce.methods.force.FORCETrainer` (``p``, ``G``, ``Q``, ``alpha``/``reg``,
+        ``rls_interval``, ``dt``, LIF parameters, ``normalised``, ``divergence_factor``,
+        ``n_record``, ``record_dt``, ``seed``).
+    device : {'cpp_standalone', 'runtime', 'cuda_standalone'}
+        ``'runtime'`` uses Brian2's Cython target (same generated RLS, for comparison).
+        ``'cuda_standalone'`` needs Brian2CUDA and a C++/CUDA implementation of the RLS
+        function, which is not provided: it raises ``NotImplementedError``.
+    directory : path, optional
+        Standalone project directory; re-using it skips recompilation when only the
+        arrays (seed, target values) changed.
+    threads : int
+        OpenMP threads of the standalone program (0: none).
+    rls_threads : int
+        Threads (``std::thread``) splitting the ``P r`` pass of the C++ RLS update
+        (``rls='function'`` under ``cpp_standalone``; ignored elsewhere). With more than one
+        the additions happen in another order: equal to round-off, not bit for bit.
+    rls : {'function', 'synapses'}, optional
+        How the RLS update is generated. ``'function'`` (default except under Brian2CUDA):
+        a user function with C++/Cython code holding a dense ``P`` (upper triangle, the
+        previous rank-1 update fused with the next ``P r`` pass: one pass over half of ``P``
+        per update). ``'synapses'`` (default under ``cuda_standalone``): plain Brian2
+        equations only — ``P`` is a variable of an all-to-all ``Synapses`` object, ``P r``,
+        ``rᵀ P r`` and the a-priori error are summed variables and the updates are
+        ``run_regularly`` operations — so it runs on every device and code-generation
+        target (numpy, Cython, C++, CUDA), at about four times the memory traffic.
+        Both give the same decoder to round-off.
+
+    Attributes
+    ----------
+    history_ : TrainingHistory
+    decoder_ : Quantity (N, K), seconds
+    settle_result_, train_result_ : SimulationResult
+    test_result_ : SimulationResult
+        Standalone devices only: the free-running phase compiled into the same program.
+    timings_ : dict
+        ``compile_s`` (code generation + compilation), ``run_s`` (program or run wall
+        time), ``n_rls_updates``.
+    P_ : ndarray (N, N)
+        Runtime device only: the final inverse correlation matrix (s²).
+
+    References
+    ----------
+    Nicola W, Clopath C (2017) Supervised learning in spiking neural networks with FORCE
+    training. Nat Commun 8:2208.
+    """
+
+    def __init__(self, n_neurons: int = 2000, n_outputs: int = 1, *, device: str = "cpp_standalone",
+                 directory=None, threads: int = 0, rls: str | None = None, rls_threads: int = 1, **kwargs):
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        if rls is None:
+            rls = "synapses" if device == "cuda_standalone" else "function"
+        if rls not in RLS_BACKENDS:
+            raise ValueError(f"rls must be one of {RLS_BACKENDS}, got {rls!r}")
+        if device == "cuda_standalone" and rls == "function":
+            raise NotImplementedError("the 'function' RLS backend has C++ and Cython implementations only; "
+                                      "use rls='synapses' under cuda_standalone")
+        self.rls = rls
+        if isinstance(rls_threads, bool) or not isinstance(rls_threads, (int, np.integer)) or rls_threads < 1:
+            raise ValueError(f"rls_threads must be an integer >= 1, got {rls_threads!r}")
+        self.rls_threads = int(rls_threads)
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+            raise ValueError(f"threads must be an integer >= 0, got {threads!r}")
+        self._base = FORCETrainer(n_neurons, n_outputs, **kwargs)
+        self.config = self._base.config
+        self.device = device
+        self.directory = directory
+        self.threads = int(threads)
+        self._fitted = False
+
+    # -------------------------------------------------------------- helpers
+    def _monitors(self, objs, phase: str, spikes: bool):
+        c = self.config
+        # a filtered readout already holds the next step's z at the end of a step: record it at
+        # the start instead, so that both readouts record the same value at the same time
+        mons = [StateMonitor(objs.readout, "z", record=True, dt=c.record_dt * second,
+                             when="start" if self.rls == "function" else "end", name=f"{self._prefix}_zmon_{phase}")]
+        if spikes:
+            mons.append(SpikeMonitor(objs.neurons, name=f"{self._prefix}_spikes_{phase}"))
+        return mons
+
+    def _result(self, mons, phase: str, wall: float) -> SimulationResult:
+        c = self.config
+        t = np.asarray(mons[0].t_).copy()
+        z = np.asarray(mons[0].z_).T.copy().reshape(len(t), c.n_outputs)
+        if len(mons) > 1:
+            si, st = np.asarray(mons[1].i[:]).astype(int), np.asarray(mons[1].t_).copy()
+            keep = si < c.n_record
+            si, st = si[keep], st[keep]
+        else:
+            si, st = np.zeros(0, dtype=int), np.zeros(0)
+        target = self.task_(t + c.dt) if len(t) else np.full_like(z, np.nan)
+        return SimulationResult(t, z, target, si, st, c.n_record, c.n_neurons, phase, wall)
+
+    def _check_target(self):
+        target = b2.prefs.codegen.target
+        if self.device == "runtime" and target == "numpy" and self.rls == "function":
+            raise RuntimeError("StandaloneFORCETrainer(device='runtime', rls='function') needs Brian2's Cython "
+                               "target (prefs.codegen.target = 'auto' or 'cython'), not 'numpy'; "
+                               "rls='synapses' runs on every target")
+
+    # -------------------------------------------------------------- API
+    def fit(self, task, settle=0.5 * second, train=4.5 * second, test=2 * second,
+            report=None) -> "StandaloneFORCETrainer":
+        """Settle, train the decoder by generated-code RLS and (standalone) free-run.
+
+        Parameters
+        ----------
+        task : Task or array
+            Target (an array must be sampled at ``dt`` from t = 0).
+        settle, train : Quantity (second)
+        test : Quantity (second)
+            Standalone devices: length of the free-running phase compiled into the same
+            program (read it with :meth:`predict`). Ignored at runtime, where
+            :meth:`predict` simulates on.
+        report : None, 'text' or 'stdout'
+
+        Raises
+        ------
+        TrainingDiverged
+            With the RLS update index and time at which the a-priori error became
+            non-finite or exceeded ``divergence_factor`` target amplitudes (the
+            generated code freezes the decoder from that update on).
+        """
+        c = self.config
+        self._check_target()
+        settle_s = float(as_si(settle, second, "settle"))
+        train_s = as_positive_si(train, second, "train")
+        test_s = float(as_si(test, second, "test"))
+        if settle_s < 0 or test_s < 0:
+            raise ValueError("settle and test must be >= 0 s")
+        self.task_ = as_task(task, c.n_outputs, c.dt)
+        standalone = self.device != "runtime"
+        total = settle_s + train_s + (test_s if standalone else 0.0)
+        self.task_(np.array([0.0, total]))  # validates coverage / finiteness early
+        weights, eta, v0 = self._base._draw_structure()
+        self.weights_, self.eta_ = weights, np.asarray(eta)
+        limit = c.divergence_factor * max(self.task_.amplitude, 1e-12)
+        n_ta = int(np.ceil((settle_s + train_s) / c.rls_interval)) + 2
+        values = self.task_(np.arange(n_ta) * c.rls_interval + c.dt)
+        directory = project_dir(self.directory) if standalone else None
+        self._prefix = STANDALONE_PREFIX if standalone else "force"
+        wall0 = time.perf_counter()
+        activate(self.device, directory)
+        try:
+            if self.device == "cpp_standalone":
+                b2.prefs.devices.cpp_standalone.openmp_threads = self.threads
+            target = TimedArray(values, dt=c.rls_interval * second, name="bf_rls_target")
+            setup = _rls_synapses if self.rls == "synapses" else _rls_function
+            objs, extra, runners, errmon, ns, get_P = setup(self._prefix, weights, eta, v0, c, limit, target,
+                                                            self.rls_threads)
+            net = Network(*objs.objects, *extra, *cuda_clock_anchor(self.device, c.dt, self._prefix),
+                          name=f"{self._prefix}_network")
+            phases = []
+            kw = dict(namespace=ns, report=report, report_period=5 * second)
+            for r in runners:
+                r.active = False
+            if settle_s > 0:
+                mons = self._monitors(objs, "settle", False)
+                net.add(*mons)
+                w = time.perf_counter()
+                net.run(settle_s * second, **kw)
+                phases.append(("settle", mons, time.perf_counter() - w))
+                net.remove(*mons)
+            for r in runners:
+                r.active = True
+            mons = self._monitors(objs, "train", False)
+            net.add(*mons, errmon)
+            w = time.perf_counter()
+            net.run(train_s * second, **kw)
+            phases.append(("train", mons, time.perf_counter() - w))
+            net.remove(*mons, errmon)
+            for r in runners:
+                r.active = False
+            if standalone:
+                if test_s > 0:
+                    mons = self._monitors(objs, "test", True)
+                    net.add(*mons)
+                    net.run(test_s * second, **kw)
+                    phases.append(("test", mons, 0.0))
+                dev = b2.get_device()
+                dev.build(directory=directory, compile=True, run=True, with_output=report is not None)
+                run_s = float(dev.timers.get("run_binary") or 0.0)
+                compile_s = time.perf_counter() - wall0 - run_s
+            else:
+                compile_s, run_s = 0.0, sum(p[2] for p in phases)
+            for name, mons, wall in phases:
+                setattr(self, f"{name}_result_", self._result(mons, name, wall if not standalone else run_s))
+            err_t = np.asarray(errmon.t_).copy() + c.dt
+            errors = np.asarray(errmon.rls_err_).T.copy().reshape(len(err_t), c.n_outputs)
+            g = objs.neurons
+            self._final = {k: np.asarray(getattr(g, k + "_") if k != "not_refractory" else g.not_refractory[:]).copy()
+                           for k in STATE_VARIABLES}
+            self._final["lastspike_rel"] = np.asarray(g.lastspike_).copy() - float(net.t_)
+            self._phi = np.asarray(objs.decoder.phi_).copy().reshape(c.n_neurons, c.n_outputs)
+            self._t_end = float(net.t_)
+            if standalone:
+                self._net = None
+            else:
+                self._net, self._objs, self._ns, self._runners = net, objs, ns, runners
+                self.P_ = get_P()
+        finally:
+            if standalone:
+                restore_runtime()
+        self.timings_ = {"compile_s": compile_s, "run_s": run_s, "n_rls_updates": int(len(errors))}
+        bad = ~(np.all(np.abs(errors) <= limit, axis=1))
+        self._fitted = True
+        if bad.any():
+            step = int(np.argmax(bad))
+            self.history_ = TrainingHistory(err_t[:step + 1], errors[:step + 1], True, float(err_t[step]))
+            self.timings_["n_rls_updates"] = step
+            raise TrainingDiverged(step, float(err_t[step]), errors[step], c.dt)
+        self.history_ = TrainingHistory(err_t, errors)
+        return self
+
+    def _check_fitted(self):
+        if not self._fitted:
+            raise RuntimeError("call fit() first")
+
+    @property
+    def decoder_(self):
+        self._check_fitted()
+        return self._phi.copy() * second
+
+    @property
+    def t_(self) -> float:
+        return self._t_end if self._fitted else 0.0
+
+    def predict(self, duration=2 * second, report=None) -> SimulationResult:
+        """Free-running output after training.
+
+        Runtime device: simulates ``duration`` on from the current state. Standalone
+        devices: the first ``duration`` of the test phase compiled into :meth:`fit`'s
+        program (ask for more with ``fit(test=...)``).
+        """
+        self._check_fitted()
+        d = as_positive_si(duration, second, "duration")
+        c = self.config
+        if self.device != "runtime":
+            res = getattr(self, "test_result_", None)
+            have = 0.0 if res is None else len(res.t) * c.record_dt
+            if res is None or d > have + 1e-9:
+                raise ValueError(f"the compiled program free-ran {have:.4f} s after training; "
+                                 f"pass test >= {d} s to fit() (or run the saved model with run_standalone)")
+            out = res.window(res.t[0] - 1e-12, res.t[0] + d - 1e-9)
+            out.phase, out.wall_time = "test", res.wall_time
+            return out
+        if self._net is None:
+            raise RuntimeError("the runtime network is gone; call fit() again")
+        b2.set_device("runtime")
+        mons = self._monitors(self._objs, "test", True)
+        self._net.add(*mons)
+        w = time.perf_counter()
+        try:
+            self._net.run(d * second, namespace=self._ns, report=report, report_period=5 * second)
+        finally:
+            self._net.remove(*mons)
+        res = self._result(mons, "test", time.perf_counter() - w)
+        g = self._objs.neurons
+        self._final = {k: np.asarray(getattr(g, k + "_") if k != "not_refractory" else g.not_refractory[:]).copy()
+                       for k in STATE_VARIABLES}
+        self._final["lastspike_rel"] = np.asarray(g.lastspike_).copy() - float(self._net.t_)
+        self._t_end = float(self._net.t_)
+        return res
+
+    def save(self, path):
+        """Save in :meth:`FORCETrainer.save`'s format (loadable by ``FORCETrainer.load`` and
+        :func:`run_standalone`); the state saved is the one at the end of the last phase run."""
+        self._check_fitted()
+        c = self.config
+        arrays = {"w_pre": self.weights_.pre, "w_post": self.weights_.post, "w_value": self.weights_.value,
+                  "eta": self.eta_, "phi": self._phi.copy(), "lastspike_rel": self._final["lastspike_rel"]}
+        for name in STATE_VARIABLES:
+            arrays[name] = self._final[name]
+        task = self.task_
+        meta = {"config": {**{k: v for k, v in c.__dict__.items() if k != "lif"}, "lif": c.lif.__dict__},
+                "units": {"G": "V*s", "Q": "V", "rls_interval": "s", "dt": "s", "record_dt": "s",
+                          "lif": {"tau_m": "s", "tau_ref": "s", "tau_r": "s", "tau_d": "s",
+                                  "v_th": "V", "v_reset": "V", "bias": "V"},
+                          "phi": "s", "eta": "V", "w_value": "V*s", "t": "s"},
+                "t": self.t_, "task": {"name": task.name, "params": task.params},
+                "n_rls_updates": int(self.timings_["n_rls_updates"]),
+                "trained_with": f"StandaloneFORCETrainer({self.device})"}
+        return save_arrays(path, arrays, meta, kind=MODEL_KIND)
+
+
+
+
+# ---------------------------------------------------------------------------- CLI
+def run_force_model_cli(model, *, device="cpp_standalone", out, duration=2.0, directory=None, **_) -> dict:
+    """``brianforce run`` for a ``force_lif`` model: free-running output, summary and figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    duration = float(duration)
+    if not duration > 0:
+        raise ValueError(f"duration must be > 0 s, got {duration}")
+    _, meta = load_arrays(model, kind=MODEL_KIND)
+    try:
+        record_dt = float(meta["config"]["record_dt"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{model}: no output sampling step in the model's settings ({exc})") from exc
+    if duration < record_dt:
+        raise ValueError(f"duration {duration} s is shorter than the model's output sampling step "
+                         f"({record_dt} s): nothing would be recorded")
+    wall0 = time.perf_counter()
+    compile_s = None
+    if device == "runtime":
+        tr = FORCETrainer.load(model)
+        if tr.task_ is None:
+            raise ModelFileError(f"{model}: the model's task is not a registered task; cannot run it")
+        res = tr.predict(duration * second)
+    else:
+        proj = build_project(model, duration * second, device,
+                             directory if directory is not None else out / "project")
+        compile_s = proj.compile_time
+        res = proj.run(out / "project" / "results" if directory is None else None).result
+    wall = time.perf_counter() - wall0
+    metrics = res.metrics(None) if np.all(np.isfinite(res.target)) else {}
+    summary = {"model": str(model), "device": device, "duration_s": duration, "n_neurons": res.n_neurons,
+               "t_start_s": float(res.t[0]) if len(res.t) else None, "metrics": metrics,
+               "wall_time_s": {"total": wall, "compile": compile_s, "run": res.wall_time},
+               "n_spikes_recorded": int(len(res.spike_t))}
+    atomic_savez(out / "output.npz", t=res.t, z=res.z, target=res.target, spike_i=res.spike_i,
+                 spike_t=res.spike_t)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.plot(res.t, res.z, lw=1, label="output z")
+    if np.all(np.isfinite(res.target)):
+        ax.plot(res.t, res.target, "k--", lw=0.8, label="target")
+    ax.set_xlabel("time (s)")
+    ax.set_title(f"{Path(model).name} on {device}")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    atomic_savefig(fig, out / "output.png", dpi=100)
+    plt.close(fig)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    return summary

@@ -1,0 +1,322 @@
+"""Compiled standalone programs of saved FORCE models: compile once, run many.
+
+:func:`build_project` rebuilds a model saved by :meth:`brianforce.methods.force.FORCETrainer.save`
+from its arrays (all random structure was drawn in numpy, so runtime and standalone start
+identical) and compiles it as a Brian2 ``cpp_standalone`` (or ``cuda_standalone``) program.
+:class:`StandaloneProject` runs the compiled program again with other initial states or
+decoders (Brian2's command-line ``run_args``), each run in its own results directory, several
+at once in parallel processes; :func:`run_standalone` builds and runs once.
+
+All arrays handed over are in SI units (seconds, volts, hertz); public durations are
+Brian2 quantities.
+
+References
+----------
+Stimberg M, Brette R, Goodman DFM (2019) Brian 2, an intuitive and efficient neural
+simulator. eLife 8:e47314 (standalone code generation).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import brian2 as b2
+from brian2 import Network, SpikeMonitor, StateMonitor, second
+
+from brianforce.networks.connectivity import SparseWeights
+from brianforce.devices.activation import activate, cuda_clock_anchor, project_dir, restore_runtime
+from brianforce.io import ModelFileError, load_arrays
+from brianforce.neurons import LIFParams
+from brianforce.networks.force_lif import build_force_network
+from brianforce.methods.force import MODEL_KIND, SimulationResult
+from brianforce.units import as_positive_si
+
+__all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalone", "STATE_VARIABLES",
+           "STANDALONE_PREFIX"]
+
+#: Neuron state variables saved in a FORCE model file and read back after a standalone run.
+STATE_VARIABLES = ("v", "I_syn", "h", "r", "hr", "not_refractory")
+#: Object-name prefix of standalone builds: distinct from the runtime trainer's (``force_*``) so that
+#: live runtime objects never rename generated code (which would force a recompilation).
+STANDALONE_PREFIX = "bfsa"
+
+
+# ---------------------------------------------------------------------------- model files
+@dataclass
+class _Model:
+    weights: SparseWeights
+    eta: np.ndarray
+    phi: np.ndarray
+    state: dict
+    lastspike_rel: np.ndarray
+    lif: LIFParams
+    dt: float
+    t0: float
+    config: dict
+    task: object | None
+
+
+def _load_model(path) -> _Model:
+    """Arrays and settings of a ``force_lif`` model file (see FORCETrainer.save)."""
+    from brianforce.tasks import make_task
+
+    try:
+        arrays, meta = load_arrays(path, kind=MODEL_KIND)
+    except ModelFileError as exc:
+        if "holds a" in str(exc):
+            raise ModelFileError(f"{exc}; only FORCE LIF models ({MODEL_KIND!r}, saved by FORCETrainer or "
+                                 "StandaloneFORCETrainer) can be run standalone so far") from exc
+        raise
+    try:
+        cfg = dict(meta["config"])
+        lif = LIFParams(**cfg["lif"])
+        n = int(cfg["n_neurons"])
+        weights = SparseWeights(arrays["w_pre"], arrays["w_post"], arrays["w_value"], n)
+        state = {k: np.asarray(arrays[k]) for k in STATE_VARIABLES}
+        task = meta.get("task") or {}
+        the_task = make_task(task["name"], **task["params"]) if task.get("name") not in (None, "array") else None
+        return _Model(weights, np.asarray(arrays["eta"], float), np.asarray(arrays["phi"], float), state,
+                      np.asarray(arrays["lastspike_rel"], float), lif, float(cfg["dt"]), float(meta["t"]),
+                      cfg, the_task)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: inconsistent model contents ({exc})") from exc
+
+
+
+
+# ---------------------------------------------------------------------------- compile once, run many
+@dataclass
+class StandaloneRun:
+    """One execution of a compiled project (see :meth:`StandaloneProject.run`)."""
+
+    result: SimulationResult
+    results_dir: str
+    wall_time: float
+    final_state: dict = field(default_factory=dict)
+
+
+@dataclass
+class StandaloneProject:
+    """A compiled standalone program of one trained FORCE network.
+
+    The program simulates ``duration`` seconds from the saved state and records the
+    readout every ``record_dt`` and all spikes. Run it with other values of the
+    settable variables (``"v"``, ``"I_syn"``, ``"h"``, ``"r"``, ``"hr"`` of the neurons,
+    ``"phi"`` of the decoder, in SI units) without recompiling: :meth:`run`,
+    :meth:`run_many` (parallel processes).
+
+    Attributes
+    ----------
+    directory : str
+        The project directory (source, binary, results sub-directories).
+    compile_time : float
+        Wall-clock seconds of code generation + compilation (0 when nothing changed).
+    """
+
+    directory: str
+    device: str
+    duration: float
+    dt: float
+    t0: float
+    n_neurons: int
+    n_outputs: int
+    n_record: int
+    settable: dict
+    outputs: dict
+    task: object | None
+    compile_time: float
+    env: dict
+
+    @property
+    def binary(self) -> Path:
+        return Path(self.directory) / "main"
+
+    def _args(self, values: dict) -> list:
+        args = []
+        for key, value in (values or {}).items():
+            if key not in self.settable:
+                raise KeyError(f"cannot set {key!r}; settable: {sorted(self.settable)}")
+            target, dtype, size = self.settable[key]
+            arr = np.ascontiguousarray(np.asarray(value, dtype=dtype).reshape(-1))
+            if arr.size != size:
+                raise ValueError(f"{key} needs {size} values, got {arr.size}")
+            if not np.all(np.isfinite(arr.astype(float))):
+                raise ValueError(f"{key} contains NaN/Inf")
+            fname = f"init_{target.replace('.', '_')}_{hashlib.md5(arr.data).hexdigest()}.dat"
+            path = Path(self.directory) / "static_arrays" / fname
+            if not path.exists():
+                tmp = path.with_suffix(f".tmp{os.getpid()}")
+                arr.tofile(tmp)
+                os.replace(tmp, path)
+            args.append(f"{target}=static_arrays/{fname}")
+        return args
+
+    def _results_dir(self, results_directory) -> str:
+        if results_directory is None:
+            results_directory = tempfile.mkdtemp(prefix="results_", dir=self.directory)
+        path = Path(results_directory)
+        if not path.is_absolute():
+            path = Path(self.directory) / path
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path) + os.sep
+
+    def _start(self, values, results_directory):
+        rdir = self._results_dir(results_directory)
+        cmd = ["./main", "--results_dir", rdir] + self._args(values)
+        log = open(os.path.join(rdir, "stdout.txt"), "w")
+        proc = subprocess.Popen(cmd, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **self.env})
+        return proc, log, rdir
+
+    def _finish(self, proc, log, rdir, wall0) -> StandaloneRun:
+        rc = proc.wait()
+        wall = time.perf_counter() - wall0
+        log.close()
+        if rc:
+            text = Path(rdir, "stdout.txt").read_text()[-2000:]
+            raise RuntimeError(f"standalone program failed (exit {rc}) in {self.directory}:\n{text}")
+        return StandaloneRun(self._collect(rdir, wall), rdir, wall, self._final_state(rdir))
+
+    def _read(self, rdir, key):
+        fname, dtype = self.outputs[key]
+        return np.fromfile(os.path.join(rdir, fname), dtype=dtype)
+
+    def _collect(self, rdir, wall) -> SimulationResult:
+        t = self.t0 + self._read(rdir, "t")
+        z = self._read(rdir, "z").reshape(len(t), self.n_outputs)
+        si, st = self._read(rdir, "spike_i").astype(int), self.t0 + self._read(rdir, "spike_t")
+        keep = si < self.n_record
+        target = self.task(t + self.dt) if (self.task is not None and len(t)) else np.full_like(z, np.nan)
+        return SimulationResult(t, z, target, si[keep], st[keep], self.n_record, self.n_neurons, "test", wall)
+
+    def _final_state(self, rdir) -> dict:
+        out = {k: self._read(rdir, f"state_{k}") for k in STATE_VARIABLES + ("lastspike",)}
+        out["phi"] = self._read(rdir, "state_phi").reshape(self.n_neurons, self.n_outputs)
+        return out
+
+    def run(self, results_directory=None, **values) -> StandaloneRun:
+        """Run the compiled program once (no recompilation).
+
+        Parameters
+        ----------
+        results_directory : path, optional
+            Where the program writes its results (default: a new sub-directory).
+        **values : array
+            New initial values (SI units), e.g. ``v=...`` (N,), ``phi=...`` (N, K).
+        """
+        wall0 = time.perf_counter()
+        proc, log, rdir = self._start(values, results_directory)
+        return self._finish(proc, log, rdir, wall0)
+
+    def run_many(self, values: list, processes: int = 2, results_prefix: str = "run") -> list:
+        """Run the program once per entry of ``values`` (dicts as for :meth:`run`), at most
+        ``processes`` at a time, each in its own results directory ``<prefix>_<k>``."""
+        if processes < 1:
+            raise ValueError("processes must be >= 1")
+        runs = [None] * len(values)
+        pending = list(enumerate(values))
+        active = []
+        while pending or active:
+            while pending and len(active) < processes:
+                k, vals = pending.pop(0)
+                active.append((k, time.perf_counter(), *self._start(vals, f"{results_prefix}_{k}")))
+            k, wall0, proc, log, rdir = active.pop(0)
+            runs[k] = self._finish(proc, log, rdir, wall0)
+        return runs
+
+    def build_signature(self) -> dict:
+        """Modification times of the binary and object files (to check for recompilation)."""
+        files = [self.binary] + sorted(Path(self.directory).glob("**/*.o"))
+        return {str(p.relative_to(self.directory)): p.stat().st_mtime_ns for p in files if p.exists()}
+
+
+def _array_file(var) -> tuple:
+    dev = b2.get_device()
+    return dev.get_array_filename(var), var.dtype
+
+
+def build_project(model_path, duration, device: str = "cpp_standalone", directory=None, *,
+                  record_dt=None, n_record: int | None = None, threads: int = 0) -> StandaloneProject:
+    """Generate and compile the standalone program of a saved FORCE model.
+
+    Parameters
+    ----------
+    model_path : path
+        A ``.npz`` written by ``FORCETrainer.save`` (or ``StandaloneFORCETrainer.save``).
+    duration : Quantity (second)
+        Simulated time of each run (free-running, no learning).
+    device : 'cpp_standalone' or 'cuda_standalone'
+    directory : path, optional
+        Project directory (default: a new temporary one). Re-building the same network
+        into the same directory rewrites no file and recompiles nothing.
+    record_dt : Quantity (second), optional
+        Output sampling step (default: the model's ``record_dt``).
+    n_record : int, optional
+        Neurons whose spikes are returned (default: the model's ``n_record``).
+    threads : int
+        OpenMP threads of the C++ program (0 = no OpenMP).
+    """
+    duration_s = as_positive_si(duration, second, "duration")
+    if device not in ("cpp_standalone", "cuda_standalone"):
+        raise ValueError(f"device must be 'cpp_standalone' or 'cuda_standalone', got {device!r}")
+    model = _load_model(model_path)
+    rec = as_positive_si(record_dt, second, "record_dt") if record_dt is not None else float(
+        model.config.get("record_dt", model.dt))
+    n_rec = int(min(n_record if n_record is not None else model.config.get("n_record", 100), model.weights.n))
+    directory = project_dir(directory)
+    wall0 = time.perf_counter()
+    activate(device, directory)
+    try:
+        if device == "cpp_standalone":
+            b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
+        objs = build_force_network(model.weights, model.eta, model.phi, lif=model.lif, v0=model.state["v"],
+                                   dt=model.dt * second, state=model.state, lastspike=model.lastspike_rel,
+                                   name=STANDALONE_PREFIX)
+        zmon = StateMonitor(objs.readout, "z", record=True, dt=rec * second, when="end",
+                            name=f"{STANDALONE_PREFIX}_zmon")
+        smon = SpikeMonitor(objs.neurons, name=f"{STANDALONE_PREFIX}_spikes")
+        net = Network(*objs.objects, zmon, smon, *cuda_clock_anchor(device, model.dt, STANDALONE_PREFIX),
+                      name=f"{STANDALONE_PREFIX}_network")
+        net.run(duration_s * second, namespace={})
+        dev = b2.get_device()
+        g, d = objs.neurons, objs.decoder
+        settable = {k: (f"{g.name}.{k}", g.variables[k].dtype, len(g)) for k in ("v", "I_syn", "h", "r", "hr")}
+        settable["phi"] = (f"{d.name}.phi", d.variables["phi"].dtype, len(g) * objs.n_outputs)
+        outputs = {"t": _array_file(zmon.variables["t"]), "z": _array_file(zmon.variables["z"]),
+                   "spike_i": _array_file(smon.variables["i"]), "spike_t": _array_file(smon.variables["t"]),
+                   "state_phi": _array_file(d.variables["phi"]),
+                   "state_lastspike": _array_file(g.variables["lastspike"])}
+        for k in STATE_VARIABLES:
+            outputs[f"state_{k}"] = _array_file(g.variables[k])
+        env = {k: str(v) for k, v in b2.prefs["devices.cpp_standalone.run_environment_variables"].items()}
+        dev.build(directory=directory, compile=True, run=False, with_output=False)
+    finally:
+        restore_runtime()
+    return StandaloneProject(directory, device, duration_s, model.dt, model.t0, model.weights.n, objs.n_outputs,
+                             n_rec, settable, outputs, model.task, time.perf_counter() - wall0, env)
+
+
+def run_standalone(model_path, duration, device: str = "cpp_standalone", directory=None, *,
+                   results_directory=None, record_dt=None, n_record: int | None = None,
+                   threads: int = 0) -> SimulationResult:
+    """Run a saved FORCE model as a code-generated standalone program.
+
+    Builds (or re-uses, see :func:`build_project`) the program and runs it once; the
+    result continues from the saved state exactly like ``FORCETrainer.load(path).predict``.
+
+    Returns
+    -------
+    SimulationResult
+        Output ``z`` (every ``record_dt``), target (if the model's task is known) and
+        spikes of the first ``n_record`` neurons; times are absolute (model time + run).
+    """
+    project = build_project(model_path, duration, device, directory, record_dt=record_dt, n_record=n_record,
+                            threads=threads)
+    return project.run(results_directory).result

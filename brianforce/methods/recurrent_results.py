@@ -1,0 +1,73 @@
+"""What a Kim & Chow training run records: the learning curve and repeated test trials.
+
+References
+----------
+Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from brianforce.analysis.population import gaussian_smooth
+
+__all__ = ["LearningCurve", "TrialRecording"]
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """One entry per training trial.
+
+    Attributes
+    ----------
+    condition : int ndarray (n,)
+    rms_error : ndarray (n,)
+        Root-mean-square a-priori RLS error over the window, volts.
+    correlation : ndarray (n,)
+        Mean over trained neurons of corr(recorded ``I_syn``, target) in that trial.
+    """
+
+    condition: np.ndarray
+    rms_error: np.ndarray
+    correlation: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrialRecording:
+    """Activity recorded in the windows of repeated trials.
+
+    Attributes
+    ----------
+    currents : ndarray (trials, C, T, M)
+        ``I_syn`` of the trained neurons (volts) at the target sample times.
+    spike_times : list[list[tuple[ndarray, ndarray]]]
+        ``[trial][condition] = (neuron, time)`` of all spikes in the window, time in
+        seconds from window start.
+    dt : float
+        Seconds between current samples.
+    duration : float
+        Window length in seconds.
+    n_neurons : int
+    """
+
+    currents: np.ndarray
+    spike_times: list
+    dt: float
+    duration: float
+    n_neurons: int
+
+    def binned_rates(self, neurons, *, smooth: float = 0.025) -> np.ndarray:
+        """Trial-averaged rates (C, T, len(neurons)) in Hz, Gaussian-smoothed (SD ``smooth`` s)."""
+        neurons = np.asarray(neurons, dtype=np.int64)
+        pos = np.full(self.n_neurons, -1)
+        pos[neurons] = np.arange(neurons.size)
+        n_trials, C, T = self.currents.shape[:3]
+        counts = np.zeros((C, T, neurons.size))
+        for trial in self.spike_times:
+            for c, (idx, t) in enumerate(trial):
+                keep = pos[idx] >= 0
+                k = np.minimum((t[keep] / self.dt).astype(np.int64), T - 1)
+                np.add.at(counts[c], (k, pos[idx[keep]]), 1.0)
+        rates = counts / (n_trials * self.dt)
+        return gaussian_smooth(rates, smooth / self.dt, axis=1) if smooth > 0 else rates
