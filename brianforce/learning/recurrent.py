@@ -93,6 +93,10 @@ class RecurrentRLS:
         Ridge λ (``P(0) = I/reg``) or ``alpha = 1/reg``, plain numbers (regressor unit⁻²).
     interval : Quantity (second)
         Time between updates, a multiple of the presynaptic group's ``dt``.
+    target_offset : Quantity (second)
+        The current at the end of a step (window time ``s``) is compared with the target at
+        ``s + target_offset``; updates happen while that time is inside the window. 0 (default):
+        the same time; ``-dt``: the target sample of the step's start.
     dale : bool or array (n_pre,) of ±1
         Keep each weight's sign (at the first fit, or its presynaptic neuron's) by clipping at 0.
     divergence_factor : float
@@ -117,7 +121,7 @@ class RecurrentRLS:
     def __init__(self, synapses: Synapses, *, weight: str = "w", regressor: str = "r", target_neurons=None,
                  network: Network | None = None, reg: float | None = None, alpha: float | None = None,
                  interval=10 * ms, dale=False, divergence_factor: float = 100.0, max_error=None,
-                 name: str | None = None):
+                 target_offset=0 * second, name: str | None = None):
         self._bad = None
         self._check_usable()
         if not isinstance(synapses, Synapses):
@@ -139,6 +143,7 @@ class RecurrentRLS:
         if abs(self.interval / self.dt - round(self.interval / self.dt)) > 1e-6:
             raise ValueError(f"interval ({self.interval} s) must be a multiple of the group's dt ({self.dt} s)")
         self.reg = regularisation_from(_plain(reg, "reg"), _plain(alpha, "alpha"))
+        self.target_offset = float(as_si(target_offset, second, "target_offset"))
         self.divergence_factor, self.n_pre, n_post = float(divergence_factor), len(self.source), len(self.post)
         tn = self.target_neurons = np.arange(n_post) if target_neurons is None else \
             np.asarray(target_neurons, dtype=np.int64).reshape(-1)
@@ -258,7 +263,7 @@ class RecurrentRLS:
             self.timings_["simulation_s"] += time.perf_counter() - w0
 
     def _operation(self, window: _Window, t0: float, limit: float, times: list, errors: list):
-        rls, valid, syn, sign = self.rls_, self._valid, self._slot_syn, self._sign
+        rls, valid, syn, sign, offset = self.rls_, self._valid, self._slot_syn, self._sign, self.target_offset
         w_view, dt, src, var = self._weight_view(), self.dt, self.source, self.source.variables[self.regressor]
         arr = var.get_value()[src.start:src.stop] if isinstance(var, ArrayVariable) else None  # zero-copy view
         read_r = (lambda: arr) if arr is not None else (lambda: np.asarray(getattr(src, self.regressor + "_")))
@@ -266,7 +271,7 @@ class RecurrentRLS:
         @network_operation(dt=self.interval * second, when="end", name=f"{self.name}_rls*")
         def rls_update(t):
             t_now = float(t / second) + dt
-            s = t_now - t0                              # the target's time in the window
+            s = t_now - t0 + offset                     # the target's time in the window
             if self._bad is not None or s <= 1e-12 or s > window.duration + 1e-9:
                 return
             w0, r = time.perf_counter(), read_r()

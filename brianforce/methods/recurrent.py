@@ -95,6 +95,9 @@ class RecurrentTrainer:
         Correlation time of the drive (default 100 ms).
     drive_dt : Quantity (time)
         Update interval of the drive (default 1 ms).
+    target_offset : Quantity (time)
+        See :class:`~brianforce.learning.RecurrentRLS`: 0 (default) compares each current with
+        the target at the same time; ``-dt`` with the target sample of the step's start.
     seed : int
 
     Attributes
@@ -117,7 +120,7 @@ class RecurrentTrainer:
                  stim_amplitude=10 * mV, learn_every=5 * ms, reg: float = 1.0,
                  n_trials: int = 20, dale: bool = False, max_error=1 * volt, tau_r=2 * ms,
                  tau_d=50 * ms, dt=0.05 * ms, noise=0 * mV, seed: int = 0, drive=0 * mV,
-                 drive_tau=100 * ms, drive_dt=1 * ms):
+                 drive_tau=100 * ms, drive_dt=1 * ms, target_offset=0 * ms):
         self.n = int(n)
         self.p, self.frac_exc, self.g = float(p), float(frac_exc), float(g)
         self.j0 = j0
@@ -128,6 +131,7 @@ class RecurrentTrainer:
         self.tau_r, self.tau_d, self.dt = tau_r, tau_d, dt
         self.noise = noise
         self.drive, self.drive_tau, self.drive_dt = drive, drive_tau, drive_dt
+        self.target_offset = target_offset
         self.seed = check_seed(seed)
         if _voltage("drive", drive) < 0:
             raise ValueError(f"drive must be >= 0, got {drive}")
@@ -400,7 +404,7 @@ class RecurrentTrainer:
         self.learner_ = RecurrentRLS(bn.synapses, weight="w", regressor="r", target_neurons=targets.neurons,
                                      network=bn.network, reg=self.reg, interval=self.learn_every,
                                      dale=sign if self.dale else False, max_error=self.max_error,
-                                     name="kimchow")
+                                     target_offset=self.target_offset, name="kimchow")
         self.targets_ = targets
         curve_c, curve_e, curve_r = [], [], []
         for trial in range(int(self.n_trials)):

@@ -128,7 +128,7 @@ def run_kim2019_transfer(seed: int = SEED) -> dict:
                            n_test_trials=2))
 
 
-def run_kimchow_patterns(seed: int = SEED) -> dict:
+def run_kimchow_patterns(seed: int = SEED, target_offset=0 * ms) -> dict:
     """Kim & Chow per-neuron RLS (:class:`brianforce.methods.recurrent.RecurrentTrainer`).
 
     As ``tests/test_recurrent_training.py::test_training_makes_currents_follow_targets``,
@@ -149,7 +149,7 @@ def run_kimchow_patterns(seed: int = SEED) -> dict:
     _fresh()
     n, duration, n_trials = 200, 0.2, 3
     tr = RecurrentTrainer(n, p=0.1, stim_duration=50 * ms, learn_every=10 * ms, reg=1e4,
-                          n_trials=n_trials, seed=seed)
+                          n_trials=n_trials, seed=seed, target_offset=target_offset)
     base = tr.spontaneous(0.2 * second).mean(0)
     z = sinusoid_patterns(n, duration, 1e-3, rng_for(seed, "patterns"), periods=(0.2, 0.4))
     tr.fit(pattern_targets(z, base, 15e-3, 1e-3, np.arange(n)))
@@ -164,5 +164,14 @@ def run_kimchow_patterns(seed: int = SEED) -> dict:
                            reg=1e4, n_test_trials=1))
 
 
+def run_kimchow_patterns_start_of_step(seed: int = SEED) -> dict:
+    """:func:`run_kimchow_patterns` with each current compared with the target sample of its step's
+    start (``target_offset = -dt``). Its fingerprint was recorded from an independent per-neuron RLS
+    loop (a ``network_operation`` of its own) with that alignment: the trainer, which learns through
+    :class:`brianforce.learning.RecurrentRLS`, agrees with it spike for spike."""
+    return run_kimchow_patterns(seed, target_offset=-0.05 * ms)
+
+
 RUNS = {"force_lif": run_force_lif, "depasquale_student": run_depasquale_student,
-        "kim2019_transfer": run_kim2019_transfer, "kimchow_patterns": run_kimchow_patterns}
+        "kim2019_transfer": run_kim2019_transfer, "kimchow_patterns": run_kimchow_patterns,
+        "kimchow_patterns_start_of_step": run_kimchow_patterns_start_of_step}
