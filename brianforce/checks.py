@@ -49,7 +49,11 @@ def as_flag(value, name: str) -> bool:
 
 
 def as_count(value, name: str, *, minimum: int = 0) -> int:
-    """An integer ``>= minimum`` (a bool or a non-integral float is refused)."""
+    """An integer ``>= minimum`` (a bool, a non-integral float or a quantity with units is refused)."""
+    if hasattr(value, "dim") and not getattr(value, "is_dimensionless", True):
+        from brian2 import DimensionMismatchError       # only a Brian2 quantity gets here
+
+        raise DimensionMismatchError(f"{name} is a plain integer, without units; got {value!r}", value.dim)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)) \
             or hasattr(value, "dim") or not float(value).is_integer():
         raise TypeError(f"{name} must be an integer, got {value!r}")

@@ -14,7 +14,8 @@ from pathlib import Path
 import brian2
 import numpy as np
 
-__all__ = ["UNITS", "parse_quantity", "si_float", "load_recipe", "RecipeError", "check_keys"]
+__all__ = ["UNITS", "parse_quantity", "si_float", "load_recipe", "RecipeError", "check_keys", "check_sections",
+           "recipe_seconds"]
 
 UNITS = {name: getattr(brian2, name) for name in (
     "second", "ms", "us", "Hz", "kHz", "volt", "mV", "amp", "nA", "pA", "ohm", "Mohm",
@@ -91,6 +92,8 @@ def load_recipe(path) -> dict:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: invalid TOML ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"{path}: invalid TOML, not a UTF-8 text file ({exc.reason} at byte {exc.start})") from exc
 
 
 def check_keys(section, allowed, where: str) -> None:
@@ -108,3 +111,53 @@ def check_keys(section, allowed, where: str) -> None:
             hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(allowed)}"
             raise RecipeError(f"unknown key {key!r} in {where}{hint}")
 
+
+
+def check_sections(recipe, schema: dict, where: str = "the recipe") -> None:
+    """Check a recipe's sections and the keys of each against ``schema``, before any work.
+
+    Parameters
+    ----------
+    recipe : dict
+        The recipe as read by :func:`load_recipe`.
+    schema : dict
+        ``""`` → the allowed section names; ``"<section>"`` → the allowed keys of that section.
+    where : str
+        Names the recipe in the messages (e.g. its path).
+
+    Raises
+    ------
+    RecipeError
+        For an unknown section or key, naming it and the closest valid one (:func:`check_keys`).
+    """
+    check_keys(recipe, schema[""], where)
+    for name, section in recipe.items():
+        if name in schema:
+            check_keys(section, schema[name], f"[{name}]")
+
+
+def recipe_seconds(value, name: str, *, allow_zero: bool = False) -> float:
+    """A duration of a recipe as a float in seconds: a unit string (``"20 ms"``), a Brian2 time or a
+    plain number read as seconds.
+
+    Raises
+    ------
+    RecipeError
+        A string that is not a quantity.
+    DimensionMismatchError
+        A quantity that is not a time (``"20 mV"``).
+    TypeError
+        A bool or another non-number.
+    ValueError
+        Not finite, or not > 0 (``>= 0`` with ``allow_zero``).
+    """
+    from brianforce.units import as_number, as_si
+
+    try:
+        q = parse_quantity(value) if isinstance(value, str) else value
+    except RecipeError as exc:
+        raise RecipeError(f"{name}: {exc}") from None
+    v = as_si(q, brian2.second, name) if hasattr(q, "dim") else as_number(q, name)
+    if np.ndim(v) != 0 or not (v > 0 or (allow_zero and v == 0)):
+        raise ValueError(f"{name} must be a duration {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    return float(v)

@@ -66,6 +66,12 @@ def _remove_stale(path: Path) -> None:
                 stray.unlink()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Context yielding a temporary path next to ``path``; on success it is flushed to disk and
@@ -75,6 +81,7 @@ def atomic_path(path):
     _remove_stale(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())                 # as an ordinary new file (mkstemp gives 0600)
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as fh:
@@ -285,14 +292,17 @@ def load_arrays(path, *, kind: str | None = None, key=None, max_bytes: int = MAX
 
 
 def write_run_outputs(out, summary: dict, arrays: dict, draw, title: str) -> dict:
-    """Write ``summary.json``, ``output.npz`` (``arrays``) and ``output.png`` (``draw(ax)``) to ``out``,
-    each atomically."""
+    """Write ``output.npz`` (``arrays``), ``output.png`` (``draw(ax)``) and, last, ``summary.json`` to
+    ``out``, each atomically; an earlier run's summary and figure are removed first, so that a
+    killed run never leaves files of two runs side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out = Path(out)
+    for name in ("summary.json", "output.png"):
+        (out / name).unlink(missing_ok=True)
     atomic_savez(out / "output.npz", **arrays)
     fig, ax = plt.subplots(figsize=(8, 3))
     draw(ax)

@@ -175,6 +175,42 @@ def test_training_diverging_is_detected():
             tr.fit(GoNoGo())
 
 
+def test_diverged_training_is_kept_and_refused_unless_allowed(tmp_path):
+    tr = DaleRNNTrainer(10, batch_size=2, max_iter=5, divergence_factor=1e-3, seed=0)
+    with pytest.raises(TrainingDiverged, match="iteration 1: batch loss") as info:
+        tr.fit(GoNoGo())
+    err = info.value
+    assert err.step == 1 and err.counter == "iteration" and err.error > 1e-3 and tr.diverged_ is err
+    assert tr.n_iter_ == 1 and tr.history_.train_loss == [] and isinstance(tr.params_, DaleRNNParams)
+    trials = GoNoGo().sample(2, np.random.default_rng(0))
+    for call in (lambda: tr.predict(trials.inputs), lambda: tr.score(GoNoGo(), n_trials=2),
+                 lambda: tr.save(tmp_path / "x.npz")):
+        with pytest.raises(RuntimeError, match=r"diverged at iteration 1: not running or saving .*allow_diverged=True"):
+            call()
+    assert tr.predict(trials.inputs, allow_diverged=True).shape == trials.targets.shape[:2]
+    saved = DaleRNNParams.load(tr.save(tmp_path / "x.npz", allow_diverged=True))
+    np.testing.assert_array_equal(saved.w_rec, tr.params_.w_rec)
+    with pytest.raises(RuntimeError, match="fit"):
+        DaleRNNTrainer(10).predict(trials.inputs)
+
+
+def test_zero_targets_are_not_divergence():
+    """The silent network's loss is 0 on zero targets: the divergence scale is then 1."""
+    class ZeroTask:
+        n_inputs, dt = 1, 0.005
+
+        def sample(self, n, rng):
+            return Trials(rng.standard_normal((n, 40, 1)), np.zeros((n, 40, 1)), self.dt, labels=np.zeros(n))
+
+        def accuracy(self, outputs, labels):
+            return 0.0
+
+    tr = DaleRNNTrainer(10, batch_size=2, max_iter=3, eval_every=3, n_eval=2, seed=0)
+    with pytest.warns(RuntimeWarning, match="did not reach"):
+        tr.fit(ZeroTask())
+    assert tr.diverged_ is None and len(tr.history_.train_loss) == 3
+
+
 def test_bad_inputs_raise_clear_errors():
     p = init_dale_rnn(8, 1, 0)
     u = np.zeros((2, 10, 1))

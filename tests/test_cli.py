@@ -13,6 +13,12 @@ def test_demo_writes_summary_figure_and_model(tmp_path):
     for key in ("rmse_over_amplitude", "lag_adjusted_correlation", "output_frequency_hz"):
         assert len(m[key]) == 1
     assert summary["wall_time_s"]["rls"] > 0 and summary["wall_time_s"]["simulation"] > 0
+    assert summary["wall_time_s"]["compile"] > 0 and "test_whole" not in summary     # test of 0.5 s
+    # the verdict against Nicola & Clopath's criterion, the full configuration and the versions
+    e, r = m["rmse_over_amplitude"][0], m["lag_adjusted_correlation"][0]
+    assert summary["passed"] == (e < 0.2 and r > 0.95)
+    assert summary["config"]["G"] == 0.04e-3 and summary["config"]["alpha"] == 5e-6
+    assert summary["config"]["lif"]["tau_m"] == 0.01 and summary["versions"]["brian2"]
     assert (out / "figure.png").stat().st_size > 10_000
     assert (out / "model.npz").exists()
 
@@ -25,7 +31,7 @@ def test_cli_refuses_to_overwrite_and_checks_before_work(tmp_path, capsys):
     out = tmp_path / "demo"
     out.mkdir()
     (out / "model.npz").write_bytes(b"an earlier model")
-    argv = ["demo", "--out", str(out), "--quick", "--n-neurons", "50", "--train", "0.05", "--test", "0.05"]
+    argv = ["demo", "--out", str(out), "--quick", "--n-neurons", "50", "--train", "0.05", "--test", "0.2"]
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("brianforce: error: ") and "already holds an earlier run (model.npz)" in err
@@ -62,3 +68,49 @@ def test_recipe_typos_are_errors_naming_the_closest_key(tmp_path, capsys):
         assert main(["train", str(path), "--out", str(tmp_path / "o")]) == 1
         assert message in capsys.readouterr().err
     assert not (tmp_path / "o" / "summary.json").exists()
+
+
+def test_killed_overwrite_never_leaves_files_of_two_runs(tmp_path, monkeypatch):
+    """A run killed right after it replaced its first output leaves no summary or figure of the
+    earlier run beside it (the kill is a ``KeyboardInterrupt`` raised at that moment)."""
+    import numpy as np
+
+    from brianforce.devices import force_standalone
+    from brianforce.methods.force import FORCETrainer
+
+    out = tmp_path / "train"
+    short = ["--quick", "--n-neurons", "50", "--settle", "0.05", "--train", "0.1", "--test", "0.2"]
+    assert main(["demo", "--out", str(out), *short]) == 0
+    save = FORCETrainer.save
+
+    def save_then_die(self, path, *args, **kwargs):
+        save(self, path, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(FORCETrainer, "save", save_then_die)
+        assert main(["demo", "--out", str(out), "--seed", "1", "--overwrite", *short]) == 130
+    assert FORCETrainer.load(out / "model.npz").config.seed == 1        # the new model, alone
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["model.npz"]
+
+    run = tmp_path / "run"
+    assert main(["run", str(out / "model.npz"), "--device", "runtime", "--duration", "0.2", "--out", str(run)]) == 0
+    assert json.loads((run / "summary.json").read_text())["duration_s"] == 0.2
+
+    def die(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(force_standalone, "atomic_savefig", die)        # killed after output.npz
+    assert main(["run", str(out / "model.npz"), "--device", "runtime", "--duration", "0.1", "--out", str(run),
+                 "--overwrite"]) == 130
+    assert sorted(p.name for p in run.iterdir() if not p.name.startswith(".")) == ["output.npz"]
+    assert len(np.load(run / "output.npz")["t"]) < 0.15 / 5e-4             # the 0.1 s run's output
+
+
+def test_durations_too_short_to_score_are_refused_before_work(tmp_path, capsys):
+    for args, message in ((["--test", "0.05"], "test (0.05 s) is shorter than the scored window (0.2 s"),
+                          (["--train", "0.001"], "train (0.001 s) is shorter than one RLS interval")):
+        out = tmp_path / args[0].strip("-")
+        assert main(["demo", "--out", str(out), "--n-neurons", "50", *args]) == 1
+        assert message in capsys.readouterr().err
+        assert not (out / "model.npz").exists()

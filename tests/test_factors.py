@@ -72,10 +72,11 @@ def test_factor_currents_is_per_neuron_sum():
     np.testing.assert_allclose(I, ref)
 
 
-@pytest.mark.parametrize("kwargs", [dict(variance=0.0), dict(variance=1.5), dict(n_factors=0),
-                                    dict(n_factors=31), dict(n_factors=2.5)])
-def test_bad_factor_requests_raise(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, exc", [(dict(variance=0.0), ValueError), (dict(variance=1.5), ValueError),
+                                         (dict(n_factors=0), ValueError), (dict(n_factors=31), ValueError),
+                                         (dict(n_factors=2.5), TypeError)])
+def test_bad_factor_requests_raise(kwargs, exc):
+    with pytest.raises(exc, match="variance|n_factors"):
         pca_factors(_low_rank_activity(), **kwargs)
 
 

@@ -156,3 +156,29 @@ def test_atomic_outputs_leave_nothing_half_written(tmp_path):
     os.utime(stray, (old, old))
     atomic_write_text(target, "{}")
     assert not stray.exists()
+
+
+def test_run_outputs_of_two_runs_never_stand_side_by_side(tmp_path):
+    from brianforce.io import write_run_outputs
+
+    write_run_outputs(tmp_path, {"run": 1}, {"x": np.arange(3)}, lambda ax: ax.plot([0, 1]), "first")
+
+    def killed(ax):                                    # the second run dies after output.npz
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_run_outputs(tmp_path, {"run": 2}, {"x": np.arange(5)}, killed, "second")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["output.npz"]
+    assert len(np.load(tmp_path / "output.npz")["x"]) == 5
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from brianforce.io import atomic_write_text
+
+    path = atomic_write_text(tmp_path / "summary.json", "{}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

@@ -7,6 +7,7 @@ from brian2 import (DimensionMismatchError, Hz, Network, NeuronGroup, StateMonit
 from brianforce.devices.activation import activate, restore_runtime
 from brianforce.errors import StandaloneNotSupportedError, TrainingDiverged
 from brianforce.learning import FORCE
+from brianforce.learning.targets import divergence_scale_of
 from brianforce.tasks import sinusoid
 
 LIF_EQS = """
@@ -164,7 +165,7 @@ def test_bad_inputs_raise_clear_errors():
         f.fit(np.full((100, 1), np.nan), train=5 * ms, target_dt=1 * ms)
 
 
-def test_divergence_is_reported_with_its_update_and_blocks_use():
+def test_divergence_is_reported_with_its_update_and_blocks_use(tmp_path):
     g, s, eta = lif_network(N=50)
     f = FORCE(g, feedback="I_fb", encoders=eta * 100, network=Network(g, s), alpha=1e3, normalised=False,
               interval=1 * ms, divergence_factor=2.0)
@@ -173,10 +174,43 @@ def test_divergence_is_reported_with_its_update_and_blocks_use():
     assert exc.value.step >= 1 and 0.02 <= exc.value.time <= 0.32
     assert exc.value.sim_step == int(round(exc.value.time / 1e-4))
     assert f.history_.diverged and len(f.history_.times) == exc.value.step
-    with pytest.raises(RuntimeError, match="diverged"):
+    assert f.diverged_ is exc.value
+    # the decoder is refused unless asked for explicitly, with the update that diverged
+    refusal = rf"diverged at RLS update {exc.value.step} .*allow_diverged=True"
+    with pytest.raises(RuntimeError, match=refusal):
         f.predict(10 * ms)
-    with pytest.raises(RuntimeError, match="diverged"):
-        f.save("never.npz")
+    with pytest.raises(RuntimeError, match=refusal):
+        f.score(10 * ms)
+    with pytest.raises(RuntimeError, match=refusal):
+        f.save(tmp_path / "never.npz")
+    assert not (tmp_path / "never.npz").exists()
+    with pytest.raises(RuntimeError, match="Rebuild the network"):
+        f.fit(sinusoid(5 * Hz), train=10 * ms)
+    with pytest.raises(TypeError, match="allow_diverged"):
+        f.predict(10 * ms, allow_diverged="yes")
+    assert f.predict(10 * ms, allow_diverged=True).z.shape == (100, 1)
+    assert f.save(tmp_path / "diverged.npz", allow_diverged=True).exists()
+
+
+def test_divergence_scale_of_sampled_targets():
+    assert divergence_scale_of(np.sin(np.linspace(0, 2 * np.pi, 401))[:, None] * 3) == pytest.approx(3)
+    assert divergence_scale_of(np.array([[1.0, 0.0], [3.0, 0.5]])) == 3.0     # its largest |value| (offset)
+    assert divergence_scale_of(np.array([[-1.0], [1.0]])) == 1.0               # amplitude = peak
+    assert divergence_scale_of(-0.02 + 1e-5 * np.sin(np.arange(50))[:, None]) == pytest.approx(0.02, rel=1e-3)
+    assert divergence_scale_of(np.full((10, 2), -0.25)) == 0.25                # constant: its magnitude
+    assert divergence_scale_of(np.zeros((10, 3))) == 1.0                       # zero: 1
+    assert divergence_scale_of(np.zeros((0, 1))) == 1.0
+
+
+@pytest.mark.parametrize("value", [0.0, 0.5])
+def test_constant_target_is_not_divergence(value):
+    """A zero or constant target has no amplitude: errors are judged against its magnitude (or 1)."""
+    g, s, eta = lif_network(N=50, seed=1)
+    f = FORCE(g, feedback="I_fb", encoders=eta, network=Network(g, s), alpha=5e-6, normalised=False,
+              interval=1 * ms)
+    f.fit(np.full((700, 1), value), settle=10 * ms, train=50 * ms, target_dt=0.1 * ms)
+    assert len(f.history_.times) == 50 and not f.history_.diverged and f.diverged_ is None
+    assert f.backend_.limit == pytest.approx(100 * (value or 1.0))
 
 
 def test_numpy_backend_is_refused_on_standalone_devices(tmp_path):

@@ -159,10 +159,29 @@ def test_divergence_is_reported_and_blocks_use(tmp_path):
     assert err.sim_step == 301 and err.error.shape == (60,) and np.all(np.abs(err.error) > 0.5)
     assert learner.history_.diverged and len(learner.history_.times) == 15
     assert learner.network.t_ < 0.031                               # the run stopped there
-    for call in (lambda: learner.predict(10 * ms), lambda: learner.save(tmp_path / "x.npz"),
-                 lambda: learner.fit(jump, duration=0.1 * second)):
-        with pytest.raises(RuntimeError, match="diverged"):
+    assert learner.diverged_.step == 15 and learner.diverged_.time == err.time
+    # the weights are refused unless asked for explicitly; training on is refused
+    refusal = r"diverged at RLS update 15 \(t = 0\.0301 s\).*allow_diverged=True"
+    for call in (lambda: learner.predict(10 * ms), lambda: learner.score(duration=10 * ms),
+                 lambda: learner.save(tmp_path / "x.npz")):
+        with pytest.raises(RuntimeError, match=refusal):
             call()
+    assert not (tmp_path / "x.npz").exists()
+    with pytest.raises(RuntimeError, match="diverged at RLS update 15 .*Rebuild the network"):
+        learner.fit(jump, duration=0.1 * second)
+    res = learner.predict(10 * ms, allow_diverged=True)
+    assert res.z.shape == (100, 60) and np.all(np.isfinite(res.z)) and learner.t_ == pytest.approx(0.0401)
+    assert learner.save(tmp_path / "x.npz", allow_diverged=True).exists()
+
+
+@pytest.mark.parametrize("value", [0.0, -2e-3])
+def test_constant_target_is_not_divergence(value):
+    """A zero or constant target has no amplitude: errors are judged against its magnitude (or 1 V)."""
+    g, s = recurrent_network(N=30, seed=6)
+    learner = RecurrentRLS(s, network=Network(g, s), reg=1.0, interval=2 * ms)
+    learner.fit(np.full((500, 30), value) * volt, dt=0.1 * ms)
+    assert len(learner.history_.times) == 25 and not learner.history_.diverged and learner.diverged_ is None
+    assert learner.target_.scale == (abs(value) or 1.0)
 
 
 def test_bad_inputs_raise_clear_errors():

@@ -36,5 +36,23 @@ def test_rate_network_divergence_is_reported():
     eta = feedback_weights(n, 1, 10e-3, rng_for(1, "encoders"))
     net = LIFRateNetwork(w, eta, dt=2e-4, rls_every=5, reg=1e-3,
                          initial_rates=np.full(n, 10.0))
-    with pytest.raises(TrainingDiverged):
+    with pytest.raises(TrainingDiverged) as info:
         net.fit(sinusoid(5.0), settle=0.0, train=1.0)
+    err = info.value
+    # every 5 steps of 0.2 ms: update k at t = (5k + 1) 0.2 ms
+    assert net.diverged_ is err and err.step == net.rls_.n_updates and err.sim_step == 5 * err.step + 1
+    assert err.time == pytest.approx(2e-4 * err.sim_step) and np.max(np.abs(err.error)) > 100 * 1.0
+    with pytest.raises(RuntimeError, match=rf"diverged at RLS update {err.step} .*allow_diverged=True"):
+        net.predict(0.01)
+    assert net.predict(0.01, allow_diverged=True).z.shape == (5, 1)      # one sample in 10 steps
+
+
+@pytest.mark.parametrize("value", [0.0, 0.5])
+def test_constant_target_is_not_divergence(value):
+    """A zero or constant target has no amplitude: errors are judged against its magnitude (or 1)."""
+    from brianforce.tasks import Task
+
+    task = Task("constant", 1, lambda t: np.full((len(t), 1), value))
+    net = TanhForceNetwork(100, rng=rng_for(0, "teacher")).fit(task, settle=0.1, train=0.5)
+    assert net.diverged_ is None and net.train_result_.errors.shape == (250, 1)
+    assert np.abs(net.predict(0.2).z[-50:] - value).max() < 0.05

@@ -207,7 +207,7 @@ def test_training_makes_currents_follow_targets(tmp_path):
     assert meta["n"] == 400
 
 
-def test_dale_keeps_signs_and_divergence_is_reported():
+def test_dale_keeps_signs_and_divergence_is_reported(tmp_path):
     tr = RecurrentTrainer(n_trials=1, dale=True, max_error=100 * brian2.volt, **dict(SMALL, reg=1e3))
     targets = _pattern_task(tr, duration=0.2)
     tr.fit(targets)
@@ -224,6 +224,14 @@ def test_dale_keeps_signs_and_divergence_is_reported():
     assert isinstance(info.value, TrainingDiverged)
     assert info.value.step == 0 and 0 < info.value.time <= 0.2
     assert info.value.error.shape == (bad.n,) and info.value.sim_step == round(info.value.time / 0.05e-3)
+    # the diverged weights are refused unless asked for explicitly
+    assert bad.diverged_ is info.value and tr.diverged_ is None
+    for call in (lambda: bad.run_trials(1), lambda: bad.score(), lambda: bad.save(tmp_path / "bad.npz")):
+        with pytest.raises(RuntimeError, match=r"diverged at RLS update 0 \(t = [0-9.]+ s\).*allow_diverged=True"):
+            call()
+    assert not (tmp_path / "bad.npz").exists()
+    assert bad.run_trials(1, allow_diverged=True).currents.shape == (1, 1, 200, bad.n)
+    assert bad.save(tmp_path / "bad.npz", allow_diverged=True).exists()
 
 
 def test_stabilising_spontaneous_trajectory():

@@ -134,15 +134,50 @@ def test_rls_backend_choice_is_checked():
         StandaloneFORCETrainer(100, device="cpp_standalone", rls_threads=0)
 
 
-def test_generated_rls_divergence_raised_at_same_update_as_runtime():
+def test_generated_rls_divergence_raised_at_same_update_as_runtime(tmp_path):
     kw = dict(seed=2, divergence_factor=0.3)  # |error| > 0.3 amplitudes stops training
     with pytest.raises(TrainingDiverged) as exc_ref:
         FORCETrainer(100, **kw).fit(TASK, settle=0 * ms, train=60 * ms)
+    tr = StandaloneFORCETrainer(100, device="runtime", **kw)
     with pytest.raises(TrainingDiverged) as exc:
-        StandaloneFORCETrainer(100, device="runtime", **kw).fit(TASK, settle=0 * ms, train=60 * ms)
+        tr.fit(TASK, settle=0 * ms, train=60 * ms)
     assert exc.value.step == exc_ref.value.step
     assert exc.value.time == pytest.approx(exc_ref.value.time, abs=1e-12)
     assert exc.value.sim_step == exc_ref.value.sim_step
+    _assert_refused_unless_allowed(tr, exc.value, tmp_path)
+    assert tr.predict(10 * ms, allow_diverged=True).z.shape == (20, 1)
+
+
+def _assert_refused_unless_allowed(tr, err, tmp_path):
+    assert tr.diverged_ is err
+    refusal = rf"diverged at RLS update {err.step} \(t = {err.time:.4f} s\).*allow_diverged=True"
+    for call in (lambda: tr.predict(10 * ms), lambda: tr.save(tmp_path / "bad.npz")):
+        with pytest.raises(RuntimeError, match=refusal):
+            call()
+    assert not (tmp_path / "bad.npz").exists()
+    saved = FORCETrainer.load(tr.save(tmp_path / "bad.npz", allow_diverged=True))
+    np.testing.assert_array_equal(np.asarray(saved.decoder_ / second), np.asarray(tr.decoder_ / second))
+
+
+def test_compiled_rls_divergence_refuses_predict_and_save(cache_dir, tmp_path):
+    tr = StandaloneFORCETrainer(100, seed=2, divergence_factor=0.3, device="cpp_standalone",
+                                directory=cache_dir / "trainer_n100_diverged")
+    with pytest.raises(TrainingDiverged) as exc:
+        tr.fit(TASK, settle=0 * ms, train=60 * ms, test=20 * ms)
+    assert exc.value.step >= 0 and 0 < exc.value.time <= 0.06
+    assert exc.value.sim_step == round(exc.value.time / 0.05e-3)
+    _assert_refused_unless_allowed(tr, exc.value, tmp_path)
+    assert tr.predict(10 * ms, allow_diverged=True).z.shape == (20, 1)
+
+
+def test_generated_rls_constant_target_does_not_diverge():
+    """A constant target has no amplitude: errors are judged against its magnitude (or 1 if zero)."""
+    from brianforce.tasks import Task
+
+    for value in (0.0, 0.5):
+        tr = StandaloneFORCETrainer(100, seed=2, device="runtime")
+        tr.fit(Task("constant", 1, lambda t, v=value: np.full((len(t), 1), v)), settle=10 * ms, train=50 * ms)
+        assert tr.diverged_ is None and len(tr.history_.times) == 20 and not tr.history_.diverged
 
 
 @pytest.fixture(scope="module")

@@ -219,6 +219,32 @@ def test_divergence_is_detected_with_time():
     # one except clause catches every trainer's divergence
     assert isinstance(info.value, TrainingDiverged)
     assert info.value.step == 1 and info.value.time > 0 and info.value.error > 1e-12
+    assert info.value.sim_step == round(info.value.time / 0.05e-3) and info.value.counter == "RLS trial"
+    assert st.diverged_ is info.value and len(st.train_errors_) == 2
+    # what it learned is refused unless asked for explicitly
+    x = np.zeros((1, 20, 1))
+    refusal = r"diverged at RLS trial 1 \(t = [0-9.]+ s\).*allow_diverged=True"
+    for call in (lambda: st.predict(x), lambda: st.predict_repeats(x, 1), lambda: st.arrays()):
+        with pytest.raises(RuntimeError, match=refusal):
+            call()
+    assert st.predict(x, allow_diverged=True).outputs.shape == (1, 20, 1)
+    assert st.arrays(allow_diverged=True)["w"].shape == (240, 3)
+
+
+def test_factors_of_zero_or_constant_are_not_divergence():
+    """A trial whose factors are all zero is judged against the factors' amplitude, not 0/0."""
+    from brianforce.errors import TrainingDiverged
+
+    y, f = _factors()
+    x = np.zeros((2, T_STEPS, 1))
+    y2 = np.concatenate([y, np.zeros_like(y)])                  # the second trial's factors are 0
+    st = _small(_schedule(n_rls=3)).fit(x, y2, np.concatenate([f, f]), 1 * ms)
+    assert st.diverged_ is None and np.all(np.isfinite(st.train_errors_)) and st.train_errors_[1] < 25
+    const = _small(_schedule(n_rls=2)).fit(x[:1], np.full((1, T_STEPS, 2), 1.5), f, 1 * ms)
+    assert const.diverged_ is None and np.all(np.isfinite(const.train_errors_))
+    with pytest.raises(ValueError, match="identically zero") as info:     # no factors at all: refused
+        _small().fit(x[:1], np.zeros_like(y), f, 1 * ms)
+    assert not isinstance(info.value, TrainingDiverged)
 
 
 def test_rest_step_starts_every_trial_from_the_stored_rest_state():
@@ -274,8 +300,8 @@ def test_closed_loop_trials_and_forcing_noise_change_training():
     (StudentSchedule, dict(update_times="sometimes"), ValueError),
     (StudentSchedule, dict(alpha=0.0), ValueError),
     (StudentSchedule, dict(n_rls=0), ValueError),
-    (StudentSchedule, dict(n_forced=1.5), ValueError),
-    (StudentSchedule, dict(teacher_forced_rls="yes"), ValueError),
+    (StudentSchedule, dict(n_forced=1.5), TypeError),
+    (StudentSchedule, dict(teacher_forced_rls="yes"), TypeError),
     (DaleSettings, dict(frac_exc=1.0), ValueError),
 ])
 def test_bad_parameters(record, kwargs, exc):
@@ -617,7 +643,7 @@ def test_period_calibration_refuses_what_it_cannot_calibrate():
         _small(calibration=PeriodCalibration(4)).fit(np.zeros((2, T_STEPS, 1)), np.concatenate([y, y]),
                                                      np.concatenate([f, f]), 1 * ms)
     for bad in (0, 1, -2, 2.5, True):
-        with pytest.raises(ValueError, match="n_periods"):
+        with pytest.raises((ValueError, TypeError), match="n_periods"):
             PeriodCalibration(n_periods=bad)
     with pytest.raises(ValueError, match="n_copies"):
         PeriodCalibration(n_copies=0)

@@ -120,3 +120,38 @@ def test_bad_data_raise():
         RateTeacher(20).fit(tr.inputs, tr.targets, 0.0)
     with pytest.raises(RuntimeError, match="fit"):
         RateTeacher(20).run(tr.inputs)
+
+
+def test_online_divergence_is_reported_and_blocks_use():
+    """A vanishing ridge (P(0) = I/reg huge) makes online full-FORCE explode within the first trial."""
+    from brianforce.errors import TrainingDiverged
+
+    t = np.arange(200) * 1e-3
+    f = np.sin(2 * np.pi * 5 * t)[None, :, None].repeat(3, 0)
+    u = np.zeros_like(f)
+    T = RateTeacher(50, reg=1e-100, seed=0)
+    with pytest.raises(TrainingDiverged, match="RLS update") as info:
+        T.fit(u, f, 1e-3)
+    err = info.value
+    assert T.diverged_ is err and err.counter == "RLS update" and 0 < err.step < 100
+    assert err.time == pytest.approx(2e-3 * err.step) and err.sim_step == 2 * err.step   # updates every 2 ms
+    assert np.max(np.abs(err.error)) > 100 * 1.0                                      # 100 amplitudes
+    refusal = rf"diverged at RLS update {err.step} \(t = {err.time:.4f} s\).*allow_diverged=True"
+    for call in (lambda: T.run(u), lambda: T.run_driven(u, f)):
+        with pytest.raises(RuntimeError, match=refusal):
+            call()
+    assert T.run(u, allow_diverged=True).outputs.shape == f.shape
+    assert T.run_driven(u, f, allow_diverged=True).outputs.shape == f.shape
+    T.reg = 1.0                                                  # a new fit starts afresh
+    assert T.fit(u, f, 1e-3).diverged_ is None and T.run(u).outputs.shape == f.shape
+
+
+@pytest.mark.parametrize("method", ["full-force", "batch"])
+@pytest.mark.parametrize("value", [0.0, 0.7])
+def test_constant_and_zero_targets_train(method, value):
+    """A constant target is learnt; a zero one is not divergence, and its error is the mean square."""
+    f = np.full((2, 300, 1), value)
+    u = np.zeros_like(f)
+    T = RateTeacher(40, method=method, seed=3).fit(u, f, 1e-3)
+    assert T.diverged_ is None and np.isfinite(T.train_error_) and T.train_error_ < 1e-3
+    assert np.max(np.abs(T.run(u).outputs[-1, -50:] - value)) < 1e-2

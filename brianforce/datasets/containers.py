@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from brianforce.checks import as_number
+
 __all__ = ["EMGData", "PopulationRates", "CyclingData", "pchip_upsample"]
 
 
@@ -34,8 +36,8 @@ def _as_seconds(dt) -> float:
 
         fail_for_dimension_mismatch(dt, second, "dt must be a time (e.g. 0.05*ms)")
         dt = dt / second
-    dt = float(dt)
-    if not np.isfinite(dt) or dt <= 0:
+    dt = as_number(dt, "dt")
+    if dt <= 0:
         raise ValueError(f"dt must be a positive time step, got {dt!r}")
     return dt
 

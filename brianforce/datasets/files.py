@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brianforce.checks import as_flag
 from brianforce.io import ModelFileError, load_arrays
 
 __all__ = ["DataFormatError", "ENV_VAR", "SYNTHETIC_KIND", "DEFAULT_ROOT", "data_root", "synthetic_path",
@@ -106,7 +107,9 @@ def synthetic_path(name: str) -> Path:
 
 
 def resolve_data_file(name: str, path, synthetic: bool) -> Path:
-    """File for data set ``name``, found in the order the module docstring gives."""
+    """File for data set ``name``, found in the order the module docstring gives (``synthetic``:
+    ``True``/``False`` only, so that ``synthetic="no"`` is an error, not a request)."""
+    synthetic = as_flag(synthetic, "synthetic")
     rel = Path(_REAL[name])
     if path is not None:
         p = Path(path).expanduser()

@@ -33,6 +33,8 @@ from brianforce.devices.project import STANDALONE_PREFIX, STATE_VARIABLES, build
 from brianforce.io import ModelFileError, atomic_savefig, atomic_savez, atomic_write_text, load_arrays, save_arrays
 from brianforce.learning.codegen import current_P, rls_functions
 from brianforce.networks.force_lif import FILTERED_READOUT_EQS, build_force_network
+from brianforce.errors import refuse_if_diverged
+from brianforce.learning.targets import divergence_scale
 from brianforce.methods.force import (MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged,
                                      TrainingHistory, as_task)
 from brianforce.units import as_positive_si, as_si
@@ -193,6 +195,9 @@ class StandaloneFORCETrainer:
         time), ``n_rls_updates``.
     P_ : ndarray (N, N)
         Runtime device only: the final inverse correlation matrix (s²).
+    diverged_ : TrainingDiverged or None
+        The divergence :meth:`fit` reported; :meth:`predict` and :meth:`save` then refuse unless
+        ``allow_diverged=True``.
 
     References
     ----------
@@ -275,10 +280,12 @@ class StandaloneFORCETrainer:
         ------
         TrainingDiverged
             With the RLS update index and time at which the a-priori error became
-            non-finite or exceeded ``divergence_factor`` target amplitudes (the
-            generated code freezes the decoder from that update on).
+            non-finite or exceeded ``divergence_factor`` target amplitudes (a constant target: its
+            largest ``|value|``, a zero target: 1); the generated code freezes the decoder from that
+            update on.
         """
         c = self.config
+        self.diverged_ = None
         self._check_target()
         settle_s = float(as_si(settle, second, "settle"))
         train_s = as_positive_si(train, second, "train")
@@ -291,7 +298,7 @@ class StandaloneFORCETrainer:
         self.task_(np.array([0.0, total]))  # validates coverage / finiteness early
         weights, eta, v0 = self._base._draw_structure()
         self.weights_, self.eta_ = weights, np.asarray(eta)
-        limit = c.divergence_factor * max(self.task_.amplitude, 1e-12)
+        limit = c.divergence_factor * divergence_scale(self.task_, settle_s, settle_s + train_s)
         n_ta = int(np.ceil((settle_s + train_s) / c.rls_interval)) + 2
         values = self.task_(np.arange(n_ta) * c.rls_interval + c.dt)
         directory = project_dir(self.directory) if standalone else None
@@ -365,13 +372,16 @@ class StandaloneFORCETrainer:
             step = int(np.argmax(bad))
             self.history_ = TrainingHistory(err_t[:step + 1], errors[:step + 1], True, float(err_t[step]))
             self.timings_["n_rls_updates"] = step
-            raise TrainingDiverged(step, float(err_t[step]), errors[step], c.dt)
+            self.diverged_ = TrainingDiverged(step, float(err_t[step]), errors[step], c.dt)
+            raise self.diverged_
         self.history_ = TrainingHistory(err_t, errors)
         return self
 
-    def _check_fitted(self):
+    def _check_fitted(self, allow_diverged: bool = True):
         if not self._fitted:
             raise RuntimeError("call fit() first")
+        refuse_if_diverged(self.diverged_, allow_diverged, "the decoder",
+                           "train again with a smaller alpha or a longer rls_interval")
 
     @property
     def decoder_(self):
@@ -382,14 +392,15 @@ class StandaloneFORCETrainer:
     def t_(self) -> float:
         return self._t_end if self._fitted else 0.0
 
-    def predict(self, duration=2 * second, report=None) -> SimulationResult:
+    def predict(self, duration=2 * second, report=None, *, allow_diverged: bool = False) -> SimulationResult:
         """Free-running output after training.
 
         Runtime device: simulates ``duration`` on from the current state. Standalone
         devices: the first ``duration`` of the test phase compiled into :meth:`fit`'s
-        program (ask for more with ``fit(test=...)``).
+        program (ask for more with ``fit(test=...)``). Refused after :class:`TrainingDiverged`
+        unless ``allow_diverged=True``.
         """
-        self._check_fitted()
+        self._check_fitted(allow_diverged)
         d = as_positive_si(duration, second, "duration")
         c = self.config
         if self.device != "runtime":
@@ -419,10 +430,11 @@ class StandaloneFORCETrainer:
         self._t_end = float(self._net.t_)
         return res
 
-    def save(self, path):
+    def save(self, path, *, allow_diverged: bool = False):
         """Save in :meth:`FORCETrainer.save`'s format (loadable by ``FORCETrainer.load`` and
-        :func:`run_standalone`); the state saved is the one at the end of the last phase run."""
-        self._check_fitted()
+        :func:`run_standalone`); the state saved is the one at the end of the last phase run.
+        Refused after :class:`TrainingDiverged` unless ``allow_diverged=True``."""
+        self._check_fitted(allow_diverged)
         c = self.config
         arrays = {"w_pre": self.weights_.pre, "w_post": self.weights_.post, "w_value": self.weights_.value,
                   "eta": self.eta_, "phi": self._phi.copy(), "lastspike_rel": self._final["lastspike_rel"]}
@@ -480,6 +492,10 @@ def run_force_model_cli(model, *, device="cpp_standalone", out, duration=2.0, di
                "t_start_s": float(res.t[0]) if len(res.t) else None, "metrics": metrics,
                "wall_time_s": {"total": wall, "compile": compile_s, "run": res.wall_time},
                "n_spikes_recorded": int(len(res.spike_t))}
+    # an earlier run's summary and figure go first, the summary is written last: a killed run
+    # never leaves files of two runs side by side
+    for name in ("summary.json", "output.png"):
+        (out / name).unlink(missing_ok=True)
     atomic_savez(out / "output.npz", t=res.t, z=res.z, target=res.target, spike_i=res.spike_i,
                  spike_t=res.spike_t)
     fig, ax = plt.subplots(figsize=(8, 3))

@@ -13,6 +13,10 @@ Recipe layout (TOML; physical values are strings with units)::
                   parameter records by :func:`~brianforce.methods.factor_student.recipe_student_kwargs`;
                   ``reset_trials`` (trial tasks: every trial from a rest state) is the driver's own
 
+Sections, keys and the counts, flags and durations among the values are checked before any work
+(:data:`DEPASQUALE_RECIPE_KEYS`, :data:`DEPASQUALE_TASK_KEYS`): an unknown key is a
+:class:`~brianforce.config.RecipeError` naming it and the closest valid key.
+
 For a rhythm (continuous task) the summary also gives, for teacher and student, the lag of
 every test period behind the target (``phase_lag_per_trial_ms``, positive = behind) and its
 straight-line drift (``phase_drift_ms_per_period``, :func:`brianforce.analysis.metrics.lag_drift`):
@@ -35,16 +39,35 @@ import numpy as np
 from brianforce.analysis.metrics import circular_lag, lag_drift
 from brianforce.analysis.population import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
                              principal_angles)
-from brianforce.config import RecipeError, load_recipe, si_float
+from brianforce.checks import as_count, as_flag, as_number
+from brianforce.config import RecipeError, check_keys, check_sections, load_recipe, parse_quantity, recipe_seconds
+from brianforce.io import atomic_savefig, atomic_write_text, save_arrays
+from brianforce.methods.factor_student.params import STUDENT_KEYS
 from brianforce.rate.factors import pca_factors
-from brianforce.io import save_arrays
-from brianforce.tasks.depasquale import TASKS, decision_accuracy
 from brianforce.rate.teacher import RateTeacher
+from brianforce.tasks.depasquale import TASKS, decision_accuracy
 
-__all__ = ["train_from_recipe", "apply_overrides", "condition_averaged_error", "evaluate_student", "population_metrics", "phase_aligned_errors"]
+__all__ = ["train_from_recipe", "apply_overrides", "condition_averaged_error", "evaluate_student",
+           "population_metrics", "phase_aligned_errors", "DEPASQUALE_RECIPE_KEYS", "DEPASQUALE_TASK_KEYS"]
 
-_TEACHER_KEYS = {"n_units", "tau", "g", "reg", "target_gain", "input_gain", "noise", "washout",
-                 "method", "update_every"}
+#: Sections of a ``method = "depasquale"`` recipe and the keys of each. ``[task]`` also takes the
+#: keyword arguments of its task generator (:data:`DEPASQUALE_TASK_KEYS`); ``[student]`` the flat
+#: keys of :func:`~brianforce.methods.factor_student.recipe_student_kwargs` and ``reset_trials``.
+DEPASQUALE_RECIPE_KEYS = {
+    "": ("experiment", "task", "teacher", "student"),
+    "experiment": ("method", "name", "task", "seed", "paper"),
+    "task": ("dt", "n_train", "n_test", "n_test_repeats", "n_cue", "n_student_train"),
+    "teacher": ("n_units", "tau", "g", "reg", "target_gain", "input_gain", "noise", "washout", "method",
+                "update_every", "variance", "n_factors"),
+    "student": (*STUDENT_KEYS, "reset_trials"),
+}
+#: Keyword arguments of each task generator that a ``[task]`` section may set.
+DEPASQUALE_TASK_KEYS = {
+    "oscillation": ("freqs", "amplitude", "cue_amplitude", "cue_duration"),
+    "integration": ("baseline", "stimulus", "delay", "response", "mean_range", "noise"),
+    "classification": ("baseline", "pulse", "gap", "delay", "response", "amplitude"),
+}
+_DURATIONS = ("baseline", "stimulus", "delay", "response", "pulse", "gap", "cue_duration")
 
 
 def population_metrics(student_rates, teacher_rates, labels, n_pcs: int = 10) -> dict:
@@ -170,7 +193,7 @@ def _figures(out, trials, teacher_out, run, metrics_s, name):
     axes[2].plot(t, run.factors[:n_show].reshape(len(t), -1)[:, :4])
     axes[2].set_ylabel("learned factors y")
     axes[2].set_xlabel("time (s)")
-    fig.savefig(out / "outputs.png", dpi=90)
+    atomic_savefig(fig, out / "outputs.png", dpi=90)
     plt.close(fig)
 
 
@@ -187,6 +210,22 @@ def apply_overrides(rec: dict, overrides: dict | None) -> dict:
     return rec
 
 
+def _check_recipe(rec: dict, path) -> str:
+    """Check the sections and keys of a DePasquale recipe (:data:`DEPASQUALE_RECIPE_KEYS`); its task name."""
+    check_keys(rec, DEPASQUALE_RECIPE_KEYS[""], str(path))
+    missing = [name for name in DEPASQUALE_RECIPE_KEYS[""] if name not in rec]
+    if missing:
+        raise RecipeError(f"{path}: missing section [{missing[0]}]")
+    check_keys(rec["experiment"], DEPASQUALE_RECIPE_KEYS["experiment"], "[experiment]")
+    task_name = rec["experiment"].get("task")
+    if task_name not in TASKS:
+        raise RecipeError(f"{path}: unknown [experiment] task {task_name!r}; choose from {sorted(TASKS)}")
+    check_keys(rec["task"], (*DEPASQUALE_RECIPE_KEYS["task"], *DEPASQUALE_TASK_KEYS[task_name]),
+               f"[task] (task {task_name!r})")
+    check_sections(rec, {k: v for k, v in DEPASQUALE_RECIPE_KEYS.items() if k != "task"}, str(path))
+    return task_name
+
+
 def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     """Run the experiment described by the TOML recipe ``path``; write results to ``out_dir``.
 
@@ -199,39 +238,37 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
 
     t_start = time.time()
     rec = apply_overrides(load_recipe(path), overrides)
+    task_name = _check_recipe(rec, path)
+    exp, task_sec = rec["experiment"], dict(rec["task"])
+    teach_sec, stud_sec = dict(rec["teacher"]), dict(rec["student"])
+    seed = as_count(exp.get("seed", 0), "[experiment] seed")
+    dt = recipe_seconds(task_sec.pop("dt", "1 ms"), "[task] dt")
+    n_train = as_count(task_sec.pop("n_train", 20), "[task] n_train", minimum=1)
+    n_test = as_count(task_sec.pop("n_test", 10), "[task] n_test", minimum=1)
+    n_repeats = as_count(task_sec.pop("n_test_repeats", 0), "[task] n_test_repeats")
+    n_cue = as_count(task_sec.pop("n_cue", 0), "[task] n_cue")
+    n_student_train = as_count(task_sec.pop("n_student_train", n_train), "[task] n_student_train", minimum=1)
+    task_kw = {k: (recipe_seconds(v, f"[task] {k}", allow_zero=True) if k in _DURATIONS
+                   else parse_quantity(v) if isinstance(v, str) else v) for k, v in task_sec.items()}
+    variance = as_number(teach_sec.pop("variance", 0.99), "[teacher] variance", low=0.0, high=1.0, low_open=True)
+    n_factors = teach_sec.pop("n_factors", None)
+    if n_factors is not None:
+        n_factors = as_count(n_factors, "[teacher] n_factors", minimum=1)
+    tkw = {k: (recipe_seconds(v, f"[teacher] {k}", allow_zero=k == "washout") if k in ("tau", "washout")
+               else parse_quantity(v) if isinstance(v, str) and k != "method" else v) for k, v in teach_sec.items()}
+    teacher = RateTeacher(seed=seed, **tkw)           # checks its settings before any work
+    reset_opt = stud_sec.pop("reset_trials", None)
+    if reset_opt is not None:
+        reset_opt = as_flag(reset_opt, "[student] reset_trials")
+    skw = recipe_student_kwargs(stud_sec)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        exp, task_sec = rec["experiment"], dict(rec["task"])
-        teach_sec, stud_sec = dict(rec["teacher"]), dict(rec["student"])
-    except KeyError as exc:
-        raise RecipeError(f"{path}: missing section {exc}") from exc
-    task_name = exp.get("task")
-    if task_name not in TASKS:
-        raise RecipeError(f"{path}: unknown task {task_name!r}; choose from {sorted(TASKS)}")
-    seed = int(exp.get("seed", 0))
-    dt = si_float(task_sec.pop("dt", "1 ms"))
-    n_train = int(task_sec.pop("n_train", 20))
-    n_test = int(task_sec.pop("n_test", 10))
-    n_repeats = int(task_sec.pop("n_test_repeats", 0))
-    if n_repeats < 0:
-        raise RecipeError(f"{path}: n_test_repeats must be >= 0, got {n_repeats}")
-    n_cue = int(task_sec.pop("n_cue", 0))
-    n_student_train = int(task_sec.pop("n_student_train", n_train))
-    task_kw = {k: (si_float(v) if isinstance(v, str) else v) for k, v in task_sec.items()}
     gen = TASKS[task_name]
     train = gen(n_train, dt, seed=seed, **task_kw)
     test = gen(n_test, dt, seed=seed + 1000, **task_kw)
 
     # teacher -------------------------------------------------------------------------
-    variance = teach_sec.pop("variance", 0.99)
-    n_factors = teach_sec.pop("n_factors", None)
-    unknown = set(teach_sec) - _TEACHER_KEYS
-    if unknown:
-        raise RecipeError(f"{path}: unknown teacher keys {sorted(unknown)}")
-    tkw = {k: (si_float(v) if isinstance(v, str) and k != "method" else v) for k, v in teach_sec.items()}
-    teacher = RateTeacher(seed=seed, **tkw).fit(train.inputs, train.targets, dt,
-                                                continuous=train.continuous)
+    teacher.fit(train.inputs, train.targets, dt, continuous=train.continuous)
     # activity that defines the factors: the trained teacher on the student's training trials
     stud_train = gen(n_student_train, dt, seed=seed + 2000, **task_kw)
     t_run = teacher.run(stud_train.inputs)
@@ -262,12 +299,11 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     # student -------------------------------------------------------------------------
     # trial tasks: every student trial starts from a stored rest state, as every teacher trial
     # starts at x_rest_ (recipe key [student] reset_trials, default true for trial tasks)
-    reset = bool(stud_sec.pop("reset_trials", not train.continuous))
+    reset = (not train.continuous) if reset_opt is None else reset_opt
     rest_step = None
     if reset:
         active = np.flatnonzero(np.any(stud_train.inputs != 0, axis=(0, 2)))
         rest_step = max(int(active[0]) - 1, 0) if len(active) else 0
-    skw = recipe_student_kwargs(stud_sec)
     student = FactorStudent(seed=seed, **skw)
     student.fit(stud_train.inputs, ytilde, out_targets, dt * brian2.second, rest_step=rest_step)
     if n_cue:
@@ -334,5 +370,5 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     summary["wall_time_s"] = time.time() - t_start
     save_arrays(out / "network.npz", arrays, {"summary": summary, "recipe": rec},
                 kind="depasquale-student")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
     return summary

@@ -34,7 +34,7 @@ import numpy as np
 from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, get_dimensions, ms, second
 from brian2.core.namespace import get_local_namespace
 
-from brianforce.errors import TrainingDiverged
+from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.io import load_arrays, save_arrays
 from brianforce.learning.rls import regularisation_from
 from brianforce.checks import as_count, as_number
@@ -92,7 +92,9 @@ class FORCE:
         Input weights in the units of ``input_variable``.
     divergence_factor : float
         Training stops with :class:`TrainingDiverged` once ``|error|`` exceeds this many target
-        amplitudes (or is not finite).
+        amplitudes (or is not finite); a constant target counts its largest ``|value|``, a zero
+        target 1 (:func:`~brianforce.learning.targets.divergence_scale`). The learner then refuses to
+        train on, and :meth:`predict` and :meth:`save` refuse unless ``allow_diverged=True``.
     n_record : int
         Neurons whose spikes ``predict`` returns.
     record_dt : Quantity (second)
@@ -118,6 +120,8 @@ class FORCE:
         Wall-clock seconds: ``simulation_s``, ``rls_s`` (numpy backend), ``compile_s`` and ``run_s``
         (standalone).
     backend_ : RLSBackend
+    diverged_ : TrainingDiverged or None
+        The divergence that stopped :meth:`fit`, else None.
     """
 
     def __init__(self, neurons: NeuronGroup, *, regressor: str = "r", feedback: str | None = None,
@@ -179,7 +183,7 @@ class FORCE:
     @property
     def t_(self) -> float:
         """Simulated time of the network (s)."""
-        return float(self.network.t_)
+        return float(np.asarray(self.network.t_).reshape(-1)[0])   # (an array after a stopped run)
 
     def _backend(self, limit: float):
         if self.backend_ is None:
@@ -219,10 +223,9 @@ class FORCE:
         # trial sets are laid from the phase start; autonomous tasks run on the network clock
         return t - offset if target.duration is not None else t
 
-    def _check_usable(self):
-        if self.diverged_ is not None:
-            raise RuntimeError(f"training diverged ({self.diverged_}); the decoder is not usable. "
-                               "Rebuild the network and train with a smaller alpha or a longer interval")
+    def _check_usable(self, allow_diverged: bool = False):
+        refuse_if_diverged(self.diverged_, allow_diverged, "the decoder",
+                           "rebuild the network and train with a smaller alpha or a longer interval")
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, target, train=None, settle=0 * second, *, target_dt=None, test=None, report=None) -> "FORCE":
@@ -250,7 +253,9 @@ class FORCE:
             With the RLS update, the time and the simulation step of the first bad error.
         """
         user_ns = get_local_namespace(level=1)
-        self._check_usable()
+        if self.diverged_ is not None:
+            raise RuntimeError(f"{self.diverged_.where()}: the network's state is spoiled. Rebuild the network "
+                               "and the learner to train again, with a smaller alpha or a longer interval")
         tdt = None if target_dt is None else as_positive_si(target_dt, second, "target_dt")
         tgt = learning_target(target, self.n_outputs, tdt)
         if tgt.n_inputs != (0 if self.readout_.inputs is None else len(self.readout_.inputs)):
@@ -314,8 +319,8 @@ class FORCE:
             self.timings_["rls_s"] = backend.wall
         if backend.diverged is not None:
             step, t_bad, err = backend.diverged
-            self.diverged_ = f"update {step}, t = {t_bad:.4f} s"
-            raise TrainingDiverged(step, t_bad, err, self.dt)
+            self.diverged_ = TrainingDiverged(step, t_bad, err, self.dt)
+            raise self.diverged_
         return self
 
     def _phase(self, phase, duration, ops, tgt, offset, user_ns, report, standalone, spikes=False,
@@ -342,8 +347,9 @@ class FORCE:
             self.timings_["simulation_s"] += wall
         return phase, mons, offset, wall
 
-    def predict(self, duration=None, inputs=None, *, report=None) -> SimulationResult:
-        """Run on without learning and record outputs and spikes.
+    def predict(self, duration=None, inputs=None, *, report=None, allow_diverged: bool = False) -> SimulationResult:
+        """Run on without learning and record outputs and spikes (refused after
+        :class:`TrainingDiverged` unless ``allow_diverged=True``).
 
         Parameters
         ----------
@@ -354,7 +360,7 @@ class FORCE:
             alongside the outputs).
         """
         user_ns = get_local_namespace(level=1)
-        self._check_usable()
+        self._check_usable(allow_diverged)
         if self.backend_ is None:
             raise RuntimeError("call fit() (or load_state()) first")
         if on_standalone_device():
@@ -383,10 +389,11 @@ class FORCE:
         self.test_result_ = self._result(phase[1], "test", shown, t0, phase[3])
         return self.test_result_
 
-    def score(self, duration=1 * second, inputs=None) -> dict:
+    def score(self, duration=1 * second, inputs=None, *, allow_diverged: bool = False) -> dict:
         """Metrics of a free-running test (see :meth:`SimulationResult.metrics`)."""
         period = self.target_.task.period if self.target_ is not None else None
-        return self.predict(duration if inputs is None else None, inputs).metrics(period)
+        return self.predict(duration if inputs is None else None, inputs,
+                            allow_diverged=allow_diverged).metrics(period)
 
     # ------------------------------------------------------------------ results
     @property
@@ -396,12 +403,13 @@ class FORCE:
         return self.backend_.decoder() / self.readout_.r_unit
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path, include_rls_state: bool = False):
+    def save(self, path, include_rls_state: bool = False, *, allow_diverged: bool = False):
         """Save decoder, encoders, settings and the group's state (pickle-free, checksummed ``.npz``).
 
-        :meth:`load` restores them into a network rebuilt by the user's own code.
+        :meth:`load_state` restores them into a network rebuilt by the user's own code. Refused after
+        :class:`TrainingDiverged` unless ``allow_diverged=True``.
         """
-        self._check_usable()
+        self._check_usable(allow_diverged)
         if self.backend_ is None:
             raise RuntimeError("call fit() first")
         ro = self.readout_

@@ -26,23 +26,25 @@ from brian2.core.variables import ArrayVariable
 from brian2.devices.device import RuntimeDevice
 from scipy import sparse
 
-from brianforce.errors import StandaloneNotSupportedError, TrainingDiverged
+from brianforce.checks import as_count, as_number
+from brianforce.errors import StandaloneNotSupportedError, TrainingDiverged, refuse_if_diverged
 from brianforce.io import load_arrays, save_arrays
 from brianforce.learning.rls import regularisation_from
 from brianforce.memory import require_memory
 from brianforce.learning.rls_per_neuron import PerNeuronRLS, padded_inputs
 from brianforce.units import as_positive_si, as_si
 from brianforce.learning.results import SimulationResult, TrainingHistory
+from brianforce.learning.targets import divergence_scale_of
 
 __all__ = ["RecurrentRLS", "RecurrentResult"]
-_Window = namedtuple("_Window", "fn duration amplitude")   # fn: s (n,) since the window start -> (n, M), SI
+_Window = namedtuple("_Window", "fn duration scale")   # fn: s (n,) since the window start -> (n, M), SI
 
 
 def _plain(value, name):
     if value is not None and get_dimensions(value) is not get_dimensions(1.0):
         raise DimensionMismatchError(f"{name} is a plain number (regressor unit⁻²), got {value!r}",
                                      get_dimensions(value))
-    return None if value is None else float(value)
+    return None if value is None else as_number(value, name)
 
 
 @dataclass
@@ -100,8 +102,11 @@ class RecurrentRLS:
     dale : bool or array (n_pre,) of ±1
         Keep each weight's sign (at the first fit, or its presynaptic neuron's) by clipping at 0.
     divergence_factor : float
-        An error that is not finite or exceeds this many target amplitudes (largest ``|y|``)
-        raises :class:`~brianforce.errors.TrainingDiverged`; the learner is then unusable.
+        An error that is not finite or exceeds this many target amplitudes (half the peak-to-peak
+        range; constant targets: their largest ``|y|``, zero targets: 1 in the current's unit;
+        :func:`~brianforce.learning.targets.divergence_scale_of`) raises
+        :class:`~brianforce.errors.TrainingDiverged`. The learner then refuses to train on, and
+        :meth:`predict` and :meth:`save` refuse unless ``allow_diverged=True``.
     max_error : Quantity, optional
         A fixed limit on ``|e_i|`` in the current's unit, used instead of ``divergence_factor``.
     name : str, optional
@@ -144,7 +149,8 @@ class RecurrentRLS:
             raise ValueError(f"interval ({self.interval} s) must be a multiple of the group's dt ({self.dt} s)")
         self.reg = regularisation_from(_plain(reg, "reg"), _plain(alpha, "alpha"))
         self.target_offset = float(as_si(target_offset, second, "target_offset"))
-        self.divergence_factor, self.n_pre, n_post = float(divergence_factor), len(self.source), len(self.post)
+        self.divergence_factor = as_number(divergence_factor, "divergence_factor", low=0.0, low_open=True)
+        self.n_pre, n_post = len(self.source), len(self.post)
         tn = self.target_neurons = np.arange(n_post) if target_neurons is None else \
             np.asarray(target_neurons, dtype=np.int64).reshape(-1)
         if tn.size == 0 or tn.min() < 0 or tn.max() >= n_post or np.unique(tn).size != tn.size:
@@ -227,7 +233,7 @@ class RecurrentRLS:
 
             def fn(s):
                 return self._current(targets(np.asarray(s, dtype=float)), "the target callable's values")
-            return _Window(fn, d, float(np.max(np.abs(fn(np.linspace(0, d, 201))))))
+            return _Window(fn, d, divergence_scale_of(fn(np.linspace(0, d, 201))))
         values = self._current(targets, "targets")
         if dt is None or len(values) < 2:
             raise ValueError("an array target needs >= 2 samples and its sampling step dt=...")
@@ -240,18 +246,29 @@ class RecurrentRLS:
             x = np.clip(np.asarray(s, dtype=float) / step, 0, n - 1)
             k = np.minimum(x.astype(np.int64), n - 2)
             return values[k] + (x - k)[:, None] * (values[k + 1] - values[k])
-        return _Window(fn, d, float(np.max(np.abs(values))))
+        return _Window(fn, d, divergence_scale_of(values))
 
-    t_ = property(lambda self: float(self.network.t_), doc="Simulated time of the network (s).")
+    t_ = property(lambda self: float(np.asarray(self.network.t_).reshape(-1)[0]),   # (an array after brian2.stop())
+                  doc="Simulated time of the network (s).")
     n_trained = property(lambda self: int(self.target_neurons.size), doc="Number of trained neurons.")
 
-    def _check_usable(self):
+    @property
+    def diverged_(self) -> TrainingDiverged | None:
+        """The :class:`TrainingDiverged` that stopped :meth:`fit`, or None."""
+        return None if self._bad is None else TrainingDiverged(*self._bad, self.dt)
+
+    def _check_usable(self, allow_diverged: bool | None = None):
+        """Runtime device only; after divergence ``fit`` and ``load_state`` (``allow_diverged=None``)
+        refuse, ``predict`` and ``save`` unless ``allow_diverged=True``."""
         if not isinstance(b2.get_device(), RuntimeDevice):
             raise StandaloneNotSupportedError(f"RecurrentRLS trains in a Python network_operation, which standalone "
                                               f"devices ({type(b2.get_device()).__name__}) silently drop")
-        if self._bad is not None:
-            raise RuntimeError(f"training diverged (update {self._bad[0]}, t = {self._bad[1]:.4f} s); the weights "
-                               "are not usable. Rebuild the network and use a larger reg or interval")
+        if self._bad is not None and allow_diverged is None:
+            raise RuntimeError(f"{self.diverged_.where()}: the network's weights are spoiled. Rebuild the network "
+                               "and the learner to train again, with a larger reg or interval")
+        if allow_diverged is not None:
+            refuse_if_diverged(self.diverged_, allow_diverged, "the weights",
+                               "rebuild the network and train again with a larger reg or interval")
 
     def _run(self, duration: float, objects, ns, report):
         self.network.add(*objects)
@@ -317,11 +334,12 @@ class RecurrentRLS:
         self._check_usable()
         window = self._window(targets, dt, duration)
         settle_s = float(as_si(settle, second, "settle"))
-        if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1 or settle_s < 0 \
-                or window.duration < self.interval:
-            raise ValueError(f"need repeats >= 1 (got {repeats!r}), settle >= 0 s and a window >= one interval")
+        repeats = as_count(repeats, "repeats", minimum=1)
+        if settle_s < 0 or window.duration < self.interval:
+            raise ValueError(f"need settle >= 0 s (got {settle!r}) and a window >= one interval "
+                             f"({window.duration} s < {self.interval} s)")
         limit = self.max_error if self.max_error is not None else \
-            self.divergence_factor * max(window.amplitude, 1e-300)
+            self.divergence_factor * window.scale
         self.target_, times, errors = window, [], []
         for k in range(int(repeats)):
             if before_repeat is not None:
@@ -337,18 +355,19 @@ class RecurrentRLS:
         self.history_ = TrainingHistory(np.array(times), np.reshape(errors, (len(times), self.n_trained)),
                                         bad is not None, None if bad is None else bad[1])
         if bad is not None:
-            raise TrainingDiverged(*bad, self.dt)
+            raise self.diverged_
         return self
 
     def predict(self, duration=None, *, targets=None, dt=None, record_dt=None, report=None,
-                level: int = 0) -> RecurrentResult:
+                level: int = 0, allow_diverged: bool = False) -> RecurrentResult:
         """Run on without learning; record the currents ``u_i = Σ_j w_ij r_j`` and the spikes.
 
         ``targets`` (as in :meth:`fit`; default: the last fit's) start with this run; ``duration`` defaults
         to their window, ``record_dt`` to the group's ``dt``; ``report``, ``level`` as in ``brian2.run``.
+        Refused after :class:`TrainingDiverged` unless ``allow_diverged=True``.
         """
         ns = get_local_namespace(level=level + 1)
-        self._check_usable()
+        self._check_usable(allow_diverged)
         window = self.target_ if targets is None else self._window(targets, dt, duration)
         if duration is None and window is None:
             raise ValueError("give the duration")
@@ -368,10 +387,13 @@ class RecurrentRLS:
         return RecurrentResult(t, u, y, np.asarray(smon.i[:]).copy(), np.asarray(smon.t_).copy(), n, n,
                                "test", time.perf_counter() - w0, self.target_neurons.copy(), self.unit)
 
-    def score(self, targets=None, duration=None, *, dt=None, result: RecurrentResult | None = None) -> np.ndarray:
+    def score(self, targets=None, duration=None, *, dt=None, result: RecurrentResult | None = None,
+              allow_diverged: bool = False) -> np.ndarray:
         """Correlation per trained neuron between current and target over a :meth:`predict` run
         (or over ``result``)."""
-        return (self.predict(duration, targets=targets, dt=dt, level=1) if result is None else result).correlation()
+        if result is None:
+            result = self.predict(duration, targets=targets, dt=dt, level=1, allow_diverged=allow_diverged)
+        return result.correlation()
 
     def _csr(self):
         return sparse.csr_matrix((np.asarray(self._weight_view())[self._sel], (self._rows, self._cols)),
@@ -383,10 +405,11 @@ class RecurrentRLS:
     _groups = property(lambda self: {"post": self.post} if self.post is self.source else
                        {"pre": self.source, "post": self.post})
 
-    def save(self, path, include_rls_state: bool = False):
+    def save(self, path, include_rls_state: bool = False, *, allow_diverged: bool = False):
         """Save the weights, settings and both groups' state (pickle-free, checksummed ``.npz``);
-        :meth:`load_state` restores them into a network rebuilt by the user's own code."""
-        self._check_usable()
+        :meth:`load_state` restores them into a network rebuilt by the user's own code. Refused after
+        :class:`TrainingDiverged` unless ``allow_diverged=True``."""
+        self._check_usable(allow_diverged)
         arrays = {"w": np.array(self._weight_view()), "syn_i": self.synapses.i[:], "syn_j": self.synapses.j[:],
                   "target_neurons": self.target_neurons}
         for prefix, group in self._groups.items():

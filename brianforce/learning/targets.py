@@ -8,7 +8,7 @@ import numpy as np
 
 from brianforce.tasks import Task
 
-__all__ = ["as_task", "LearningTarget", "learning_target", "divergence_scale"]
+__all__ = ["as_task", "LearningTarget", "learning_target", "divergence_scale", "divergence_scale_of"]
 
 
 def as_task(target, n_outputs: int | None = None, dt: float | None = None) -> Task:
@@ -108,10 +108,27 @@ def learning_target(target, n_outputs: int, dt: float | None = None) -> Learning
 
 
 def divergence_scale(task: Task, t_start: float, t_stop: float) -> float:
-    """Size of the target against which errors are judged: its amplitude, else (a constant target)
-    its largest magnitude over ``[t_start, t_stop]`` s, else 1."""
-    amplitude = float(task.amplitude)
-    if amplitude > 0:
-        return amplitude
+    """Size of the target against which errors are judged: the larger of its amplitude and its
+    largest magnitude over ``[t_start, t_stop]`` s (so neither an offset nor a constant target is
+    judged against a tiny range), else 1 (a target that is zero throughout)."""
     peak = float(np.max(np.abs(task(np.linspace(t_start, t_stop, 201)))))
-    return peak if peak > 0 else 1.0
+    scale = max(float(task.amplitude), peak)
+    return scale if scale > 0 else 1.0
+
+
+def divergence_scale_of(values) -> float:
+    """:func:`divergence_scale` of sampled targets: the larger of the amplitude (half the peak-to-peak
+    range along the first axis, largest over the other axes) and the largest ``|value|``, else (all
+    zero, or no samples) 1.
+
+    Parameters
+    ----------
+    values : array (n_samples, ...)
+        Target samples; any further axes are outputs (or trials × outputs).
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        return 1.0
+    arr = arr.reshape(arr.shape[0], -1) if arr.ndim else arr.reshape(1, 1)
+    scale = max(float(np.max((arr.max(0) - arr.min(0)) / 2)), float(np.max(np.abs(arr))))
+    return scale if scale > 0 else 1.0

@@ -22,7 +22,9 @@ from brian2.devices.device import RuntimeDevice
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
 from brianforce.analysis.population import time_correlations as correlations
-from brianforce.errors import TrainingDiverged
+from brianforce.checks import as_count, as_flag, as_number
+from brianforce.errors import TrainingDiverged, refuse_if_diverged
+from brianforce.io import save_arrays
 from brianforce.networks.balanced import (BalancedConnectivity, BalancedNetwork, balanced_connectivity,
                        build_balanced_network)
 from brianforce.learning.recurrent import RecurrentRLS
@@ -76,7 +78,8 @@ class RecurrentTrainer:
         Keep every synapse's sign (E ≥ 0, I ≤ 0) by clipping after each update.
     max_error : Quantity (voltage)
         An RLS error of any trained neuron above this (or a non-finite one) raises
-        :class:`~brianforce.errors.TrainingDiverged` with the trial and time.
+        :class:`~brianforce.errors.TrainingDiverged` with the trial and time, kept in ``diverged_``;
+        :meth:`run_trials`, :meth:`score` and :meth:`save` then refuse unless ``allow_diverged=True``.
     tau_r, tau_d, dt : Quantity (time)
     noise : Quantity (voltage)
         Free membrane SD of independent white input noise to every neuron (default 0:
@@ -121,29 +124,27 @@ class RecurrentTrainer:
                  n_trials: int = 20, dale: bool = False, max_error=1 * volt, tau_r=2 * ms,
                  tau_d=50 * ms, dt=0.05 * ms, noise=0 * mV, seed: int = 0, drive=0 * mV,
                  drive_tau=100 * ms, drive_dt=1 * ms, target_offset=0 * ms):
-        self.n = int(n)
-        self.p, self.frac_exc, self.g = float(p), float(frac_exc), float(g)
+        self.n, self.p = as_count(n, "n", minimum=2), as_number(p, "p", low=0.0, high=1.0, low_open=True)
+        self.g, self.max_error = as_number(g, "g", low=0.0, low_open=True), max_error
+        self.frac_exc = as_number(frac_exc, "frac_exc", low=0.0, high=1.0, low_open=True, high_open=True)
         self.j0 = j0
         self.bias = bias
         self.stim_duration, self.stim_amplitude = stim_duration, stim_amplitude
-        self.learn_every, self.reg, self.n_trials = learn_every, reg, n_trials
-        self.dale, self.max_error = bool(dale), max_error
+        self.learn_every, self.reg = learn_every, as_number(reg, "reg", low=0.0, low_open=True)
+        self.n_trials, self.dale = as_count(n_trials, "n_trials", minimum=1), as_flag(dale, "dale")
         self.tau_r, self.tau_d, self.dt = tau_r, tau_d, dt
         self.noise = noise
         self.drive, self.drive_tau, self.drive_dt = drive, drive_tau, drive_dt
         self.target_offset = target_offset
         self.seed = check_seed(seed)
-        if _voltage("drive", drive) < 0:
-            raise ValueError(f"drive must be >= 0, got {drive}")
-        _time("drive_tau", drive_tau), _time("drive_dt", drive_dt)
         # unit checks early: a wrong unit fails in the constructor, not after a long build
-        if _voltage("noise", noise) < 0:
-            raise ValueError(f"noise must be >= 0, got {noise}")
+        for name, value in (("drive", drive), ("noise", noise)):
+            if _voltage(name, value) < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        _time("drive_tau", drive_tau), _time("drive_dt", drive_dt)
         _voltage("j0", j0), _voltage("stim_amplitude", stim_amplitude), _voltage("max_error", max_error)
         for name in ("stim_duration", "learn_every", "tau_r", "tau_d", "dt"):
             _time(name, getattr(self, name))
-        if int(n_trials) < 1:
-            raise ValueError(f"n_trials must be >= 1, got {n_trials}")
 
     # -- network -------------------------------------------------------------------------
     def build(self) -> BalancedNetwork:
@@ -405,7 +406,7 @@ class RecurrentTrainer:
                                      network=bn.network, reg=self.reg, interval=self.learn_every,
                                      dale=sign if self.dale else False, max_error=self.max_error,
                                      target_offset=self.target_offset, name="kimchow")
-        self.targets_ = targets
+        self.targets_, self.diverged_ = targets, None
         curve_c, curve_e, curve_r = [], [], []
         for trial in range(int(self.n_trials)):
             for c in range(targets.n_trials):
@@ -442,10 +443,10 @@ class RecurrentTrainer:
                                 before_repeat=lambda _: self._stimulate(condition), window_objects=ops)
                 except TrainingDiverged as exc:
                     s = exc.time - self._window_start
-                    raise TrainingDiverged(learner.rls_.n_updates, s, exc.error, _time("dt", self.dt),
-                                           message=f"RLS error diverged (max |error| > {learner.max_error:.3g} V) "
-                                                   f"in training trial {trial}, condition {condition}, at "
-                                                   f"t = {s * 1e3:.1f} ms of the window") from exc
+                    self.diverged_ = TrainingDiverged(learner.rls_.n_updates, s, exc.error, learner.dt, message=(
+                        f"RLS error diverged (max |error| > {learner.max_error:.3g} V) in training trial {trial}, "
+                        f"condition {condition}, at t = {s * 1e3:.1f} ms of the window"))
+                    raise self.diverged_ from exc
                 errors = learner.history_.errors
                 rms = float(np.sqrt(np.mean(errors * errors))) if errors.size else np.nan
             else:
@@ -463,7 +464,7 @@ class RecurrentTrainer:
         return rms, buf
 
     # -- evaluation ----------------------------------------------------------------------
-    def run_trials(self, n_trials: int = 5, *, batch: int = 1) -> TrialRecording:
+    def run_trials(self, n_trials: int = 5, *, batch: int = 1, allow_diverged: bool = False) -> TrialRecording:
         """Run ``n_trials`` test trials per condition with fixed weights (no learning).
 
         ``batch`` > 1 simulates that many trials at once, as independent copies of the
@@ -474,6 +475,7 @@ class RecurrentTrainer:
         _require_runtime()
         if getattr(self, "targets_", None) is None:
             raise RuntimeError("call fit() first")
+        refuse_if_diverged(getattr(self, "diverged_", None), allow_diverged, "the weights", "train with a larger reg")
         if int(batch) < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
         if int(batch) > 1 and int(n_trials) > 1:
@@ -560,16 +562,15 @@ class RecurrentTrainer:
                     spikes[start + b][c] = (i[k] - b * n, t[k])
         return TrialRecording(currents, spikes, self.targets_.dt, self.targets_.duration, self.n)
 
-    def score(self, recording: TrialRecording | None = None) -> float:
+    def score(self, recording: TrialRecording | None = None, *, allow_diverged: bool = False) -> float:
         """Mean correlation between trained neurons' currents and targets on test trials."""
-        rec = self.run_trials() if recording is None else recording
+        rec = self.run_trials(allow_diverged=allow_diverged) if recording is None else recording
         return float(np.nanmean(correlations(rec.currents, self.targets_.targets[None])))
 
     # -- persistence ---------------------------------------------------------------------
-    def save(self, path):
+    def save(self, path, *, allow_diverged: bool = False):
         """Save trained weights and configuration via :func:`brianforce.io.save_arrays`."""
-        from brianforce.io import save_arrays
-
+        refuse_if_diverged(getattr(self, "diverged_", None), allow_diverged, "the weights", "train with a larger reg")
         c = self.network_.connectivity
         arrays = dict(pre=c.pre, post=c.post, weight=np.array(self.network_.weight_view()),
                       target_values=self.targets_.targets, target_neurons=self.targets_.neurons)

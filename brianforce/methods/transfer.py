@@ -36,13 +36,14 @@ import numpy as np
 from brian2 import mV, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
 
+from brianforce.checks import as_count, as_number
 from brianforce.rate.backprop import DaleRNNParams
 from brianforce.io import load_arrays, save_arrays
 from brianforce.neurons import lif_equations, lif_reset, lif_threshold
 from brianforce.seeding import check_seed, rng_for
 
-__all__ = ["TransferredLIF", "LIFRun", "simulate_lif", "LIFTransfer", "read_recipe",
-           "DEFAULT_SCALING_FACTORS"]
+__all__ = ["TransferredLIF", "LIFRun", "simulate_lif", "LIFTransfer", "read_recipe", "recipe_settings",
+           "check_kim2019_recipe", "KIM2019_RECIPE_KEYS", "DEFAULT_SCALING_FACTORS"]
 
 DEFAULT_SCALING_FACTORS = tuple(range(20, 80, 5))       # 1/λ = 20, 25, …, 75 (the paper's grid)
 _MODEL_KIND = "kim2019-lif"
@@ -64,6 +65,27 @@ def _quantity(name, value, unit, *, positive=True, allow_zero=False):
     if positive and (v < 0 or (v == 0 and not allow_zero)):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
     return v
+
+
+def _neuron_si(neuron: dict) -> dict:
+    """The LIF neuron parameters (Brian2 quantities, over the defaults) checked, as SI floats."""
+    unknown = set(neuron) - set(_NEURON_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown neuron parameters {sorted(unknown)}; allowed: {sorted(_NEURON_DEFAULTS)}")
+    vals = {**_NEURON_DEFAULTS, **neuron}
+    si = {k: _quantity(k, vals[k], _NEURON_UNITS[k], positive=k not in ("v_th", "v_reset", "v_bias"),
+                       allow_zero=k in ("sigma_v", "tau_ref")) for k in _NEURON_DEFAULTS}
+    if si["v_reset"] >= si["v_th"]:
+        raise ValueError(f"v_reset ({vals['v_reset']}) must be below v_th ({vals['v_th']})")
+    return si
+
+
+def _scaling_factors(values) -> np.ndarray:
+    """Candidate ``1/λ`` as a float array, each a finite plain number > 0."""
+    seq = [values] if np.ndim(values) == 0 else values
+    if np.ndim(seq) != 1 or len(seq) == 0:
+        raise ValueError(f"scaling_factors must be a number or a non-empty sequence of numbers, got {values!r}")
+    return np.array([as_number(v, f"scaling_factors[{k}]", low=0.0, low_open=True) for k, v in enumerate(seq)])
 
 
 @dataclass
@@ -93,17 +115,8 @@ class TransferredLIF:
     @classmethod
     def from_rate(cls, rate: DaleRNNParams, scaling_factor: float, **neuron) -> "TransferredLIF":
         """Map ``rate`` with ``1/λ = scaling_factor``; neuron parameters as Brian2 quantities."""
-        s = float(scaling_factor)
-        if not np.isfinite(s) or s <= 0:
-            raise ValueError(f"scaling_factor (1/lambda) must be finite and > 0, got {scaling_factor}")
-        unknown = set(neuron) - set(_NEURON_DEFAULTS)
-        if unknown:
-            raise TypeError(f"unknown neuron parameters {sorted(unknown)}; allowed: {sorted(_NEURON_DEFAULTS)}")
-        vals = {**_NEURON_DEFAULTS, **neuron}
-        si = {k: _quantity(k, vals[k], _NEURON_UNITS[k], positive=k not in ("v_th", "v_reset", "v_bias"),
-                           allow_zero=k in ("sigma_v", "tau_ref")) for k in _NEURON_DEFAULTS}
-        if si["v_reset"] >= si["v_th"]:
-            raise ValueError(f"v_reset ({vals['v_reset']}) must be below v_th ({vals['v_th']})")
+        s = as_number(scaling_factor, "scaling_factor (1/lambda)", low=0.0, low_open=True)
+        si = _neuron_si(neuron)
         return cls(W_rate=rate.W.copy(), w_in_rate=rate.w_in.copy(), w_out_rate=rate.w_out.copy(),
                    b_out=float(rate.b_out), tau_d=rate.tau.copy(), scaling_factor=s,
                    input_dt=float(rate.dt), neuron=si)
@@ -285,7 +298,7 @@ def simulate_lif(model: TransferredLIF, inputs, *, seed: int = 0, dt=0.05 * ms, 
     mon = b2.StateMonitor(R, "o", record=True, dt=rec_s * second, when="end", name="readout_monitor")
     count = b2.SpikeMonitor(G, record=False, name="spike_count")
     objs += [R, S_out, mon, count]
-    n_rec = int(min(max(record_spikes, 0), B))
+    n_rec = min(as_count(record_spikes, "record_spikes"), B)
     if n_rec:
         spk = b2.SpikeMonitor(G[:n_rec * N], name="spikes")
         objs.append(spk)
@@ -345,15 +358,21 @@ class LIFTransfer:
         self.n_validation = n_validation
         self.dt, self.record_dt, self.seed = dt, record_dt, seed
         self.neuron = neuron
+        self._check()
+
+    def _check(self):
+        """Every setting checked (in the constructor and again by :meth:`fit`); errors name it."""
+        _scaling_factors(self.scaling_factors)
+        as_count(self.n_validation, "n_validation", minimum=1)
+        if _quantity("record_dt", self.record_dt, second) < _quantity("dt", self.dt, second):
+            raise ValueError(f"record_dt ({self.record_dt}) must be >= dt ({self.dt})")
+        check_seed(self.seed)
+        _neuron_si(self.neuron)
 
     def fit(self, rate: DaleRNNParams, task) -> "LIFTransfer":
         """Grid-search ``1/λ`` on ``n_validation`` fresh trials of ``task``."""
-        factors = np.asarray(self.scaling_factors, dtype=float).reshape(-1)
-        if factors.size == 0 or not np.all(np.isfinite(factors)) or np.any(factors <= 0):
-            raise ValueError(f"scaling_factors must be finite positive numbers, got {self.scaling_factors}")
-        n_val = self.n_validation
-        if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or n_val < 1:
-            raise ValueError(f"n_validation must be a positive integer, got {n_val!r}")
+        self._check()
+        factors, n_val = _scaling_factors(self.scaling_factors), int(self.n_validation)
         if abs(task.dt - rate.dt) > 1e-12:
             raise ValueError(f"task step ({task.dt} s) differs from the rate network's dt ({rate.dt} s)")
         seed = check_seed(self.seed)
@@ -414,30 +433,75 @@ def _parse(value):
     return value
 
 
+#: Sections of a ``method = "kim2019"`` recipe and the keys of each: ``[rate]`` (network) and
+#: ``[training]`` are :class:`~brianforce.rate.backprop.DaleRNNTrainer` arguments, ``[transfer]``
+#: those of :class:`LIFTransfer`.
+KIM2019_RECIPE_KEYS = {
+    "": ("experiment", "paper", "task", "rate", "training", "transfer", "evaluation"),
+    "experiment": ("method", "seed"),
+    "paper": ("reference", "figure", "expected_rate_accuracy", "expected_lif_accuracy"),
+    "task": ("name",),
+    "rate": ("n_units", "p_inh", "p_connect", "gain", "tau_min", "tau_max", "dt", "activation", "noise_std"),
+    "training": ("learning_rate", "batch_size", "max_iter", "min_iter", "loss_threshold", "target_accuracy",
+                 "eval_every", "n_eval", "train_input_weights", "divergence_factor", "verbose"),
+    "transfer": ("scaling_factors", "n_validation", "dt", "record_dt", *_NEURON_DEFAULTS),
+    "evaluation": ("n_test",),
+}
+_RATE_TIMES = ("tau_min", "tau_max", "dt")
+
+
+def check_kim2019_recipe(recipe: dict, where: str = "the recipe") -> None:
+    """Check the sections and keys of a Kim et al. (2019) recipe (:data:`KIM2019_RECIPE_KEYS`),
+    the rate network's times (unit strings, quantities or seconds), its seed and number of test trials.
+
+    Raises
+    ------
+    RecipeError
+        An unknown section or key (naming the closest valid one), or a missing ``[task] name``
+        or ``[rate]`` section.
+    """
+    from brianforce.config import RecipeError, check_sections, recipe_seconds
+
+    check_sections(recipe, KIM2019_RECIPE_KEYS, where)
+    if "name" not in recipe.get("task", {}) or "rate" not in recipe:
+        raise RecipeError(f"{where}: a kim2019 recipe needs [task] name and a [rate] section")
+    for key in _RATE_TIMES:
+        if key in recipe["rate"]:
+            recipe_seconds(recipe["rate"][key], f"[rate] {key}")
+    as_count(recipe.get("experiment", {}).get("seed", 0), "[experiment] seed")
+    as_count(recipe.get("evaluation", {}).get("n_test", 100), "[evaluation] n_test", minimum=1)
+
+
 def read_recipe(path) -> dict:
     """Read a ``models/kim2019_*.toml`` recipe; unit strings ("5 ms", "-40 mV") → quantities.
 
-    Units are parsed by :func:`brianforce.config.parse_quantity` (whitelist, never evaluated);
-    other strings are kept as they are.
+    The sections and keys are checked first (:func:`check_kim2019_recipe`). Units are parsed by
+    :func:`brianforce.config.parse_quantity` (whitelist, never evaluated); other strings are
+    kept as they are.
     """
     from brianforce.config import load_recipe
 
-    return _parse(load_recipe(path))
+    recipe = load_recipe(path)
+    check_kim2019_recipe(recipe, str(path))
+    return _parse(recipe)
 
 
 def recipe_settings(recipe: dict) -> tuple:
     """Split a recipe into ``(task, trainer_kwargs, transfer_kwargs, n_test)``.
 
-    Rate-network times become plain SI floats (the numpy core's convention); the LIF
-    parameters stay Brian2 quantities.
+    Rate-network times become plain SI floats (the numpy core's convention; a quantity that is
+    not a time raises ``DimensionMismatchError``); the LIF parameters stay Brian2 quantities.
     """
     from brianforce.tasks.kim2019 import make_task
+    from brianforce.units import as_si
 
-    rate = {k: (float(v) if isinstance(v, Quantity) else v) for k, v in recipe["rate"].items()}
+    check_kim2019_recipe(recipe)
+    rate = {k: (as_si(v, second, f"[rate] {k}") if k in _RATE_TIMES and isinstance(v, Quantity) else v)
+            for k, v in recipe["rate"].items()}
     trainer_kwargs = {**rate, **recipe.get("training", {})}
     task = make_task(recipe["task"]["name"], dt=trainer_kwargs.get("dt", 0.005))
     transfer_kwargs = dict(recipe.get("transfer", {}))
-    n_test = int(recipe.get("evaluation", {}).get("n_test", 100))
+    n_test = as_count(recipe.get("evaluation", {}).get("n_test", 100), "[evaluation] n_test", minimum=1)
     return task, trainer_kwargs, transfer_kwargs, n_test
 
 
@@ -473,9 +537,10 @@ def run_kim2019(recipe: dict, seed: int = 0, *, n_test: int | None = None, **ove
     task, tkw, xkw, n_default = recipe_settings(recipe)
     tkw.update(overrides)
     n_test = n_default if n_test is None else n_test
+    transfer = LIFTransfer(seed=seed, **xkw)          # its settings are checked before the rate training
     trainer = DaleRNNTrainer(seed=seed, **tkw).fit(task)
     rate_acc = trainer.score(task, n_trials=n_test, seed=seed + 1)
-    transfer = LIFTransfer(seed=seed, **xkw).fit(trainer.params_, task)
+    transfer.fit(trainer.params_, task)
     lif_acc = transfer.score(task, n_trials=n_test, seed=seed + 1)
     run = transfer.test_run_
     lif_strict = task.accuracy(run.outputs, transfer.test_labels_, dt=run.record_dt)

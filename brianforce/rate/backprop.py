@@ -33,7 +33,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from brianforce.errors import TrainingDiverged
+from brianforce.checks import as_count, as_flag, as_number
+from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.io import load_arrays, save_arrays
 from brianforce.seeding import check_seed, rng_for
 
@@ -64,20 +65,12 @@ def _act(name, x):
 
 
 def _positive(name, value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number (plain float, SI units), got {value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
-    return value
+    """A finite plain number > 0 (SI units; a Brian2 unit, a bool or a string is refused)."""
+    return as_number(value, name, low=0.0, low_open=True)
 
 
 def _probability(name, value, *, allow_zero=True):
-    value = float(value)
-    if not (0.0 <= value <= 1.0) or (not allow_zero and value == 0):
-        raise ValueError(f"{name} must be a probability in {'[0' if allow_zero else '(0'}, 1], got {value}")
-    return value
+    return as_number(value, name, low=0.0, high=1.0, low_open=not allow_zero)
 
 
 @dataclass
@@ -152,6 +145,22 @@ class DaleRNNParams:
         return cls(b_out=float(arrays.pop("b_out")), **arrays, **meta["model"])
 
 
+def _network_settings(n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, activation, noise_std) -> tuple:
+    """The network settings of :func:`init_dale_rnn` checked (each error names the parameter)."""
+    n_units = as_count(n_units, "n_units", minimum=2)
+    p_inh = _probability("p_inh", p_inh)
+    p_connect = _probability("p_connect", p_connect, allow_zero=False)
+    gain = _positive("gain", gain)
+    tau_min, tau_max, dt = _positive("tau_min", tau_min), _positive("tau_max", tau_max), _positive("dt", dt)
+    if tau_max < tau_min:
+        raise ValueError(f"tau_max ({tau_max}) must be >= tau_min ({tau_min})")
+    if dt > tau_min:
+        raise ValueError(f"dt ({dt} s) must not exceed tau_min ({tau_min} s) (Euler step would be unstable)")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    return n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, as_number(noise_std, "noise_std", low=0.0)
+
+
 def init_dale_rnn(n_units: int, n_inputs: int, seed: int = 0, *, p_inh: float = 0.2,
                   p_connect: float = 0.2, gain: float = 1.5, tau_min: float = 0.020,
                   tau_max: float = 0.050, dt: float = 0.005, activation: str = "sigmoid",
@@ -166,24 +175,10 @@ def init_dale_rnn(n_units: int, n_inputs: int, seed: int = 0, *, p_inh: float = 
     ----------
     Kim, Li & Sejnowski (2019) PNAS 116:22811, Methods.
     """
-    if isinstance(n_units, bool) or not isinstance(n_units, (int, np.integer)) or n_units < 2:
-        raise ValueError(f"n_units must be an integer >= 2, got {n_units!r}")
-    if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)) or n_inputs < 1:
-        raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}")
+    n_inputs = as_count(n_inputs, "n_inputs", minimum=1)
     seed = check_seed(seed)
-    p_inh = _probability("p_inh", p_inh)
-    p_connect = _probability("p_connect", p_connect, allow_zero=False)
-    gain = _positive("gain", gain)
-    tau_min, tau_max, dt = _positive("tau_min", tau_min), _positive("tau_max", tau_max), _positive("dt", dt)
-    if tau_max < tau_min:
-        raise ValueError(f"tau_max ({tau_max}) must be >= tau_min ({tau_min})")
-    if dt > tau_min:
-        raise ValueError(f"dt ({dt} s) must not exceed tau_min ({tau_min} s) (Euler step would be unstable)")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    noise_std = float(noise_std)
-    if not np.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std must be finite and >= 0, got {noise_std}")
+    n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, noise_std = _network_settings(
+        n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, activation, noise_std)
     N = int(n_units)
     rng = rng_for(seed, "connectivity")
     sign = np.where(rng.random(N) < p_inh, -1.0, 1.0)
@@ -281,7 +276,8 @@ def simulate_rate(params: DaleRNNParams, inputs, *, rng: np.random.Generator | N
     X, R, _, _, O = _forward(params, inputs, x0, noise)
     if not np.all(np.isfinite(O)):
         bad = int(np.argmax(~np.all(np.isfinite(O), axis=0)))
-        raise TrainingDiverged(message=f"rate network diverged (NaN/Inf output) at step {bad} "
+        raise TrainingDiverged(None, (bad + 1) * params.dt, None, params.dt,
+                               message=f"rate network diverged (NaN/Inf output) at step {bad} "
                                        f"(t = {(bad + 1) * params.dt:.3f} s)")
     return RateTrajectory(X.transpose(1, 0, 2), R.transpose(1, 0, 2), O)
 
@@ -368,9 +364,9 @@ class Adam:
     def __init__(self, learning_rate: float = 0.01, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8):
         self.learning_rate = _positive("learning_rate", learning_rate)
-        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise ValueError(f"beta1, beta2 must be in [0, 1), got {beta1}, {beta2}")
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), _positive("eps", eps)
+        self.beta1, self.beta2 = (as_number(b, k, low=0.0, high=1.0, high_open=True)
+                                  for k, b in (("beta1", beta1), ("beta2", beta2)))
+        self.eps = _positive("eps", eps)
         self.t = 0
         self.m: dict = {}
         self.v: dict = {}
@@ -437,8 +433,11 @@ class DaleRNNTrainer:
     train_input_weights : bool
         Whether ``W^in`` is trained (paper: no).
     divergence_factor : float
-        Raise :class:`~brianforce.errors.TrainingDiverged` if a batch loss is NaN/Inf or exceeds this
-        multiple of the loss of a silent network (``sqrt(Σ z²)``, at least 1).
+        Raise :class:`~brianforce.errors.TrainingDiverged` (with the iteration and the loss) if a
+        batch loss is NaN/Inf or exceeds this multiple of the loss of a silent network
+        (``sqrt(Σ z²)``, at least 1, so all-zero targets count 1). The trainer keeps what it
+        reached (``params_``, ``history_``, ``diverged_``), and :meth:`predict`, :meth:`score`
+        and :meth:`save` then refuse unless ``allow_diverged=True``.
     seed : int
         Fixes initial weights, trials and noise.
 
@@ -452,6 +451,8 @@ class DaleRNNTrainer:
     n_iter_ : int
     accuracy_, eval_loss_ : float
         Last evaluation.
+    diverged_ : TrainingDiverged or None
+        The divergence that stopped :meth:`fit`, else None.
 
     References
     ----------
@@ -476,16 +477,22 @@ class DaleRNNTrainer:
         self.train_input_weights = train_input_weights
         self.divergence_factor = divergence_factor
         self.seed, self.verbose = seed, verbose
+        self._check()
 
     def _check(self):
+        """Every setting checked (in the constructor and again by :meth:`fit`); errors name it."""
+        _network_settings(self.n_units, self.p_inh, self.p_connect, self.gain, self.tau_min, self.tau_max,
+                          self.dt, self.activation, self.noise_std)
         for name in ("batch_size", "max_iter", "eval_every", "n_eval"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            as_count(getattr(self, name), name, minimum=1)
+        as_count(self.min_iter, "min_iter")
+        _positive("learning_rate", self.learning_rate)
         _positive("loss_threshold", self.loss_threshold)
         _positive("divergence_factor", self.divergence_factor)
-        if not 0 < self.target_accuracy <= 1:
-            raise ValueError(f"target_accuracy must be in (0, 1], got {self.target_accuracy}")
+        as_number(self.target_accuracy, "target_accuracy", low=0.0, high=1.0, low_open=True)
+        as_flag(self.train_input_weights, "train_input_weights")
+        as_flag(self.verbose, "verbose")
+        check_seed(self.seed)
 
     def fit(self, task) -> "DaleRNNTrainer":
         """Train on ``task`` (an object with ``sample`` → :class:`~brianforce.tasks.trials.Trials`
@@ -504,7 +511,7 @@ class DaleRNNTrainer:
         rng_noise = rng_for(self.seed, "rate-noise")
         rng_eval = rng_for(self.seed, "evaluation")
         hist = TrainingHistory()
-        self.converged_ = False
+        self.converged_, self.diverged_ = False, None
         first_loss = None
         for it in range(1, self.max_iter + 1):
             batch = task.sample(self.batch_size, rng_trials)
@@ -515,9 +522,10 @@ class DaleRNNTrainer:
                 # scale of the loss of a silent (o = 0) network on typical trials
                 ref = max(float(np.mean(np.sqrt(np.sum(z ** 2, axis=1)))), 1.0)
             if not np.isfinite(loss) or loss > self.divergence_factor * ref:
-                raise TrainingDiverged(it, message=f"training diverged at iteration {it}: batch loss {loss!r} "
-                                               f"exceeds {self.divergence_factor:g} x {ref:.3g} (loss of a "
-                                               "silent network)")
+                self._stop(params, hist, it, TrainingDiverged(
+                    it, None, loss, counter="iteration",
+                    message=f"training diverged at iteration {it}: batch loss {loss!r} exceeds "
+                            f"{self.divergence_factor:g} x {ref:.3g} (loss of a silent network)"))
             hist.train_loss.append(loss)
             steps = opt.step({k: grads[k] for k in trainable})
             for k, d in steps.items():
@@ -527,7 +535,11 @@ class DaleRNNTrainer:
                     getattr(params, k)[...] += d
             if it % self.eval_every == 0 or it == self.max_iter:
                 ev = task.sample(self.n_eval, rng_eval)
-                traj = simulate_rate(params, ev.inputs, rng=rng_noise)
+                try:
+                    traj = simulate_rate(params, ev.inputs, rng=rng_noise)
+                except TrainingDiverged as exc:
+                    self._stop(params, hist, it, TrainingDiverged(
+                        it, None, None, counter="iteration", message=f"training diverged at iteration {it}: {exc}"))
                 ev_loss = float(np.mean(np.sqrt(np.sum((traj.outputs - _single_output(ev)) ** 2, axis=1))))
                 acc = task.accuracy(traj.outputs, ev.labels)
                 hist.eval_iteration.append(it)
@@ -548,12 +560,33 @@ class DaleRNNTrainer:
                           f"(last accuracy {self.accuracy_:.2f}, loss {self.eval_loss_:.2f})", RuntimeWarning)
         return self
 
-    def predict(self, inputs, *, seed: int | None = None) -> np.ndarray:
-        """Outputs (B, T) of the trained network; noisy when ``seed`` is given."""
+    def _stop(self, params, hist, it, exc: TrainingDiverged):
+        """Keep what a diverged training reached (for ``allow_diverged=True``) and raise ``exc``."""
+        self.params_, self.history_, self.n_iter_, self.diverged_ = params, hist, it, exc
+        self.accuracy_ = hist.eval_accuracy[-1] if hist.eval_accuracy else float("nan")
+        self.eval_loss_ = hist.eval_loss[-1] if hist.eval_loss else float("nan")
+        raise exc
+
+    def _check_usable(self, allow_diverged) -> None:
+        if not hasattr(self, "params_"):
+            raise RuntimeError("call fit() first")
+        refuse_if_diverged(getattr(self, "diverged_", None), allow_diverged, "the network",
+                           "train again with a smaller learning_rate")
+
+    def predict(self, inputs, *, seed: int | None = None, allow_diverged: bool = False) -> np.ndarray:
+        """Outputs (B, T) of the trained network; noisy when ``seed`` is given. Refused after
+        :class:`TrainingDiverged` unless ``allow_diverged=True``."""
+        self._check_usable(allow_diverged)
         rng = None if seed is None else rng_for(seed, "rate-predict")
         return simulate_rate(self.params_, inputs, rng=rng).outputs
 
-    def score(self, task, n_trials: int = 100, seed: int = 1) -> float:
-        """Accuracy on ``n_trials`` fresh, noisy trials."""
+    def score(self, task, n_trials: int = 100, seed: int = 1, *, allow_diverged: bool = False) -> float:
+        """Accuracy on ``n_trials`` fresh, noisy trials (refused after divergence, as :meth:`predict`)."""
         batch = task.sample(n_trials, rng_for(seed, "rate-score-trials"))
-        return task.accuracy(self.predict(batch.inputs, seed=seed), batch.labels)
+        return task.accuracy(self.predict(batch.inputs, seed=seed, allow_diverged=allow_diverged), batch.labels)
+
+    def save(self, path, metadata: dict | None = None, *, allow_diverged: bool = False):
+        """Save ``params_`` (:meth:`DaleRNNParams.save`); refused after :class:`TrainingDiverged`
+        unless ``allow_diverged=True``."""
+        self._check_usable(allow_diverged)
+        return self.params_.save(path, metadata)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from brianforce.checks import as_count, as_number
+
 __all__ = ["Factors", "pca_factors", "pool_projection", "factor_currents"]
 
 
@@ -69,13 +71,14 @@ def pca_factors(activity, *, variance: float | None = 0.99, n_factors: int | Non
         raise ValueError("activity has zero variance; no factors")
     frac = var / var.sum()
     if n_factors is not None:
-        if isinstance(n_factors, bool) or int(n_factors) != n_factors or not 1 <= n_factors <= len(s):
+        k = as_count(n_factors, "n_factors", minimum=1)
+        if k > len(s):
             raise ValueError(f"n_factors must be an integer in [1, {len(s)}], got {n_factors!r}")
-        k = int(n_factors)
     else:
-        if variance is None or not 0 < float(variance) <= 1:
-            raise ValueError(f"variance must be in (0, 1], got {variance!r}")
-        k = int(np.searchsorted(np.cumsum(frac), float(variance) - 1e-12) + 1)
+        if variance is None:
+            raise ValueError("give variance (in (0, 1]) or n_factors")
+        variance = as_number(variance, "variance", low=0.0, high=1.0, low_open=True)
+        k = int(np.searchsorted(np.cumsum(frac), variance - 1e-12) + 1)
         k = min(k, len(s))
     return Factors(mean, vt[:k].T.copy(), frac[:k].copy(), float(frac[:k].sum()))
 
@@ -90,13 +93,12 @@ def pool_projection(n_neurons: int, n_factors: int, gain: float, rng: np.random.
     random pool of ``≈ pool_fraction·N`` neurons (pools overlap at random); the columns are
     then normalised to ``gain`` but only approximately orthogonal.
     """
-    if int(n_neurons) < int(n_factors) or int(n_factors) < 1:
+    n_neurons, n_factors = as_count(n_neurons, "n_neurons", minimum=1), as_count(n_factors, "n_factors", minimum=1)
+    if n_neurons < n_factors:
         raise ValueError(f"need 1 <= n_factors <= n_neurons, got {n_factors}, {n_neurons}")
-    if not (np.isfinite(gain) and gain > 0):
-        raise ValueError(f"gain must be > 0, got {gain}")
-    if not 0 < pool_fraction <= 1:
-        raise ValueError(f"pool_fraction must be in (0, 1], got {pool_fraction}")
-    V = rng.uniform(-1, 1, (int(n_neurons), int(n_factors)))
+    as_number(gain, "gain", low=0.0, low_open=True)
+    pool_fraction = as_number(pool_fraction, "pool_fraction", low=0.0, high=1.0, low_open=True)
+    V = rng.uniform(-1, 1, (n_neurons, n_factors))
     if pool_fraction == 1:
         Q, _ = np.linalg.qr(V)
         return gain * Q

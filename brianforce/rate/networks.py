@@ -16,10 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from brianforce.checks import as_count, as_flag, as_number
 from brianforce.networks.connectivity import SparseWeights
-from brianforce.errors import TrainingDiverged
+from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.neurons import LIFParams, lif_rate
 from brianforce.learning.rls import RLS
+from brianforce.learning.targets import divergence_scale
 
 __all__ = ["RateResult", "TanhForceNetwork", "LIFRateNetwork"]
 
@@ -41,17 +43,24 @@ def _check_divergence(err, limit, step, t, dt):
 
 
 class _OnlineRateNet:
-    """Shared settle / train / predict loop; subclasses define ``_step`` and ``_regressor``."""
+    """Shared settle / train / predict loop; subclasses define ``_step`` and ``_regressor``.
+
+    Training stops with :class:`TrainingDiverged` (RLS update, time, error) when an error is not finite
+    or exceeds ``divergence_factor`` target amplitudes (constant targets: their largest ``|y|``, zero
+    targets: 1; :func:`~brianforce.learning.targets.divergence_scale`); it is kept in ``diverged_`` and
+    :meth:`predict` then refuses unless ``allow_diverged=True``.
+    """
 
     dt: float
     rls_every: int
     record_every: int = 1
     divergence_factor: float = 100.0
+    diverged_: TrainingDiverged | None = None
 
     def _run(self, task, duration: float, train: bool, record_activity: int = 0) -> RateResult:
         n_steps = int(round(duration / self.dt))
         ts, zs, acts, errs = [], [], [], []
-        limit = self.divergence_factor * max(task.amplitude, 1e-12)
+        limit = self.divergence_factor * divergence_scale(task, self.t_, self.t_ + duration) if train else np.inf
         for n in range(n_steps):
             self._step()
             self.t_ += self.dt
@@ -73,18 +82,25 @@ class _OnlineRateNet:
 
     def fit(self, task, settle: float = 0.5, train: float = 4.5):
         """Settle without learning, then train the readout online by RLS; returns self."""
-        if settle < 0 or train <= 0:
-            raise ValueError("settle must be >= 0 and train > 0 (seconds)")
-        self.task_ = task
+        if as_number(settle, "settle") < 0 or as_number(train, "train") <= 0:
+            raise ValueError(f"settle must be >= 0 and train > 0 (seconds), got {settle!r}, {train!r}")
+        self.task_, self.diverged_ = task, None
         if settle:
             self._run(task, settle, False)
-        self.train_result_ = self._run(task, train, True)
+        try:
+            self.train_result_ = self._run(task, train, True)
+        except TrainingDiverged as exc:
+            self.diverged_ = exc
+            raise
         return self
 
-    def predict(self, duration: float = 2.0, record_activity: int = 0) -> RateResult:
-        """Free-running continuation (no learning)."""
+    def predict(self, duration: float = 2.0, record_activity: int = 0, *, allow_diverged: bool = False) -> RateResult:
+        """Free-running continuation (no learning); refused after :class:`TrainingDiverged` unless
+        ``allow_diverged=True``."""
         if not hasattr(self, "task_"):
             raise RuntimeError("call fit() first")
+        refuse_if_diverged(self.diverged_, allow_diverged, "the readout",
+                           "train a new network with a larger reg or a longer rls_every")
         return self._run(self.task_, duration, False, record_activity)
 
 
@@ -110,8 +126,11 @@ class TanhForceNetwork(_OnlineRateNet):
 
     def __init__(self, n: int = 1000, *, g: float = 1.5, p: float = 0.1, tau: float = 10e-3, dt: float = 1e-3,
                  reg: float = 1.0, rls_every: int = 2, n_outputs: int = 1, rng=None, record_every: int = 1):
-        if n < 1 or not 0 < p <= 1 or tau <= 0 or dt <= 0:
-            raise ValueError("need n >= 1, 0 < p <= 1, tau > 0, dt > 0")
+        n, n_outputs = as_count(n, "n", minimum=1), as_count(n_outputs, "n_outputs", minimum=1)
+        g, p = as_number(g, "g"), as_number(p, "p", low=0.0, high=1.0, low_open=True)
+        tau, dt = (as_number(v, k, low=0.0, low_open=True) for k, v in (("tau", tau), ("dt", dt)))
+        rls_every = as_count(rls_every, "rls_every", minimum=1)
+        record_every = as_count(record_every, "record_every", minimum=1)
         rng = np.random.default_rng(0) if rng is None else rng
         self.n, self.g, self.tau, self.dt = n, g, tau, dt
         mask = rng.random((n, n)) < p
@@ -162,7 +181,10 @@ class LIFRateNetwork(_OnlineRateNet):
                  initial_rates=None, bias=None):
         self.W = sparse.csr_matrix((weights.value, (weights.post, weights.pre)), shape=(weights.n, weights.n))
         self.eta = np.asarray(eta, dtype=float)
-        self.lif, self.dt = lif, dt
+        self.lif, self.dt = lif, as_number(dt, "dt", low=0.0, low_open=True)
+        rls_every = as_count(rls_every, "rls_every", minimum=1)
+        record_every = as_count(record_every, "record_every", minimum=1)
+        normalised = as_flag(normalised, "normalised")
         n, k = self.eta.shape
         self.bias = np.full(n, lif.bias) if bias is None else np.broadcast_to(np.asarray(bias, float), (n,)).copy()
         self.s = np.zeros(n) if initial_rates is None else np.asarray(initial_rates, float).copy()

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-from brianforce.errors import TrainingDiverged
+from brianforce.checks import as_count, as_flag, as_number
+from brianforce.errors import TrainingDiverged, refuse_if_diverged
+from brianforce.learning.targets import divergence_scale_of
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["RateTeacher", "TeacherRun", "normalised_error"]
@@ -70,6 +72,13 @@ def one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
+def _train_error(sq_err: float, sq_target: float, n: int) -> float:
+    """``Σ|z − f|² / Σ|f|²``; for all-zero targets (scale 1) the mean squared error ``Σ|z|² / n``."""
+    if sq_target > 0:
+        return sq_err / sq_target
+    return sq_err / n if n else float("nan")
+
+
 def _as_trials(a, name):
     a = np.asarray(a, dtype=float)
     if a.ndim == 2:
@@ -111,7 +120,13 @@ class RateTeacher:
     x_rest_ : ndarray (N,)   state at rest (start of every trial of non-continuous tasks; for
                              full-FORCE, the driven network's rest state that training used)
     x_end_ : ndarray (N,)    driven state at the end of training (continuous tasks)
-    train_error_ : float     normalised error of the fit on the driven activity
+    train_error_ : float     normalised error of the fit on the driven activity (all-zero
+                             targets: the mean squared error)
+    diverged_ : TrainingDiverged or None
+        Online (full-FORCE) training stops with :class:`~brianforce.errors.TrainingDiverged` (RLS
+        update, time, error) when the output error is not finite or exceeds ``divergence_factor``
+        (class attribute, 100) target amplitudes (constant targets: their largest ``|f|``, zero
+        targets: 1); :meth:`run` and :meth:`run_driven` then refuse unless ``allow_diverged=True``.
 
     References
     ----------
@@ -119,28 +134,23 @@ class RateTeacher:
     DePasquale B et al. (2018) full-FORCE. PLoS ONE 13:e0191527.
     """
 
+    divergence_factor: float = 100.0
+    diverged_: TrainingDiverged | None = None
+
     def __init__(self, n_units: int = 200, *, tau: float = 10e-3, g: float = 1.5,
                  target_gain: float = 1.0, input_gain: float = 1.0, reg: float = 1e-2,
                  noise: float = 0.0, washout: float = 0.5, method: str = "full-force",
                  update_every: int = 2, seed: int = 0):
         if method not in ("full-force", "batch"):
             raise ValueError(f"method must be 'full-force' or 'batch', got {method!r}")
-        if isinstance(update_every, bool) or int(update_every) != update_every or update_every < 1:
-            raise ValueError(f"update_every must be a positive integer, got {update_every!r}")
-        self.method, self.update_every = method, int(update_every)
-        if isinstance(n_units, bool) or int(n_units) != n_units or n_units < 2:
-            raise ValueError(f"n_units must be an integer >= 2, got {n_units!r}")
-        for name, v in dict(tau=tau, reg=reg).items():
-            if not (np.isfinite(float(v)) and float(v) > 0):
-                raise ValueError(f"{name} must be > 0 (plain float, SI units), got {v!r}")
-        for name, v in dict(g=g, target_gain=target_gain, input_gain=input_gain, noise=noise,
-                            washout=washout).items():
-            if not (np.isfinite(float(v)) and float(v) >= 0):
-                raise ValueError(f"{name} must be >= 0, got {v!r}")
-        self.n_units = int(n_units)
-        self.tau, self.g, self.reg = float(tau), float(g), float(reg)
-        self.target_gain, self.input_gain = float(target_gain), float(input_gain)
-        self.noise, self.washout = float(noise), float(washout)
+        self.method, self.update_every = method, as_count(update_every, "update_every", minimum=1)
+        self.n_units = as_count(n_units, "n_units", minimum=2)
+        # plain SI floats: a Brian2 unit (tau=10*ms) is refused, not stripped
+        self.tau, self.reg = (as_number(v, k, low=0.0, low_open=True) for k, v in (("tau", tau), ("reg", reg)))
+        self.g, self.target_gain, self.input_gain, self.noise, self.washout = (
+            as_number(v, k, low=0.0) for k, v in (("g", g), ("target_gain", target_gain),
+                                                  ("input_gain", input_gain), ("noise", noise),
+                                                  ("washout", washout)))
         self.seed = check_seed(seed)
 
     # ------------------------------------------------------------------ internals
@@ -172,7 +182,9 @@ class RateTeacher:
                 if rng is not None:
                     x += self.noise * rng.standard_normal(self.n_units)
             if not np.all(np.isfinite(x)):
-                raise TrainingDiverged(k, message=f"teacher state diverged in trial {k}")
+                raise TrainingDiverged(k, (k + 1) * T * dt, None, dt, counter="trial",
+                                       message=f"teacher state diverged (NaN/Inf) in trial {k}, by "
+                                               f"t = {(k + 1) * T * dt:.4f} s of the run")
         return rates, x
 
     def _rest_state(self, J, dt, n_inputs, x0, duration=2.0):
@@ -201,11 +213,10 @@ class RateTeacher:
         targets = _as_trials(targets, "targets")
         if inputs.shape[:2] != targets.shape[:2]:
             raise ValueError(f"inputs {inputs.shape} and targets {targets.shape} disagree in trials/time")
-        dt = float(dt)
-        if not dt > 0:
-            raise ValueError(f"dt must be > 0 seconds, got {dt}")
+        dt = as_number(dt, "dt", low=0.0, low_open=True)
         self.dt_ = dt
-        self.continuous_ = bool(continuous)
+        self.continuous_ = as_flag(continuous, "continuous")
+        self.diverged_ = None
         self._draw(inputs.shape[2], targets.shape[2])
         x_rest_D = self._rest_state(self.J_D_, dt, inputs.shape[2], self.x_init_) if not continuous else None
         if self.method == "full-force":
@@ -228,7 +239,7 @@ class RateTeacher:
         c = cho_factor(G)
         self.J_ = cho_solve(c, R.T @ D).T
         self.W_out_ = cho_solve(c, R.T @ F)
-        self.train_error_ = normalised_error(R @ self.W_out_, F)
+        self.train_error_ = _train_error(float(np.sum((R @ self.W_out_ - F) ** 2)), float(np.sum(F ** 2)), F.size)
         self.x_end_ = x_end
         self.x_rest_ = (self._rest_state(self.J_, dt, inputs.shape[2], x_rest_D)
                         if not continuous else x_end)
@@ -247,6 +258,8 @@ class RateTeacher:
         xD = self.x_init_.copy() if x_rest_D is None else x_rest_D.copy()
         x = xD.copy()
         sq_err = sq_tgt = 0.0
+        n_err, T = 0, inputs.shape[1]
+        limit = self.divergence_factor * divergence_scale_of(targets.reshape(-1, Q))
         for k in range(inputs.shape[0]):
             if x_rest_D is not None:
                 xD = x_rest_D.copy()
@@ -256,10 +269,18 @@ class RateTeacher:
                 out = r @ rls.W            # (N + Q,): [J r, W_out r]
                 if t % self.update_every == 0:
                     aim = np.concatenate([self.J_D_ @ rD + self.u_f_ @ targets[k, t], targets[k, t]])
-                    rls.update(r, out - aim)
+                    err = out - aim
+                    if not (np.all(np.isfinite(err)) and np.max(np.abs(err[N:])) <= limit):
+                        self._keep_diverged(rls, x, x_rest_D, TrainingDiverged(
+                            rls.n_updates, (k * T + t) * dt, err[N:], dt,
+                            message=f"online teacher training diverged at RLS update {rls.n_updates} (trial {k}, "
+                                    f"t = {(k * T + t) * dt:.4f} s of training): output error {err[N:]} is not "
+                                    f"finite or exceeds {self.divergence_factor:g} target amplitudes"))
+                    rls.update(r, err)
                     if k == inputs.shape[0] - 1:
                         sq_err += float(np.sum((out[N:] - targets[k, t]) ** 2))
                         sq_tgt += float(np.sum(targets[k, t] ** 2))
+                        n_err += Q
                 xinf = self.J_D_ @ rD + drv[k, t]
                 xD = xinf + (xD - xinf) * decay
                 xinf = out[:N] + ext[k, t]
@@ -267,17 +288,35 @@ class RateTeacher:
                 if self.noise > 0:
                     x += self.noise * rng.standard_normal(N)
             if not np.all(np.isfinite(x)) or not np.all(np.isfinite(rls.W)):
-                raise TrainingDiverged(k, message=f"online teacher training diverged in trial {k}")
+                self._keep_diverged(rls, x, x_rest_D, TrainingDiverged(
+                    k, (k + 1) * T * dt, None, dt, counter="trial",
+                    message=f"online teacher training diverged (NaN/Inf state or weights) in trial {k}, by "
+                            f"t = {(k + 1) * T * dt:.4f} s of training"))
         self.J_ = rls.W[:, :N].T.copy()
         self.W_out_ = rls.W[:, N:].copy()
-        self.train_error_ = sq_err / sq_tgt if sq_tgt > 0 else float("nan")
+        self.train_error_ = _train_error(sq_err, sq_tgt, n_err)
         return x
 
-    def run_driven(self, inputs, targets, *, x0=None) -> TeacherRun:
-        """Run the *driven* network (``J_D``, target fed in through ``u_f``) — the activity the
-        trained network was fit to reproduce (exactly periodic for a periodic target)."""
+    def _keep_diverged(self, rls, x, x_rest_D, exc: TrainingDiverged):
+        """Keep what a diverged online training left (for ``allow_diverged=True``) and raise ``exc``."""
+        N = self.n_units
+        self.J_, self.W_out_, self.train_error_ = rls.W[:, :N].T.copy(), rls.W[:, N:].copy(), float("nan")
+        self.x_end_ = x
+        self.x_rest_ = x if x_rest_D is None else x_rest_D.copy()
+        self.diverged_ = exc
+        raise exc
+
+    def _check_run(self, what: str, allow_diverged) -> None:
         if not hasattr(self, "J_"):
-            raise RuntimeError("call fit() before run_driven()")
+            raise RuntimeError(f"call fit() before {what}()")
+        refuse_if_diverged(self.diverged_, allow_diverged, "the trained network",
+                           "fit again with a larger reg or a smaller target_gain")
+
+    def run_driven(self, inputs, targets, *, x0=None, allow_diverged: bool = False) -> TeacherRun:
+        """Run the *driven* network (``J_D``, target fed in through ``u_f``) — the activity the
+        trained network was fit to reproduce (exactly periodic for a periodic target). Refused after
+        :class:`TrainingDiverged` unless ``allow_diverged=True``."""
+        self._check_run("run_driven", allow_diverged)
         inputs, targets = _as_trials(inputs, "inputs"), _as_trials(targets, "targets")
         x0 = self.x_end_ if x0 is None else np.asarray(x0, dtype=float)
         with one_blas_thread():
@@ -285,14 +324,14 @@ class RateTeacher:
                                       continuous=self.continuous_, x_rest=None)
         return TeacherRun(rates, rates @ self.W_out_, x)
 
-    def run(self, inputs, *, x0=None) -> TeacherRun:
+    def run(self, inputs, *, x0=None, allow_diverged: bool = False) -> TeacherRun:
         """Run the trained (autonomous) network on ``inputs`` (n_trials, T, M).
 
         Continuous tasks start from ``x0`` (default ``x_end_``, the driven state at the end of
-        training); other tasks start every trial at ``x_rest_``.
+        training); other tasks start every trial at ``x_rest_``. Refused after
+        :class:`TrainingDiverged` unless ``allow_diverged=True``.
         """
-        if not hasattr(self, "J_"):
-            raise RuntimeError("call fit() before run()")
+        self._check_run("run", allow_diverged)
         inputs = _as_trials(inputs, "inputs")
         x0 = self.x_end_ if x0 is None else np.asarray(x0, dtype=float)
         with one_blas_thread():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from brianforce.checks import as_count, as_number
 from brianforce.seeding import rng_for
 from brianforce.tasks.trials import Trials
 
@@ -25,13 +26,14 @@ __all__ = ["oscillation_trials", "integration_trials", "classification_trials",
 
 
 
-def _check_common(n_trials, dt):
-    if isinstance(n_trials, bool) or int(n_trials) != n_trials or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
-    dt = float(dt)
-    if not np.isfinite(dt) or dt <= 0:
-        raise ValueError(f"dt must be > 0 (seconds, plain float), got {dt}")
-    return int(n_trials), dt
+def _check_common(n_trials, dt, **durations):
+    """``n_trials`` (>= 1) and ``dt`` (s, > 0); each of ``durations`` (s) at least one step ``dt``."""
+    n_trials = as_count(n_trials, "n_trials", minimum=1)
+    dt = as_number(dt, "dt", low=0.0, low_open=True)
+    for name, value in durations.items():
+        if as_number(value, name) < dt / 2:
+            raise ValueError(f"{name} must last at least one step dt = {dt:g} s, got {value!r}")
+    return n_trials, dt
 
 
 def oscillation_target(t, freqs=(1.0, 2.0, 3.0, 5.0), amplitude=1.0) -> np.ndarray:
@@ -56,8 +58,14 @@ def oscillation_trials(n_trials: int = 1, dt: float = 1e-3, *, freqs=(1.0, 2.0, 
     network itself. ``seed`` is unused (the task is deterministic).
     """
     n_trials, dt = _check_common(n_trials, dt)
-    if not (np.isfinite(cue_amplitude) and np.isfinite(cue_duration) and cue_duration > 0):
-        raise ValueError("cue_amplitude must be finite and cue_duration > 0")
+    as_number(amplitude, "amplitude")
+    as_number(cue_amplitude, "cue_amplitude")
+    if not as_number(cue_duration, "cue_duration") > 0:
+        raise ValueError(f"cue_duration must be > 0 (seconds), got {cue_duration!r}")
+    if np.ndim(freqs) != 1 or len(freqs) == 0:
+        raise ValueError(f"freqs must be a sequence of frequencies (Hz), got {freqs!r}")
+    for f in freqs:
+        as_number(f, "freqs", low=0.0, low_open=True)
     period = 1.0 / float(np.gcd.reduce(np.round(np.asarray(freqs) * 1000).astype(int)) / 1000)
     n = int(round(period / dt))
     t = np.arange(n) * dt
@@ -78,10 +86,13 @@ def integration_trials(n_trials: int, dt: float = 1e-3, *, baseline: float = 0.2
     ξ white at the sample rate). Target: 0 at baseline, a ramp to ``sign(μ)`` during the
     stimulus and delay, ``sign(μ)`` in the response window.
     """
-    n_trials, dt = _check_common(n_trials, dt)
-    for name, v in dict(baseline=baseline, stimulus=stimulus, delay=delay, response=response).items():
-        if not v > 0:
-            raise ValueError(f"{name} must be > 0 (seconds), got {v}")
+    n_trials, dt = _check_common(n_trials, dt, baseline=baseline, stimulus=stimulus, delay=delay,
+                                 response=response)
+    as_number(noise, "noise", low=0.0)
+    if np.ndim(mean_range) != 1 or len(mean_range) != 2:
+        raise ValueError(f"mean_range must be a (low, high) pair, got {mean_range!r}")
+    for v in mean_range:
+        as_number(v, "mean_range", low=0.0)
     rng = rng_for(seed, "task-integration")
     nb, ns, nd, nr = (int(round(x / dt)) for x in (baseline, stimulus, delay, response))
     n = nb + ns + nd + nr
@@ -103,7 +114,11 @@ def classification_trials(n_trials: int, dt: float = 1e-3, *, baseline: float = 
     Output ``q`` is a smooth bump to 1 in the response window when the class is ``q``, 0
     otherwise (two outputs). The decision is the larger mean output in the window.
     """
-    n_trials, dt = _check_common(n_trials, dt)
+    n_trials, dt = _check_common(n_trials, dt, pulse=pulse, response=response)
+    for name, value in dict(baseline=baseline, gap=gap, delay=delay).items():
+        if as_number(value, name) < 0:
+            raise ValueError(f"{name} must be >= 0 (seconds), got {value!r}")
+    as_number(amplitude, "amplitude")
     rng = rng_for(seed, "task-classification")
     nb, npul, ng, nd, nr = (int(round(x / dt)) for x in (baseline, pulse, gap, delay, response))
     n = nb + 2 * npul + ng + nd + nr

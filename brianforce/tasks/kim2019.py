@@ -24,26 +24,39 @@ recurrent dynamics in prefrontal cortex. Nature 503:78-84.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from brianforce.checks import as_count, as_flag, as_number
 from brianforce.tasks.trials import Trials
 
 __all__ = ["GoNoGo", "XOR", "ContextIntegration", "KIM2019_TASKS", "make_task"]
 
 
 def _check_n(n_trials) -> int:
-    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
-    return int(n_trials)
+    return as_count(n_trials, "n_trials", minimum=1)
 
 
 class _Task:
-    """Shared response scoring (paper's amplitude thresholds)."""
+    """Shared checks of the timing and response scoring (paper's amplitude thresholds)."""
 
     name = "task"
     n_inputs = 1
+
+    def __post_init__(self):
+        """Timing fields are whole steps (``n_steps`` >= 1), ``dt`` > 0 s, flags ``True``/``False``,
+        ``p_go`` in [0, 1] and the other numbers >= 0; each error names the field and the value."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "dt":
+                as_number(value, "dt", low=0.0, low_open=True)
+            elif f.type == "int":       # stored as int: 200.0 steps slice like 200
+                object.__setattr__(self, f.name, as_count(value, f.name, minimum=1 if f.name == "n_steps" else 0))
+            elif f.type == "bool":
+                as_flag(value, f.name)
+            else:
+                as_number(value, f.name, low=0.0, high=1.0 if f.name == "p_go" else None)
 
     def _window(self, outputs, labels, dt):
         outputs = np.asarray(outputs, dtype=float)
@@ -55,9 +68,7 @@ class _Task:
         if outputs.ndim != 2 or outputs.shape[0] != labels.shape[0]:
             raise ValueError(f"outputs must be (n_trials, n_samples[, 1]) with n_trials = len(labels) "
                              f"= {labels.shape[0]}, got shape {outputs.shape}")
-        dt = self.dt if dt is None else float(dt)
-        if not dt > 0:
-            raise ValueError(f"dt must be > 0 seconds, got {dt}")
+        dt = self.dt if dt is None else as_number(dt, "dt", low=0.0, low_open=True)
         # sample k is taken at time (k + 1)·dt; the window holds samples after response_start·self.dt
         first = int(np.floor(self.response_start * self.dt / dt + 1e-9))
         if first >= outputs.shape[1]:

@@ -13,6 +13,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicSpline
 
+from brianforce.checks import as_number
+
 __all__ = ["Task", "sinusoid", "sum_of_sinusoids", "van_der_pol", "sawtooth", "TASKS", "make_task"]
 
 
@@ -70,9 +72,9 @@ def _hertz(value, name: str = "frequency"):
 
 
 def _check_positive(**kw):
+    """Every value a finite number > 0 (a bool, a string or a unit is refused), named in the error."""
     for k, v in kw.items():
-        if not (np.isfinite(v) and v > 0):
-            raise ValueError(f"{k} must be > 0, got {v}")
+        as_number(v, k, low=0.0, low_open=True)
 
 
 def sinusoid(frequency: float = 5.0, amplitude: float = 1.0) -> Task:
@@ -85,10 +87,11 @@ def sinusoid(frequency: float = 5.0, amplitude: float = 1.0) -> Task:
 
 def sum_of_sinusoids(frequencies=(1.0, 2.0, 3.0, 5.0), amplitude: float = 1.0) -> Task:
     """Normalised sum of sines (period = 1/gcd of the frequencies, for integer Hz)."""
-    freqs = np.asarray(_hertz(frequencies, "frequencies"), dtype=float)
-    if freqs.size == 0:
-        raise ValueError("need at least one frequency")
-    _check_positive(amplitude=amplitude, min_frequency=float(freqs.min()))
+    raw = _hertz(frequencies, "frequencies")
+    freqs = np.asarray(raw, dtype=float)
+    if freqs.ndim != 1 or freqs.size == 0:
+        raise ValueError(f"frequencies must be a non-empty sequence (Hz), got {frequencies!r}")
+    _check_positive(amplitude=amplitude, **{f"frequencies[{k}]": f for k, f in enumerate(raw)})
     scale = amplitude / len(freqs)
     period = None
     if np.allclose(freqs, np.round(freqs)):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from brianforce.checks import as_count, as_number
 from brianforce.tasks.trials import Trials, current_targets
 
 __all__ = ["sinusoid_patterns", "ou_patterns", "pattern_targets", "recorded_targets", "lif_transfer",
@@ -30,11 +31,11 @@ __all__ = ["sinusoid_patterns", "ou_patterns", "pattern_targets", "recorded_targ
 
 
 def _check_shape(n_neurons, duration, dt):
-    if int(n_neurons) < 1:
-        raise ValueError(f"n_neurons must be >= 1, got {n_neurons}")
+    n_neurons = as_count(n_neurons, "n_neurons", minimum=1)
+    duration, dt = as_number(duration, "duration"), as_number(dt, "dt")
     if not (duration > 0 and dt > 0 and duration >= dt):
         raise ValueError(f"need duration >= dt > 0 (seconds), got duration={duration}, dt={dt}")
-    return int(n_neurons), int(round(duration / dt))
+    return n_neurons, int(round(duration / dt))
 
 
 def sinusoid_patterns(n_neurons: int, duration: float, dt: float, rng: np.random.Generator, *,
@@ -49,7 +50,10 @@ def sinusoid_patterns(n_neurons: int, duration: float, dt: float, rng: np.random
     ndarray (T, n_neurons), ``T = round(duration/dt)``.
     """
     n, T = _check_shape(n_neurons, duration, dt)
-    lo, hi = float(periods[0]), float(periods[1])
+    n_components = as_count(n_components, "n_components", minimum=1)
+    if np.ndim(periods) != 1 or len(periods) != 2:
+        raise ValueError(f"periods must be a (low, high) pair of seconds, got {periods!r}")
+    lo, hi = as_number(periods[0], "periods[0]"), as_number(periods[1], "periods[1]")
     if not 0 < lo <= hi:
         raise ValueError(f"periods must be 0 < low <= high seconds, got {periods}")
     t = np.arange(T) * dt
@@ -72,7 +76,7 @@ def ou_patterns(n_neurons: int, duration: float, dt: float, rng: np.random.Gener
     ndarray (T, n_neurons)
     """
     n, T = _check_shape(n_neurons, duration, dt)
-    if not tau > 0 or smooth < 0:
+    if not as_number(tau, "tau") > 0 or as_number(smooth, "smooth") < 0:
         raise ValueError(f"need tau > 0 and smooth >= 0 seconds, got tau={tau}, smooth={smooth}")
     a = np.exp(-dt / tau)
     noise = rng.standard_normal((T, n)) * np.sqrt(1 - a * a)
@@ -104,8 +108,7 @@ def pattern_targets(patterns, offset, amplitude: float, dt: float, neurons) -> T
         Seconds between samples.
     neurons : int array (M,)
     """
-    if not (np.isfinite(amplitude) and amplitude > 0):
-        raise ValueError(f"amplitude must be > 0 volts, got {amplitude}")
+    as_number(amplitude, "amplitude", low=0.0, low_open=True)
     z = np.asarray(patterns, dtype=float)
     return current_targets(np.asarray(offset, dtype=float) + amplitude * z, dt, neurons)
 
@@ -180,10 +183,8 @@ def lif_transfer(mu, sigma: float = 0.0, *, white: float = 0.0, tau_m: float = 1
     ``sigma = 0``: no averaging.
     """
     mu = np.asarray(mu, dtype=float)
-    if sigma < 0 or not np.isfinite(sigma):
-        raise ValueError(f"sigma must be finite and >= 0 volts, got {sigma}")
-    if white < 0 or not np.isfinite(white):
-        raise ValueError(f"white must be finite and >= 0 volts, got {white}")
+    as_number(sigma, "sigma", low=0.0)
+    as_number(white, "white", low=0.0)
 
     def f(current):
         if white > 0:
@@ -240,6 +241,8 @@ def rates_to_targets(rates, dt: float, neurons, bias, sigma: float, *, min_rate:
         rates = rates[None]
     if not np.all(np.isfinite(rates)) or np.any(rates < 0):
         raise ValueError("rates must be finite and >= 0 (spikes/s)")
+    as_number(sigma, "sigma", low=0.0)
+    as_number(min_rate, "min_rate", low=0.0)
     v_th = lif.get("v_th", -40e-3)
     grid = np.round((v_th - 60e-3) / 10e-6 + np.arange(21001)) * 10e-6  # 10 µV steps
     curve = _smoothed_curve(grid, float(sigma), **lif)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from brianforce.checks import as_count, as_flag, as_number
 from brianforce.seeding import rng_for
 from brianforce.tasks.trials import Trials
 
@@ -50,15 +51,11 @@ def condition_inputs(n_conditions: int, encoding: str = "one-hot", *, angles=Non
     normalised to norm 1 (stream ``reaching-inputs``); ``"angle"``: ``(cos θ, sin θ)`` of the
     reach ``angles`` (radians).
     """
-    c = int(n_conditions)
-    if c < 1:
-        raise ValueError(f"n_conditions must be >= 1, got {n_conditions!r}")
+    c = as_count(n_conditions, "n_conditions", minimum=1)
     if encoding == "one-hot":
         return np.eye(c)
     if encoding == "random":
-        m = c if n_dims is None else int(n_dims)
-        if m < 1:
-            raise ValueError(f"n_dims must be >= 1, got {n_dims!r}")
+        m = c if n_dims is None else as_count(n_dims, "n_dims", minimum=1)
         v = rng_for(seed, "reaching-inputs").standard_normal((c, m))
         return v / np.linalg.norm(v, axis=1, keepdims=True)
     if encoding == "angle":
@@ -113,17 +110,15 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
         ``condition_vectors``, ``channel_scale`` (the per-muscle divisor), ``channels``,
         ``conditions`` (data labels), ``encoding``, ``synthetic``, ``source``.
     """
-    if isinstance(n_repeats, bool) or int(n_repeats) != n_repeats or n_repeats < 1:
-        raise ValueError(f"n_repeats must be a positive integer, got {n_repeats!r}")
-    dt = float(dt)
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be > 0 (seconds), got {dt!r}")
-    if not (np.isfinite(baseline) and baseline >= 0):
-        raise ValueError(f"baseline must be >= 0 seconds, got {baseline!r}")
-    if not (np.isfinite(target_scale) and target_scale > 0):
-        raise ValueError(f"target_scale must be > 0, got {target_scale!r}")
-    if not (np.isfinite(go_duration) and go_duration > 0):
-        raise ValueError(f"go_duration must be > 0 seconds, got {go_duration!r}")
+    n_repeats = as_count(n_repeats, "n_repeats", minimum=1)
+    dt = as_number(dt, "dt", low=0.0, low_open=True)
+    as_number(baseline, "baseline", low=0.0)
+    as_number(target_scale, "target_scale", low=0.0, low_open=True)
+    as_number(go_duration, "go_duration", low=0.0, low_open=True)
+    as_number(input_amplitude, "input_amplitude")
+    as_number(go_amplitude, "go_amplitude")
+    for name, flag in dict(input_off_at_go=input_off_at_go, normalise=normalise, shuffle=shuffle).items():
+        as_flag(flag, name)
     data = emg.normalised() if normalise else emg
     scale = (np.asarray(data.metadata["normalised_by"], float) if normalise
              else np.ones(emg.emg.shape[2]))
@@ -135,7 +130,7 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
     if idx_c.ndim != 1 or idx_c.size == 0 or idx_c.min() < 0 or idx_c.max() >= n_c:
         raise ValueError(f"conditions must be indices in [0, {n_c}), got {conditions!r}")
     if crop is not None:
-        n_keep = int(round(float(crop) / dt))
+        n_keep = int(round(as_number(crop, "crop") / dt))
         if not 2 <= n_keep <= E.shape[1]:
             raise ValueError(f"crop must keep 2 .. {E.shape[1]} samples, got {crop!r} s")
         E = E[:, :n_keep]
@@ -145,7 +140,7 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
     nb = int(round(baseline / dt))
     T = nb + n_emg
     go = _DEFAULT_GO if go_time is None and emg.go_time is None else (
-        float(emg.go_time if go_time is None else go_time))
+        float(emg.go_time) if go_time is None else as_number(go_time, "go_time"))
     go_k = nb + int(round(go / dt))
     if not nb <= go_k < T:
         raise ValueError(f"go_time {go} s lies outside the EMG window (0 .. {n_emg * dt} s)")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from brianforce.checks import as_count, as_flag, as_number
+
 __all__ = ["Trials", "current_targets"]
 
 
@@ -72,12 +74,7 @@ class Trials:
             raise ValueError("inputs contain NaN or Inf")
         if not np.all(np.isfinite(targets)):
             raise ValueError("targets contain NaN or Inf")
-        try:
-            dt = float(self.dt)
-        except (TypeError, ValueError):
-            raise TypeError(f"dt must be a plain float (seconds), got {self.dt!r}") from None
-        if not (np.isfinite(dt) and dt > 0):
-            raise ValueError(f"dt must be finite and > 0 (seconds), got {self.dt}")
+        dt = as_number(self.dt, "dt", low=0.0, low_open=True)
         n, T = inputs.shape[:2]
         labels = self.labels
         if labels is not None:
@@ -86,11 +83,9 @@ class Trials:
                 raise ValueError(f"labels must have shape (n_trials,) = ({n},), got {labels.shape}")
         response = self.response
         if response is not None:
-            try:
-                a, b = (int(k) for k in response)
-            except (TypeError, ValueError):
-                raise ValueError(f"response must be a (start, stop) pair of sample indices, "
-                                 f"got {response!r}") from None
+            if np.ndim(response) != 1 or len(response) != 2:
+                raise ValueError(f"response must be a (start, stop) pair of sample indices, got {response!r}")
+            a, b = (as_count(k, f"response {part}") for k, part in zip(response, ("start", "stop")))
             if not 0 <= a <= b <= T:
                 raise ValueError(f"response must satisfy 0 <= start <= stop <= T = {T}, got {(a, b)}")
             response = (a, b)
@@ -105,7 +100,7 @@ class Trials:
             if np.unique(neurons).size != neurons.size or np.any(neurons < 0):
                 raise ValueError("neurons must be unique non-negative indices")
         for name, value in (("inputs", inputs), ("targets", targets), ("dt", dt), ("labels", labels),
-                            ("continuous", bool(self.continuous)), ("response", response),
+                            ("continuous", as_flag(self.continuous, "continuous")), ("response", response),
                             ("name", str(self.name)), ("neurons", neurons)):
             object.__setattr__(self, name, value)
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brianforce.io import atomic_savefig, atomic_write_text
 from brianforce.analysis.population import (fano_factor, gaussian_smooth, isi_cv, nanmedian_or_none, pca,
                                             principal_angles, r_squared)
 from brianforce.rate.factors import pca_factors
@@ -43,7 +44,8 @@ from brianforce.tasks.reaching import reaching_trials
 from brianforce.rate.teacher import RateTeacher
 
 __all__ = ["fit_reaching", "run_reaching_recipe", "condition_r2", "population_comparison", "local_cv2",
-           "noisy_inputs", "DEFAULT_TEACHER", "DEFAULT_STUDENT", "gaussian_smooth"]
+           "noisy_inputs", "DEFAULT_TEACHER", "DEFAULT_STUDENT", "gaussian_smooth", "REACHING_RECIPE_KEYS",
+           "REACHING_STUDENT_KEYS"]
 
 #: Teacher settings measured to fit the real reaching EMG with R² > 0.995 in every condition.
 DEFAULT_TEACHER = dict(n_units=200, tau=10e-3, g=1.2, reg=1.0, input_gain=1.0, target_gain=1.0)
@@ -213,17 +215,32 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
     return summary
 
 
+def _student_settings(student):
+    """``student`` over :data:`DEFAULT_STUDENT`, checked: (FactorStudent keyword arguments, the
+    parsed flat keys, ``background_noise`` SD in volts, ``background_channels``)."""
+    from brian2 import volt
+
+    from brianforce.methods.factor_student import recipe_student_kwargs
+    from brianforce.methods.factor_student.params import parse_student_section
+    from brianforce.units import as_count, as_number, as_si
+
+    flat = parse_student_section(dict(DEFAULT_STUDENT, **(student or {})))
+    sd = flat.pop("background_noise", 0.0)
+    sd = as_si(sd, volt, "background_noise") if hasattr(sd, "dim") else as_number(sd, "background_noise")
+    if np.ndim(sd) != 0 or sd < 0:
+        raise ValueError(f"background_noise must be a voltage >= 0, got {sd!r}")
+    ch = flat.pop("background_channels", 0)
+    ch = 0 if ch is None else as_count(ch, "background_channels")
+    return recipe_student_kwargs(flat), flat, float(sd), ch
+
+
 def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats, variance,
                  n_factors, seed, summary, log, pca_smoothing=0.0):
     import brian2
 
-    from brianforce.methods.factor_student import FactorStudent, recipe_student_kwargs
-    from brianforce.methods.factor_student.params import parse_student_section
+    from brianforce.methods.factor_student import FactorStudent
 
-    flat = parse_student_section(dict(DEFAULT_STUDENT, **(student or {})))
-    noise_sd = float(np.asarray(flat.pop("background_noise", 0.0)))
-    noise_ch = int(flat.pop("background_channels", 0) or 0)
-    skw = recipe_student_kwargs(flat)
+    skw, flat, noise_sd, noise_ch = _student_settings(student)
     strain = reaching_trials(emg, n_student_repeats, dt, shuffle=True, seed=seed + 1, **task_kw)
     test = reaching_trials(emg, n_test_repeats, dt, seed=seed, **task_kw)
     s_inputs, test_inputs = strain.inputs, test.inputs
@@ -352,7 +369,7 @@ def _write(out: Path, summary: dict, result: dict) -> None:
         arrays.update({f"student_{k}": v for k, v in result["student_model"].arrays().items()})
         arrays.update(factor_components=result["factors"].components, factor_mean=result["factors"].mean)
     save_arrays(out / "network.npz", arrays, {"summary": summary}, kind="reaching-emg")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
 
 
 def _figures(out: Path, summary: dict, result: dict) -> None:
@@ -389,7 +406,7 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
         ax.set_xlabel("time from EMG window start (s)")
     fig.suptitle("recorded EMG (thick), rate teacher (dashed), spiking student trial average (thin)"
                  if has_s else "recorded EMG (thick), rate teacher (dashed)", fontsize=9)
-    fig.savefig(out / "emg_fits.png", dpi=90)
+    atomic_savefig(fig, out / "emg_fits.png", dpi=90)
     plt.close(fig)
     if not has_s:
         return
@@ -406,7 +423,7 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
                  f"median ISI CV {_fmt(summary['student']['isi_cv_median'])}, CV2 "
                  f"{_fmt(summary['student']['cv2_median'])}, Fano {_fmt(summary['student']['fano_factor_median'])}",
                  fontsize=9)
-    fig.savefig(out / "raster.png", dpi=90)
+    atomic_savefig(fig, out / "raster.png", dpi=90)
     plt.close(fig)
     ss, st = result["pc_scores"]
     fig, axes = plt.subplots(1, 3, figsize=(10, 3), constrained_layout=True)
@@ -421,7 +438,7 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
     axes[0].legend(fontsize=7)
     fig.suptitle(f"median principal angle {summary['population']['median_principal_angle_deg']:.1f}°, "
                  f"student top-10 PCs {100 * summary['population']['student_top_pcs_variance']:.1f} %", fontsize=9)
-    fig.savefig(out / "pcs.png", dpi=90)
+    atomic_savefig(fig, out / "pcs.png", dpi=90)
     plt.close(fig)
 
 
@@ -429,13 +446,40 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
 _LOADERS = {"reaching_emg": "load_reaching_emg", "hatsopoulos_emg": "load_hatsopoulos_emg"}
 
 
-def _plain(v):
-    """Recipe value → plain SI float (unit strings parsed), other values unchanged."""
-    if isinstance(v, str):
-        from brianforce.config import RecipeError, parse_quantity
+#: Sections of a ``method = "reaching"`` recipe and the keys of each: ``[task]`` holds ``dt`` and
+#: :func:`~brianforce.tasks.reaching.reaching_trials` arguments, ``[run]`` and ``[analysis]``
+#: :func:`fit_reaching` arguments, ``[teacher]`` :class:`~brianforce.rate.teacher.RateTeacher`
+#: arguments and the factor selection (``variance``, ``n_factors``). ``[student]`` takes the flat
+#: keys of :func:`~brianforce.methods.factor_student.recipe_student_kwargs` and :data:`REACHING_STUDENT_KEYS`.
+REACHING_RECIPE_KEYS = {
+    "": ("experiment", "data", "task", "run", "teacher", "student", "analysis"),
+    "experiment": ("method", "name", "seed", "paper"),
+    "data": ("dataset", "synthetic"),
+    "task": ("dt", "baseline", "encoding", "n_dims", "input_amplitude", "input_off_at_go", "go_time",
+             "go_amplitude", "go_duration", "target_scale", "normalise", "conditions", "crop"),
+    "run": ("n_teacher_repeats", "n_student_repeats", "n_test_repeats", "fit_student"),
+    "teacher": ("n_units", "tau", "g", "reg", "target_gain", "input_gain", "noise", "washout", "method",
+                "update_every", "variance", "n_factors"),
+    "analysis": ("pca_smoothing",),
+}
+#: ``[student]`` keys of a reaching recipe handled by :func:`fit_reaching` itself.
+REACHING_STUDENT_KEYS = ("background_noise", "background_channels")
+# durations of the [task] and [teacher] sections (in seconds), and whether 0 is allowed
+_DURATIONS = {"task": {"baseline": True, "go_time": True, "go_duration": False, "crop": False},
+              "teacher": {"tau": False, "washout": True}}
 
+
+def _parsed(v, section: str, key: str):
+    """A recipe value: a duration → seconds, another unit string → a quantity (refused later where
+    a plain number belongs), other values unchanged."""
+    from brianforce.config import RecipeError, parse_quantity, recipe_seconds
+
+    durations = _DURATIONS.get(section, {})
+    if key in durations:
+        return recipe_seconds(v, f"[{section}] {key}", allow_zero=durations[key])
+    if isinstance(v, str):
         try:
-            return float(np.asarray(parse_quantity(v)))
+            return parse_quantity(v)
         except RecipeError:
             return v
     return v
@@ -447,12 +491,15 @@ def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
 
     ``data`` (file, folder or data root) overrides ``BRIANFORCE_DATA``; with neither, the recipe's
     ``[data] synthetic = true`` falls back to the look-alike in ``data/``. ``overrides``:
-    ``{"section.key": value}`` replacements (tests, FAST runs).
+    ``{"section.key": value}`` replacements (tests, FAST runs). The recipe's sections and keys
+    (:data:`REACHING_RECIPE_KEYS`) and its settings are checked before any work.
     """
     import copy
 
     from brianforce import datasets
-    from brianforce.config import RecipeError, load_recipe
+    from brianforce.config import RecipeError, check_keys, check_sections, load_recipe, recipe_seconds
+    from brianforce.methods.factor_student.params import STUDENT_KEYS
+    from brianforce.units import as_count, as_flag, as_number
 
     rec = copy.deepcopy(load_recipe(path))
     for dotted, value in (overrides or {}).items():
@@ -460,28 +507,36 @@ def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
         if not key:
             raise RecipeError(f"override {dotted!r} must look like 'section.key'")
         rec.setdefault(section, {})[key] = value
+    check_sections(rec, REACHING_RECIPE_KEYS, str(path))
+    student = dict(rec.get("student", {}))
+    check_keys(student, (*STUDENT_KEYS, *REACHING_STUDENT_KEYS), "[student]")
     exp = rec.get("experiment", {})
+    seed = as_count(exp.get("seed", 0), "[experiment] seed")
     dsec = dict(rec.get("data", {}))
     name = dsec.get("dataset", "reaching_emg")
     if name not in _LOADERS:
         raise RecipeError(f"{path}: unknown [data] dataset {name!r}; choose from {sorted(_LOADERS)}")
-    emg = getattr(datasets, _LOADERS[name])(data, synthetic=bool(dsec.get("synthetic", True)))
-    task = {k: _plain(v) for k, v in rec.get("task", {}).items()}
-    dt = float(task.pop("dt", 1e-3))
-    run_sec = {k: _plain(v) for k, v in rec.get("run", {}).items()}
-    teacher = {k: _plain(v) for k, v in rec.get("teacher", {}).items()}
-    variance = teacher.pop("variance", 0.99)
+    synthetic = as_flag(dsec.get("synthetic", True), "[data] synthetic")
+    task = {k: _parsed(v, "task", k) for k, v in rec.get("task", {}).items()}
+    dt = recipe_seconds(task.pop("dt", 1e-3), "[task] dt")
+    run_kw = {k: (as_flag(v, f"[run] {k}") if k == "fit_student" else
+                  as_count(v, f"[run] {k}", minimum=1)) for k, v in rec.get("run", {}).items()}
+    teacher = {k: _parsed(v, "teacher", k) for k, v in rec.get("teacher", {}).items()}
+    variance = as_number(teacher.pop("variance", 0.99), "[teacher] variance", low=0.0, high=1.0, low_open=True)
     n_factors = teacher.pop("n_factors", None)
-    student = dict(rec.get("student", {}))
-    pca_smoothing = float(_plain(rec.get("analysis", {}).get("pca_smoothing", 0.0)))
+    n_factors = None if n_factors is None else as_count(n_factors, "[teacher] n_factors", minimum=1)
+    pca_smoothing = recipe_seconds(rec.get("analysis", {}).get("pca_smoothing", 0.0), "[analysis] pca_smoothing",
+                                   allow_zero=True)
+    RateTeacher(seed=seed, **dict(DEFAULT_TEACHER, **teacher))       # checks the settings before any work
+    if run_kw.get("fit_student", True):
+        _student_settings(student)
+    emg = getattr(datasets, _LOADERS[name])(data, synthetic=synthetic)
     summary = fit_reaching(emg, dt=dt, task=task, teacher=teacher, student=student,
                            variance=variance, n_factors=n_factors, out=out,
-                           pca_smoothing=pca_smoothing,
-                           seed=int(exp.get("seed", 0)), progress=progress,
-                           **{k: (int(v) if k != "fit_student" else bool(v)) for k, v in run_sec.items()})
+                           pca_smoothing=pca_smoothing, seed=seed, progress=progress, **run_kw)
     summary["recipe"] = str(path)
     summary["experiment"] = exp.get("name", Path(path).stem)
     res = summary.pop("_result")
-    (Path(out) / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+    atomic_write_text(Path(out) / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
     summary["_result"] = res
     return summary

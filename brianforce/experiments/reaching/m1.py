@@ -19,10 +19,24 @@ from pathlib import Path
 
 import numpy as np
 
+from brianforce.io import atomic_savefig, atomic_write_text
 from brianforce.analysis.population import gaussian_smooth, time_correlations
+from brianforce.checks import as_count, as_flag, as_number
 
 __all__ = ["fit_m1_rates", "run_m1_recipe", "unit_quality_table", "unit_table_summary", "write_unit_table",
-           "poisson_ceiling", "UNIT_TABLE_COLUMNS"]
+           "poisson_ceiling", "UNIT_TABLE_COLUMNS", "M1_RECIPE_KEYS"]
+
+#: Sections of a ``method = "reaching_m1"`` recipe and the keys of each; ``[network]`` and
+#: ``[training]`` are Kim & Chow sections (:data:`brianforce.experiments.kimchow.KIMCHOW_NETWORK_KEYS`,
+#: :data:`~brianforce.experiments.kimchow.KIMCHOW_TRAINING_KEYS`), and the ``[model] base`` recipe is
+#: checked as a Kim & Chow recipe (:func:`brianforce.experiments.kimchow.check_kimchow_recipe`).
+M1_RECIPE_KEYS = {
+    "": ("experiment", "model", "data", "evaluation", "network", "training"),
+    "experiment": ("method", "name", "paper"),
+    "model": ("base",),
+    "data": ("synthetic", "min_mean_rate_hz", "smoothing_ms"),
+    "evaluation": ("n_test_trials", "max_units", "batch"),
+}
 
 #: Columns of :func:`unit_quality_table` (``corr_dir_<deg>`` columns follow, one per direction).
 UNIT_TABLE_COLUMNS = ("unit", "unit_index", "neuron", "recorded_mean_rate_hz", "model_mean_rate_hz",
@@ -183,8 +197,10 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
     log = (lambda m: print(f"[m1 {time.strftime('%H:%M:%S')}] {m}", flush=True)) if progress else (lambda m: None)
     mean = data.rates.mean(axis=(0, 1))
     units = np.flatnonzero(mean > min_mean_rate_hz)
+    max_units = None if max_units is None else as_count(max_units, "max_units", minimum=1)
+    n_test_trials = as_count(n_test_trials, "n_test_trials", minimum=1)
     if max_units is not None and units.size > max_units:
-        units = np.sort(units[np.argsort(-mean[units])[:int(max_units)]])
+        units = np.sort(units[np.argsort(-mean[units])[:max_units]])
     if units.size == 0:
         raise ValueError(f"no unit has a mean rate above {min_mean_rate_hz} Hz")
     R = data.rates[:, :, units]
@@ -192,24 +208,25 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
 
     tr = trainer_from_sections(network, training)
     sigma = training.get("sigma_mV")
-    log(f"{units.size} units (> {min_mean_rate_hz} Hz) onto N = {tr.n}; {int(training['n_trials'])} "
-        f"trials per direction and round, {int(training.get('rounds', 2))} rounds")
-    batch = max(int(batch or 1), 1)
-    tr.fit_rates(R, data.dt, sigma=None if sigma is None else float(sigma) * 1e-3,
-                 rounds=int(training.get("rounds", 2)),
-                 calibration_trials=int(training.get("calibration_trials", 4)),
-                 rest=str(training.get("rest", "untrained")), smooth=smoothing, batch=batch)
+    sigma = None if sigma is None else as_number(sigma, "[training] sigma_mV", low=0.0) * 1e-3
+    rounds = as_count(training.get("rounds", 2), "[training] rounds", minimum=1)
+    calibration = as_count(training.get("calibration_trials", 4), "[training] calibration_trials")
+    batch = as_count(batch, "batch", minimum=1)
+    log(f"{units.size} units (> {min_mean_rate_hz} Hz) onto N = {tr.n}; {tr.n_trials} "
+        f"trials per direction and round, {rounds} rounds")
+    tr.fit_rates(R, data.dt, sigma=sigma, rounds=rounds, calibration_trials=calibration,
+                 rest=training.get("rest", "untrained"), smooth=smoothing, batch=batch)
     t_train = time.time() - t0
     log(f"trained in {t_train:.0f} s; {n_test_trials} test trials per direction")
-    rec = tr.run_trials(int(n_test_trials), batch=batch)
+    rec = tr.run_trials(n_test_trials, batch=batch)
     model = rec.binned_rates(tr.mapped_, smooth=smoothing)
-    ceiling = poisson_ceiling(R, data.dt, int(n_test_trials), smooth=smoothing)
+    ceiling = poisson_ceiling(R, data.dt, n_test_trials, smooth=smoothing)
     table = unit_quality_table(model, R, units=np.asarray(data.units)[units],
                                directions=[int(d) if float(d).is_integer() else d for d in data.conditions],
                                neurons=tr.mapped_, ceiling=ceiling)
     for row, u in zip(table, units):
         row["unit_index"] = int(u)
-    summary = dict(unit_table_summary(table), n_neurons=int(tr.n), n_test_trials=int(n_test_trials),
+    summary = dict(unit_table_summary(table), n_neurons=int(tr.n), n_test_trials=n_test_trials,
                    min_mean_rate_hz=float(min_mean_rate_hz), smoothing_s=float(smoothing),
                    transfer_sigma_mV=[float(s) * 1e3 for s in tr.transfer_sigma_],
                    source=str(data.source), synthetic=bool(data.synthetic),
@@ -223,7 +240,7 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
     if out is not None:
         out = Path(out)
         write_unit_table(table, out / "unit_table.csv")
-        (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+        atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
         _m1_figure(out / "m1_rates.png", result, data)
     return result
 
@@ -256,7 +273,7 @@ def _m1_figure(path, result, data) -> None:
         ax.legend(fontsize=7)
     ax.set_xlabel("corr, all directions")
     ax.set_title(f"{len(table)} units: median r = {np.nanmedian(corr):.2f}", fontsize=8)
-    fig.savefig(path, dpi=90)
+    atomic_savefig(fig, path, dpi=90)
     plt.close(fig)
 
 
@@ -274,33 +291,42 @@ def run_m1_recipe(path, out, *, data=None, overrides: dict | None = None,
     import copy
 
     from brianforce import datasets
-    from brianforce.config import RecipeError, load_recipe
+    from brianforce.config import RecipeError, check_keys, check_sections, load_recipe
+    from brianforce.experiments.kimchow import KIMCHOW_NETWORK_KEYS, KIMCHOW_TRAINING_KEYS, check_kimchow_recipe
 
+    schema = dict(M1_RECIPE_KEYS, network=KIMCHOW_NETWORK_KEYS, training=KIMCHOW_TRAINING_KEYS)
     path = Path(path)
     rec = copy.deepcopy(load_recipe(path))
+    check_sections(rec, schema, str(path))
     base = rec.get("model", {}).get("base")
     merged = {}
     if base:
         merged = copy.deepcopy(load_recipe(path.parent / base))
+        check_kimchow_recipe(merged, str(path.parent / base))
     for sec in ("network", "training", "data", "evaluation", "experiment"):
         merged.setdefault(sec, {}).update(rec.get(sec, {}))
     for dotted, value in (overrides or {}).items():
         section, _, key = dotted.partition(".")
         if not key:
             raise RecipeError(f"override {dotted!r} must look like 'section.key'")
+        check_sections({section: {key: value}}, schema, f"override {dotted!r}")
         merged.setdefault(section, {})[key] = value
     for sec in ("network", "training"):
         if not merged.get(sec):
             raise RecipeError(f"{path}: no [{sec}] section (set [model] base = \"kimchow_m1.toml\")")
+        check_keys(merged[sec], schema[sec], f"[{sec}]")
     dsec, ev = merged["data"], merged["evaluation"]
-    rates = datasets.load_m1_rates(data, synthetic=bool(dsec.get("synthetic", True)))
-    res = fit_m1_rates(rates, network=merged["network"], training=merged["training"],
-                       min_mean_rate_hz=float(dsec.get("min_mean_rate_hz", 1.0)),
-                       smoothing=float(dsec.get("smoothing_ms", 25.0)) * 1e-3,
-                       n_test_trials=int(ev.get("n_test_trials", 24)),
-                       max_units=ev.get("max_units"), batch=int(ev.get("batch", 1)), out=out,
-                       progress=progress)
+    max_units = ev.get("max_units")
+    settings = dict(min_mean_rate_hz=as_number(dsec.get("min_mean_rate_hz", 1.0), "[data] min_mean_rate_hz", low=0.0),
+                    smoothing=as_number(dsec.get("smoothing_ms", 25.0), "[data] smoothing_ms", low=0.0,
+                                        low_open=True) * 1e-3,
+                    n_test_trials=as_count(ev.get("n_test_trials", 24), "[evaluation] n_test_trials", minimum=1),
+                    max_units=None if max_units is None else as_count(max_units, "[evaluation] max_units", minimum=1),
+                    batch=as_count(ev.get("batch", 1), "[evaluation] batch", minimum=1))
+    rates = datasets.load_m1_rates(data, synthetic=as_flag(dsec.get("synthetic", True), "[data] synthetic"))
+    res = fit_m1_rates(rates, network=merged["network"], training=merged["training"], out=out, progress=progress,
+                       **settings)
     res["summary"].update(recipe=str(path), experiment=merged["experiment"].get("name", path.stem),
                           network=merged["network"], training=merged["training"])
-    (Path(out) / "summary.json").write_text(json.dumps(res["summary"], indent=2, sort_keys=True))
+    atomic_write_text(Path(out) / "summary.json", json.dumps(res["summary"], indent=2, sort_keys=True))
     return res

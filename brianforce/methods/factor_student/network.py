@@ -170,9 +170,9 @@ class StudentLoop:
             z = np.append(y, 1.0) @ self.rls_out.W
             if not np.all(np.isfinite(y)):
                 raise TrainingDiverged(
-                    st["index"], self.t, y,
+                    st["index"], self.t, y, self.dt, counter=f"{phase} trial",
                     message=f"learned factors became NaN/Inf in {phase} trial {st['index']} at "
-                            f"t = {k * self.dt_op:.4f} s of the trial")
+                            f"t = {k * self.dt_op:.4f} s of the trial (t = {self.t:.4f} s of simulation)")
         if phase == "rls" and self._update_now(k):
             if self._split:
                 self.split.update(s, st["factors"][k])

@@ -21,6 +21,7 @@ import numpy as np
 from brian2 import Quantity, ms, mV, second, volt
 from brian2.units.fundamentalunits import DimensionMismatchError, get_dimensions, have_same_dimensions
 
+from brianforce.checks import as_count, as_flag, as_number
 from brianforce.config import RecipeError, parse_quantity
 from brianforce.neurons.lif import LIFParams
 
@@ -76,33 +77,16 @@ def _unitless(value, name: str):
 def _number(value, name: str, low: float, high: float = np.inf, *, low_open: bool = True,
             high_open: bool = False) -> float:
     """``value`` as a float in the interval (``low``, ``high``] (ends as given)."""
-    _unitless(value, name)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    ok = np.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok:
-        lo, hi = "(" if low_open else "[", ")" if high_open or high == np.inf else "]"
-        raise ValueError(f"{name} must be in {lo}{low:g}, {high:g}{hi}, got {value!r}")
-    return v
+    return as_number(value, name, low=low, high=None if high == np.inf else high, low_open=low_open,
+                     high_open=high_open)
 
 
 def _integer(value, name: str, minimum: int) -> int:
-    _unitless(value, name)
-    try:
-        ok = not isinstance(value, (bool, np.bool_)) and int(value) == value and value >= minimum
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return as_count(value, name, minimum=minimum)
 
 
 def _flag(value, name: str) -> bool:
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer)) and value in (0, 1)):
-        return bool(value)
-    raise ValueError(f"{name} must be True or False, got {value!r}")
+    return as_flag(value, name)
 
 
 def _choice(value, name: str, choices: tuple) -> str:
@@ -229,7 +213,11 @@ class StudentSchedule(_Record):
         × each factor's standard deviation (0 = off); the RLS target stays ỹ.
     forcing_noise_tau : Quantity (time)
         Its correlation time (50 ms).
-    divergence_threshold : float   an RLS trial with factor nMSE above it raises (25)
+    divergence_threshold : float
+        An RLS trial (after the first) whose factor nMSE ``Σ|y − ỹ|² / Σ|ỹ|²`` exceeds it raises
+        :class:`~brianforce.errors.TrainingDiverged` (25; 1 is the error of ``y = 0``). A trial
+        whose factors are all zero is judged against ``T·P·a²``, ``a`` the amplitude of all
+        factor targets (:func:`~brianforce.learning.targets.divergence_scale_of`).
     """
 
     alpha: float = 1.0

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 from brian2 import ms, mV, second, volt
 
-from brianforce.errors import TrainingDiverged
+from brianforce.errors import TrainingDiverged, refuse_if_diverged
+from brianforce.learning.targets import divergence_scale_of
 from brianforce.methods.factor_student.calibration import period_drift
 from brianforce.methods.factor_student.network import StudentLoop
 from brianforce.methods.factor_student.params import (DaleSettings, FixedNetwork, PeriodCalibration, StudentNeuron,
@@ -101,7 +102,14 @@ class FactorStudent:
                                  (:meth:`set_time_scale`; 1 = none)
     calibration_lags_ : ndarray  lags (s) of the free-running periods measured (copies, periods)
     calibration_drift_ : float   their drift (s per period) before the rescaling
+    diverged_ : TrainingDiverged or None
+        The divergence that stopped :meth:`fit` (NaN/Inf learned factors, or a factor nMSE above
+        ``schedule.divergence_threshold``); :meth:`predict`, :meth:`predict_repeats`,
+        :meth:`calibrate_period` and :meth:`arrays` (what is saved) then refuse unless
+        ``allow_diverged=True``.
     """
+
+    diverged_: TrainingDiverged | None = None
 
     def __init__(self, n_neurons: int = 600, *, neuron: StudentNeuron | None = None,
                  network: FixedNetwork | None = None, schedule: StudentSchedule | None = None,
@@ -135,9 +143,13 @@ class FactorStudent:
             return np.concatenate([factor_targets, -factor_targets], axis=2)
         return factor_targets
 
-    def _fitted(self, what: str):
+    def _fitted(self, what: str, allow_diverged: bool | None = None):
+        """Refuse before ``fit``, and after divergence unless ``allow_diverged`` (None: no check)."""
         if not hasattr(self, "_loop"):
             raise RuntimeError(f"call fit() before {what}()")
+        if allow_diverged is not None:
+            refuse_if_diverged(self.diverged_, allow_diverged, "the student",
+                               "train again with a smaller alpha or more teacher-forced RLS trials")
 
     # ------------------------------------------------------------------ training
     def fit(self, inputs, factor_targets, output_targets, dt, *, rest_step=None) -> "FactorStudent":
@@ -182,7 +194,7 @@ class FactorStudent:
                 raise ValueError(f"rest_step must be a sample index in [0, {inputs.shape[1]}), got {rest_step!r}")
             if sched.n_forced < 1:
                 raise ValueError("rest_step needs n_forced >= 1 (the state is stored in a forced trial)")
-        self.rest_step_ = rest_step
+        self.rest_step_, self.diverged_ = rest_step, None
         st = draw_structure(self.n_neurons, factor_targets, inputs.shape[2], self.network, self.dale, self.seed)
         self.U_, self.U_in_, self.signs_, self.dale_beta_ = st.U, st.U_in, st.signs, st.dale_beta
         self.fixed_i_, self.fixed_j_, self.fixed_w_ = st.fixed_i, st.fixed_j, st.fixed_w
@@ -205,24 +217,31 @@ class FactorStudent:
             trial("forced", count, snapshot=rest_step if f == sched.n_forced - 1 else None)
             count += 1
         errs, clipped = [], []
-        for r in range(sched.n_rls):
-            if r == sched.n_rls - 1:
-                loop.mon.active = True
-                n0 = loop.mon.num_spikes
-                t0 = loop.t
-            j = count % n
-            forced = sched.teacher_forced_rls and r < sched.n_rls - sched.n_closed_loop
-            out = trial("rls", count, forced); count += 1
-            e = float(np.sum((out["y"] - factor_targets[j]) ** 2) / np.sum(factor_targets[j] ** 2))
-            errs.append(e)
-            c = loop.end_rls_trial()
-            if c is not None:
-                clipped.append(c)
-            if not np.isfinite(e) or (r > 0 and e > sched.divergence_threshold):
-                raise TrainingDiverged(
-                    r, loop.t, e,
-                    message=f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
-                            f"(t = {loop.t:.3f} s of simulation)")
+        scale = divergence_scale_of(factor_targets.reshape(-1, P))   # of a trial whose factors are all 0
+        try:
+            for r in range(sched.n_rls):
+                if r == sched.n_rls - 1:
+                    loop.mon.active = True
+                    n0 = loop.mon.num_spikes
+                    t0 = loop.t
+                j = count % n
+                forced = sched.teacher_forced_rls and r < sched.n_rls - sched.n_closed_loop
+                out = trial("rls", count, forced); count += 1
+                e = _factor_nmse(out["y"], factor_targets[j], scale)
+                errs.append(e)
+                c = loop.end_rls_trial()
+                if c is not None:
+                    clipped.append(c)
+                if not np.isfinite(e) or (r > 0 and e > sched.divergence_threshold):
+                    raise TrainingDiverged(
+                        r, loop.t, e, self.dt, counter="RLS trial",
+                        message=f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
+                                f"(t = {loop.t:.3f} s of simulation)")
+        except TrainingDiverged as exc:      # kept for allow_diverged=True
+            self.diverged_ = exc
+            self.train_errors_, self.dale_clipped_, self.mean_rate_ = np.array(errs), np.array(clipped), np.nan
+            loop.mon.active = False
+            raise
         self.train_errors_ = np.array(errs)
         self.dale_clipped_ = np.array(clipped)
         self.mean_rate_ = (loop.mon.num_spikes - n0) / (self.n_neurons * (loop.t - t0))
@@ -259,7 +278,7 @@ class FactorStudent:
 
     # ------------------------------------------------------------------ period calibration
     def calibrate_period(self, inputs, factor_period, *, n_periods: int = 10,
-                         n_copies: int = 4) -> "FactorStudent":
+                         n_copies: int = 4, allow_diverged: bool = False) -> "FactorStudent":
         """Match the free-running period of a trained autonomous rhythm to its target's.
 
         One teacher-forced period (:meth:`force`) first sets the phase, as a cue before a test
@@ -279,8 +298,9 @@ class FactorStudent:
         factor_period : array (T, P)   one period of the teacher factors ỹ
         n_periods : int                free-running periods per copy (>= 2)
         n_copies : int                 perturbed copies of the state
+        allow_diverged : bool          run after :class:`TrainingDiverged` too
         """
-        self._fitted("calibrate_period")
+        self._fitted("calibrate_period", allow_diverged)
         if self.rest_step_ is not None:
             raise ValueError("calibrate_period is for autonomous rhythms, not trial tasks that "
                              "start every trial from a rest state (rest_step)")
@@ -294,7 +314,7 @@ class FactorStudent:
                              f"period (T, ·) with {self.U_.shape[1]} factors")
         self.force(inputs[None], factor_period)
         runs = self.predict_repeats(np.repeat(inputs[None], int(n_periods), axis=0), n_copies,
-                                    stream="period-calibration")
+                                    stream="period-calibration", allow_diverged=allow_diverged)
         lags, drift = period_drift([run.factors for run in runs], target)
         self.calibration_lags_ = lags * self.dt_op_
         self.calibration_drift_ = drift * self.dt_op_
@@ -317,13 +337,15 @@ class FactorStudent:
         return self
 
     # ------------------------------------------------------------------ closed-loop runs
-    def predict(self, inputs, *, record_rates: bool = True, record_spikes: bool = True) -> StudentRun:
-        """Closed-loop run over trials ``inputs`` (n_trials, T, M), continuing the current state."""
+    def predict(self, inputs, *, record_rates: bool = True, record_spikes: bool = True,
+                allow_diverged: bool = False) -> StudentRun:
+        """Closed-loop run over trials ``inputs`` (n_trials, T, M), continuing the current state
+        (refused after :class:`TrainingDiverged` unless ``allow_diverged=True``)."""
+        self._fitted("predict", allow_diverged)
         with one_blas_thread():
             return self._predict(inputs, record_rates, record_spikes)
 
     def _predict(self, inputs, record_rates, record_spikes):
-        self._fitted("predict")
         require_runtime_device("FactorStudent.predict")
         loop = self._loop
         inputs = _trials(inputs, "inputs")
@@ -346,7 +368,8 @@ class FactorStudent:
         stt = np.asarray(loop.mon.t[n_before:] / second) - t_origin
         return StudentRun(outs, ys, rates, si, stt, np.array(starts), T * self.dt_op_)
 
-    def predict_repeats(self, inputs, n_repeats: int, *, jitter=1 * mV, stream: str = "test") -> list:
+    def predict_repeats(self, inputs, n_repeats: int, *, jitter=1 * mV, stream: str = "test",
+                        allow_diverged: bool = False) -> list:
         """Closed-loop runs of ``inputs`` from ``n_repeats`` perturbed copies of the current state.
 
         In each copy every membrane potential is shifted by uniform(−``jitter``, ``jitter``)
@@ -356,8 +379,9 @@ class FactorStudent:
         trajectories; these copies show how much the result depends on that draw. Afterwards
         the state is the one before the call, so a following :meth:`predict` is unaffected.
         Returns one :class:`StudentRun` per copy (outputs and factors; no rates or spikes).
+        Refused after :class:`TrainingDiverged` unless ``allow_diverged=True``.
         """
-        self._fitted("predict_repeats")
+        self._fitted("predict_repeats", allow_diverged)
         if isinstance(n_repeats, bool) or int(n_repeats) != n_repeats or n_repeats < 1:
             raise ValueError(f"n_repeats must be a positive integer, got {n_repeats!r}")
         amp = check_quantity(jitter, volt, "jitter")
@@ -371,7 +395,8 @@ class FactorStudent:
                 loop.net.restore(name)
                 loop.rest_rng = rng_for(self.seed, f"student-{stream}-repeat-rest-{r}")
                 loop.set_jittered_v(loop.G.v_[:], rng_for(self.seed, f"student-{stream}-repeat-{r}"), amp)
-                runs.append(self.predict(inputs, record_rates=False, record_spikes=False))
+                runs.append(self.predict(inputs, record_rates=False, record_spikes=False,
+                                         allow_diverged=allow_diverged))
         finally:
             loop.net.restore(name)
             loop.rest_rng = rest_rng
@@ -428,8 +453,10 @@ class FactorStudent:
             mats += list(self.learned_weights().values())
         return int(sum(np.sum(m * sg < 0) for m in mats))
 
-    def arrays(self) -> dict:
-        """Everything needed to rebuild the trained network (for ``brianforce.io.save_arrays``)."""
+    def arrays(self, *, allow_diverged: bool = False) -> dict:
+        """Everything needed to rebuild the trained network (for ``brianforce.io.save_arrays``);
+        refused after :class:`TrainingDiverged` unless ``allow_diverged=True``."""
+        self._fitted("arrays", allow_diverged)
         fixed_w = self.fixed_w_
         if self._total:     # what the fixed synapses carry: J^f + the clipping correction
             fixed_w = fixed_w + self.dale_correction_[self.fixed_i_, self.fixed_j_]
@@ -441,6 +468,13 @@ class FactorStudent:
         if self._loop.rest is not None:     # trial tasks: the state every trial starts from
             out.update({f"rest_{k}": v.copy() for k, v in self._loop.rest.items()})
         return out
+
+
+def _factor_nmse(y, target, scale: float) -> float:
+    """``Σ|y − ỹ|² / Σ|ỹ|²`` over a trial; a trial whose factors are all zero is judged against
+    ``T·P·scale²`` (``scale``: :func:`~brianforce.learning.targets.divergence_scale_of` of all factors)."""
+    den = np.sum(target ** 2)
+    return float(np.sum((y - target) ** 2) / (den if den > 0 else target.size * scale ** 2))
 
 
 def _trials(a, name):
