@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
+from brianforce.tasks.trials import trial_array
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.learning.targets import divergence_scale_of
@@ -77,17 +78,6 @@ def _train_error(sq_err: float, sq_target: float, n: int) -> float:
     if sq_target > 0:
         return sq_err / sq_target
     return sq_err / n if n else float("nan")
-
-
-def _as_trials(a, name):
-    a = np.asarray(a, dtype=float)
-    if a.ndim == 2:
-        a = a[None]
-    if a.ndim != 3:
-        raise ValueError(f"{name} must have shape (n_trials, T, dims) or (T, dims), got {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or Inf")
-    return a
 
 
 class RateTeacher:
@@ -209,8 +199,8 @@ class RateTeacher:
         continuous : bool
             Trials are consecutive (state carried over) or each starts at rest.
         """
-        inputs = _as_trials(inputs, "inputs")
-        targets = _as_trials(targets, "targets")
+        inputs = trial_array(inputs, "inputs")
+        targets = trial_array(targets, "targets")
         if inputs.shape[:2] != targets.shape[:2]:
             raise ValueError(f"inputs {inputs.shape} and targets {targets.shape} disagree in trials/time")
         dt = as_number(dt, "dt", low=0.0, low_open=True)
@@ -317,7 +307,7 @@ class RateTeacher:
         trained network was fit to reproduce (exactly periodic for a periodic target). Refused after
         :class:`TrainingDiverged` unless ``allow_diverged=True``."""
         self._check_run("run_driven", allow_diverged)
-        inputs, targets = _as_trials(inputs, "inputs"), _as_trials(targets, "targets")
+        inputs, targets = trial_array(inputs, "inputs"), trial_array(targets, "targets")
         x0 = self.x_end_ if x0 is None else np.asarray(x0, dtype=float)
         with one_blas_thread():
             rates, x = self._simulate(self.J_D_, inputs, self.dt_, x0, drive=targets,
@@ -332,7 +322,7 @@ class RateTeacher:
         :class:`TrainingDiverged` unless ``allow_diverged=True``.
         """
         self._check_run("run", allow_diverged)
-        inputs = _as_trials(inputs, "inputs")
+        inputs = trial_array(inputs, "inputs")
         x0 = self.x_end_ if x0 is None else np.asarray(x0, dtype=float)
         with one_blas_thread():
             rates, x = self._simulate(self.J_, inputs, self.dt_, x0, continuous=self.continuous_,

@@ -14,7 +14,7 @@ import numpy as np
 
 from brianforce.checks import as_count, as_flag, as_number
 
-__all__ = ["Trials", "current_targets"]
+__all__ = ["Trials", "current_targets", "trial_array"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,3 +204,24 @@ def current_targets(values, dt: float, neurons, *, name: str = "currents", info:
         raise ValueError(f"values must have shape (conditions, time, neurons), got {values.shape}")
     return Trials(np.zeros(values.shape[:2] + (0,)), values, dt, name=name,
                   info={} if info is None else dict(info), neurons=neurons)
+
+
+def trial_array(values, name: str) -> np.ndarray:
+    """``values`` as a float array (n_trials, T, dims); one trial (T, dims) gets a leading axis.
+
+    What teachers and students take for trials of inputs or targets given as plain arrays.
+
+    Raises
+    ------
+    ValueError
+        Another shape, or NaN/Inf values.
+    """
+    a = np.asarray(values, dtype=float)
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3:
+        raise ValueError(f"{name} must have shape (n_trials, T, dims) or (T, dims), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or Inf")
+    return a
+

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import ms, mV, second, volt
 
+from brianforce.tasks.trials import trial_array
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.learning.targets import divergence_scale_of
 from brianforce.methods.factor_student.calibration import period_drift
@@ -172,7 +173,7 @@ class FactorStudent:
             return self._fit(inputs, factor_targets, output_targets, dt, rest_step)
 
     def _fit(self, inputs, factor_targets, output_targets, dt, rest_step=None):
-        inputs, factor_targets, output_targets = (_trials(a, n) for a, n in (
+        inputs, factor_targets, output_targets = (trial_array(a, n) for a, n in (
             (inputs, "inputs"), (factor_targets, "factor_targets"), (output_targets, "output_targets")))
         if not inputs.shape[:2] == factor_targets.shape[:2] == output_targets.shape[:2]:
             raise ValueError("inputs, factor_targets and output_targets must share (n_trials, T)")
@@ -305,9 +306,9 @@ class FactorStudent:
             raise ValueError("calibrate_period is for autonomous rhythms, not trial tasks that "
                              "start every trial from a rest state (rest_step)")
         n_periods = PeriodCalibration(n_periods, n_copies).n_periods
-        factor_period = _trials(factor_period, "factor_period")
+        factor_period = trial_array(factor_period, "factor_period")
         target = self._mirrored(factor_period)[0]
-        inputs = _trials(inputs, "inputs")[0]
+        inputs = trial_array(inputs, "inputs")[0]
         T = len(target)
         if inputs.shape[0] != T or target.shape[1] != self.U_.shape[1]:
             raise ValueError(f"inputs {inputs.shape} and factor_period {target.shape} must be one "
@@ -348,7 +349,7 @@ class FactorStudent:
     def _predict(self, inputs, record_rates, record_spikes):
         require_runtime_device("FactorStudent.predict")
         loop = self._loop
-        inputs = _trials(inputs, "inputs")
+        inputs = trial_array(inputs, "inputs")
         n, T = inputs.shape[:2]
         P, Q = self.U_.shape[1], self.W_out_.shape[1]
         outs, ys = np.zeros((n, T, Q)), np.zeros((n, T, P))
@@ -406,8 +407,8 @@ class FactorStudent:
         """Run teacher-forced trials (``y = ỹ``, no learning), e.g. to set the phase of an
         autonomous rhythm before closed-loop tests, as the original code does before testing."""
         self._fitted("force")
-        inputs = _trials(inputs, "inputs")
-        factor_targets = self._mirrored(_trials(factor_targets, "factor_targets"))
+        inputs = trial_array(inputs, "inputs")
+        factor_targets = self._mirrored(trial_array(factor_targets, "factor_targets"))
         with one_blas_thread():
             for k in range(inputs.shape[0]):
                 self._run_trial("forced", k, inputs[k], factor_targets[k], None)
@@ -477,12 +478,3 @@ def _factor_nmse(y, target, scale: float) -> float:
     return float(np.sum((y - target) ** 2) / (den if den > 0 else target.size * scale ** 2))
 
 
-def _trials(a, name):
-    a = np.asarray(a, dtype=float)
-    if a.ndim == 2:
-        a = a[None]
-    if a.ndim != 3:
-        raise ValueError(f"{name} must have shape (n_trials, T, dims), got {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or Inf")
-    return a
