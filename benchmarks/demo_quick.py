@@ -11,11 +11,11 @@ Run: ``python benchmarks/demo_quick.py --candidates 500:3 500:6 1000:3 --seeds 0
 from __future__ import annotations
 
 import argparse
-import csv
 import tempfile
 import time
 from pathlib import Path
 
+from brianforce.io import append_csv_row
 from brianforce.experiments.cli import DEMO_QUICK, run_demo
 
 RESULTS = Path(__file__).resolve().parent / "results" / "demo_quick.csv"
@@ -41,12 +41,7 @@ def main(argv=None):
                        test_s=DEMO_QUICK["test"], seed=seed, rmse_over_amplitude=e, lag_adjusted_correlation=c,
                        passed=bool(e < 0.2 and c > 0.95), wall_s=round(time.perf_counter() - t0, 1),
                        date=time.strftime("%Y-%m-%d"))
-            new = not args.out.exists()
-            with open(args.out, "a", newline="") as fh:        # appended, never overwritten
-                w = csv.DictWriter(fh, fieldnames=list(row))
-                if new:
-                    w.writeheader()
-                w.writerow(row)
+            append_csv_row(args.out, row)                    # appended, never overwritten
             print(f"N {n}, train {train} s, seed {seed}: RMSE/amp {e:.3f}, corr {c:.3f}, "
                   f"{'pass' if row['passed'] else 'FAIL'} ({row['wall_s']} s)", flush=True)
 

@@ -9,12 +9,13 @@ Run: ``python benchmarks/force_memory.py --sizes 4000 8000 12000`` (a few minute
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from brianforce.io import append_csv_row
 
 RESULTS = Path(__file__).resolve().parent / "results" / "force_memory.csv"
 
@@ -48,12 +49,7 @@ def main(argv=None):
                    estimate_gb=sum(est.values()) / 1e9, P_gb=est["RLS matrix P"] / 1e9,
                    measured_bytes_per_synapse_beyond_P=(r["peak_rss"] - r["baseline_rss"] - est["RLS matrix P"])
                    / synapses, date=time.strftime("%Y-%m-%d"))
-        new = not args.out.exists()
-        with open(args.out, "a", newline="") as fh:          # appended, never overwritten
-            w = csv.DictWriter(fh, fieldnames=list(row))
-            if new:
-                w.writeheader()
-            w.writerow(row)
+        append_csv_row(args.out, row)                    # appended, never overwritten
         print(", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
 
 

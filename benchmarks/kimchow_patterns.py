@@ -18,7 +18,6 @@ on one core).
 from __future__ import annotations
 
 import argparse
-import csv
 import platform
 import time
 import tomllib
@@ -28,7 +27,7 @@ import numpy as np
 from brian2 import ms
 
 from brianforce.analysis.population import isi_cv_by_neuron
-from brianforce.io import versions
+from brianforce.io import append_csv_row, versions
 from brianforce.experiments.kimchow import trainer_from_sections
 from brianforce.methods.recurrent import correlations
 from brianforce.seeding import rng_for
@@ -78,12 +77,7 @@ def main(argv=None):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         row = run_seed(recipe, seed)
-        new = not args.out.exists()
-        with open(args.out, "a", newline="") as fh:         # appended, never overwritten
-            w = csv.DictWriter(fh, fieldnames=list(row))
-            if new:
-                w.writeheader()
-            w.writerow(row)
+        append_csv_row(args.out, row)                    # appended, never overwritten
         print(f"seed {seed}: test corr {row['test_corr_mean']:.3f} (median {row['test_corr_median']:.3f}), "
               f"ISI CV > 0.5 for {row['cv_fraction']:.1%}, {row['rate_hz']:.1f} Hz, "
               f"{'PASS' if row['passed'] else 'FAIL'} ({row['wall_s']} s)", flush=True)

@@ -29,7 +29,8 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 __all__ = ["ModelFileError", "save_arrays", "load_arrays", "FORMAT_VERSION", "versions", "write_run_outputs",
-           "atomic_path", "atomic_write_text", "atomic_savez", "atomic_savefig", "KEY_VARIABLE"]
+           "atomic_path", "atomic_write_text", "atomic_savez", "atomic_savefig", "KEY_VARIABLE",
+           "append_csv_row"]
 
 FORMAT_VERSION = 2
 #: Environment variable holding the key of signed model files.
@@ -113,6 +114,33 @@ def atomic_savefig(fig, path, **kwargs) -> Path:
     kwargs.setdefault("format", path.suffix.lstrip(".") or "png")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, **kwargs)
+    return path
+
+
+def append_csv_row(path, row: dict) -> Path:
+    """Append ``row`` to the results table ``path`` (written with its header when new).
+
+    Results files are appended, never overwritten; a row whose columns differ from the table's
+    header is refused (version the file instead) rather than written under the wrong names.
+    """
+    import csv
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.stat().st_size:
+        with open(path, newline="") as fh:
+            header = next(csv.reader(fh), [])
+        if header != list(row):
+            raise ValueError(f"{path} has the columns {header}; this row has {list(row)}. "
+                             "Write it to a new, versioned file")
+        new = False
+    else:
+        new = True
+    with open(path, "a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
     return path
 
 

@@ -182,3 +182,15 @@ def test_atomic_outputs_get_ordinary_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_results_tables_are_appended_and_never_mix_columns(tmp_path):
+    from brianforce.io import append_csv_row
+
+    path = tmp_path / "results" / "table.csv"
+    append_csv_row(path, {"seed": 0, "error": 0.1})
+    append_csv_row(path, {"seed": 1, "error": 0.2})
+    assert path.read_text().splitlines() == ["seed,error", "0,0.1", "1,0.2"]
+    with pytest.raises(ValueError, match=r"has the columns \['seed', 'error'\]; this row has \['seed', 'rmse'\]"):
+        append_csv_row(path, {"seed": 2, "rmse": 0.3})
+    assert len(path.read_text().splitlines()) == 3
