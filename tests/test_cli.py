@@ -115,3 +115,20 @@ def test_durations_too_short_to_score_are_refused_before_work(tmp_path, capsys):
         assert main(["demo", "--out", str(out), "--n-neurons", "50", *args]) == 1
         assert message in capsys.readouterr().err
         assert not (out / "model.npz").exists()
+
+
+def test_shipped_recipes_are_listed_shown_copied_and_trained_by_name(tmp_path, capsys):
+    from brianforce.experiments.recipes import list_recipes, recipe_path
+
+    names = list_recipes()
+    assert "nicola_clopath_sinusoid" in names and len(names) >= 15
+    assert main(["recipes", "list"]) == 0 and "kim2019_xor" in capsys.readouterr().out.split()
+    assert main(["recipes", "show", "nicola_clopath_sinusoid"]) == 0
+    assert 'method = "force"' in capsys.readouterr().out
+    assert main(["recipes", "copy", "kim2019_xor.toml", str(tmp_path)]) == 0
+    assert (tmp_path / "kim2019_xor.toml").read_text() == recipe_path("kim2019_xor").read_text()
+    assert main(["recipes", "copy", "kim2019_xor", str(tmp_path)]) == 1          # never overwrites
+    assert "exists" in capsys.readouterr().err
+    assert main(["train", "nicola_clopath_sinusoi", "--out", str(tmp_path / "o")]) == 1
+    assert "did you mean 'nicola_clopath_sinusoid'?" in capsys.readouterr().err
+    assert recipe_path(tmp_path / "kim2019_xor.toml") == tmp_path / "kim2019_xor.toml"   # a path as it is

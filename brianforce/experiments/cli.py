@@ -1,4 +1,4 @@
-"""Command line: ``brianforce demo | train | sweep | run``.
+"""Command line: ``brianforce demo | train | sweep | run | recipes``.
 
 Every output folder is checked before any work starts (writable; not holding an earlier run's
 results unless ``--overwrite``). Errors are one line on stderr (exit status 1; 2 for usage
@@ -256,8 +256,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--train", type=float, help="seconds of RLS training")
     demo.add_argument("--test", type=float, help="seconds of free-running test")
     demo.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
-    train = sub.add_parser("train", help="run a recipe from models/*.toml")
-    train.add_argument("recipe", help="path of a TOML recipe (see models/)")
+    train = sub.add_parser("train", help="run a recipe (a shipped one by name, or a TOML file)")
+    train.add_argument("recipe", help="name of a shipped recipe (brianforce recipes list) or path of a TOML recipe")
     train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--data", help="data folder or file for recipes that use recorded data")
     train.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
@@ -278,7 +278,28 @@ def _parser() -> argparse.ArgumentParser:
                      help="seed of the test trials (transferred LIF models, DePasquale students)")
     run.add_argument("--out", default="standalone_output", help="output folder (default: %(default)s)")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    recipes = sub.add_parser("recipes", help="list, show or copy the shipped recipes")
+    recipes.add_argument("action", choices=["list", "show", "copy"], help="list the names, print one, or copy "
+                         "one into a folder to edit it")
+    recipes.add_argument("name", nargs="?", help="recipe name (show, copy)")
+    recipes.add_argument("directory", nargs="?", help="destination folder (copy)")
     return parser
+
+
+def _recipes(parser, args) -> None:
+    from brianforce.experiments.recipes import copy_recipe, list_recipes, recipe_path
+
+    if args.action == "list":
+        print("\n".join(list_recipes()))
+        return
+    if args.name is None:
+        parser.error(f"recipes {args.action} needs a recipe name")
+    if args.action == "show":
+        print(recipe_path(args.name).read_text(), end="")
+    else:
+        if args.directory is None:
+            parser.error("recipes copy needs a destination folder")
+        print(copy_recipe(args.name, args.directory))
 
 
 def _command(parser, args) -> None:
@@ -297,9 +318,13 @@ def _command(parser, args) -> None:
         from brianforce.experiments.sweep import sweep_cli
 
         sweep_cli(args.recipe, args.out, scheduler=args.scheduler)
+    elif args.command == "recipes":
+        _recipes(parser, args)
     elif args.command == "train":
         from brianforce.config import load_recipe
+        from brianforce.experiments.recipes import recipe_path
 
+        args.recipe = str(recipe_path(args.recipe))
         recipe = load_recipe(args.recipe)
         method = recipe.get("experiment", {}).get("method")
         runners = {"force": lambda: run_force_recipe(recipe, args.out),
