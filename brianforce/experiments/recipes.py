@@ -30,13 +30,16 @@ def recipe_path(name_or_path) -> Path:
     Raises
     ------
     FileNotFoundError
-        Neither a file nor a shipped recipe; the message names the closest recipe.
+        A path (with a folder) that is not a file, or a name that is no shipped recipe (the message
+        names the closest one).
     """
     p = Path(name_or_path)
     if p.is_file():
         return p
+    if p.parent != Path("."):
+        raise FileNotFoundError(f"no recipe file at {p}")
     name = p.name[:-5] if p.name.endswith(".toml") else p.name
-    if p.parent == Path(".") and (RECIPE_DIR / f"{name}.toml").is_file():
+    if (RECIPE_DIR / f"{name}.toml").is_file():
         return RECIPE_DIR / f"{name}.toml"
     names = list_recipes()
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
