@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from brianforce.experiments.progress import log
+
 __all__ = ["main", "run_demo", "run_force_experiment", "run_force_recipe", "run_kim2019_recipe",
            "prepare_output", "OutputExistsError", "FORCE_RECIPE_KEYS"]
 
@@ -72,7 +74,7 @@ DEMO_TASK_SETTINGS = {"van_der_pol": {"alpha": 5e-7}}
 
 
 def _log(msg: str) -> None:
-    print(f"[brianforce {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+    log(msg)
 
 
 def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, train: float, test: float,

@@ -48,7 +48,9 @@ CELL_FORMAT = 1
 
 
 def _log(msg: str) -> None:
-    print(f"[brianforce sweep {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+    from brianforce.experiments.progress import log
+
+    log(f"sweep: {msg}")
 
 
 @dataclass(frozen=True)

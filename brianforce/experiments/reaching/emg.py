@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brianforce.experiments.progress import log as progress_log
 from brianforce.io import atomic_savefig, atomic_write_text
 from brianforce.analysis.population import (fano_factor, gaussian_smooth, isi_cv, nanmedian_or_none, pca,
                                             principal_angles, r_squared)
@@ -178,7 +179,7 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
     t_start = time.time()
     task_kw = dict(task or {})
     tkw = dict(DEFAULT_TEACHER, **(teacher or {}))
-    log = (lambda m: print(f"[reaching {time.strftime('%H:%M:%S')}] {m}", flush=True)) if progress else (lambda m: None)
+    log = (lambda m: progress_log(f"reaching: {m}")) if progress else (lambda m: None)
 
     train = reaching_trials(emg, n_teacher_repeats, dt, shuffle=True, seed=seed, **task_kw)
     evalset = reaching_trials(emg, 1, dt, seed=seed, **task_kw)

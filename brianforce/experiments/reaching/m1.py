@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brianforce.experiments.progress import log as progress_log
 from brianforce.io import atomic_savefig, atomic_write_text
 from brianforce.analysis.population import gaussian_smooth, time_correlations
 from brianforce.checks import as_count, as_flag, as_number
@@ -194,7 +195,7 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
     Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
     """
     t0 = time.time()
-    log = (lambda m: print(f"[m1 {time.strftime('%H:%M:%S')}] {m}", flush=True)) if progress else (lambda m: None)
+    log = (lambda m: progress_log(f"m1: {m}")) if progress else (lambda m: None)
     mean = data.rates.mean(axis=(0, 1))
     units = np.flatnonzero(mean > min_mean_rate_hz)
     max_units = None if max_units is None else as_count(max_units, "max_units", minimum=1)
