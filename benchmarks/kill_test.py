@@ -103,6 +103,17 @@ def brianforce(*args) -> list:
     return [sys.executable, "-m", "brianforce", *map(str, args)]
 
 
+def _start(cmd, log: Path, note: str):
+    """Start ``cmd`` in its own process group, its output appended to ``log``; ``(process, start time)``."""
+    with open(log, "ab") as fh:
+        fh.write(f"$ {' '.join(cmd)}  ({note})\n".encode())
+        fh.flush()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+                                cwd=log.parent)
+    return proc, t0
+
+
 def launch(cmd, kill_at, log: Path):
     """Run ``cmd``; SIGKILL its process group ``kill_at`` seconds after the start (``None``: never).
 
@@ -114,12 +125,7 @@ def launch(cmd, kill_at, log: Path):
         Seconds from the start to the end (or the kill).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as fh:
-        fh.write(f"$ {' '.join(cmd)}  (kill at {kill_at})\n".encode())
-        fh.flush()
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=log.parent)
+    proc, t0 = _start(cmd, log, f"kill at {kill_at}")
     try:
         rc = proc.wait(timeout=kill_at)
     except subprocess.TimeoutExpired:
@@ -154,12 +160,7 @@ def launch_when_replaced(cmd, watch: Path, log: Path):
     Polls every 2 ms; returns ``(outcome, wall)`` as :func:`launch`.
     """
     before = _stamp(watch)
-    with open(log, "ab") as fh:
-        fh.write(f"$ {' '.join(cmd)}  (kill when {watch.name} is replaced)\n".encode())
-        fh.flush()
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=log.parent)
+    proc, t0 = _start(cmd, log, f"kill when {watch.name} is replaced")
     while proc.poll() is None:
         now = _stamp(watch)
         if now is not None and now != before:

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, network_operation, second, volt
 
 from brianforce.networks.connectivity import SparseWeights, feedback_weights, static_weights
-from brianforce.errors import TrainingDiverged
+from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.io import load_arrays, save_arrays
 from brianforce.memory import force_network_bytes, require_memory
 from brianforce.neurons import LIFParams
@@ -293,11 +293,8 @@ class FORCETrainer:
     def _check_fitted(self, allow_diverged: bool = True):
         if self._net is None or not hasattr(self, "task_"):
             raise RuntimeError("call fit() (or load a trained model) first")
-        bad = getattr(self, "diverged_", None)
-        if bad is not None and not as_flag(allow_diverged, "allow_diverged"):
-            raise RuntimeError(f"training diverged at RLS update {bad.step} (t = {bad.time:.4f} s); the decoder "
-                               "is not usable. Pass allow_diverged=True to run or save it anyway, or train "
-                               "again with a smaller alpha or a longer rls_interval")
+        refuse_if_diverged(getattr(self, "diverged_", None), allow_diverged, "the decoder",
+                           "train again with a smaller alpha or a longer rls_interval")
 
     def predict(self, duration=2 * second, report=None, *, allow_diverged: bool = False) -> SimulationResult:
         """Run the trained network freely (no learning) and record output and spikes.
