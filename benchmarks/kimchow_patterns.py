@@ -23,15 +23,8 @@ import time
 import tomllib
 from pathlib import Path
 
-import numpy as np
-from brian2 import ms
-
-from brianforce.analysis.population import isi_cv_by_neuron
+from brianforce.experiments.kimchow import run_patterns
 from brianforce.io import append_csv_row, versions
-from brianforce.experiments.kimchow import trainer_from_sections
-from brianforce.methods.recurrent import correlations
-from brianforce.seeding import rng_for
-from brianforce.tasks.patterns import pattern_targets, sinusoid_patterns
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "kimchow_patterns.csv"
@@ -39,29 +32,13 @@ RESULTS = ROOT / "benchmarks" / "results" / "kimchow_patterns.csv"
 
 def run_seed(recipe: dict, seed: int) -> dict:
     """Train and test the recipe's network at ``seed``; one results row."""
-    net, train, tgt, ev = (recipe[k] for k in ("network", "training", "targets", "evaluation"))
+    ev = recipe["evaluation"]
     t0 = time.perf_counter()
-    trainer = trainer_from_sections(dict(net, seed=seed, noise_mV=0.0),
-                                    dict(train, drive_mV=0.0), dale=bool(train["dale"]))
-    spont = trainer.spontaneous(300 * ms)
-    dt = tgt["sample_dt_ms"] * 1e-3
-    z = sinusoid_patterns(net["n"], tgt["duration_ms"] * 1e-3, dt, rng_for(seed, "patterns"),
-                          periods=tuple(p * 1e-3 for p in tgt["periods_ms"]), n_components=tgt["n_components"])
-    targets = pattern_targets(z, spont.mean(0), tgt["amplitude_mV"] * 1e-3, dt, np.arange(net["n"]))
-    trainer.fit(targets)
-    rec = trainer.run_trials(ev["n_test_trials"])
-    corr = correlations(rec.currents, targets.targets[None]).mean(axis=(0, 1))
-    cv = isi_cv_by_neuron([s[0][0] for s in rec.spike_times], [s[0][1] for s in rec.spike_times], net["n"])
-    cv_fraction = float(np.mean(cv[np.isfinite(cv)] > 0.5))
-    n_spikes = sum(len(s[0][0]) for s in rec.spike_times)
-    row = dict(seed=seed, n=net["n"], n_trials=train["n_trials"], n_test_trials=ev["n_test_trials"],
-               test_corr_mean=float(np.nanmean(corr)), test_corr_median=float(np.nanmedian(corr)),
-               cv_fraction=cv_fraction, train_corr_last=float(trainer.learning_curve_.correlation[-1]),
-               rate_hz=n_spikes / (len(rec.spike_times) * net["n"] * rec.duration),
-               min_mean_correlation=ev["min_mean_correlation"],
+    row = run_patterns(recipe, seed)
+    row.update(min_mean_correlation=ev["min_mean_correlation"],
                min_fraction_cv_above_half=ev["min_fraction_cv_above_half"])
     row["passed"] = bool(row["test_corr_mean"] > ev["min_mean_correlation"]
-                         and cv_fraction > ev["min_fraction_cv_above_half"])
+                         and row["cv_fraction"] > ev["min_fraction_cv_above_half"])
     row.update(wall_s=round(time.perf_counter() - t0, 1), date=time.strftime("%Y-%m-%d"),
                brian2=versions()["brian2"], python=platform.python_version())
     return row

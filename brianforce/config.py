@@ -15,7 +15,7 @@ import brian2
 import numpy as np
 
 __all__ = ["UNITS", "parse_quantity", "si_float", "load_recipe", "RecipeError", "check_keys", "check_sections",
-           "recipe_seconds"]
+           "recipe_seconds", "COMMON_EXPERIMENT_KEYS", "NOT_RECORDED", "tuning_seeds"]
 
 UNITS = {name: getattr(brian2, name) for name in (
     "second", "ms", "us", "Hz", "kHz", "volt", "mV", "amp", "nA", "pA", "ohm", "Mohm",
@@ -29,6 +29,14 @@ _FACTOR = re.compile(r"^([A-Za-z]+)(?:\^(-?\d+))?$")
 
 class RecipeError(ValueError):
     """A recipe file is malformed (bad TOML, unknown unit, missing key)."""
+
+
+#: Keys that the ``[experiment]`` section of every recipe may hold, whatever its method:
+#: ``tuning_seeds`` lists the seeds at which the recipe's settings were chosen (a list of
+#: integers, a range ``"0-9"``, or :data:`NOT_RECORDED`); reproductions run at other seeds.
+COMMON_EXPERIMENT_KEYS = ("tuning_seeds",)
+#: The ``tuning_seeds`` value of a recipe whose tuning seeds are not known.
+NOT_RECORDED = "not recorded"
 
 
 def _units(expr: str):
@@ -129,11 +137,16 @@ def check_sections(recipe, schema: dict, where: str = "the recipe") -> None:
     ------
     RecipeError
         For an unknown section or key, naming it and the closest valid one (:func:`check_keys`).
+
+    Notes
+    -----
+    An ``[experiment]`` section may also hold the keys of :data:`COMMON_EXPERIMENT_KEYS`.
     """
     check_keys(recipe, schema[""], where)
     for name, section in recipe.items():
         if name in schema:
-            check_keys(section, schema[name], f"[{name}]")
+            allowed = (*schema[name], *COMMON_EXPERIMENT_KEYS) if name == "experiment" else schema[name]
+            check_keys(section, allowed, f"[{name}]")
 
 
 def recipe_seconds(value, name: str, *, allow_zero: bool = False) -> float:
@@ -161,3 +174,37 @@ def recipe_seconds(value, name: str, *, allow_zero: bool = False) -> float:
     if np.ndim(v) != 0 or not (v > 0 or (allow_zero and v == 0)):
         raise ValueError(f"{name} must be a duration {'>= 0' if allow_zero else '> 0'}, got {value!r}")
     return float(v)
+
+
+def tuning_seeds(recipe: dict, where: str = "the recipe"):
+    """The seeds at which a recipe's settings were chosen (``[experiment] tuning_seeds``).
+
+    Parameters
+    ----------
+    recipe : dict
+        The recipe as read by :func:`load_recipe`.
+    where : str
+        Names the recipe in the messages.
+
+    Returns
+    -------
+    tuple of int, or None
+        The seeds, sorted; ``None`` when the recipe says :data:`NOT_RECORDED` or has no such key.
+
+    Raises
+    ------
+    RecipeError
+        A value that is not a list of non-negative integers, a range ``"a-b"`` or :data:`NOT_RECORDED`.
+    """
+    value = recipe.get("experiment", {}).get("tuning_seeds", NOT_RECORDED)
+    if value == NOT_RECORDED:
+        return None
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", value)
+        if m and int(m.group(1)) <= int(m.group(2)):
+            return tuple(range(int(m.group(1)), int(m.group(2)) + 1))
+    elif isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                   for v in value):
+        return tuple(sorted(set(value)))
+    raise RecipeError(f"{where}: [experiment] tuning_seeds must be a list of seeds, a range like \"0-9\" "
+                      f"or {NOT_RECORDED!r}, got {value!r}")

@@ -323,9 +323,6 @@ def write_run_outputs(out, summary: dict, arrays: dict, draw, title: str) -> dic
     """Write ``output.npz`` (``arrays``), ``output.png`` (``draw(ax)``) and, last, ``summary.json`` to
     ``out``, each atomically; an earlier run's summary and figure are removed first, so that a
     killed run never leaves files of two runs side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out = Path(out)

@@ -207,11 +207,11 @@ API.update({
     "oscillation amplitude=True": (lambda: oscillation_trials(2, 1e-3, amplitude=True), TypeError,
                                    r"amplitude must be a number, got True"),
     "integration n_trials=2.5": (lambda: integration_trials(2.5), TypeError, r"n_trials must be an integer, got 2\.5"),
-    "classification dt in ms": (lambda: classification_trials(2, 1 * ms), DimensionMismatchError,
-                                r"dt is a plain number.*msecond"),
+    "classification dt in mV": (lambda: classification_trials(2, 1 * mV), DimensionMismatchError,
+                                r"dt.*mvolt"),
     "classification pulse < dt": (lambda: classification_trials(2, 1e-3, pulse=1e-4), ValueError,
                                   r"pulse must last at least one step dt = 0\.001 s, got 0\.0001"),
-    "GoNoGo dt in ms": (lambda: GoNoGo(dt=5 * ms), DimensionMismatchError, r"dt is a plain number.*msecond"),
+    "GoNoGo dt in mV": (lambda: GoNoGo(dt=5 * mV), DimensionMismatchError, r"dt.*mvolt"),
     "GoNoGo p_go=1.5": (lambda: GoNoGo(p_go=1.5), ValueError, r"p_go must be in \[0, 1\], got 1\.5"),
     "GoNoGo nogo_absolute='no'": (lambda: GoNoGo(nogo_absolute="no"), TypeError,
                                   r"nogo_absolute must be True or False, got 'no'"),
@@ -222,8 +222,8 @@ API.update({
     "van_der_pol mu in mV": (lambda: van_der_pol(mu=1 * mV), DimensionMismatchError, r"mu is a plain number.*mvolt"),
     "reaching_trials shuffle='no'": (lambda: reaching_trials(_emg(), 1, 1e-3, shuffle="no"), TypeError,
                                      r"shuffle must be True or False, got 'no'"),
-    "reaching_trials dt in ms": (lambda: reaching_trials(_emg(), 1, 1 * ms), DimensionMismatchError,
-                                 r"dt is a plain number.*msecond"),
+    "reaching_trials dt in mV": (lambda: reaching_trials(_emg(), 1, 1 * mV), DimensionMismatchError,
+                                 r"dt.*mvolt"),
     "condition_inputs n_conditions=2.5": (lambda: condition_inputs(2.5), TypeError,
                                           r"n_conditions must be an integer, got 2\.5"),
     "sinusoid_patterns n_neurons=2.5": (lambda: sinusoid_patterns(2.5, 1.0, 1e-3, np.random.default_rng(0)),
@@ -374,7 +374,7 @@ def test_bad_recipe(case, tmp_path):
 @pytest.mark.parametrize("name", sorted(p.name for p in MODELS.glob("*.toml")))
 def test_every_recipe_passes_its_schema(name, tmp_path, monkeypatch):
     """Each models/*.toml recipe gets through its loading and checking step (stopped before training)."""
-    from brianforce.experiments import cli, depasquale
+    from brianforce.experiments import depasquale, force
     from brianforce.experiments.reaching import emg, m1
 
     class Checked(Exception):
@@ -384,7 +384,7 @@ def test_every_recipe_passes_its_schema(name, tmp_path, monkeypatch):
         raise Checked
 
     monkeypatch.setattr(depasquale.RateTeacher, "fit", stop)
-    for module, attr in ((emg, "fit_reaching"), (m1, "fit_m1_rates"), (cli, "run_force_experiment")):
+    for module, attr in ((emg, "fit_reaching"), (m1, "fit_m1_rates"), (force, "run_force_experiment")):
         monkeypatch.setattr(module, attr, stop)
     method = load_recipe(MODELS / name).get("experiment", {}).get("method", "kimchow")
     try:
@@ -443,8 +443,8 @@ def test_bad_cli_input(case, tmp_path, capsys):
 
 USAGE = {
     "train without --out": lambda tmp: ["train", str(MODELS / "kim2019_xor.toml")],
-    "unknown method": lambda tmp: ["train", str(_copy(tmp, "kimchow_patterns.toml", "[network]",
-                                                       '[experiment]\nmethod = "kimchow"\n\n[network]')),
+    "unknown method": lambda tmp: ["train", str(_copy(tmp, "kimchow_patterns.toml", "[experiment]",
+                                                       '[experiment]\nmethod = "kimchow"')),
                                    "--out", str(tmp / "out")],
     "demo --n-neurons 0": lambda tmp: ["demo", "--n-neurons", "0", "--out", str(tmp / "out")],
     "run --trials 0": lambda tmp: ["run", str(tmp / "m.npz"), "--trials", "0", "--out", str(tmp / "out")],

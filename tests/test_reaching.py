@@ -163,7 +163,7 @@ def test_recipe_rejects_unknown_dataset(tmp_path):
     from brianforce.config import RecipeError
 
     with pytest.raises(RecipeError):
-        run_reaching_recipe(RECIPE, tmp_path, overrides={"data.dataset": "cycling"})
+        run_reaching_recipe(RECIPE, tmp_path, overrides={"data.dataset": "no_such_data"})
 
 
 # ----------------------------------------------------------------------------- real data

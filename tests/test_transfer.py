@@ -180,7 +180,8 @@ def test_tutorial_runs_in_fast_mode(tmp_path):
     import subprocess
     import sys
 
-    env = dict(os.environ, BRIANFORCE_FAST="1", BRIANFORCE_OUT=str(tmp_path), MPLBACKEND="Agg")
+    env = dict(os.environ, BRIANFORCE_FAST="1", BRIANFORCE_TUTORIAL_OUT=str(tmp_path), BRIANFORCE_OUT=str(tmp_path),
+               MPLBACKEND="Agg")
     proc = subprocess.run([sys.executable, str(ROOT / "tutorials" / "kim2019_go_nogo.py")], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

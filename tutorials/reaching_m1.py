@@ -11,15 +11,14 @@
 #
 # Motor-cortex (M1) units recorded during 8-direction center-out reaches
 # (Hatsopoulos et al. 2007; trial-averaged, 25-ms-smoothed rates, −0.8 … +0.4 s around movement
-# onset) are mapped one-to-one onto neurons of a balanced E/I network of LIF neurons. Following
-# Kim & Chow (2018, their recorded-rate fit, Fig. 7), each mapped neuron's incoming recurrent
-# synapses are trained by per-neuron RLS so that its synaptic current follows the current that,
-# through the neuron's noisy f–I curve, gives the recorded rate
-# (`RecurrentTrainer.fit_rates`, recipe `models/kimchow_m1.toml`). Test trials without learning
-# give the model's trial-averaged rates; `brianforce.experiments.reaching.unit_quality_table` scores every
-# unit (correlation per direction and over all directions, R², recorded vs model mean rate, the
-# correlation Poisson neurons firing at the recorded rate would reach with the same number of
-# trials) and the table is written as `unit_table.csv`.
+# onset) are mapped one-to-one onto neurons of a balanced E/I network of leaky integrate-and-fire
+# (LIF) neurons. Following Kim & Chow (2018, their recorded-rate fit, Fig. 7), each mapped
+# neuron's incoming recurrent synapses are trained by per-neuron recursive least squares (RLS)
+# so that its synaptic current follows the current that, through the neuron's noisy f–I curve,
+# gives the recorded rate (`RecurrentTrainer.fit_rates`, recipe `models/kimchow_m1.toml`). Test
+# trials without learning give the model's trial-averaged rates;
+# `brianforce.experiments.reaching.unit_quality_table` scores every unit and the table is
+# written as `unit_table.csv`.
 #
 # Figure reproduced: recorded vs model rates of example units and the distribution of per-unit
 # correlations (`m1_rates.png`; Kim & Chow 2018 Fig. 7 style).
@@ -27,12 +26,21 @@
 # **Success criterion.** Full run (recorded data): a complete table (one row per unit with a
 # mean rate > 1 Hz, 103 units), model mean rate within a factor 2 of the recorded one, and a
 # median all-direction correlation > 0.7 (measured 0.80, mean 0.76; per-direction correlation
-# median 0.67, below the criterion of 0.8; Poisson ceiling 0.89). `BRIANFORCE_FAST=1` (CI): the
-# synthetic look-alike, 16 units on N = 200 neurons, one short training round: the table is
-# complete and finite, the model fires (mean rate within a factor 4 of the data).
+# median 0.67; Poisson ceiling 0.89: `benchmarks/results/reaching_m1_summary.json`).
+# `BRIANFORCE_FAST=1` (CI): the synthetic look-alike, 16 units on N = 200 neurons, one short
+# training round: the table is complete and finite, the model fires (mean rate within a factor 4
+# of the data).
 #
 # Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:e37124.
-# Hatsopoulos NG, Xu Q, Amit Y (2007) J Neurosci 27:5105-5114.
+# Hatsopoulos NG, Xu Q, Amit Y (2007) Encoding of movement fragments in the motor cortex.
+# J Neurosci 27:5105-5114.
+
+# %% [markdown]
+# ## Set-up
+# The run writes `unit_table.csv`, `summary.json` and `m1_rates.png` to a folder `reaching_m1`
+# under `BRIANFORCE_TUTORIAL_OUT` (else `BRIANFORCE_OUT`, else the temporary folder). The
+# settings come from the recipe `models/reaching_m1.toml`, found with `recipe_path`. `show_png`
+# displays a saved figure in a notebook (and prints its path when this file runs as a script).
 
 # %%
 import os
@@ -42,24 +50,38 @@ import csv  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import matplotlib  # noqa: E402
 import numpy as np  # noqa: E402
-
-matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
 
 from brianforce import datasets  # noqa: E402
 from brianforce.experiments.reaching import run_m1_recipe  # noqa: E402
+from brianforce.experiments.recipes import recipe_path  # noqa: E402
 
 FAST = os.environ.get("BRIANFORCE_FAST", "0") == "1"
 OUT = Path(os.environ.get("BRIANFORCE_TUTORIAL_OUT", os.environ.get("BRIANFORCE_OUT", tempfile.gettempdir()))) / "reaching_m1"
 OUT.mkdir(parents=True, exist_ok=True)
-root = Path.cwd() if (Path.cwd() / "models").is_dir() else Path(__file__).resolve().parents[1]
-RECIPE = root / "models" / "reaching_m1.toml"
+RECIPE = recipe_path("reaching_m1")
+
+
+def show_png(path):
+    """Display a saved PNG in a notebook; print its path elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Image(filename=str(path)))
+    else:
+        print("figure:", path)
+
 
 # %% [markdown]
 # ## The data
-# `load_m1_rates` returns a `PopulationRates`: `rates[direction, time, unit]`, 8 × 121 bins of
-# 10 ms × 141 units, spikes/s.
+# `load_m1_rates` returns a `PopulationRates`: `rates[direction, time, unit]`, 8 directions × 121
+# bins of 10 ms × 141 units, in spikes/s. Full runs look for the recording
+# (`m1_rates_center_out.npz` under the data root in `BRIANFORCE_DATA`, else `../shared/data` next
+# to the checkout); FAST runs, and machines without the recording, use the synthetic look-alike
+# shipped in `data/`. Only units with a mean rate above 1 Hz are fitted.
 
 # %%
 if FAST:
@@ -75,7 +97,36 @@ print(rates.source, rates.rates.shape, "synthetic" if rates.synthetic else "reco
 
 # %% [markdown]
 # ## Fit and quality table
-# Same as `brianforce train models/reaching_m1.toml --data PATH --out DIR`.
+# `run_m1_recipe` does the same as `brianforce train models/reaching_m1.toml --data PATH --out DIR`.
+# The network and training come from `models/kimchow_m1.toml` (`[model] base`):
+#
+# * a balanced E/I LIF network of N = 1000 neurons (80 % excitatory), each receiving K = 300
+#   recurrent inputs (connection probability 0.3), excitatory weights j0·τ_m/√K with j0 = 10 mV,
+#   inhibitory −6 times that; a constant bias per neuron in [−37.5, −35] mV (above the −40 mV
+#   threshold); synaptic rise 2 ms and decay 50 ms; integration step 0.1 ms;
+# * each recorded unit is mapped onto one randomly chosen neuron; the others stay untrained but
+#   receive, during the trial window, a condition-specific Ornstein-Uhlenbeck input of SD 10 mV
+#   and correlation time 100 ms (the same on every trial of a direction), which gives the mapped
+#   neurons reproducible, direction-specific inputs to combine;
+# * recorded rates become current targets through the inverted LIF transfer curve averaged over
+#   slow input fluctuations of SD σ: σ = 1 mV in round 1; round 2 measures the σ that links the
+#   trained neurons' currents to their rates and trains on with it (`rounds` = 2);
+# * every trial: a 100-ms random stimulus (uniform in [0, 10 mV] per neuron, fixed per direction),
+#   then the window, in which every 10 ms each mapped neuron's RLS (ridge λ = 10⁴ Hz²) updates its
+#   incoming weights; 4 trials per direction and round;
+# * `n_test_trials` = 24 test trials per direction without learning; the model's rates are the
+#   trial-averaged spike counts, smoothed with the data's 25-ms Gaussian.
+#
+# The columns of the table: `recorded_mean_rate_hz` and `model_mean_rate_hz` (and their ratio),
+# `corr_all_directions` (correlation of the 8 directions' time courses concatenated: tuning and
+# temporal shape), `r2_all_directions` (1 − SS_res/SS_tot over the same samples: it also penalises
+# wrong rate levels), `corr_dir_<deg>` per direction and their mean, and
+# `poisson_ceiling_corr_all_directions`: the correlation that Poisson neurons firing exactly at
+# the recorded rate would reach with the same number of test trials — the best a model with
+# Poisson-like spiking can score.
+#
+# FAST mode: N = 200, one round of one trial per direction, 2 test trials, the 16 most active
+# units.
 
 # %%
 overrides = {}
@@ -90,7 +141,29 @@ print(f"{len(table)} units; columns: {', '.join(table[0])}")
 for row in table[:5]:
     print(row["unit"], "corr", row["corr_all_directions"], "R2", row["r2_all_directions"],
           "rates", row["recorded_mean_rate_hz"], "vs", row["model_mean_rate_hz"])
-print("figure:", OUT / "m1_rates.png")
+
+# %% [markdown]
+# ## The figure
+# `m1_rates.png`: the recorded (thick) and model (thin) rates of three units — the best, the
+# median and the worst by all-direction correlation — one colour per direction; right, the
+# distribution of the per-unit all-direction correlations with the median Poisson ceiling (red).
+# What to look for: how much of the directional tuning and of the time course around movement
+# onset the model neurons reproduce, and how far the correlations fall short of the Poisson
+# ceiling. In FAST mode, with one training trial per direction and the model's rates averaged
+# over only two test trials, the model traces are noisy and the fits rough.
+
+# %%
+show_png(OUT / "m1_rates.png")
+
+# %% [markdown]
+# ## If training diverges
+# If a mapped neuron's RLS error exceeds the trainer's `max_error` (1 V) or becomes NaN, `fit_rates`
+# stops with `brianforce.errors.TrainingDiverged`, whose message names the training trial, the
+# direction (condition) and the time in the window. The trainer keeps it in `diverged_` and
+# refuses to run test trials or save its weights unless asked with `allow_diverged=True`.
+# What to change, in a copy of the recipe (`brianforce recipes copy kimchow_m1 DIR`): a larger
+# `[training] reg` (a stronger pull towards the balanced initial weights) or a longer
+# `learn_every_ms` (fewer updates per window).
 
 # %% [markdown]
 # ## Success criterion

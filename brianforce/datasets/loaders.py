@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from brianforce.datasets.containers import CyclingData, EMGData, PopulationRates, pchip_upsample
-from brianforce.datasets.files import (DataFormatError, check_range, checked_array, is_synthetic_file, read_mat,
-                                       read_synthetic, resolve_data_file)
+from brianforce.checks import as_flag
+from brianforce.datasets.files import (ENV_VAR, DataFormatError, check_range, checked_array, is_synthetic_file,
+                                       read_mat, read_synthetic, resolve_data_file)
 
 __all__ = ["load_reaching_emg", "load_cycling", "load_hatsopoulos_emg", "load_m1_rates", "load_alm_rates",
-           "load_churchland_tme"]
+           "load_churchland_tme", "load_condition_arrays"]
 
 _REACH_META = {
     "citation": "DePasquale, Sussillo, Abbott & Churchland (2023) Neuron 111:631-649",
@@ -71,22 +72,35 @@ def load_reaching_emg(path=None, synthetic=False) -> EMGData:
         go_time=0.35, source=str(p), synthetic=is_syn, metadata=dict(_REACH_META))
 
 
-def load_cycling(path=None) -> CyclingData:
+def _lookalike(name: str, path, synthetic):
+    """(variables, source, True) of the computed look-alike of ``name`` when ``synthetic`` is
+    asked for and neither ``path`` nor ``BRIANFORCE_DATA`` is given, else None."""
+    if as_flag(synthetic, "synthetic") and path is None and not os.environ.get(ENV_VAR):
+        from brianforce.datasets.lookalikes import LOOKALIKES
+
+        return LOOKALIKES[name](), Path(f"<computed {name} look-alike, brianforce.datasets.lookalikes>"), True
+    return None
+
+
+def load_cycling(path=None, synthetic=False) -> CyclingData:
     """DePasquale et al. cycling task: EMG (2000, 3) and 12 factors (2000, 12) at 1 ms.
+
+    ``synthetic=True`` without a path or ``BRIANFORCE_DATA``: the look-alike computed by
+    :func:`brianforce.datasets.lookalikes.lookalike_cycling` (``synthetic`` is then True).
 
     References
     ----------
     DePasquale B, Sussillo D, Abbott LF, Churchland MM (2023). Neuron 111:631-649.
     """
-    p = resolve_data_file("cycling", path, False)
-    d = read_mat(p)
+    d, p, is_syn = _lookalike("cycling", path, synthetic) or (None, resolve_data_file("cycling", path, False), False)
+    d = read_mat(p) if d is None else d
     emg = checked_array(d, "emg", p, (2000, 3), "(time at 1 ms, muscle)")
     factors = checked_array(d, "factors", p, (2000, 12), "(time at 1 ms, factor)")
     check_range(emg, -5.0, 5.0, p, "emg", "normalised EMG")
     return CyclingData(
         emg=emg, factors=factors, dt=0.001, time=np.arange(2000) * 0.001,
         channels=np.array([f"muscle_{i}" for i in range(3)]),
-        factor_names=np.array([f"factor_{i}" for i in range(12)]), source=str(p),
+        factor_names=np.array([f"factor_{i}" for i in range(12)]), source=str(p), synthetic=is_syn,
         metadata={"citation": _REACH_META["citation"],
                   "note": "periodic, about 4 cycles of ~494 ms; factors are the demo's spiking targets"})
 
@@ -228,10 +242,12 @@ def load_alm_rates(path=None) -> PopulationRates:
                   "time_reference": "start of the 2-s window (alignment undocumented)"})
 
 
-def load_churchland_tme(path=None) -> PopulationRates:
+def load_churchland_tme(path=None, synthetic=False) -> PopulationRates:
     """Churchland et al. (2012) jPCA PSTHs, TME subset: (condition=10, time=61, neuron=50).
 
     Values are range-normalised and mean-centred per neuron (**not** spikes/s).
+    ``synthetic=True`` without a path or ``BRIANFORCE_DATA``: the look-alike computed by
+    :func:`brianforce.datasets.lookalikes.lookalike_churchland_tme`.
 
     Returns
     -------
@@ -244,8 +260,9 @@ def load_churchland_tme(path=None) -> PopulationRates:
     Churchland MM et al. (2012). Neural population dynamics during reaching. Nature 487:51-56.
     Elsayed GF, Cunningham JP (2017). Nat Neurosci 20:1310-1318.
     """
-    p = resolve_data_file("churchland_tme", path, False)
-    d = read_mat(p)
+    d, p, is_syn = _lookalike("churchland_tme", path, synthetic) or (
+        None, resolve_data_file("churchland_tme", path, False), False)
+    d = read_mat(p) if d is None else d
     x = checked_array(d, "dataTensor", p, (61, 50, 10), "(time, neuron, condition)")
     t = checked_array(d, "t", p, (61, 1), "time (ms) relative to movement onset").ravel()
     check_range(x, -1.0, 1.0, p, "dataTensor", "range-normalised activity")
@@ -255,7 +272,93 @@ def load_churchland_tme(path=None) -> PopulationRates:
         rates=np.ascontiguousarray(x.transpose(2, 0, 1)), dt=0.01, time=t / 1000.0,
         conditions=np.arange(1, 11), units=np.array([f"neuron_{i:02d}" for i in range(50)]),
         value_unit="normalised (range-normalised, mean-centred per neuron; not spikes/s)",
-        source=str(p), synthetic=False,
+        source=str(p), synthetic=is_syn,
         metadata={"citation": "Churchland et al. (2012) Nature 487:51; Elsayed & Cunningham (2017)",
                   "origin": "gamaleldin/TME data/exampleData.mat",
                   "time_reference": "movement onset"})
+
+
+def _scalar(d, key, p):
+    v = np.asarray(d[key])
+    if v.dtype.kind not in "fiu" or v.size != 1 or not np.isfinite(v).all():
+        raise DataFormatError(f"{p}: variable {key!r} must be one finite number, got shape {v.shape}")
+    return float(v.ravel()[0])
+
+
+def _labels(d, key, p, n, default):
+    if key not in d:
+        return default
+    v = np.asarray(d[key]).ravel()
+    if v.size != n:
+        raise DataFormatError(f"{p}: variable {key!r} has {v.size} entries, expected {n}")
+    return np.array([str(x).strip() for x in v]) if v.dtype.kind in "USO" else v
+
+
+def load_condition_arrays(path) -> EMGData | PopulationRates:
+    """Trial-averaged signals of any size from a ``.npz`` (no pickles) or v5 ``.mat`` file.
+
+    Layout: ``emg`` (gives :class:`EMGData`) or ``rates`` (gives :class:`PopulationRates`),
+    ``(condition, time, channel)``, or ``(time, channel)`` for a single condition; the sample
+    step ``dt`` (s) or uniformly spaced sample times ``time`` (s, one per time bin). Optional:
+    ``go_time`` (s into the window; ``metadata["go_time"]`` of population rates), ``conditions``
+    and ``channels`` (labels), ``value_unit`` (text; rates default to spikes/s).
+
+    Raises
+    ------
+    DataFormatError
+        Neither or both of ``emg``/``rates``, a wrong number of dimensions, no ``dt``/``time``,
+        non-uniform time, non-finite values or mismatched labels.
+    """
+    if path is None:
+        raise FileNotFoundError("load_condition_arrays needs the path of a .npz or .mat file")
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} is not a file")
+    if p.suffix == ".mat":
+        d = read_mat(p)
+    else:
+        try:
+            with np.load(p, allow_pickle=False) as f:
+                d = {k: f[k] for k in f.files}
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+            raise DataFormatError(f"{p} is not a readable pickle-free .npz file ({exc})") from exc
+    keys = [k for k in ("emg", "rates") if k in d]
+    if len(keys) != 1:
+        raise DataFormatError(f"{p}: expected exactly one of the variables 'emg' or 'rates' "
+                              f"(condition, time, channel); found {sorted(k for k in d if not k.startswith('__'))}")
+    key = keys[0]
+    x = np.asarray(d[key])
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or min(x.shape) < 1 or x.shape[1] < 2:
+        raise DataFormatError(f"{p}: {key!r} must be (condition, time >= 2, channel), got shape {np.shape(d[key])}")
+    x = checked_array({key: x}, key, p, x.shape, "(condition, time, channel)")
+    check_range(x, -1e6, 1e6, p, key, "trial-averaged signals")
+    C, T, Q = x.shape
+    if "time" in d:
+        time = checked_array({"time": np.asarray(d["time"]).ravel()}, "time", p, (T,), "sample times (s)")
+        steps = np.diff(time)
+        if steps.min() <= 0 or not np.allclose(steps, steps[0], rtol=1e-6, atol=1e-12):
+            raise DataFormatError(f"{p}: 'time' must increase in uniform steps")
+        dt = float(steps[0])
+    elif "dt" in d:
+        dt = _scalar(d, "dt", p)
+        if dt <= 0:
+            raise DataFormatError(f"{p}: 'dt' must be a positive step in seconds, got {dt}")
+        time = np.arange(T) * dt
+    else:
+        raise DataFormatError(f"{p}: give the sample step 'dt' (s) or the sample times 'time' (s)")
+    conditions = _labels(d, "conditions", p, C, np.arange(C))
+    channels = _labels(d, "channels", p, Q, np.array([f"{'muscle' if key == 'emg' else 'unit'}_{i}" for i in range(Q)]))
+    unit = str(np.asarray(d["value_unit"]).ravel()[0]) if "value_unit" in d else (
+        "arbitrary" if key == "emg" else "spikes/s")
+    go = _scalar(d, "go_time", p) if "go_time" in d else None
+    meta = {"origin": "load_condition_arrays", "time_reference": "start of the stored window"}
+    if key == "emg":
+        return EMGData(emg=x, dt=dt, time=time, conditions=conditions, condition_angles=np.full(C, np.nan),
+                       channels=channels, value_unit=unit, go_time=go, source=str(p), synthetic=False,
+                       metadata=meta)
+    if go is not None:
+        meta["go_time"] = go
+    return PopulationRates(rates=x, dt=dt, time=time, conditions=conditions, units=channels, value_unit=unit,
+                           source=str(p), synthetic=False, metadata=meta)

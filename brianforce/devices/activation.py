@@ -9,6 +9,7 @@ the runtime device afterwards.
 from __future__ import annotations
 
 import gc
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import brian2 as b2
 from brian2 import NeuronGroup, second
 from brian2.devices.device import RuntimeDevice
 
-__all__ = ["DEVICES", "activate", "restore_runtime", "project_dir", "cuda_clock_anchor"]
+__all__ = ["DEVICES", "activate", "restore_runtime", "project_dir", "cuda_clock_anchor", "build"]
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 
@@ -37,6 +38,9 @@ def activate(device: str, directory=None, build_on_run: bool = False):
     if device == "runtime":
         b2.set_device("runtime")
         return
+    # objects of an earlier build that are only held in reference cycles still own their names:
+    # collect them, so that the same network gets the same code-object names (and file names)
+    gc.collect()
     b2.set_device(device, build_on_run=build_on_run, directory=directory)
     b2.get_device().reinit()
     b2.get_device().activate(build_on_run=build_on_run, directory=directory)
@@ -68,3 +72,55 @@ def cuda_clock_anchor(device: str, dt: float, prefix: str) -> list:
         return []
     b2.defaultclock.dt = dt * second
     return [NeuronGroup(1, "bf_anchor : 1", name=f"{prefix}_defaultclock_anchor")]
+
+
+_CLOCK_RESET = re.compile(r"_clock_(timestep|t)$")
+
+
+def _clock_reset(entry) -> str | None:
+    """The array name of a main-queue entry that sets a clock's ``timestep`` or ``t``, else None."""
+    func, args = entry
+    if func == "set_by_single_value" and isinstance(args, tuple) and args and isinstance(args[0], str) \
+            and _CLOCK_RESET.search(args[0]):
+        return args[0]
+    return None
+
+
+_IDLE_CLOCK = re.compile(r"^\w+\.add\(&\w+, NULL\);$")
+
+
+def _sorted_blocks(items: list, key) -> list:
+    """``items`` with each run of consecutive items whose ``key`` is not None sorted by it (stably)."""
+    out, block = [], []
+    for item in items + [None]:
+        if item is not None and key(item) is not None:
+            block.append(item)
+            continue
+        out.extend(sorted(block, key=key))
+        block = []
+        if item is not None:
+            out.append(item)
+    return out
+
+
+def _idle_clock_lines(entry):
+    func, args = entry
+    if func == "run_network":
+        net, lines = args
+        return func, (net, _sorted_blocks(list(lines), lambda line: line if _IDLE_CLOCK.match(line) else None))
+    return entry
+
+
+def build(**kwargs):
+    """``device.build(**kwargs)`` of the active standalone device, with the same ``main.cpp`` for the same network.
+
+    Brian2 lists some clocks of a run in the order of a Python ``set`` (object ids): the resets of
+    ``timestep`` and ``t`` before each run, and the clocks without code of a run (operations
+    switched off). The text of ``main.cpp`` then changes from build to build and the compiler runs
+    again although nothing changed. Both are order-free (independent scalar assignments; clocks
+    the network only keeps in a set), so each block of them is sorted by name here (stably: an
+    array set twice keeps its last value).
+    """
+    dev = b2.get_device()
+    dev.main_queue[:] = [_idle_clock_lines(e) for e in _sorted_blocks(list(dev.main_queue), _clock_reset)]
+    return dev.build(**kwargs)

@@ -28,10 +28,12 @@ import brian2 as b2
 from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
                     linked_var, second)
 
-from brianforce.devices.activation import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
+from brianforce.devices.activation import build, DEVICES, activate, cuda_clock_anchor, restore_runtime
+from brianforce.devices.cache import project_directory
 from brianforce.devices.project import STANDALONE_PREFIX, STATE_VARIABLES, build_project
 from brianforce.io import ModelFileError, atomic_savefig, atomic_savez, atomic_write_text, load_arrays, save_arrays
 from brianforce.learning.codegen import current_P, rls_functions
+from brianforce.networks.connectivity import synapse_capacity
 from brianforce.networks.force_lif import FILTERED_READOUT_EQS, build_force_network
 from brianforce.errors import refuse_if_diverged
 from brianforce.learning.targets import divergence_scale
@@ -55,7 +57,8 @@ def _rls_function(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
     """
     objs = build_force_network(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0,
                                dt=c.dt * second, readout_eqs=FILTERED_READOUT_EQS + "\nrls_err : 1",
-                               filtered_readout=True, name=prefix)
+                               filtered_readout=True, name=prefix,
+                               n_synapses=synapse_capacity(weights.n, c.p, len(weights.pre)))
     fns = rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit, rls_threads,
                         r_unit=b2.Hz, hr_unit=b2.Hz / second, phi_unit=second)
     ns = dict(fns.namespace(), bf_rls_target=target)
@@ -95,7 +98,8 @@ def _rls_synapses(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
     objs = build_force_network(weights, eta, np.zeros((N, K)), lif=c.lif, v0=v0, dt=c.dt * second,
                                readout_eqs="z : 1\nrls_err : 1\nrls_c : 1\nrls_err_src : 1 (linked)\n"
                                            "rls_c_src : 1 (linked)",
-                               extra_neuron_eqs="rls_Pr : second\nrls_Pr_src : second (linked)", name=prefix)
+                               extra_neuron_eqs="rls_Pr : second\nrls_Pr_src : second (linked)", name=prefix,
+                               n_synapses=synapse_capacity(N, c.p, len(weights.pre)))
     units = NeuronGroup(N, "Pr : second\nrls_c : 1\nrls_c_src : 1 (linked)", dt=every, name=f"{prefix}_rls_units")
     state = NeuronGroup(K, "zc : 1\nrPr : 1\nrls_err : 1\nrls_c : 1", dt=every, name=f"{prefix}_rls_state")
     objs.neurons.rls_Pr_src = linked_var(units, "Pr")
@@ -158,14 +162,16 @@ class StandaloneFORCETrainer:
     n_neurons, n_outputs, **kwargs
         As :class:`~brianforce.methods.force.FORCETrainer` (``p``, ``G``, ``Q``, ``alpha``/``reg``,
         ``rls_interval``, ``dt``, LIF parameters, ``normalised``, ``divergence_factor``,
-        ``n_record``, ``record_dt``, ``seed``).
+        ``n_record``, ``record_dt``, ``seed``, ``name``: the prefix of the Brian2 objects'
+        names, by default ``'bfsa'`` for standalone devices and ``'force'`` at runtime).
     device : {'cpp_standalone', 'runtime', 'cuda_standalone'}
         ``'runtime'`` uses Brian2's Cython target (same generated RLS, for comparison).
         ``'cuda_standalone'`` needs Brian2CUDA and a C++/CUDA implementation of the RLS
         function, which is not provided: it raises ``NotImplementedError``.
     directory : path, optional
-        Standalone project directory; re-using it skips recompilation when only the
-        arrays (seed, target values) changed.
+        Standalone project directory. By default the cached directory of this architecture
+        (:mod:`brianforce.devices.cache`): a later fit of the same size, device and options
+        recompiles nothing, whatever its seed; other durations recompile the files that hold them.
     threads : int
         OpenMP threads of the standalone program (0: none).
     rls_threads : int
@@ -185,7 +191,7 @@ class StandaloneFORCETrainer:
 
     Attributes
     ----------
-    history_ : TrainingHistory
+    history_ : ~brianforce.learning.TrainingHistory
     decoder_ : Quantity (N, K), seconds
     settle_result_, train_result_ : SimulationResult
     test_result_ : SimulationResult
@@ -222,6 +228,7 @@ class StandaloneFORCETrainer:
         self.rls_threads = int(rls_threads)
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
             raise ValueError(f"threads must be an integer >= 0, got {threads!r}")
+        self._name = kwargs.get("name")
         self._base = FORCETrainer(n_neurons, n_outputs, **kwargs)
         self.config = self._base.config
         self.device = device
@@ -301,8 +308,13 @@ class StandaloneFORCETrainer:
         limit = c.divergence_factor * divergence_scale(self.task_, settle_s, settle_s + train_s)
         n_ta = int(np.ceil((settle_s + train_s) / c.rls_interval)) + 2
         values = self.task_(np.arange(n_ta) * c.rls_interval + c.dt)
-        directory = project_dir(self.directory) if standalone else None
-        self._prefix = STANDALONE_PREFIX if standalone else "force"
+        slot = None
+        self._prefix = self._name or (STANDALONE_PREFIX if standalone else "force")
+        if standalone:
+            key = {"name": self._prefix, "device": self.device, "rls": self.rls, "rls_threads": self.rls_threads,
+                   "threads": self.threads, "n_neurons": c.n_neurons, "p": c.p, "n_outputs": c.n_outputs, "settle": settle_s > 0, "test": test_s > 0}
+            slot = project_directory(self.directory, "force-training", key)
+        directory = slot.path if standalone else None
         wall0 = time.perf_counter()
         activate(self.device, directory)
         try:
@@ -342,7 +354,7 @@ class StandaloneFORCETrainer:
                     net.run(test_s * second, **kw)
                     phases.append(("test", mons, 0.0))
                 dev = b2.get_device()
-                dev.build(directory=directory, compile=True, run=True, with_output=report is not None)
+                build(directory=directory, compile=True, run=True, with_output=report is not None)
                 run_s = float(dev.timers.get("run_binary") or 0.0)
                 compile_s = time.perf_counter() - wall0 - run_s
             else:
@@ -365,6 +377,7 @@ class StandaloneFORCETrainer:
         finally:
             if standalone:
                 restore_runtime()
+                slot.close()
         self.timings_ = {"compile_s": compile_s, "run_s": run_s, "n_rls_updates": int(len(errors))}
         bad = ~(np.all(np.abs(errors) <= limit, axis=1))
         self._fitted = True
@@ -457,9 +470,6 @@ class StandaloneFORCETrainer:
 # ---------------------------------------------------------------------------- CLI
 def run_force_model_cli(model, *, device="cpp_standalone", out, duration=2.0, directory=None, **_) -> dict:
     """``brianforce run`` for a ``force_lif`` model: free-running output, summary and figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out = Path(out)
@@ -482,10 +492,9 @@ def run_force_model_cli(model, *, device="cpp_standalone", out, duration=2.0, di
             raise ModelFileError(f"{model}: the model's task is not a registered task; cannot run it")
         res = tr.predict(duration * second)
     else:
-        proj = build_project(model, duration * second, device,
-                             directory if directory is not None else out / "project")
-        compile_s = proj.compile_time
-        res = proj.run(out / "project" / "results" if directory is None else None).result
+        with build_project(model, duration * second, device, directory) as proj:
+            compile_s = proj.compile_time
+            res = proj.run((out / "standalone_results").resolve() if directory is None else None).result
     wall = time.perf_counter() - wall0
     metrics = res.metrics(None) if np.all(np.isfinite(res.target)) else {}
     summary = {"model": str(model), "device": device, "duration_s": duration, "n_neurons": res.n_neurons,

@@ -30,8 +30,9 @@ import numpy as np
 import brian2 as b2
 from brian2 import Network, SpikeMonitor, StateMonitor, second
 
-from brianforce.networks.connectivity import SparseWeights
-from brianforce.devices.activation import activate, cuda_clock_anchor, project_dir, restore_runtime
+from brianforce.networks.connectivity import SparseWeights, synapse_capacity
+from brianforce.devices.activation import build, activate, cuda_clock_anchor, restore_runtime
+from brianforce.devices.cache import ProjectDirectory, project_directory
 from brianforce.io import ModelFileError, load_arrays
 from brianforce.neurons import LIFParams
 from brianforce.networks.force_lif import build_force_network
@@ -133,6 +134,18 @@ class StandaloneProject:
     task: object | None
     compile_time: float
     env: dict
+    slot: ProjectDirectory | None = field(default=None, repr=False, compare=False)
+
+    def close(self):
+        """Release the project directory to other builds (a cached directory stays on disk)."""
+        if self.slot is not None:
+            self.slot.close()
+
+    def __enter__(self) -> "StandaloneProject":
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     @property
     def binary(self) -> Path:
@@ -160,7 +173,10 @@ class StandaloneProject:
 
     def _results_dir(self, results_directory) -> str:
         if results_directory is None:
-            results_directory = tempfile.mkdtemp(prefix="results_", dir=self.directory)
+            # a cached project outlives this run: its results go to the temporary folder instead
+            cached = self.slot is not None and self.slot.cached
+            results_directory = tempfile.mkdtemp(prefix="brianforce_results_" if cached else "results_",
+                                                 dir=None if cached else self.directory)
         path = Path(results_directory)
         if not path.is_absolute():
             path = Path(self.directory) / path
@@ -254,8 +270,10 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
         Simulated time of each run (free-running, no learning).
     device : 'cpp_standalone' or 'cuda_standalone'
     directory : path, optional
-        Project directory (default: a new temporary one). Re-building the same network
-        into the same directory rewrites no file and recompiles nothing.
+        Project directory. By default the cached directory of this architecture
+        (:mod:`brianforce.devices.cache`), held by the returned project until its
+        :meth:`~StandaloneProject.close` (or the end of a ``with`` block). Re-building the same
+        network into the same directory rewrites no file and recompiles nothing.
     record_dt : Quantity (second), optional
         Output sampling step (default: the model's ``record_dt``).
     n_record : int, optional
@@ -270,7 +288,12 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
     rec = as_positive_si(record_dt, second, "record_dt") if record_dt is not None else float(
         model.config.get("record_dt", model.dt))
     n_rec = int(min(n_record if n_record is not None else model.config.get("n_record", 100), model.weights.n))
-    directory = project_dir(directory)
+    key = {"device": device, "n_neurons": model.weights.n, "n_outputs": int(model.phi.shape[1]),
+           "p": model.config.get("p"), "threads": int(threads)}
+    slot = project_directory(directory, "force-model", key)
+    directory = slot.path
+    for old in Path(directory, "static_arrays").glob("init_*.dat"):
+        old.unlink()  # initial values handed to earlier runs of this directory
     wall0 = time.perf_counter()
     activate(device, directory)
     try:
@@ -278,14 +301,14 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
         objs = build_force_network(model.weights, model.eta, model.phi, lif=model.lif, v0=model.state["v"],
                                    dt=model.dt * second, state=model.state, lastspike=model.lastspike_rel,
-                                   name=STANDALONE_PREFIX)
+                                   name=STANDALONE_PREFIX, n_synapses=synapse_capacity(
+                                       model.weights.n, float(model.config.get("p", 1.0)), len(model.weights.pre)))
         zmon = StateMonitor(objs.readout, "z", record=True, dt=rec * second, when="end",
                             name=f"{STANDALONE_PREFIX}_zmon")
         smon = SpikeMonitor(objs.neurons, name=f"{STANDALONE_PREFIX}_spikes")
         net = Network(*objs.objects, zmon, smon, *cuda_clock_anchor(device, model.dt, STANDALONE_PREFIX),
                       name=f"{STANDALONE_PREFIX}_network")
         net.run(duration_s * second, namespace={})
-        dev = b2.get_device()
         g, d = objs.neurons, objs.decoder
         settable = {k: (f"{g.name}.{k}", g.variables[k].dtype, len(g)) for k in ("v", "I_syn", "h", "r", "hr")}
         settable["phi"] = (f"{d.name}.phi", d.variables["phi"].dtype, len(g) * objs.n_outputs)
@@ -296,11 +319,14 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
         for k in STATE_VARIABLES:
             outputs[f"state_{k}"] = _array_file(g.variables[k])
         env = {k: str(v) for k, v in b2.prefs["devices.cpp_standalone.run_environment_variables"].items()}
-        dev.build(directory=directory, compile=True, run=False, with_output=False)
+        build(directory=directory, compile=True, run=False, with_output=False)
+    except BaseException:
+        slot.close()
+        raise
     finally:
         restore_runtime()
     return StandaloneProject(directory, device, duration_s, model.dt, model.t0, model.weights.n, objs.n_outputs,
-                             n_rec, settable, outputs, model.task, time.perf_counter() - wall0, env)
+                             n_rec, settable, outputs, model.task, time.perf_counter() - wall0, env, slot)
 
 
 def run_standalone(model_path, duration, device: str = "cpp_standalone", directory=None, *,
@@ -317,6 +343,6 @@ def run_standalone(model_path, duration, device: str = "cpp_standalone", directo
         Output ``z`` (every ``record_dt``), target (if the model's task is known) and
         spikes of the first ``n_record`` neurons; times are absolute (model time + run).
     """
-    project = build_project(model_path, duration, device, directory, record_dt=record_dt, n_record=n_record,
-                            threads=threads)
-    return project.run(results_directory).result
+    with build_project(model_path, duration, device, directory, record_dt=record_dt, n_record=n_record,
+                       threads=threads) as project:
+        return project.run(results_directory).result

@@ -33,7 +33,7 @@ import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, second, volt
 
 from brianforce.config import si_float
-from brianforce.devices.activation import DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
+from brianforce.devices.activation import build, DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
 from brianforce.io import ModelFileError, load_arrays
 from brianforce.seeding import check_seed, rng_for
 
@@ -299,7 +299,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         netw.run(T * op, namespace={})
         if standalone:
             dev = b2.get_device()
-            dev.build(directory=directory, compile=True, run=True, with_output=False)
+            build(directory=directory, compile=True, run=True, with_output=False)
             run_s = float(dev.timers.get("run_binary") or 0.0)
             compile_s = time.perf_counter() - wall0 - run_s
         else:

@@ -1,4 +1,4 @@
-"""Command line: ``brianforce demo | train | sweep | run | recipes``.
+"""Command line: ``brianforce demo | train | sweep | reproduce | run | recipes``.
 
 Every output folder is checked before any work starts (writable; not holding an earlier run's
 results unless ``--overwrite``). Errors are one line on stderr (exit status 1; 2 for usage
@@ -8,27 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+from brianforce.experiments.force import CRITERION, FORCE_RECIPE_KEYS, run_force_experiment, run_force_recipe
 from brianforce.experiments.progress import log
 
 __all__ = ["main", "run_demo", "run_force_experiment", "run_force_recipe", "run_kim2019_recipe",
-           "prepare_output", "OutputExistsError", "FORCE_RECIPE_KEYS"]
+           "prepare_output", "OutputExistsError", "FORCE_RECIPE_KEYS", "CRITERION"]
 
 #: Files that mark a folder as holding the results of an earlier run.
 RUN_OUTPUTS = ("summary.json", "model.npz", "network.npz", "rate_model.npz", "lif_model.npz", "output.npz")
-#: Keys of a ``method = "force"`` recipe, per section (``[task]`` is checked by the task).
-FORCE_RECIPE_KEYS = {
-    "": ("experiment", "task", "network", "protocol", "paper", "evaluation"),
-    "experiment": ("method", "title", "name", "description", "seed"),
-    "network": ("n_neurons", "p", "G", "Q", "alpha", "reg", "rls_interval", "dt", "tau_m", "tau_ref", "tau_r",
-                "tau_d", "v_th", "v_reset", "bias", "normalised", "divergence_factor", "n_record", "record_dt"),
-    "protocol": ("settle", "train", "test"),
-}
 
 
 class OutputExistsError(FileExistsError):
@@ -62,9 +55,6 @@ def prepare_output(out, *, overwrite: bool = False) -> Path:
     return out
 
 DEMO_FULL = dict(n_neurons=2000, settle=0.5, train=9.5, test=2.0)
-#: Nicola & Clopath's success criterion, on the first second of the free-running test.
-CRITERION = {"rmse_over_amplitude_below": 0.2, "lag_adjusted_correlation_above": 0.95,
-             "window": "first second of the free-running test", "reference": "Nicola & Clopath 2017"}
 # Quick: Nicola & Clopath's size with 6 s of training (9/10 tuning seeds 0-9 meet the criterion;
 # 500 or 1000 neurons, or 3 s of training, met it at 3-5 of 10: benchmarks/results/demo_quick.csv).
 DEMO_QUICK = dict(n_neurons=2000, settle=0.3, train=6.0, test=1.0)
@@ -77,102 +67,9 @@ def _log(msg: str) -> None:
     log(msg)
 
 
-def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, train: float, test: float,
-                         progress: bool = True, title: str = "FORCE-trained LIF network") -> dict:
-    """Fit a :class:`~brianforce.methods.force.FORCETrainer`, test it free-running, write outputs.
-
-    Writes ``summary.json`` (metrics of the first second of the test and of the whole
-    test, wall times of simulation and RLS), ``figure.png`` and ``model.npz`` to ``out``.
-    Durations in seconds.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from brian2 import second
-
-    from brianforce.io import atomic_savefig, atomic_write_text
-    from brianforce.viz.force import plot_force_summary
-    from brianforce.methods.force import FORCETrainer
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    report = "text" if progress else None
-    trainer = FORCETrainer(n_outputs=task.n_outputs, **trainer_kwargs)
-    c = trainer.config
-    # long enough for one RLS update and one scored window, checked before any simulation
-    if not settle >= 0:
-        raise ValueError(f"settle must be >= 0 s, got {settle}")
-    if not train >= c.rls_interval:
-        raise ValueError(f"train ({train} s) is shorter than one RLS interval ({c.rls_interval} s)")
-    window = task.period if task.period else 10 * c.record_dt
-    if not test >= window:
-        raise ValueError(f"test ({test} s) is shorter than the scored window ({window} s: one period of the "
-                         "target)")
-    _log(f"task {task.name!r}: N = {c.n_neurons}, settle {settle} s, train {train} s, test {test} s, "
-         f"seed {c.seed}")
-    wall0 = time.perf_counter()
-    _log("building and compiling the Brian2 network, then settling + RLS training ...")
-    trainer.fit(task, settle=settle * second, train=train * second, report=report)
-    fit_wall = time.perf_counter() - wall0
-    tf = dict(trainer.timings_)
-    build = fit_wall - tf["compile_s"] - tf["simulation_s"] - tf["rls_s"]
-    _log(f"trained in {fit_wall:.1f} s wall: {build:.1f} s building the network (drawing it, creating the "
-         f"Brian2 objects and their code), {tf['compile_s']:.1f} s code generation and compilation of the runs, "
-         f"{tf['simulation_s']:.1f} s simulation, {tf['rls_s']:.1f} s in {tf['n_rls_updates']} RLS updates; "
-         "free-running test ...")
-    result = trainer.predict(test * second, report=report)
-    first = result.window(result.t[0], result.t[0] + min(1.0, test))
-    metrics = first.metrics(task.period)
-    passed = bool(all(e < CRITERION["rmse_over_amplitude_below"] for e in metrics["rmse_over_amplitude"])
-                  and all(r > CRITERION["lag_adjusted_correlation_above"]
-                          for r in metrics["lag_adjusted_correlation"]))
-    from brianforce.io import versions
-
-    t = trainer.timings_
-    summary = {
-        "passed": passed, "criterion": CRITERION,
-        "task": task.name, "task_params": task.params, "seed": c.seed, "n_neurons": c.n_neurons,
-        "durations_s": {"settle": settle, "train": train, "test": test},
-        "test_first_second": metrics,
-        **({"test_whole": result.metrics(task.period)} if test > 1.0 else {}),
-        "config": {**{k: v for k, v in c.__dict__.items() if k != "lif"}, "lif": dict(c.lif.__dict__),
-                   "alpha": 1.0 / c.reg},
-        "units": {"G": "V*s", "Q": "V", "rls_interval": "s", "dt": "s", "record_dt": "s", "reg": "Hz^-2",
-                  "lif": {"tau_m": "s", "tau_ref": "s", "tau_r": "s", "tau_d": "s", "v_th": "V", "v_reset": "V",
-                          "bias": "V"}},
-        "versions": versions(),
-        "wall_time_s": {"build": build, "compile": t["compile_s"], "simulation": t["simulation_s"],
-                        "rls": t["rls_s"], "fit": fit_wall, "test": result.wall_time},
-        "n_rls_updates": t["n_rls_updates"],
-        "final_training_abs_error": float(trainer.history_.abs_error[-50:].mean()),
-    }
-    axes = plot_force_summary(result, trainer.history_, trainer.train_result_)
-    axes[0].set_title(f"{title} (N = {c.n_neurons}, {task.name}): RMSE/amp "
-                      f"{metrics['rmse_over_amplitude'][0]:.3f}, corr {metrics['lag_adjusted_correlation'][0]:.3f}")
-    fig = axes[0].figure
-    # an earlier run's summary and figure go before its model is replaced, and the summary is
-    # written last: a killed run never leaves files of two runs side by side
-    for name in ("summary.json", "figure.png"):
-        (out / name).unlink(missing_ok=True)
-    trainer.save(out / "model.npz")
-    atomic_savefig(fig, out / "figure.png", dpi=110)
-    plt.close(fig)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    fmt = lambda xs: ", ".join(f"{x:.3f}" for x in xs)  # noqa: E731
-    _log(f"test (first second): RMSE/amplitude {fmt(metrics['rmse_over_amplitude'])}, "
-         f"lag-adjusted correlation {fmt(metrics['lag_adjusted_correlation'])}, "
-         f"frequency {fmt(metrics['output_frequency_hz'])} Hz")
-    _log(f"{'PASSED' if passed else 'FAILED'}: Nicola & Clopath's criterion (first second of the test: "
-         f"RMSE/amplitude < {CRITERION['rmse_over_amplitude_below']}, lag-adjusted correlation > "
-         f"{CRITERION['lag_adjusted_correlation_above']})")
-    _log(f"wrote {out / 'summary.json'}, {out / 'figure.png'}, {out / 'model.npz'}")
-    return summary
-
-
 def run_demo(out, *, quick: bool = False, seed: int = 0, task: str = "sinusoid", n_neurons: int | None = None,
              settle: float | None = None, train: float | None = None, test: float | None = None,
-             progress: bool = True) -> dict:
+             progress: bool = True, device: str = "runtime") -> dict:
     """The demo: Nicola & Clopath's sinusoid LIF network (durations in seconds)."""
     from brianforce.tasks import make_task
 
@@ -182,28 +79,8 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, task: str = "sinusoid",
             d[key] = val
     kwargs = dict(n_neurons=d["n_neurons"], seed=seed, **DEMO_TASK_SETTINGS.get(task, {}))
     return run_force_experiment(out, make_task(task), trainer_kwargs=kwargs,
-                                settle=d["settle"], train=d["train"], test=d["test"], progress=progress)
-
-
-def run_force_recipe(recipe: dict, out, progress: bool = True) -> dict:
-    """Run a ``method = "force"`` recipe (see ``models/nicola_clopath_*.toml``)."""
-    from brianforce.config import RecipeError, check_keys, parse_quantity
-    from brianforce.tasks import make_task
-
-    check_keys(recipe, FORCE_RECIPE_KEYS[""], "the recipe")
-    for section in ("experiment", "network", "protocol"):
-        check_keys(recipe.get(section, {}), FORCE_RECIPE_KEYS[section], f"[{section}]")
-    try:
-        exp, task_cfg, net, proto = (recipe[k] for k in ("experiment", "task", "network", "protocol"))
-        task_cfg = dict(task_cfg)
-        task = make_task(task_cfg.pop("name"), **task_cfg)
-        kwargs = {k: (parse_quantity(v) if isinstance(v, str) else v) for k, v in net.items()}
-        kwargs["seed"] = int(exp.get("seed", 0))
-        durations = {k: float(parse_quantity(proto[k]) / parse_quantity("1 s")) for k in ("settle", "train", "test")}
-    except KeyError as exc:
-        raise RecipeError(f"recipe is missing {exc}") from exc
-    return run_force_experiment(out, task, trainer_kwargs=kwargs, progress=progress,
-                                title=exp.get("title", "FORCE-trained LIF network"), **durations)
+                                settle=d["settle"], train=d["train"], test=d["test"], progress=progress,
+                                device=device)
 
 
 def run_kim2019_recipe(path, out) -> dict:
@@ -258,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--train", type=float, help="seconds of RLS training")
     demo.add_argument("--test", type=float, help="seconds of free-running test")
     demo.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    demo.add_argument("--device", default="runtime", choices=["runtime", "cpp_standalone", "cuda_standalone"],
+                      help="runtime: RLS in numpy; cpp_standalone / cuda_standalone: one compiled program with the "
+                      "RLS in generated code, cached by architecture (default: %(default)s)")
     train = sub.add_parser("train", help="run a recipe (a shipped one by name, or a TOML file)")
     train.add_argument("recipe", help="name of a shipped recipe (brianforce recipes list) or path of a TOML recipe")
     train.add_argument("--out", required=True, help="output folder")
@@ -268,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", required=True, help="output folder; rerunning into it resumes the sweep")
     sw.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or 'synchronous'; "
                     "default: a LocalCluster on this machine")
+    _reproduce_parser(sub)
     run = sub.add_parser("run", help="run a saved model (FORCE, transferred LIF or DePasquale student) "
                          "standalone or at runtime")
     run.add_argument("model", help="saved model (.npz)")
@@ -285,7 +166,47 @@ def _parser() -> argparse.ArgumentParser:
                          "one into a folder to edit it")
     recipes.add_argument("name", nargs="?", help="recipe name (show, copy)")
     recipes.add_argument("directory", nargs="?", help="destination folder (copy)")
+    cache = sub.add_parser("cache", help="show or empty the cache of compiled standalone projects")
+    cache.add_argument("action", choices=["info", "clear"], help="list the cached projects and their size, or "
+                       "delete those not in use")
     return parser
+
+
+def _reproduce_parser(sub) -> None:
+    from brianforce.experiments.reproduce.criteria import METHODS
+
+    rp = sub.add_parser("reproduce", help="rerun the methods' acceptance runs at fresh seeds (resumable, on Dask) "
+                        "and tabulate them against the papers' criteria")
+    rp.add_argument("methods", nargs="*", metavar="METHOD", help=f"method ({', '.join(METHODS)}) or one of their "
+                    "recipes; default: every method")
+    rp.add_argument("--seeds", default="101-105", help="seeds, e.g. 101-105 or 101,103; a recipe's tuning seeds "
+                    "are refused (default: %(default)s)")
+    rp.add_argument("--out", required=True, help="output folder; rerunning into it computes only the missing or "
+                    "corrupt runs")
+    rp.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or 'synchronous'; default: a "
+                    "LocalCluster on this machine")
+    rp.add_argument("--workers", type=int, default=2, help="worker processes of the LocalCluster "
+                    "(default: %(default)s)")
+    rp.add_argument("--size", default="full", choices=["full", "ci"], help="full: the recipes as shipped; ci: "
+                    "reduced sizes for tests and quick looks, stated in each table (default: %(default)s)")
+    rp.add_argument("--data", help="recorded data (file, folder or data root) for the reaching runs; default: "
+                    "BRIANFORCE_DATA, else the synthetic look-alike (each table names the data used)")
+    rp.add_argument("--allow-tuning-seeds", action="store_true", help="run seeds at which a recipe's settings were "
+                    "chosen ([experiment] tuning_seeds)")
+
+
+def _cache(action: str) -> None:
+    from brianforce.devices.cache import cache_info, clear_cache
+
+    if action == "clear":
+        print(f"deleted {clear_cache()} cached project(s)")
+        return
+    info = cache_info()
+    print(f"root: {info['root'] or 'off (BRIANFORCE_CACHE_DIR=off)'}")
+    for entry in info["entries"]:
+        print(f"{entry['name']}  slots {','.join(entry['slots']) or '-'}  {entry['bytes'] / 1e6:.1f} MB  "
+              f"{entry['key']}")
+    print(f"total {info['bytes'] / 1e6:.1f} MB in {len(info['entries'])} project(s)")
 
 
 def _recipes(parser, args) -> None:
@@ -320,8 +241,16 @@ def _command(parser, args) -> None:
         from brianforce.experiments.sweep import sweep_cli
 
         sweep_cli(args.recipe, args.out, scheduler=args.scheduler)
+    elif args.command == "reproduce":
+        from brianforce.experiments.reproduce.driver import reproduce_cli
+
+        if args.workers < 1:
+            parser.error(f"--workers must be >= 1, got {args.workers}")
+        reproduce_cli(args)
     elif args.command == "recipes":
         _recipes(parser, args)
+    elif args.command == "cache":
+        _cache(args.action)
     elif args.command == "train":
         from brianforce.config import load_recipe
         from brianforce.experiments.recipes import recipe_path
@@ -345,7 +274,7 @@ def _command(parser, args) -> None:
                 parser.error(f"--{name.replace('_', '-')} must be > 0, got {value}")
         prepare_output(args.out, overwrite=args.overwrite)
         run_demo(args.out, quick=args.quick, seed=args.seed, task=args.task, n_neurons=args.n_neurons,
-                 settle=args.settle, train=args.train, test=args.test)
+                 settle=args.settle, train=args.train, test=args.test, device=args.device)
 
 
 def _depasquale(args):
@@ -364,6 +293,10 @@ def main(argv=None) -> int:
     """Entry point of ``brianforce`` and ``python -m brianforce``; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if "MPLBACKEND" not in os.environ:  # figures go to files: no window, no display needed
+        import matplotlib
+
+        matplotlib.use("Agg")
     try:
         _command(parser, args)
     except KeyboardInterrupt:

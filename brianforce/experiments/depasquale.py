@@ -40,7 +40,8 @@ from brianforce.analysis.metrics import circular_lag, lag_drift
 from brianforce.analysis.population import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
                              principal_angles)
 from brianforce.checks import as_count, as_flag, as_number
-from brianforce.config import RecipeError, check_keys, check_sections, load_recipe, parse_quantity, recipe_seconds
+from brianforce.config import (COMMON_EXPERIMENT_KEYS, RecipeError, check_keys, check_sections, load_recipe,
+                               parse_quantity, recipe_seconds)
 from brianforce.io import atomic_savefig, atomic_write_text, save_arrays
 from brianforce.methods.factor_student.params import STUDENT_KEYS
 from brianforce.rate.factors import pca_factors
@@ -171,9 +172,6 @@ def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
 
 
 def _figures(out, trials, teacher_out, run, metrics_s, name):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     n_show = min(3, trials.n_trials)
@@ -216,7 +214,7 @@ def _check_recipe(rec: dict, path) -> str:
     missing = [name for name in DEPASQUALE_RECIPE_KEYS[""] if name not in rec]
     if missing:
         raise RecipeError(f"{path}: missing section [{missing[0]}]")
-    check_keys(rec["experiment"], DEPASQUALE_RECIPE_KEYS["experiment"], "[experiment]")
+    check_keys(rec["experiment"], (*DEPASQUALE_RECIPE_KEYS["experiment"], *COMMON_EXPERIMENT_KEYS), "[experiment]")
     task_name = rec["experiment"].get("task")
     if task_name not in TASKS:
         raise RecipeError(f"{path}: unknown [experiment] task {task_name!r}; choose from {sorted(TASKS)}")

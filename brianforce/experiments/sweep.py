@@ -9,7 +9,7 @@ and a checksum. Re-running an interrupted sweep computes only the cells without 
 file: a truncated, edited or foreign cell file is recomputed, with a warning naming it. A
 cell that fails records its error in its row (column ``error``) instead of aborting the
 sweep, and is tried again on the next run. The collected table is a pandas DataFrame saved
-to ``results.csv``.
+to ``results.csv``. Cell files and the Dask loop: :mod:`brianforce.experiments.cells`.
 
 Brian2 is not thread-safe: spiking cells need worker *processes* (the default); each
 worker compiles or loads the Cython cache once. Rate-only sweeps also run on threads.
@@ -21,15 +21,15 @@ matched comparison. PLoS Comput Biol 21:e1013224 (G × Q and learning-rate sweep
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-import warnings
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 
 import numpy as np
+
+from brianforce.experiments import cells
+from brianforce.experiments.cells import cell_key, cell_record
 
 __all__ = ["SweepSpec", "SweepRun", "run_cell", "run_cell_recording_errors", "cell_key", "cell_record",
            "read_cell", "run_sweep", "sweep_cli", "load_results"]
@@ -44,7 +44,6 @@ _DEFAULT_NETWORK = {"n_neurons": 300, "p": 0.4, "G": 0.04e-3, "Q": 20e-3, "alpha
 
 RECIPE_SECTIONS = ("experiment", "task", "network", "protocol", "grid", "dask")
 EXPERIMENT_KEYS = ("method", "name", "title", "description", "model", "seeds", "threshold")
-CELL_FORMAT = 1
 
 
 def _log(msg: str) -> None:
@@ -120,10 +119,10 @@ class SweepSpec:
         """Build from a ``method = "sweep"`` TOML recipe (see ``models/newton_nicola_*_sweep.toml``)."""
         from brianforce.config import RecipeError
 
-        from brianforce.config import check_keys
+        from brianforce.config import COMMON_EXPERIMENT_KEYS, check_keys
 
         check_keys(recipe, RECIPE_SECTIONS, "the sweep recipe")
-        check_keys(recipe.get("experiment", {}), EXPERIMENT_KEYS, "[experiment]")
+        check_keys(recipe.get("experiment", {}), (*EXPERIMENT_KEYS, *COMMON_EXPERIMENT_KEYS), "[experiment]")
         check_keys(recipe.get("network", {}), NETWORK_UNITS, "[network]")
         check_keys(recipe.get("grid", {}), NETWORK_UNITS, "[grid]")
         check_keys(recipe.get("protocol", {}), ("settle", "train", "test"), "[protocol]")
@@ -161,22 +160,6 @@ def _axis(v) -> list:
     if isinstance(v, list):
         return [_si(x) for x in v]
     raise TypeError(f"grid axis must be a list or a {{start, stop, num}} table, got {v!r}")
-
-
-def cell_key(params: dict) -> str:
-    """Stable 16-hex-digit key of a cell's parameters (floats rounded to 12 significant digits)."""
-    def norm(x):
-        if isinstance(x, dict):
-            return {k: norm(x[k]) for k in sorted(x)}
-        if isinstance(x, (list, tuple)):
-            return [norm(v) for v in x]
-        if isinstance(x, (float, np.floating)):
-            return float(f"{float(x):.12g}")
-        if isinstance(x, np.integer):
-            return int(x)
-        return x
-    blob = json.dumps(norm(params), sort_keys=True)
-    return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
 ROW_KEYS = ("seed", "model", "task", "spiking_error", "rate_error", "diverged", "spiking_converged",
@@ -275,48 +258,13 @@ def run_cell(params: dict) -> dict:
     return row
 
 
-def _write_json_atomic(path: Path, obj) -> None:
-    from brianforce.io import atomic_write_text
-
-    atomic_write_text(path, json.dumps(obj, default=float))
-
-
-def _row_digest(params: dict, row: dict) -> str:
-    blob = json.dumps({"params": params, "row": row}, sort_keys=True, default=float)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def cell_record(params: dict, row: dict) -> dict:
-    """What ``cells/<key>.json`` holds: format, key, parameters, result row and their checksum."""
-    row = json.loads(json.dumps(row, default=float))          # as it reads back
-    return {"format": CELL_FORMAT, "key": cell_key(params), "params": params, "row": row,
-            "sha256": _row_digest(params, row)}
-
-
 def read_cell(path: Path, params: dict) -> dict | None:
     """The result row in ``path`` if it is a valid, finished cell of ``params``; else ``None`` with a
-    warning naming the file (a missing file is silently ``None``)."""
-    if not path.is_file():
-        return None
-    try:
-        rec = json.loads(path.read_text())
-        problem = None
-        if not isinstance(rec, dict) or rec.get("format") != CELL_FORMAT:
-            problem = "not a cell file of this format"
-        elif rec.get("key") != cell_key(params) or cell_key(rec.get("params", {})) != cell_key(params):
-            problem = "it belongs to other parameters"
-        elif rec.get("sha256") != _row_digest(rec["params"], rec.get("row")):
-            problem = "checksum mismatch (edited or corrupted)"
-        elif not isinstance(rec["row"], dict) or not set(ROW_KEYS) <= set(rec["row"]):
-            problem = "its result row is incomplete"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problem = f"unreadable ({exc})"
-    if problem is not None:
-        warnings.warn(f"sweep cell {path}: {problem}; recomputing it", stacklevel=2)
-        return None
-    if rec["row"].get("error"):
-        return None                                   # a failed cell is tried again
-    return rec["row"]
+    warning naming the file (a missing file is silently ``None``).
+
+    See :func:`brianforce.experiments.cells.read_cell`.
+    """
+    return cells.read_cell(path, params, required=ROW_KEYS, what="sweep")
 
 
 @dataclass
@@ -350,42 +298,11 @@ def load_results(spec: SweepSpec, out_dir) -> "object":
     rows = []
     for params in spec.cells():
         path = cells_dir / f"{cell_key(params)}.json"
-        row = read_cell(path, params)
-        if row is None and path.is_file():
-            try:                                      # a failed cell is listed with its error
-                rec = json.loads(path.read_text())
-                row = rec["row"] if rec.get("sha256") == _row_digest(rec["params"], rec["row"]) else None
-            except (OSError, ValueError, KeyError, TypeError):
-                row = None
+        # a failed cell is listed with its error
+        row = cells.read_cell(path, params, required=ROW_KEYS, what="sweep", include_failed=True)
         if row is not None:
             rows.append({"key": path.stem, **row})
     return pd.DataFrame(rows)
-
-
-def _client(scheduler, n_workers: int, threads_per_worker: int, processes: bool):
-    from distributed import Client, LocalCluster
-
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
-                               dashboard_address=None)
-        return Client(cluster), cluster
-    if isinstance(scheduler, Client):
-        return scheduler, None
-    return Client(scheduler), None
-
-
-def _preload_brian2() -> bool:
-    """Import Brian2 on a worker's main thread (its import installs a signal handler,
-    which fails from the task threads)."""
-    import brian2  # noqa: F401
-
-    return True
-
-
-def _owned(scheduler) -> bool:
-    from distributed import Client
-
-    return not isinstance(scheduler, Client)
 
 
 def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, threads_per_worker: int = 1,
@@ -421,7 +338,7 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     threads_per_worker = as_count(threads_per_worker, "threads_per_worker", minimum=1)
     out = Path(out_dir)
     (out / "cells").mkdir(parents=True, exist_ok=True)
-    _write_json_atomic(out / "spec.json", {**spec.__dict__, "seeds": list(spec.seeds)})
+    cells.write_json_atomic(out / "spec.json", {**spec.__dict__, "seeds": list(spec.seeds)})
     wall0 = time.perf_counter()
     todo, reused = [], []
     for params in spec.cells():
@@ -437,7 +354,7 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     computed = []
 
     def finish(key, params, row):
-        _write_json_atomic(out / "cells" / f"{key}.json", cell_record(params, row))
+        cells.write_json_atomic(out / "cells" / f"{key}.json", cell_record(params, row))
         computed.append(key)
         if progress:
             done = len(computed)
@@ -449,32 +366,8 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
             _log(f"[{done}/{len(todo)}] {axes}, seed {params['seed']}: {what} "
                  f"({row['wall_s']:.1f} s; ETA {eta:.0f} s)")
 
-    if todo and scheduler == "synchronous":
-        for key, params in todo:
-            finish(key, params, run_cell_recording_errors(params))
-    elif todo:
-        from distributed import as_completed
-
-        client, cluster = _client(scheduler, n_workers, threads_per_worker, processes)
-        try:
-            _preload_brian2()  # for in-process workers (the driver runs on the main thread)
-            client.run(_preload_brian2)
-            futures = {}
-            for key, params in todo:
-                fut = client.submit(run_cell_recording_errors, params, key=f"brianforce-cell-{key}", pure=False)
-                futures[fut] = (key, params)
-            for fut in as_completed(futures):
-                key, params = futures[fut]
-                try:
-                    row = fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. a worker killed under this cell
-                    row = failed_row(params, exc)
-                finish(key, params, row)
-        finally:
-            if _owned(scheduler):
-                client.close()
-            if cluster is not None:
-                cluster.close()
+    cells.run_cells(todo, run_cell_recording_errors, finish, failed_row, scheduler=scheduler, n_workers=n_workers,
+                    threads_per_worker=threads_per_worker, processes=processes)
     frame = load_results(spec, out)
     csv_path = out / "results.csv"
     from brianforce.io import atomic_path
@@ -511,9 +404,6 @@ def sweep_cli(recipe_path, out_dir, scheduler=None):
 
 
 def _figures(spec: SweepSpec, frame, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from brianforce.io import atomic_savefig

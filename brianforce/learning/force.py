@@ -113,7 +113,7 @@ class FORCE:
     ----------
     decoder_ : Quantity (N, K)
         φ, in the inverse units of the regressor.
-    history_ : TrainingHistory
+    history_ : ~brianforce.learning.TrainingHistory
         A-priori errors per RLS update.
     train_result_, settle_result_, test_result_ : SimulationResult
     timings_ : dict

@@ -116,7 +116,7 @@ class RecurrentRLS:
     ----------
     weights_ : Quantity (n_trained, n_pre)
         Incoming weights of the trained neurons (0 where there is no synapse).
-    history_ : TrainingHistory
+    history_ : ~brianforce.learning.TrainingHistory
         Times and a-priori errors (n_updates, n_trained; SI) of the last :meth:`fit`.
     rls_ : PerNeuronRLS
     timings_ : dict

@@ -16,12 +16,18 @@ __all__ = ["TrainingHistory", "SimulationResult"]
 
 @dataclass
 class TrainingHistory:
-    """Per-update record of RLS training (a-priori errors, before each update)."""
+    """Per-update record of RLS training (a-priori errors, before each update).
+
+    ``decoder_samples`` (optional, shape ``(n_updates, n_traced, n_outputs)``, seconds) holds the
+    decoder weights φ of the neurons ``traced_neurons`` just after each update.
+    """
 
     times: np.ndarray
     errors: np.ndarray
     diverged: bool = False
     diverged_at: float | None = None
+    decoder_samples: np.ndarray | None = None
+    traced_neurons: np.ndarray | None = None
 
     @property
     def abs_error(self) -> np.ndarray:

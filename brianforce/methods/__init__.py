@@ -1,7 +1,8 @@
 """The trainers of the published methods, on one contract (``fit`` returns self, results in
-trailing-underscore attributes): Nicola & Clopath FORCE (:mod:`.force`), DePasquale et al.'s
-factor students (:mod:`.factor_student`), Kim, Li & Sejnowski's transfer (:mod:`.transfer`), Kim &
-Chow's recurrent learning (:mod:`.recurrent`), Newton & Nicola's comparison (:mod:`.comparison`).
+trailing-underscore attributes): Nicola & Clopath FORCE (:mod:`~brianforce.methods.force`), DePasquale et al.'s
+factor students (:mod:`~brianforce.methods.factor_student`), Kim, Li & Sejnowski's transfer
+(:mod:`~brianforce.methods.transfer`), Kim & Chow's recurrent learning
+(:mod:`~brianforce.methods.recurrent`), Newton & Nicola's comparison (:mod:`~brianforce.methods.comparison`).
 
 Public names are imported on first use (``from brianforce.methods import X``).
 """

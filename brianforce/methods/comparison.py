@@ -140,6 +140,13 @@ class ComparisonResult:
             d[k] = getattr(self, k)
         return d
 
+    def to_frame(self):
+        """One row: the fields and ratios of :meth:`as_dict` as columns (errors are RMSE / amplitude,
+        frequencies in Hz)."""
+        import pandas as pd
+
+        return pd.DataFrame([self.as_dict()])
+
 
 def _err(z, target) -> float:
     if not np.all(np.isfinite(z)):

@@ -33,6 +33,16 @@ __all__ = ["FORCETrainer", "TrainingHistory", "SimulationResult", "TrainingDiver
 MODEL_KIND = "force_lif"
 
 
+def _object_prefix(name) -> str:
+    """``name`` checked as the prefix of Brian2 object names: ASCII letters, digits and ``_``, first a letter."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {name!r}")
+    if not (name.isascii() and name.isidentifier() and name[0].isalpha()):
+        raise ValueError(f"name must be a Python identifier of ASCII letters, digits and underscores that starts "
+                         f"with a letter (it prefixes the names of the Brian2 objects), got {name!r}")
+    return name
+
+
 @dataclass
 class _Config:
     n_neurons: int
@@ -86,9 +96,16 @@ class FORCETrainer:
         Sampling step of the recorded output (>= dt).
     seed : int
         Fixes connectivity, encoders and initial state.
+    name : str
+        Prefix of the names of its Brian2 objects (``{name}_neurons``, ``{name}_recurrent``,
+        ``{name}_readout``, ``{name}_decoder``, ``{name}_network`` and the monitors of each run): ASCII
+        letters, digits and ``_``, starting with a letter. Not part of the saved model. Brian2's
+        generated code carries the names, so each new name is compiled once (then cached).
 
     Attributes
     ----------
+    network_ : ForceNetwork
+        The Brian2 objects (``network_.objects``; see Notes).
     history_ : TrainingHistory
     decoder_ : Quantity (N, K), seconds
     train_result_, settle_result_ : SimulationResult
@@ -97,13 +114,37 @@ class FORCETrainer:
         phase), ``simulation_s`` and ``rls_s``; and ``n_rls_updates``.
     t_ : float
         Simulated time so far (s).
+
+    Notes
+    -----
+    **Embedding in a Brian2 network.** The neurons (``network_.neurons``) integrate
+    ``τ_m dv/dt = −v + I_syn + I_bias + Σ_k eta_k·z_k + I_ext`` (currents in volts, ``R·I``). The
+    feedback current ``Σ_k eta_k·z_k`` is the encoder ``eta_k`` (volt, per neuron) times ``z_k``, linked to
+    the decoder output ``network_.readout.z`` (dimensionless, one value per output). The input for
+    driving an embedded model is ``I_ext`` (volt, 0 unless set): write it, e.g. through ``Synapses`` with
+    ``I_ext_post = w*z_pre : volt (summed)`` from another model's readout, or with ``run_regularly``;
+    read the output by monitoring or linking to ``network_.readout.z``. Objects that have run in the
+    trainer's own network (after :meth:`fit` or :meth:`predict`) cannot join another one (Brian2
+    refuses), so embed models loaded from files, each under its own ``name``::
+
+        a = FORCETrainer.load("a.npz", name="a")
+        b = FORCETrainer.load("b.npz", name="b")
+        z_a = StateMonitor(a.network_.readout, "z", record=True)
+        net = Network(*a.network_.objects, *b.network_.objects, z_a)
+        net.run(1 * second)
+
+    Each model then runs as it would alone (same state, same output, times from 0) and its own
+    :meth:`predict` is no longer available. Two models of one name in one network are refused by
+    Brian2 (``ValueError``: names used more than once).
     """
 
     def __init__(self, n_neurons: int = 2000, n_outputs: int = 1, *, p: float = 0.1,
                  G=0.04 * mV * second, Q=10 * mV, alpha: float | None = None, reg: float | None = None,
                  rls_interval=2.5 * ms, dt=0.05 * ms, tau_m=10 * ms, tau_ref=2 * ms, tau_r=2 * ms,
                  tau_d=20 * ms, v_th=-40 * mV, v_reset=-65 * mV, bias=-40 * mV, normalised: bool = False,
-                 divergence_factor: float = 100.0, n_record: int = 100, record_dt=0.5 * ms, seed: int = 0):
+                 divergence_factor: float = 100.0, n_record: int = 100, record_dt=0.5 * ms, seed: int = 0,
+                 name: str = "force"):
+        name = _object_prefix(name)
         if reg is None and alpha is None:
             alpha = 5e-6                    # Nicola & Clopath's P(0) = 5e-6·I (r in Hz)
         n_neurons = as_count(n_neurons, "n_neurons", minimum=1)
@@ -130,6 +171,7 @@ class FORCETrainer:
                               regularisation_from(reg, alpha), interval, dt_si, bool(normalised),
                               float(divergence_factor), int(min(n_record, n_neurons)), record,
                               check_seed(seed), lif)
+        self.name = name
         self._net = None
         self.blas_threads = 1
 
@@ -144,8 +186,8 @@ class FORCETrainer:
 
     def _build(self, weights: SparseWeights, eta, phi, v0):
         c = self.config
-        self.network_ = build_force_network(weights, eta, phi, lif=c.lif, v0=v0, dt=c.dt * second)
-        self._net = Network(*self.network_.objects, name="force_network")
+        self.network_ = build_force_network(weights, eta, phi, lif=c.lif, v0=v0, dt=c.dt * second, name=self.name)
+        self._net = Network(*self.network_.objects, name=f"{self.name}_network")
         self._phi = decoder_view(self.network_)
         self._r = self.network_.neurons.variables["r"].get_value()
         self._t0 = 0.0
@@ -153,7 +195,8 @@ class FORCETrainer:
         self.rls_.W = self._phi  # zero-copy: RLS writes straight into Brian2's decoder
         self.weights_, self.eta_ = weights, np.asarray(eta)
         self.timings_ = {"compile_s": 0.0, "simulation_s": 0.0, "rls_s": 0.0, "n_rls_updates": 0}
-        self._history = ([], [])
+        self._history = ([], [], [])   # update times, a-priori errors, traced decoder rows
+        self._n_traced = 0
 
     def _ensure_built(self):
         if self._net is None:
@@ -170,27 +213,29 @@ class FORCETrainer:
         return self._phi.copy() * second
 
     # ------------------------------------------------------------------ running
-    def _run_phase(self, duration: float, task: Task, phase: str, train: bool, report=None) -> SimulationResult:
+    def _run_phase(self, duration: float, task: Task, phase: str, train: bool, report=None,
+                   record_spikes: bool = False) -> SimulationResult:
         c = self.config
         net_objs = []
         zmon = StateMonitor(self.network_.readout, "z", record=True, dt=c.record_dt * second, when="end",
-                            name=f"zmon_{phase}")
+                            name=f"{self.name}_zmon_{phase}")
         net_objs.append(zmon)
         smon = None
-        if not train and phase != "settle":
+        if record_spikes or (not train and phase != "settle"):
             # (a Subgroup cannot carry the indexed linked variables, so all neurons are
             # monitored and the first n_record kept)
-            smon = SpikeMonitor(self.network_.neurons, name=f"spikes_{phase}")
+            smon = SpikeMonitor(self.network_.neurons, name=f"{self.name}_spikes_{phase}")
             net_objs.append(smon)
         if train:
             targets_at = self._rls_schedule(duration, task)
             state = {"k": 0, "wall": 0.0, "diverged": None}
             limit = c.divergence_factor * divergence_scale(task, self.t_, self.t_ + duration)
-            times_log, err_log = self._history
+            times_log, err_log, decoder_log = self._history
+            n_traced = self._n_traced
             phi, r, rls = self._phi, self._r, self.rls_
             net = self._net
 
-            @network_operation(dt=c.rls_interval * second, when="end", name=f"rls_{phase}")
+            @network_operation(dt=c.rls_interval * second, when="end", name=f"{self.name}_rls_{phase}")
             def rls_update():
                 w0 = time.perf_counter()
                 k = state["k"]
@@ -204,6 +249,7 @@ class FORCETrainer:
                 rls.update(r, err)
                 times_log.append(t_now)
                 err_log.append(err)
+                decoder_log.append(phi[:n_traced].copy())
                 state["k"] = k + 1
                 state["wall"] += time.perf_counter() - w0
 
@@ -255,11 +301,15 @@ class FORCETrainer:
         return targets_at
 
     def _history_obj(self, diverged_at=None) -> TrainingHistory:
-        times, errs = self._history
-        errors = np.array(errs).reshape(len(errs), self.config.n_outputs)
-        return TrainingHistory(np.array(times), errors, diverged_at is not None, diverged_at)
+        times, errs, decoders = self._history
+        k, n_out = self._n_traced, self.config.n_outputs
+        errors = np.array(errs).reshape(len(errs), n_out)
+        decoders = np.array(decoders).reshape(len(decoders), k, n_out)
+        return TrainingHistory(np.array(times), errors, diverged_at is not None, diverged_at, decoders,
+                               np.arange(k))
 
-    def fit(self, task, settle=0.5 * second, train=4.5 * second, report=None) -> "FORCETrainer":
+    def fit(self, task, settle=0.5 * second, train=4.5 * second, report=None, *, record_spikes: bool = False,
+            n_decoder_traces: int = 10) -> "FORCETrainer":
         """Settle (no learning), then train the decoder online by RLS.
 
         Parameters
@@ -269,6 +319,14 @@ class FORCETrainer:
         settle, train : Quantity (second)
         report : None, 'text' or 'stdout'
             Brian2 progress report.
+        record_spikes : bool
+            Also record the spikes of the first ``n_record`` neurons while settling and training
+            (in ``settle_result_`` and ``train_result_``; a free-running test always records them).
+            About 16 bytes a spike: 2000 neurons at 20 Hz for 10 s are 6 MB.
+        n_decoder_traces : int
+            The decoder weights φ of the first ``n_decoder_traces`` neurons (a random sample: the
+            network is drawn independently of the neuron index) are copied after every RLS update into
+            ``history_.decoder_samples``; fixed for the life of the trainer once it has trained.
 
         Raises
         ------
@@ -281,12 +339,18 @@ class FORCETrainer:
         train_s = as_positive_si(train, second, "train")
         if settle_s < 0:
             raise ValueError("settle must be >= 0 s")
+        record_spikes = as_flag(record_spikes, "record_spikes")
+        n_traced = min(as_count(n_decoder_traces, "n_decoder_traces"), self.config.n_neurons)
+        if self._net is not None and self._history[0] and n_traced != self._n_traced:
+            raise ValueError(f"n_decoder_traces must stay {self._n_traced}: this trainer's history already traces "
+                             f"{self._n_traced} neurons")
         self.task_ = as_task(task, self.config.n_outputs, self.config.dt)
         self.task_(np.array([0.0, settle_s + train_s]))  # validates coverage/finiteness early
         self._ensure_built()
+        self._n_traced = n_traced
         if settle_s > 0:
-            self.settle_result_ = self._run_phase(settle_s, self.task_, "settle", False, report)
-        self.train_result_ = self._run_phase(train_s, self.task_, "train", True, report)
+            self.settle_result_ = self._run_phase(settle_s, self.task_, "settle", False, report, record_spikes)
+        self.train_result_ = self._run_phase(train_s, self.task_, "train", True, report, record_spikes)
         self.history_ = self._history_obj()
         return self
 
@@ -337,11 +401,16 @@ class FORCETrainer:
         return save_arrays(path, arrays, meta, kind=MODEL_KIND)
 
     @classmethod
-    def load(cls, path) -> "FORCETrainer":
-        """Rebuild a trainer saved with :meth:`save`; its next run continues from the saved state."""
+    def load(cls, path, *, name: str = "force") -> "FORCETrainer":
+        """Rebuild a trainer saved with :meth:`save`; its next run continues from the saved state.
+
+        ``name`` prefixes the names of its Brian2 objects (see the class docstring); it is not
+        part of the saved model, so one file can be loaded under several names.
+        """
         from brianforce.io import ModelFileError
         from brianforce.tasks import make_task
 
+        prefix = _object_prefix(name)
         arrays, meta = load_arrays(path, kind=MODEL_KIND)
         try:
             cfg = dict(meta["config"])
@@ -349,6 +418,7 @@ class FORCETrainer:
             n = cfg["n_neurons"]
             self = cls.__new__(cls)
             self.config = _Config(**cfg, lif=lif)
+            self.name = prefix
             self._net = None
             self.blas_threads = 1
             weights = SparseWeights(arrays["w_pre"], arrays["w_post"], arrays["w_value"], n)

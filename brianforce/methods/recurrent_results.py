@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from brianforce.analysis.population import gaussian_smooth
 
@@ -31,6 +32,12 @@ class LearningCurve:
     condition: np.ndarray
     rms_error: np.ndarray
     correlation: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per training trial: ``trial``, ``condition``, ``rms_error_v`` (volts), ``correlation``."""
+        return pd.DataFrame({"trial": np.arange(len(self.condition)), "condition": np.asarray(self.condition),
+                             "rms_error_v": np.asarray(self.rms_error, dtype=float),
+                             "correlation": np.asarray(self.correlation, dtype=float)})
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,25 @@ class TrialRecording:
     dt: float
     duration: float
     n_neurons: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table of the recorded currents: ``trial``, ``condition``, ``t`` (s from the window start,
+        ``k·dt``), ``neuron`` (0 … M−1, the column of ``currents``) and ``current_v`` (volts)."""
+        n, C, T, M = self.currents.shape
+        idx = np.indices((n, C, T, M)).reshape(4, -1)
+        return pd.DataFrame({"trial": idx[0], "condition": idx[1], "t": idx[2] * self.dt, "neuron": idx[3],
+                             "current_v": np.asarray(self.currents, dtype=float).reshape(-1)})
+
+    def spikes_frame(self) -> pd.DataFrame:
+        """All spikes in the windows: ``trial``, ``condition``, ``neuron`` (network index) and ``t``
+        (s from the window start)."""
+        rows = [(k, c, np.asarray(i), np.asarray(t, dtype=float))
+                for k, trial in enumerate(self.spike_times) for c, (i, t) in enumerate(trial)]
+        sizes = [len(i) for *_, i, _ in rows]
+        return pd.DataFrame({"trial": np.repeat([r[0] for r in rows], sizes).astype(np.int64),
+                             "condition": np.repeat([r[1] for r in rows], sizes).astype(np.int64),
+                             "neuron": np.concatenate([r[2] for r in rows] or [np.zeros(0)]).astype(np.int64),
+                             "t": np.concatenate([r[3] for r in rows] or [np.zeros(0)])})
 
     def binned_rates(self, neurons, *, smooth: float = 0.025) -> np.ndarray:
         """Trial-averaged rates (C, T, len(neurons)) in Hz, Gaussian-smoothed (SD ``smooth`` s)."""

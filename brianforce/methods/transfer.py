@@ -29,7 +29,7 @@ training. Nat Commun 8:2208.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import brian2 as b2
 import numpy as np
@@ -187,6 +187,24 @@ class LIFRun:
     def times(self) -> np.ndarray:
         """Sample times (seconds)."""
         return (np.arange(self.outputs.shape[1]) + 1) * self.record_dt
+
+    def to_frame(self):
+        """One row per trial and sample: ``trial``, ``t`` (s, :attr:`times`), ``output``, and the
+        trial's ``scaling_factor`` (``1/λ``) and ``mean_rate_hz``."""
+        import pandas as pd
+
+        n, T = self.outputs.shape[:2]
+        return pd.DataFrame({"trial": np.repeat(np.arange(n), T), "t": np.tile(self.times, n),
+                             "output": np.asarray(self.outputs).reshape(n * T),
+                             "scaling_factor": np.repeat(np.asarray(self.scaling_factors, dtype=float), T),
+                             "mean_rate_hz": np.repeat(np.asarray(self.mean_rate, dtype=float), T)})
+
+    def spikes_frame(self):
+        """Recorded spikes: ``trial``, ``neuron`` and ``t`` (s from the trial start)."""
+        import pandas as pd
+
+        return pd.DataFrame({"trial": np.asarray(self.spike_trial), "neuron": np.asarray(self.spike_unit),
+                             "t": np.asarray(self.spike_time)})
 
 
 def _require_runtime():
@@ -521,6 +539,15 @@ class Kim2019Result:
     lif_accuracy_rate_criterion: float
     trainer: object = field(repr=False, default=None)
     transfer: object = field(repr=False, default=None)
+
+    def to_frame(self):
+        """One row of the scalar fields (``task_name`` … ``lif_accuracy_rate_criterion``, accuracies as
+        fractions); ``grid_accuracy`` (one per candidate scaling factor) and the trained objects are
+        left out."""
+        import pandas as pd
+
+        skip = {"grid_accuracy", "trainer", "transfer"}
+        return pd.DataFrame([{f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}])
 
 
 def run_kim2019(recipe: dict, seed: int = 0, *, n_test: int | None = None, **overrides) -> Kim2019Result:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SparseWeights", "static_weights", "feedback_weights"]
+__all__ = ["SparseWeights", "static_weights", "feedback_weights", "synapse_capacity"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,15 @@ def _dense_static_weights(n: int, p: float, gain: float, rng: np.random.Generato
 def feedback_weights(n: int, n_outputs: int, Q: float, rng: np.random.Generator) -> np.ndarray:
     """Fixed feedback encoders η ~ U(−Q, Q) (Nicola & Clopath), shape (n, n_outputs)."""
     return Q * (2.0 * rng.random((n, n_outputs)) - 1.0)
+
+
+def synapse_capacity(n: int, p: float, n_synapses: int = 0) -> int:
+    """A synapse count that :func:`static_weights` ``(n, p)`` exceeds with probability below 1e-15.
+
+    The count is binomial, ``B(n², p)``: its mean plus eight standard deviations (or
+    ``n_synapses``, when larger). Compiled standalone programs create this many synapses (the
+    surplus with zero weight, see :func:`brianforce.networks.force_lif.build_force_network`), so
+    networks of one size and ``p`` drawn from any seed share their generated code.
+    """
+    mean = n * n * p
+    return max(int(np.ceil(mean + 8.0 * np.sqrt(mean * (1.0 - p)))) + 1, int(n_synapses))

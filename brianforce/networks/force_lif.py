@@ -71,7 +71,8 @@ def force_lif_equations(n_outputs: int) -> str:
 def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray, *,
                         lif: LIFParams, v0: np.ndarray, dt, name: str = "force", state: dict | None = None,
                         lastspike: np.ndarray | None = None, readout_eqs: str = "z : 1",
-                        extra_neuron_eqs: str = "", filtered_readout: bool = False) -> ForceNetwork:
+                        extra_neuron_eqs: str = "", filtered_readout: bool = False,
+                        n_synapses: int | None = None) -> ForceNetwork:
     """Create the Brian2 objects of a FORCE network from numpy arrays (SI units).
 
     Values are only assigned, never read back, so the same builder serves the runtime
@@ -108,6 +109,12 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
         constant. Whoever changes φ must then reset ``z = φᵀr`` and ``u = φᵀh_r`` (the
         generated-code RLS does). ``readout_eqs`` must then define ``z`` and ``u`` through
         :data:`FILTERED_READOUT_EQS`.
+    n_synapses : int, optional
+        Number of recurrent synapses to create (at least those of ``weights``): the surplus
+        connects neuron 0 to itself with zero weight, after the real synapses, so it adds exactly
+        zero and leaves the order of every real addition unchanged. Standalone programs use
+        :func:`~brianforce.networks.connectivity.synapse_capacity`, so that the generated code
+        (which holds the count) is the same for every seed.
     """
     N = weights.n
     eta = np.asarray(eta, dtype=float)
@@ -137,8 +144,15 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     recurrent = Synapses(neurons, neurons, "w : volt*second (constant)",
                          on_pre="h_post += w/(tau_r*tau_d)", namespace=ns, dt=dt,
                          name=f"{name}_recurrent")
-    recurrent.connect(i=np.asarray(weights.pre), j=np.asarray(weights.post))
-    recurrent.w = np.asarray(weights.value, dtype=float) * volt * second
+    pre, post, value = np.asarray(weights.pre), np.asarray(weights.post), np.asarray(weights.value, dtype=float)
+    if n_synapses is not None:
+        if n_synapses < len(pre):
+            raise ValueError(f"n_synapses ({n_synapses}) is below the number of weights ({len(pre)})")
+        surplus = n_synapses - len(pre)
+        pre, post = np.append(pre, np.zeros(surplus, pre.dtype)), np.append(post, np.zeros(surplus, post.dtype))
+        value = np.append(value, np.zeros(surplus))
+    recurrent.connect(i=pre, j=post)
+    recurrent.w = value * volt * second
     # summed z: before the neurons (its updater runs just before it); filtered z: integrated after them
     readout = NeuronGroup(K, readout_eqs, order=1 if filtered_readout else -2, dt=dt, method="euler", namespace=ns,
                           name=f"{name}_readout")

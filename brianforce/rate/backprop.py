@@ -39,7 +39,7 @@ from brianforce.io import load_arrays, save_arrays
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = [
-    "ACTIVATIONS", "DaleRNNParams", "RateTrajectory", "TrainingHistory", "TrainingDiverged",
+    "ACTIVATIONS", "DaleRNNParams", "RateTrajectory", "BPTTHistory", "TrainingDiverged",
     "init_dale_rnn", "simulate_rate", "loss_and_gradients", "Adam", "DaleRNNTrainer",
 ]
 
@@ -389,7 +389,7 @@ class Adam:
 
 
 @dataclass
-class TrainingHistory:
+class BPTTHistory:
     """Learning curve of :class:`DaleRNNTrainer`.
 
     ``train_loss`` per iteration; ``eval_iteration``, ``eval_loss``, ``eval_accuracy`` at
@@ -400,6 +400,14 @@ class TrainingHistory:
     eval_iteration: list = field(default_factory=list)
     eval_loss: list = field(default_factory=list)
     eval_accuracy: list = field(default_factory=list)
+
+    def to_frame(self):
+        """Per iteration (from 1): ``train_loss``; ``eval_loss``, ``eval_accuracy`` where evaluated, else NaN."""
+        import pandas as pd
+        at = np.asarray(self.eval_iteration, dtype=np.int64) - 1
+        ev = {k: np.full(len(self.train_loss), np.nan) for k in ("eval_loss", "eval_accuracy")}
+        ev["eval_loss"][at], ev["eval_accuracy"][at] = self.eval_loss, self.eval_accuracy
+        return pd.DataFrame({"iteration": np.arange(len(self.train_loss)) + 1, "train_loss": self.train_loss, **ev})
 
 
 class DaleRNNTrainer:
@@ -445,7 +453,7 @@ class DaleRNNTrainer:
     ----------
     params_ : DaleRNNParams
         Trained network.
-    history_ : TrainingHistory
+    history_ : BPTTHistory
     converged_ : bool
         Whether the stopping criteria were met within ``max_iter``.
     n_iter_ : int
@@ -510,7 +518,7 @@ class DaleRNNTrainer:
         rng_trials = rng_for(self.seed, "trials")
         rng_noise = rng_for(self.seed, "rate-noise")
         rng_eval = rng_for(self.seed, "evaluation")
-        hist = TrainingHistory()
+        hist = BPTTHistory()
         self.converged_, self.diverged_ = False, None
         first_loss = None
         for it in range(1, self.max_iter + 1):

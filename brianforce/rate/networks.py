@@ -36,6 +36,17 @@ class RateResult:
     activity: np.ndarray | None = None
     errors: np.ndarray | None = None
 
+    def to_frame(self):
+        """One row per recorded sample: ``t`` (s), ``z_k`` and ``target_k`` per output (as
+        :meth:`brianforce.learning.results.SimulationResult.to_frame`)."""
+        import pandas as pd
+
+        z = np.asarray(self.z).reshape(len(self.t), -1)
+        y = np.asarray(self.target).reshape(len(self.t), -1)
+        cols = {f"z_{k}": z[:, k] for k in range(z.shape[1])}
+        cols.update({f"target_{k}": y[:, k] for k in range(y.shape[1])})
+        return pd.DataFrame({"t": np.asarray(self.t), **cols})
+
 
 def _check_divergence(err, limit, step, t, dt):
     if not (np.all(np.isfinite(err)) and np.max(np.abs(err)) <= limit):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
+from brianforce.tasks.timing import seconds
 from brianforce.tasks.trials import trial_array
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
@@ -59,6 +60,20 @@ class TeacherRun:
     rates: np.ndarray
     outputs: np.ndarray
     x_final: np.ndarray
+
+    def to_frame(self, dt: float | None = None):
+        """One row per trial and sample: ``trial``, ``sample`` (k), ``t`` (s, ``k·dt``; only with
+        ``dt``, the teacher's ``dt_``: seconds or a Brian2 time) and ``output_q`` per output. The
+        rates are left out."""
+        import pandas as pd
+
+        n, T = self.outputs.shape[:2]
+        out = np.asarray(self.outputs).reshape(n * T, -1)
+        cols = {"trial": np.repeat(np.arange(n), T), "sample": np.tile(np.arange(T), n)}
+        if dt is not None:
+            cols["t"] = cols["sample"] * as_number(seconds(dt, "dt"), "dt", low=0.0, low_open=True)
+        cols.update({f"output_{q}": out[:, q] for q in range(out.shape[1])})
+        return pd.DataFrame(cols)
 
 
 def one_blas_thread():

@@ -6,6 +6,11 @@ context task (:mod:`.kim2019`), reaching EMG (:mod:`.reaching`) and Kim & Chow's
 current targets (:mod:`.patterns`). Autonomous targets are a :class:`Task`, a function of time
 (:mod:`.oscillators`). Names of the paper modules are imported on first use
 (``from brianforce.tasks import X``).
+
+Frequencies, durations, periods and time steps are plain numbers in Hz and seconds or Brian2
+quantities (``sinusoid(5*Hz)``, ``integration_trials(10, dt=1*ms)``); a quantity of other
+dimensions raises ``DimensionMismatchError`` naming the parameter (:mod:`.timing`). What a task
+returns holds plain SI floats.
 """
 from importlib import import_module
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from brianforce.checks import as_count, as_number
 from brianforce.seeding import rng_for
+from brianforce.tasks.timing import hertz, seconds
 from brianforce.tasks.trials import Trials
 
 __all__ = ["oscillation_trials", "integration_trials", "classification_trials",
@@ -29,7 +30,7 @@ __all__ = ["oscillation_trials", "integration_trials", "classification_trials",
 def _check_common(n_trials, dt, **durations):
     """``n_trials`` (>= 1) and ``dt`` (s, > 0); each of ``durations`` (s) at least one step ``dt``."""
     n_trials = as_count(n_trials, "n_trials", minimum=1)
-    dt = as_number(dt, "dt", low=0.0, low_open=True)
+    dt = as_number(seconds(dt, "dt"), "dt", low=0.0, low_open=True)
     for name, value in durations.items():
         if as_number(value, name) < dt / 2:
             raise ValueError(f"{name} must last at least one step dt = {dt:g} s, got {value!r}")
@@ -41,7 +42,8 @@ def oscillation_target(t, freqs=(1.0, 2.0, 3.0, 5.0), amplitude=1.0) -> np.ndarr
 
     Normalised by the number of components so values stay within ±``amplitude``.
     """
-    t = np.asarray(t, dtype=float)
+    t = np.asarray(seconds(t, "t"), dtype=float)
+    freqs = hertz(freqs, "freqs")
     f = sum(np.sin(2 * np.pi * fr * t) for fr in freqs) / len(freqs)
     return amplitude * f
 
@@ -58,6 +60,7 @@ def oscillation_trials(n_trials: int = 1, dt: float = 1e-3, *, freqs=(1.0, 2.0, 
     network itself. ``seed`` is unused (the task is deterministic).
     """
     n_trials, dt = _check_common(n_trials, dt)
+    cue_duration, freqs = seconds(cue_duration, "cue_duration"), hertz(freqs, "freqs")
     as_number(amplitude, "amplitude")
     as_number(cue_amplitude, "cue_amplitude")
     if not as_number(cue_duration, "cue_duration") > 0:
@@ -74,7 +77,7 @@ def oscillation_trials(n_trials: int = 1, dt: float = 1e-3, *, freqs=(1.0, 2.0, 
     n_cue = int(round(cue_duration / dt)) if cue_amplitude != 0 else 0
     inputs[:, :n_cue, 0] = cue_amplitude
     return Trials(inputs, target, dt, labels=np.zeros(n_trials), continuous=True, response=(0, n),
-                  name="oscillation", info={"period": period, "freqs": list(freqs), "cue_samples": n_cue})
+                  name="oscillation", info={"period": period, "freqs": [float(f) for f in freqs], "cue_samples": n_cue})
 
 
 def integration_trials(n_trials: int, dt: float = 1e-3, *, baseline: float = 0.2,
@@ -82,10 +85,12 @@ def integration_trials(n_trials: int, dt: float = 1e-3, *, baseline: float = 0.2
                        mean_range=(0.1, 0.5), noise: float = 0.3, seed: int = 0) -> Trials:
     """Integrate a noisy pulse and report the sign of its mean.
 
-    Input: ``μ + noise·ξ(t)`` during the stimulus (|μ| uniform in ``mean_range``, random sign,
+    Input: ``μ + noise·ξ(t)`` during the stimulus (``|μ|`` uniform in ``mean_range``, random sign,
     ξ white at the sample rate). Target: 0 at baseline, a ramp to ``sign(μ)`` during the
     stimulus and delay, ``sign(μ)`` in the response window.
     """
+    baseline, stimulus, delay, response = (seconds(v, k) for k, v in dict(
+        baseline=baseline, stimulus=stimulus, delay=delay, response=response).items())
     n_trials, dt = _check_common(n_trials, dt, baseline=baseline, stimulus=stimulus, delay=delay,
                                  response=response)
     as_number(noise, "noise", low=0.0)
@@ -114,6 +119,8 @@ def classification_trials(n_trials: int, dt: float = 1e-3, *, baseline: float = 
     Output ``q`` is a smooth bump to 1 in the response window when the class is ``q``, 0
     otherwise (two outputs). The decision is the larger mean output in the window.
     """
+    baseline, pulse, gap, delay, response = (seconds(v, k) for k, v in dict(
+        baseline=baseline, pulse=pulse, gap=gap, delay=delay, response=response).items())
     n_trials, dt = _check_common(n_trials, dt, pulse=pulse, response=response)
     for name, value in dict(baseline=baseline, gap=gap, delay=delay).items():
         if as_number(value, name) < 0:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from brianforce.checks import as_count, as_flag, as_number
+from brianforce.tasks.timing import seconds
 from brianforce.tasks.trials import Trials
 
 __all__ = ["GoNoGo", "XOR", "ContextIntegration", "KIM2019_TASKS", "make_task"]
@@ -49,8 +50,8 @@ class _Task:
         ``p_go`` in [0, 1] and the other numbers >= 0; each error names the field and the value."""
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "dt":
-                as_number(value, "dt", low=0.0, low_open=True)
+            if f.name == "dt":          # seconds, or a Brian2 time
+                object.__setattr__(self, "dt", as_number(seconds(value, "dt"), "dt", low=0.0, low_open=True))
             elif f.type == "int":       # stored as int: 200.0 steps slice like 200
                 object.__setattr__(self, f.name, as_count(value, f.name, minimum=1 if f.name == "n_steps" else 0))
             elif f.type == "bool":
@@ -68,7 +69,7 @@ class _Task:
         if outputs.ndim != 2 or outputs.shape[0] != labels.shape[0]:
             raise ValueError(f"outputs must be (n_trials, n_samples[, 1]) with n_trials = len(labels) "
                              f"= {labels.shape[0]}, got shape {outputs.shape}")
-        dt = self.dt if dt is None else as_number(dt, "dt", low=0.0, low_open=True)
+        dt = self.dt if dt is None else as_number(seconds(dt, "dt"), "dt", low=0.0, low_open=True)
         # sample k is taken at time (k + 1)·dt; the window holds samples after response_start·self.dt
         first = int(np.floor(self.response_start * self.dt / dt + 1e-9))
         if first >= outputs.shape[1]:

@@ -14,6 +14,7 @@ from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicSpline
 
 from brianforce.checks import as_number
+from brianforce.tasks.timing import hertz
 
 __all__ = ["Task", "sinusoid", "sum_of_sinusoids", "van_der_pol", "sawtooth", "TASKS", "make_task"]
 
@@ -60,17 +61,6 @@ class Task:
         return float(np.max((y.max(0) - y.min(0)) / 2))
 
 
-def _hertz(value, name: str = "frequency"):
-    """A frequency as a float in Hz: a Brian2 quantity in Hz, or a plain number read as Hz."""
-    if hasattr(value, "dim"):
-        from brian2 import Hz, DimensionMismatchError, have_same_dimensions
-
-        if not have_same_dimensions(value, Hz):
-            raise DimensionMismatchError(f"{name} must be in Hz (e.g. 5*Hz), got {value!r}")
-        return np.asarray(value / Hz, dtype=float) if np.ndim(value) else float(value / Hz)
-    return value
-
-
 def _check_positive(**kw):
     """Every value a finite number > 0 (a bool, a string or a unit is refused), named in the error."""
     for k, v in kw.items():
@@ -79,7 +69,7 @@ def _check_positive(**kw):
 
 def sinusoid(frequency: float = 5.0, amplitude: float = 1.0) -> Task:
     """``A sin(2π f t)``; Nicola & Clopath's 5 Hz oscillator (``frequency`` in Hz, or a quantity)."""
-    frequency = _hertz(frequency)
+    frequency = hertz(frequency, "frequency")
     _check_positive(frequency=frequency, amplitude=amplitude)
     return Task("sinusoid", 1, lambda t: amplitude * np.sin(2 * np.pi * frequency * t)[:, None],
                 period=1.0 / frequency, params=dict(frequency=frequency, amplitude=amplitude))
@@ -87,7 +77,7 @@ def sinusoid(frequency: float = 5.0, amplitude: float = 1.0) -> Task:
 
 def sum_of_sinusoids(frequencies=(1.0, 2.0, 3.0, 5.0), amplitude: float = 1.0) -> Task:
     """Normalised sum of sines (period = 1/gcd of the frequencies, for integer Hz)."""
-    raw = _hertz(frequencies, "frequencies")
+    raw = hertz(frequencies, "frequencies")
     freqs = np.asarray(raw, dtype=float)
     if freqs.ndim != 1 or freqs.size == 0:
         raise ValueError(f"frequencies must be a non-empty sequence (Hz), got {frequencies!r}")
@@ -103,7 +93,7 @@ def sum_of_sinusoids(frequencies=(1.0, 2.0, 3.0, 5.0), amplitude: float = 1.0) -
 
 def sawtooth(frequency: float = 5.0, amplitude: float = 1.0) -> Task:
     """Rising sawtooth in [−A, A]."""
-    frequency = _hertz(frequency)
+    frequency = hertz(frequency, "frequency")
     _check_positive(frequency=frequency, amplitude=amplitude)
     return Task("sawtooth", 1, lambda t: (amplitude * (2 * ((t * frequency) % 1.0) - 1))[:, None],
                 period=1.0 / frequency, params=dict(frequency=frequency, amplitude=amplitude))
@@ -117,7 +107,7 @@ def van_der_pol(mu: float = 1.0, frequency: float = 2.0, amplitude: float = 1.0)
     [−amplitude, amplitude] and the period to ``1/frequency``, then evaluated
     periodically with a cubic spline.
     """
-    frequency = _hertz(frequency)
+    frequency = hertz(frequency, "frequency")
     _check_positive(mu=mu, frequency=frequency, amplitude=amplitude)
 
     def rhs(_, s):

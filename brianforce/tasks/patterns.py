@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from brianforce.checks import as_count, as_number
+from brianforce.tasks.timing import seconds
 from brianforce.tasks.trials import Trials, current_targets
 
 __all__ = ["sinusoid_patterns", "ou_patterns", "pattern_targets", "recorded_targets", "lif_transfer",
@@ -49,6 +50,7 @@ def sinusoid_patterns(n_neurons: int, duration: float, dt: float, rng: np.random
     -------
     ndarray (T, n_neurons), ``T = round(duration/dt)``.
     """
+    duration, dt, periods = seconds(duration, "duration"), seconds(dt, "dt"), seconds(periods, "periods")
     n, T = _check_shape(n_neurons, duration, dt)
     n_components = as_count(n_components, "n_components", minimum=1)
     if np.ndim(periods) != 1 or len(periods) != 2:
@@ -75,6 +77,8 @@ def ou_patterns(n_neurons: int, duration: float, dt: float, rng: np.random.Gener
     -------
     ndarray (T, n_neurons)
     """
+    duration, dt, tau, smooth = (seconds(v, k) for k, v in dict(duration=duration, dt=dt, tau=tau,
+                                                                smooth=smooth).items())
     n, T = _check_shape(n_neurons, duration, dt)
     if not as_number(tau, "tau") > 0 or as_number(smooth, "smooth") < 0:
         raise ValueError(f"need tau > 0 and smooth >= 0 seconds, got tau={tau}, smooth={smooth}")

@@ -17,10 +17,17 @@ rate teacher (:class:`~brianforce.rate.teacher.RateTeacher`) and the spiking stu
   ``go_time`` (the data's hold end, 0.35 s into the reaching window; 0.3 s where the data
   define none);
 * **targets**: EMG upsampled to ``dt`` (linear interpolation, ``EMGData.resampled``), each
-  muscle divided by its maximum |EMG| over conditions and time, times ``target_scale``;
+  muscle divided by its maximum ``|EMG|`` over conditions and time, times ``target_scale``;
   during the baseline the first recorded sample is held (the EMG is flat before movement);
 * ``labels`` = condition index (0 … C−1); ``response`` = ``(go sample, T)``;
   ``info["emg_window"]`` = ``(start, stop)`` samples of the recorded EMG (R² is measured there).
+
+Any data set of :mod:`brianforce.datasets` becomes such targets through :func:`reaching_targets`:
+EMG (one or many conditions; cycling EMG is one condition) keeps its muscles; population rates
+give their units' rates (at most :data:`MAX_UNITS`, those of largest variance) or their top
+principal components (``signal="pcs"``), normalised per channel like EMG. The go time is the
+data's (the hold end of the reaching EMG; movement onset for data aligned to it), else one the
+caller gives, else 0.3 s.
 
 References
 ----------
@@ -35,12 +42,142 @@ import numpy as np
 
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.seeding import rng_for
+from brianforce.tasks.timing import seconds
 from brianforce.tasks.trials import Trials
 
-__all__ = ["reaching_trials", "condition_inputs", "ENCODINGS"]
+__all__ = ["reaching_trials", "condition_inputs", "reaching_targets", "ENCODINGS", "SIGNALS", "MAX_UNITS",
+           "N_PCS", "SOFT_NORM"]
 
 ENCODINGS = ("one-hot", "random", "angle")
 _DEFAULT_GO = 0.3   # s into the EMG window when the data define no go time
+#: Output channels made of a data set by :func:`reaching_targets`.
+SIGNALS = ("recorded", "pcs")
+#: Recorded population units fitted at most when ``max_channels`` is not given.
+MAX_UNITS = 50
+#: Principal components fitted when ``signal="pcs"`` and ``max_channels`` is not given (jPCA).
+N_PCS = 6
+#: Soft-normalisation constant (spikes/s) of rates in spikes/s before PCA (Churchland et al. 2012).
+SOFT_NORM = 5.0
+
+
+def _data_go_time(data):
+    """(go time in s into the window, its source) defined by ``data``, or ``(None, None)``.
+
+    ``EMGData.go_time`` (the hold end); else ``metadata["go_time"]``; else, for data aligned to
+    movement onset with the onset inside the window, the onset (``-time[0]``).
+    """
+    go = getattr(data, "go_time", None)
+    if go is not None:
+        return float(go), "data"
+    meta = getattr(data, "metadata", {}) or {}
+    if meta.get("go_time") is not None:
+        return float(meta["go_time"]), "data"
+    t = np.asarray(data.time, float)
+    if meta.get("time_reference") == "movement onset" and t[0] <= 0 <= t[-1]:
+        return float(-t[0]), "movement onset"
+    return None, None
+
+
+def _top_pcs(x, scale, k):
+    """Scores ``(C, T, k)`` of the top ``k`` PCs of ``x / scale`` (mean-centred over conditions and
+    time), each PC signed so that its largest loading is positive; and the variance ratios."""
+    C, T, N = x.shape
+    keep = scale > 0
+    z = (x[..., keep] / scale[keep]).reshape(C * T, -1)
+    z = z - z.mean(axis=0)
+    _, sv, vt = np.linalg.svd(z, full_matrices=False)
+    k = min(k, int(np.sum(sv > sv[0] * 1e-10)) if sv.size and sv[0] > 0 else 0)
+    if k < 1:
+        raise ValueError("cannot take principal components: the signals are constant")
+    vt = vt[:k] * np.sign(vt[:k][np.arange(k), np.argmax(np.abs(vt[:k]), axis=1)])[:, None]
+    ratio = sv[:k] ** 2 / np.sum(sv ** 2)
+    return (z @ vt.T).reshape(C, T, k), ratio
+
+
+def reaching_targets(data, *, signal: str = "recorded", max_channels: int | None = None,
+                     go_time: float | None = None):
+    """Any trial-averaged data set as the ``(condition, time, channel)`` targets of :func:`reaching_trials`.
+
+    Parameters
+    ----------
+    data : EMGData, PopulationRates or CyclingData
+        From a loader of :mod:`brianforce.datasets`. Cycling EMG is one condition.
+    signal : {"recorded", "pcs"}
+        ``"recorded"``: the channels as recorded (muscles, or units' rates); ``"pcs"``: the top
+        principal components of the channels (each muscle divided by its max ``|x|``; rates
+        soft-normalised by their range + :data:`SOFT_NORM` spikes/s, or by their range where
+        they are not in spikes/s, as Churchland et al. 2012), mean-centred over conditions and time.
+    max_channels : int, optional
+        Channels kept. ``"recorded"``: the ``max_channels`` channels of largest variance over
+        conditions and time (in their recorded order; EMG after per-muscle normalisation, rates
+        as recorded); default all muscles, and at most :data:`MAX_UNITS` units of population
+        rates. ``"pcs"``: the number of PCs (default :data:`N_PCS`, the jPCA convention).
+    go_time : float, optional
+        Go time (s into the window) for data that define none; an error where they define one
+        (override it with ``reaching_trials(go_time=...)``). The data's own go time is
+        ``EMGData.go_time``, ``metadata["go_time"]``, or movement onset for data aligned to it.
+
+    Returns
+    -------
+    EMGData
+        The targets (the (condition, time, channel) container :func:`reaching_trials` reads);
+        ``metadata``: ``signal`` (``"emg"``, ``"rates"``, ``"emg_pcs"``, ``"rates_pcs"``),
+        ``selected`` (the data's channel names kept, or the PCs' variance ratios), ``go_time_source``,
+        ``data_shape`` (the loader's shape) and ``data_kind`` (its class name).
+
+    References
+    ----------
+    Churchland MM et al. (2012). Neural population dynamics during reaching. Nature 487:51-56.
+    """
+    import dataclasses
+
+    from brianforce.datasets import CyclingData, EMGData, PopulationRates
+
+    if signal not in SIGNALS:
+        raise ValueError(f"signal must be one of {SIGNALS}, got {signal!r}")
+    if max_channels is not None:
+        max_channels = as_count(max_channels, "max_channels", minimum=1)
+    if isinstance(data, CyclingData):
+        x, names, kind = data.emg[None], data.channels, "emg"
+        conds, angles, unit = np.array(["cycling"]), np.full(1, np.nan), "normalised EMG"
+    elif isinstance(data, EMGData):
+        x, names, kind = data.emg, data.channels, "emg"
+        conds, angles, unit = data.conditions, data.condition_angles, data.value_unit
+    elif isinstance(data, PopulationRates):
+        x, names, kind = data.rates, data.units, "rates"
+        conds, angles, unit = data.conditions, np.full(len(data.conditions), np.nan), data.value_unit
+    else:
+        raise TypeError(f"data must be EMGData, PopulationRates or CyclingData, got {type(data).__name__}")
+    x = np.asarray(x, float)
+    go, source = _data_go_time(data)
+    if go is not None and go_time is not None:
+        raise ValueError(f"the data define a go time ({go} s, {source}); a go time for data that define "
+                         "none cannot replace it (use reaching_trials(go_time=...) / [task] go_time)")
+    if go is None and go_time is not None:
+        go, source = as_number(seconds(go_time, "go_time"), "go_time", low=0.0), "recipe"
+    peak = np.abs(x).max(axis=(0, 1))
+    if signal == "pcs":
+        rng = x.max(axis=(0, 1)) - x.min(axis=(0, 1))
+        scale = peak if kind == "emg" else rng + (SOFT_NORM if unit == "spikes/s" else 0.0)
+        values, ratio = _top_pcs(x, scale, N_PCS if max_channels is None else max_channels)
+        names = np.array([f"pc_{i + 1}" for i in range(values.shape[2])])
+        selected, unit = [float(r) for r in ratio], f"principal-component scores of {unit}"
+    else:
+        cap = max_channels if max_channels is not None else (MAX_UNITS if kind == "rates" else x.shape[2])
+        var = (x / np.where(peak > 0, peak, 1.0) if kind == "emg" else x).reshape(-1, x.shape[2]).var(axis=0)
+        keep = np.sort(np.argsort(-var, kind="stable")[:cap])
+        values, names = x[..., keep], np.asarray(names)[keep]
+        selected = [str(n) for n in names]
+    meta = dict(getattr(data, "metadata", {}) or {}, signal=kind + ("_pcs" if signal == "pcs" else ""),
+                selected=selected, go_time_source=source or f"none (default {_DEFAULT_GO} s)",
+                data_shape=list(x.shape), data_kind=type(data).__name__)
+    meta.pop("go_time", None)
+    if isinstance(data, EMGData) and signal == "recorded" and values.shape == x.shape:
+        return dataclasses.replace(data, metadata=meta, go_time=go)
+    return EMGData(emg=np.ascontiguousarray(values), dt=float(data.dt), time=np.asarray(data.time, float),
+                   conditions=np.asarray(conds), condition_angles=np.asarray(angles, float),
+                   channels=np.asarray(names), value_unit=unit, go_time=go, source=str(data.source),
+                   synthetic=bool(getattr(data, "synthetic", False)), metadata=meta)
 
 
 def condition_inputs(n_conditions: int, encoding: str = "one-hot", *, angles=None, n_dims=None,
@@ -59,8 +196,9 @@ def condition_inputs(n_conditions: int, encoding: str = "one-hot", *, angles=Non
         v = rng_for(seed, "reaching-inputs").standard_normal((c, m))
         return v / np.linalg.norm(v, axis=1, keepdims=True)
     if encoding == "angle":
-        if angles is None or len(angles) != c:
-            raise ValueError("encoding='angle' needs one reach angle (radians) per condition")
+        if angles is None or len(angles) != c or not np.all(np.isfinite(angles)):
+            raise ValueError("encoding='angle' needs one reach angle (radians) per condition "
+                             "(data sets without reach directions take 'one-hot' or 'random')")
         a = np.asarray(angles, dtype=float)
         return np.stack([np.cos(a), np.sin(a)], axis=1)
     raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
@@ -78,7 +216,8 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
     Parameters
     ----------
     emg : EMGData
-        ``emg.emg`` (C, T, M) with ``emg.dt`` (s) and ``emg.go_time`` (s, may be None).
+        ``emg.emg`` (C, T, M) with ``emg.dt`` (s) and ``emg.go_time`` (s, may be None); other
+        data sets through :func:`reaching_targets`.
     n_repeats : int
         Copies of each condition (trials are ordered condition-major per repeat:
         0, 1, …, C−1, 0, 1, …; ``shuffle=True`` permutes each repeat with ``seed``).
@@ -92,9 +231,9 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
         Go pulse (s into the EMG window); ``go_time=None`` uses ``emg.go_time`` or 0.3 s.
         ``go_amplitude=0`` drops the go channel.
     target_scale : float
-        Factor applied after per-muscle normalisation (max |EMG| = 1 per muscle).
+        Factor applied after per-muscle normalisation (max ``|EMG|`` = 1 per muscle).
     normalise : bool
-        Divide each muscle by its maximum |EMG| (over all conditions and time) first.
+        Divide each muscle by its maximum ``|EMG|`` (over all conditions and time) first.
     conditions : sequence of int, optional
         Indices of the conditions to use (default all).
     crop : float, optional
@@ -111,6 +250,8 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
         ``conditions`` (data labels), ``encoding``, ``synthetic``, ``source``.
     """
     n_repeats = as_count(n_repeats, "n_repeats", minimum=1)
+    dt, baseline, go_time, go_duration, crop = (seconds(v, k) for k, v in dict(
+        dt=dt, baseline=baseline, go_time=go_time, go_duration=go_duration, crop=crop).items())
     dt = as_number(dt, "dt", low=0.0, low_open=True)
     as_number(baseline, "baseline", low=0.0)
     as_number(target_scale, "target_scale", low=0.0, low_open=True)

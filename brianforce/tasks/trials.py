@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from brianforce.checks import as_count, as_flag, as_number
+from brianforce.tasks.timing import seconds
 
 __all__ = ["Trials", "current_targets", "trial_array"]
 
@@ -202,7 +203,7 @@ def current_targets(values, dt: float, neurons, *, name: str = "currents", info:
         values = values[None]
     if values.ndim != 3:
         raise ValueError(f"values must have shape (conditions, time, neurons), got {values.shape}")
-    return Trials(np.zeros(values.shape[:2] + (0,)), values, dt, name=name,
+    return Trials(np.zeros(values.shape[:2] + (0,)), values, seconds(dt, "dt"), name=name,
                   info={} if info is None else dict(info), neurons=neurons)
 
 

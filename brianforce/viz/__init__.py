@@ -1,10 +1,11 @@
-"""Figures: FORCE summaries and rasters (:mod:`.force`), sweep heat maps and curves (:mod:`.sweeps`).
+"""Figures: FORCE summaries and rasters (:mod:`~brianforce.viz.force`), sweep heat maps and curves
+(:mod:`~brianforce.viz.sweeps`).
 
 Public names are imported on first use (``from brianforce.viz import X``).
 """
 from importlib import import_module
 
-_LAZY = {"plot_force_summary": "force", "plot_raster": "force", "plot_heatmap": "sweeps"}
+_LAZY = {"plot_force_summary": "force", "plot_force_run": "force", "plot_raster": "force", "plot_heatmap": "sweeps"}
 
 __all__ = list(_LAZY)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_output", "plot_raster", "plot_training_error", "plot_force_summary"]
+__all__ = ["plot_output", "plot_raster", "plot_training_error", "plot_force_summary", "plot_force_run"]
 
 
 def _axes(ax):
@@ -63,4 +63,123 @@ def plot_force_summary(test_result, history, train_result=None, axes=None):
     plot_raster(test_result.spike_t, test_result.spike_i, axes[n_out], test_result.n_recorded)
     axes[n_out].set_title(f"{test_result.n_recorded} of {test_result.n_neurons} neurons", fontsize="small")
     plot_training_error(history, axes[n_out + 1])
+    return axes
+
+
+def plot_force_run(settle_result, train_result, test_result, history, *, n_raster: int = 30,
+                   decoder_output: int = 0, axes=None):
+    """A whole FORCE run on one time axis, after Nicola & Clopath (2017, Fig. 2).
+
+    One panel per output (network output ``z`` over settling, training and test; the target,
+    dashed, during training and test), the decoder weights φ of the traced neurons
+    (``history.decoder_samples``) and a spike raster of the first ``n_raster`` recorded neurons.
+    All panels share the time axis (absolute simulated time, s, from 0 to the end of the test);
+    the training window, when RLS updates the decoder, is shaded, with lines at the switches.
+
+    Parameters
+    ----------
+    settle_result, train_result, test_result : SimulationResult or None
+        The recorded phases (``FORCETrainer.settle_result_``, ``train_result_`` and
+        ``predict()``); spikes during settling and training are there when ``fit`` was called
+        with ``record_spikes=True``.
+    history : ~brianforce.learning.TrainingHistory
+    n_raster : int
+        Neurons shown in the raster (the first ones recorded).
+    decoder_output : int
+        Output whose decoder weights are drawn.
+    axes : sequence of ``n_outputs + 2`` Axes sharing x, optional
+
+    Returns
+    -------
+    numpy.ndarray of Axes
+        Output panels, then the decoder panel, then the raster.
+
+    References
+    ----------
+    Nicola W, Clopath C (2017) Supervised learning in spiking neural networks with FORCE
+    training. Nat Commun 8:2208.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.transforms import blended_transform_factory
+
+    phases = [r for r in (settle_result, train_result, test_result) if r is not None and len(r.t)]
+    n_out = phases[0].z.shape[1]
+    if axes is None:
+        _, axes = plt.subplots(n_out + 2, 1, sharex=True, figsize=(11, 1.9 * n_out + 4.6),
+                               height_ratios=[1.4] * n_out + [1.0, 1.3], constrained_layout=True)
+    axes = np.asarray(axes).ravel()
+    dt = float(np.median(np.diff(phases[0].t))) if len(phases[0].t) > 1 else 0.0
+    t_end = max(float(r.t[-1]) for r in phases) + dt
+    on = (float(train_result.t[0]), float(train_result.t[-1]) + dt) if train_result is not None else None
+    t_start = min(0.0, float(phases[0].t[0]))
+
+    for ax in axes:
+        if on is not None:
+            ax.axvspan(*on, color="tab:orange", alpha=0.12, lw=0, label="RLS on", gid="rls_on")
+            for x in on:
+                ax.axvline(x, color="tab:orange", lw=1.0, ls="-", alpha=0.9)
+    # outputs: z throughout, target (dashed) while training and testing
+    for k in range(n_out):
+        ax = axes[k]
+        t = np.concatenate([r.t for r in phases])
+        z = np.concatenate([r.z[:, k] for r in phases])
+        ax.plot(t, z, color="tab:blue", lw=1.0)
+        for r in (train_result, test_result):
+            if r is not None and len(r.t):
+                ax.plot(r.t, r.target[:, k], "k--", lw=1.3)
+        ax.set_ylabel(f"output {k}" if n_out > 1 else "output z")
+    handles = [Line2D([], [], color="k", ls="--", lw=1.3, label="target"),
+               Line2D([], [], color="tab:blue", lw=1.0, label="network output z")]
+    if on is not None:
+        handles.append(Patch(color="tab:orange", alpha=0.25, label="RLS on (training)"))
+    axes[0].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small",
+                   frameon=False)
+    # RLS on / off above the first panel
+    top = blended_transform_factory(axes[0].transData, axes[0].transAxes)
+    spans = ([(t_start, on[0], "RLS off"), (on[0], on[1], "RLS on (training)"), (on[1], t_end, "RLS off (test)")]
+             if on is not None else [(t_start, t_end, "RLS off")])
+    for a, b, text in spans:
+        if b > a:
+            rls_on = text.startswith("RLS on")
+            axes[0].text((a + b) / 2, 1.03, text, transform=top, ha="center", va="bottom", fontsize="small",
+                         color="tab:orange" if rls_on else "0.3", fontweight="bold" if rls_on else "normal")
+
+    # decoder weights of the traced neurons: updated at every RLS step, then frozen
+    ax = axes[n_out]
+    samples = getattr(history, "decoder_samples", None)
+    if samples is not None and samples.size and len(history.times):
+        ts = np.asarray(history.times)
+        phi = np.asarray(samples)[:, :, decoder_output] * 1e3
+        ts = np.append(ts, t_end)                    # frozen after training
+        phi = np.vstack([phi, phi[-1]])
+        ax.plot(ts, phi, lw=0.9)
+        ax.axhline(0.0, color="0.5", lw=0.5)
+        traced = np.asarray(history.traced_neurons)
+        note = f"φ of neurons {traced[0]}–{traced[-1]}" + (f",\noutput {decoder_output}" if n_out > 1 else "")
+        ax.text(1.01, 1.0, note + "\n(frozen after\ntraining)", transform=ax.transAxes, ha="left", va="top",
+                fontsize="small", color="0.2")
+    else:
+        ax.text(0.5, 0.5, "no decoder samples", transform=ax.transAxes, ha="center", va="center", color="0.4")
+    ax.set_ylabel("decoder φ (ms)")
+
+    # raster of the first n_raster recorded neurons, over every phase recorded
+    ax = axes[n_out + 1]
+    n_shown = min(n_raster, max(r.n_recorded for r in phases))
+    si = np.concatenate([r.spike_i for r in phases])
+    st = np.concatenate([r.spike_t for r in phases])
+    keep = si < n_shown
+    ax.plot(st[keep], si[keep], "|", ms=3, mew=0.6, color="k")
+    ax.set_ylim(max(n_shown, 1) - 0.5, -0.5)
+    ax.set_ylabel("neuron")
+    ax.set_xlabel("time (s)")
+    ax.text(1.01, 1.0, f"spikes of the\nfirst {n_shown} of\n{phases[0].n_neurons} neurons", transform=ax.transAxes,
+            ha="left", va="top", fontsize="small", color="0.2")
+    unrecorded = [r for r in phases if r.phase in ("settle", "train") and r.n_recorded and not len(r.spike_t)]
+    for r in unrecorded:
+        ax.text((r.t[0] + r.t[-1]) / 2, n_shown / 2, "spikes not recorded", ha="center", va="center",
+                fontsize="x-small", color="0.4")
+    for a in axes:
+        a.set_xlim(t_start, t_end)
     return axes

@@ -68,7 +68,7 @@ def plot_alpha_curve(frame, x: str = "alpha", value: str = "decoder_correlation"
 
 
 def plot_pc_spectrum(projections: dict, ax=None, n_components: int | None = None, normalise: bool = True):
-    """|φ| coefficients on the neural-basis PCs for several decoders (``{label: PCProjection}``)."""
+    """``|φ|`` coefficients on the neural-basis PCs for several decoders (``{label: PCProjection}``)."""
     ax = _axes(ax)
     for label, proj in projections.items():
         c = np.sqrt((proj.coefficients ** 2).sum(1))

@@ -1,6 +1,8 @@
 """Reaching EMG fits: rate teacher on all conditions, then a spiking student from its factors.
 
-:func:`fit_reaching` runs the DePasquale et al. recipe on recorded (or synthetic) reaching EMG:
+:func:`fit_reaching` runs the DePasquale et al. recipe on recorded (or synthetic) reaching EMG, or
+on any data set of :mod:`brianforce.datasets` (C conditions × T bins × Q channels: EMG, cycling
+EMG as one condition, population rates or their PCs; :func:`~brianforce.tasks.reaching.reaching_targets`):
 
 1. :func:`brianforce.tasks.reaching.reaching_trials` builds trials (condition input + go cue,
    per-muscle normalised EMG targets upsampled to the simulation step, a resting baseline);
@@ -17,9 +19,10 @@
    filtered rates and principal angles between the student's and the teacher's top-10 PC
    time-course subspaces.
 
-:func:`run_reaching_recipe` reads ``models/reaching_emg.toml`` (``brianforce train ... --data``)
-and writes ``summary.json``, ``emg_fits.png`` (outputs vs recorded EMG per condition),
-``raster.png``, ``pcs.png`` and ``network.npz``.
+:func:`run_reaching_recipe` reads ``models/reaching_emg.toml`` (``brianforce train ... --data``;
+``[data] dataset`` names any loader, e.g. ``models/reaching_cycling.toml``) and writes
+``summary.json``, ``emg_fits.png`` (outputs vs recorded data per condition), ``raster.png``,
+``pcs.png`` and ``network.npz``.
 
 References
 ----------
@@ -41,7 +44,7 @@ from brianforce.io import atomic_savefig, atomic_write_text
 from brianforce.analysis.population import (fano_factor, gaussian_smooth, isi_cv, nanmedian_or_none, pca,
                                             principal_angles, r_squared)
 from brianforce.rate.factors import pca_factors
-from brianforce.tasks.reaching import reaching_trials
+from brianforce.tasks.reaching import SIGNALS, reaching_targets, reaching_trials
 from brianforce.rate.teacher import RateTeacher
 
 __all__ = ["fit_reaching", "run_reaching_recipe", "condition_r2", "population_comparison", "local_cv2",
@@ -129,8 +132,10 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
 
     Parameters
     ----------
-    emg : EMGData
-        From :func:`brianforce.datasets.load_reaching_emg` or ``load_hatsopoulos_emg``.
+    emg : EMGData, PopulationRates or CyclingData
+        Any data set of :mod:`brianforce.datasets` (C conditions × T bins × Q channels, C >= 1);
+        anything but ``EMGData`` goes through :func:`~brianforce.tasks.reaching.reaching_targets`
+        with its defaults (population rates: at most 50 units' rates; call it first to choose).
     dt : float
         Simulation/sample step (s) of teacher and student RLS hook.
     task : dict
@@ -180,6 +185,8 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
     task_kw = dict(task or {})
     tkw = dict(DEFAULT_TEACHER, **(teacher or {}))
     log = (lambda m: progress_log(f"reaching: {m}")) if progress else (lambda m: None)
+    if "signal" not in getattr(emg, "metadata", {}):
+        emg = reaching_targets(emg)
 
     train = reaching_trials(emg, n_teacher_repeats, dt, shuffle=True, seed=seed, **task_kw)
     evalset = reaching_trials(emg, 1, dt, seed=seed, **task_kw)
@@ -189,9 +196,17 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
     t_eval = T.run(evalset.inputs)
     r2_t = condition_r2(t_eval.outputs, evalset.targets, window)
     a, b = window
+    C, n_bins, Q = emg.emg.shape
     summary = {
-        "data": {"source": str(emg.source), "synthetic": bool(emg.synthetic),
-                 "shape": list(emg.emg.shape), "channels": [str(c) for c in emg.channels]},
+        "data": {"source": str(emg.source), "synthetic": bool(emg.synthetic), "kind": emg.metadata["data_kind"],
+                 "signal": emg.metadata["signal"], "data_shape": emg.metadata["data_shape"],
+                 "shape": [C, n_bins, Q], "n_conditions": C, "n_bins": n_bins, "bin_s": float(emg.dt),
+                 "n_channels": Q, "channels": [str(c) for c in emg.channels],
+                 "pc_variance_ratio" if emg.metadata["signal"].endswith("_pcs") else "selected":
+                     emg.metadata["selected"],
+                 "go_time_s": float(evalset.info["go_time"]),
+                 "go_time_source": ("[task] go_time" if task_kw.get("go_time") is not None
+                                    else emg.metadata["go_time_source"])},
         "seed": int(seed), "dt": float(dt),
         "task": {k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v))
                  for k, v in task_kw.items()},
@@ -373,29 +388,33 @@ def _write(out: Path, summary: dict, result: dict) -> None:
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
 
 
-def _figures(out: Path, summary: dict, result: dict) -> None:
-    import matplotlib
+_MAX_SHOWN = 6   # channels drawn per condition in emg_fits.png
 
-    matplotlib.use("Agg")
+
+def _figures(out: Path, summary: dict, result: dict) -> None:
     import matplotlib.pyplot as plt
 
     ev = result["eval"]
     a, b = ev.info["emg_window"]
     t = (np.arange(ev.n_steps) - a) * ev.dt
-    C, Q = ev.targets.shape[0], ev.targets.shape[2]
+    C = ev.targets.shape[0]
+    shown = np.sort(np.argsort(-ev.targets[:, a:b].reshape(-1, ev.targets.shape[2]).var(axis=0),
+                               kind="stable")[:_MAX_SHOWN])     # the most variable channels
+    Q = len(shown)
     ncol = min(4, C)
     nrow = int(np.ceil(C / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.4 * nrow), sharex=True, sharey=True,
+    wide = 1 + (ncol < 3) * (3 - ncol) / ncol      # room for the title with 1-2 conditions
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol * wide, 2.4 * nrow), sharex=True, sharey=True,
                              constrained_layout=True, squeeze=False)
     colors = plt.cm.tab10(np.arange(Q) % 10) if Q <= 10 else plt.cm.viridis(np.linspace(0, 1, Q))
     has_s = "student_avg" in result
     for c in range(C):
         ax = axes.flat[c]
-        for q in range(Q):
-            ax.plot(t, ev.targets[c, :, q], color=colors[q], lw=2.2, alpha=0.45)
-            ax.plot(t, result["teacher_eval"].outputs[c, :, q], "--", color=colors[q], lw=0.9)
+        for j, q in enumerate(shown):
+            ax.plot(t, ev.targets[c, :, q], color=colors[j], lw=2.2, alpha=0.45)
+            ax.plot(t, result["teacher_eval"].outputs[c, :, q], "--", color=colors[j], lw=0.9)
             if has_s:
-                ax.plot(t, result["student_avg"][c, :, q], color=colors[q], lw=1.0)
+                ax.plot(t, result["student_avg"][c, :, q], color=colors[j], lw=1.0)
         title = f"cond {ev.info['conditions'][c]}: teacher R² {summary['teacher']['r2_per_condition'][c]:.3f}"
         if has_s:
             title += f"\nstudent R² {summary['student']['r2_trial_averaged_per_condition'][c]:.3f}"
@@ -404,9 +423,12 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
     for ax in axes.flat[C:]:
         ax.axis("off")
     for ax in axes[-1]:
-        ax.set_xlabel("time from EMG window start (s)")
-    fig.suptitle("recorded EMG (thick), rate teacher (dashed), spiking student trial average (thin)"
-                 if has_s else "recorded EMG (thick), rate teacher (dashed)", fontsize=9)
+        ax.set_xlabel("time from data window start (s)")
+    what = summary["data"]["signal"].replace("_pcs", " PCs").replace("emg", "EMG")
+    n_ch = ev.targets.shape[2]
+    what += f" ({Q} of {n_ch} channels)" if Q < n_ch else ""
+    fig.suptitle(f"recorded {what} (thick), rate teacher (dashed), spiking student trial average (thin)"
+                 if has_s else f"recorded {what} (thick), rate teacher (dashed)", fontsize=9)
     atomic_savefig(fig, out / "emg_fits.png", dpi=90)
     plt.close(fig)
     if not has_s:
@@ -444,18 +466,19 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
 
 
 # ---------------------------------------------------------------------------- recipes
-_LOADERS = {"reaching_emg": "load_reaching_emg", "hatsopoulos_emg": "load_hatsopoulos_emg"}
-
-
 #: Sections of a ``method = "reaching"`` recipe and the keys of each: ``[task]`` holds ``dt`` and
 #: :func:`~brianforce.tasks.reaching.reaching_trials` arguments, ``[run]`` and ``[analysis]``
 #: :func:`fit_reaching` arguments, ``[teacher]`` :class:`~brianforce.rate.teacher.RateTeacher`
 #: arguments and the factor selection (``variance``, ``n_factors``). ``[student]`` takes the flat
 #: keys of :func:`~brianforce.methods.factor_student.recipe_student_kwargs` and :data:`REACHING_STUDENT_KEYS`.
+#: ``[data]``: ``dataset`` (a name of :data:`brianforce.datasets.LOADERS`, or ``"auto"`` to detect
+#: the ``--data`` file's layout), ``synthetic`` (look-alike fallback), and the
+#: :func:`~brianforce.tasks.reaching.reaching_targets` arguments ``signal`` (``"recorded"`` or
+#: ``"pcs"``), ``max_channels`` and ``go_time`` (for data that define no go time).
 REACHING_RECIPE_KEYS = {
     "": ("experiment", "data", "task", "run", "teacher", "student", "analysis"),
     "experiment": ("method", "name", "seed", "paper"),
-    "data": ("dataset", "synthetic"),
+    "data": ("dataset", "synthetic", "signal", "max_channels", "go_time"),
     "task": ("dt", "baseline", "encoding", "n_dims", "input_amplitude", "input_off_at_go", "go_time",
              "go_amplitude", "go_duration", "target_scale", "normalise", "conditions", "crop"),
     "run": ("n_teacher_repeats", "n_student_repeats", "n_test_repeats", "fit_student"),
@@ -515,9 +538,17 @@ def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
     seed = as_count(exp.get("seed", 0), "[experiment] seed")
     dsec = dict(rec.get("data", {}))
     name = dsec.get("dataset", "reaching_emg")
-    if name not in _LOADERS:
-        raise RecipeError(f"{path}: unknown [data] dataset {name!r}; choose from {sorted(_LOADERS)}")
+    if name != datasets.AUTO and (not isinstance(name, str) or name not in datasets.LOADERS):
+        raise RecipeError(f"{path}: unknown [data] dataset {name!r}; the loaders of brianforce.datasets "
+                          f"are {datasets.loader_names()}")
     synthetic = as_flag(dsec.get("synthetic", True), "[data] synthetic")
+    signal = dsec.get("signal", "recorded")
+    if signal not in SIGNALS:
+        raise RecipeError(f"{path}: [data] signal must be one of {SIGNALS}, got {signal!r}")
+    max_channels = dsec.get("max_channels")
+    max_channels = None if max_channels is None else as_count(max_channels, "[data] max_channels", minimum=1)
+    go_time = dsec.get("go_time")
+    go_time = None if go_time is None else recipe_seconds(go_time, "[data] go_time", allow_zero=True)
     task = {k: _parsed(v, "task", k) for k, v in rec.get("task", {}).items()}
     dt = recipe_seconds(task.pop("dt", 1e-3), "[task] dt")
     run_kw = {k: (as_flag(v, f"[run] {k}") if k == "fit_student" else
@@ -531,7 +562,8 @@ def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
     RateTeacher(seed=seed, **dict(DEFAULT_TEACHER, **teacher))       # checks the settings before any work
     if run_kw.get("fit_student", True):
         _student_settings(student)
-    emg = getattr(datasets, _LOADERS[name])(data, synthetic=synthetic)
+    emg = reaching_targets(datasets.load_dataset(name, data, synthetic=synthetic), signal=signal,
+                           max_channels=max_channels, go_time=go_time)
     summary = fit_reaching(emg, dt=dt, task=task, teacher=teacher, student=student,
                            variance=variance, n_factors=n_factors, out=out,
                            pca_smoothing=pca_smoothing, seed=seed, progress=progress, **run_kw)

@@ -247,9 +247,6 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
 
 
 def _m1_figure(path, result, data) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     table, m, R = result["table"], result["model_rates"], result["recorded"]

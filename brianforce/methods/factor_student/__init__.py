@@ -8,6 +8,7 @@ own filtered spike trains drive its neurons through a fixed projection U
 
 Modules
 -------
+===========  ==========================================================================
 params       parameter records (:class:`StudentNeuron`, :class:`FixedNetwork`,
              :class:`StudentSchedule`, :class:`DaleSettings`, :class:`PeriodCalibration`) and
              :func:`recipe_student_kwargs`
@@ -18,6 +19,7 @@ network      the Brian2 network with its closed loop and RLS, trial by trial
 calibration  period calibration of autonomous rhythms and time rescaling
 results      :class:`StudentRun`
 student      :class:`FactorStudent`
+===========  ==========================================================================
 
 Example::
 

@@ -1,0 +1,239 @@
+"""Acceptance runs: one shipped recipe at one seed and size → the metrics its criteria judge.
+
+:data:`RUNNERS` maps each runner kind of :mod:`~brianforce.experiments.reproduce.criteria` to a function
+``(recipe path, seed, overrides, out folder, data) → {"metrics": {...}, "data": str}`` that trains the
+recipe with the project's own driver (:func:`~brianforce.experiments.force.run_force_recipe`,
+:func:`~brianforce.experiments.depasquale.train_from_recipe`,
+:func:`~brianforce.experiments.reaching.run_reaching_recipe`,
+:func:`~brianforce.experiments.reaching.run_m1_recipe`, :func:`~brianforce.methods.transfer.run_kim2019`,
+:func:`~brianforce.experiments.kimchow.run_patterns`, :func:`~brianforce.experiments.sweep.run_sweep`)
+and writes that driver's outputs to the folder. ``size="full"`` runs the recipe as it is;
+``size="ci"`` replaces the entries of :data:`CI_OVERRIDES` (smaller networks, shorter training: for
+tests and quick looks, never for judging a method). :func:`run_acceptance_cell` is the Dask cell: it
+records an error in its row instead of raising.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["RUNNERS", "SIZES", "CI_OVERRIDES", "SLOW_ALPHA", "DATA_KINDS", "size_overrides", "run_acceptance",
+           "run_acceptance_cell", "failed_cell_row", "newton_nicola_metrics", "ROW_KEYS"]
+
+#: ``full``: the recipes as they are; ``ci``: reduced sizes (:data:`CI_OVERRIDES`).
+SIZES = ("full", "ci")
+#: Runner kinds that read recorded data (``--data`` / ``BRIANFORCE_DATA``, else the synthetic look-alike).
+DATA_KINDS = ("reaching", "reaching_m1")
+#: The slow learning rate at which Newton & Nicola's decoders are compared (the α-sweep recipe's
+#: "at slow learning (alpha ~ 5e-7)"); the grid value nearest to it (log scale) is used.
+SLOW_ALPHA = 5e-7
+#: Keys of every cell row.
+ROW_KEYS = ("method", "recipe", "seed", "size", "metrics", "data", "wall_s", "error")
+
+_FORCE_CI = {"network.n_neurons": 1000, "protocol.settle": "0.2 s", "protocol.train": "3 s", "protocol.test": "1 s"}
+_OSC_CI = {"task.n_train": 5, "task.n_test": 2, "task.n_test_repeats": 1, "teacher.n_units": 60,
+           "student.n_neurons": 180, "student.n_rls": 10}
+_TRIAL_CI = {"task.n_train": 20, "task.n_test": 10, "task.n_student_train": 5, "teacher.n_units": 60,
+             "student.n_neurons": 180, "student.n_rls": 10}
+_REACH_CI = {"teacher.n_units": 60, "run.n_teacher_repeats": 2, "run.n_student_repeats": 1, "run.n_test_repeats": 1,
+             "student.n_neurons": 150, "student.n_rls": 3, "student.n_forced": 1, "student.n_mean": 2}
+_KIM_CI = {"rate.n_units": 50, "training.max_iter": 300, "training.min_iter": 0, "training.n_eval": 20,
+           "transfer.scaling_factors": [30, 40, 50], "transfer.n_validation": 4, "evaluation.n_test": 20}
+#: ``--size ci``: recipe entries (``"section.key"``) replaced per recipe.
+CI_OVERRIDES = {
+    "nicola_clopath_sinusoid": _FORCE_CI,
+    "nicola_clopath_van_der_pol": _FORCE_CI,
+    "depasquale_oscillation": _OSC_CI,
+    "depasquale_oscillation_dale": {**_OSC_CI, "student.period_calibration": 2, "student.calibration_copies": 2},
+    "depasquale_integration": _TRIAL_CI,
+    "depasquale_classification": _TRIAL_CI,
+    "reaching_emg": _REACH_CI,
+    "reaching_emg13": {**_REACH_CI, "run.n_teacher_repeats": 1},
+    "kim2019_go_nogo": _KIM_CI,
+    "kim2019_xor": _KIM_CI,
+    "kim2019_context": _KIM_CI,
+    "kimchow_patterns": {"network.n": 200, "training.n_trials": 3, "targets.duration_ms": 500.0,
+                         "evaluation.n_test_trials": 2},
+    "reaching_m1": {"network.n": 200, "training.n_trials": 1, "training.rounds": 1, "evaluation.n_test_trials": 2,
+                    "evaluation.max_units": 12},
+    "newton_nicola_alpha_sweep": {"network.n_neurons": 100, "grid.alpha": {"start": 5e-8, "stop": 5e-5, "num": 4,
+                                                                           "log": True},
+                                  "protocol.settle": "0.1 s", "protocol.train": "1 s", "protocol.test": "0.5 s"},
+}
+
+
+def size_overrides(recipe: str, size: str) -> dict:
+    """The ``{"section.key": value}`` replacements of ``recipe`` at ``size`` (none at ``"full"``)."""
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+    return dict(CI_OVERRIDES.get(recipe, {})) if size == "ci" else {}
+
+
+def _apply(recipe: dict, overrides: dict) -> dict:
+    """``recipe`` with ``{"section.key": value}`` entries replaced (in place; returned)."""
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        recipe.setdefault(section, {})[key] = value
+    return recipe
+
+
+def _data_label(source, synthetic) -> str:
+    return f"{'synthetic look-alike' if synthetic else 'recorded'}: {source}"
+
+
+def _write_summary(out: Path, summary: dict) -> None:
+    from brianforce.io import atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=float))
+
+
+def _force(path: Path, seed: int, overrides: dict, out: Path, data) -> dict:
+    from brianforce.config import load_recipe
+    from brianforce.experiments.force import run_force_recipe
+
+    recipe = _apply(load_recipe(path), {**overrides, "experiment.seed": seed})
+    m = run_force_recipe(recipe, out, progress=False)["test_first_second"]
+    return {"metrics": {"rmse_over_amplitude": max(m["rmse_over_amplitude"]),
+                        "lag_adjusted_correlation": min(m["lag_adjusted_correlation"])}}
+
+
+def _depasquale(path: Path, seed: int, overrides: dict, out: Path, data) -> dict:
+    from brianforce.experiments.depasquale import train_from_recipe
+
+    s = train_from_recipe(path, out, {**overrides, "experiment.seed": seed})
+    ratio = s["error_ratio_over_repeats"] if s.get("error_ratio_over_repeats") is not None else s["error_ratio"]
+    pop = s["population"]
+    return {"metrics": {"error_ratio": ratio, "isi_cv_median": s["student"]["isi_cv_median"],
+                        "top10_pcs_variance": pop["student_top_pcs_variance"],
+                        "median_principal_angle_deg": pop["median_principal_angle_deg"],
+                        "accuracy": s["student"]["accuracy"]}}
+
+
+def _reaching(path: Path, seed: int, overrides: dict, out: Path, data) -> dict:
+    from brianforce.experiments.reaching import run_reaching_recipe
+
+    s = run_reaching_recipe(path, out, data=data, overrides={**overrides, "experiment.seed": seed}, progress=False)
+    student = s.get("student") or {}
+    return {"metrics": {"teacher_r2_min": s["teacher"]["r2_min"],
+                        "student_r2_trial_averaged": student.get("r2_trial_averaged"),
+                        "isi_cv_median": student.get("isi_cv_median")},
+            "data": _data_label(s["data"]["source"], s["data"]["synthetic"])}
+
+
+def _reaching_m1(path: Path, seed: int, overrides: dict, out: Path, data) -> dict:
+    from brianforce.experiments.reaching import run_m1_recipe
+
+    s = run_m1_recipe(path, out, data=data, overrides={**overrides, "network.seed": seed}, progress=False)["summary"]
+    corr, ceiling = s["corr_all_directions_median"], s["poisson_ceiling_corr_all_directions_median"]
+    return {"metrics": {"corr_all_directions_median": corr, "poisson_ceiling_median": ceiling,
+                        "corr_over_poisson_ceiling": corr / ceiling if ceiling > 0 else float("nan")},
+            "data": _data_label(s["source"], s["synthetic"])}
+
+
+def _kim2019(path: Path, seed: int, overrides: dict, out: Path, data) -> dict:
+    from brianforce.methods.transfer import check_kim2019_recipe, read_recipe, run_kim2019
+
+    recipe = _apply(read_recipe(path), overrides)
+    check_kim2019_recipe(recipe, str(path))
+    res = run_kim2019(recipe, seed)
+    metrics = {"rate_accuracy": float(res.rate_accuracy), "lif_accuracy": float(res.lif_accuracy),
+               "rate_converged": float(res.rate_converged), "inverse_lambda": float(res.scaling_factor)}
+    _write_summary(out, {"recipe": str(path), "seed": seed, "overrides": overrides, **metrics})
+    return {"metrics": metrics}
+
+
+def _kimchow_patterns(path: Path, seed: int, overrides: dict, out: Path, data) -> dict:
+    from brianforce.config import load_recipe
+    from brianforce.experiments.kimchow import run_patterns
+
+    row = run_patterns(_apply(load_recipe(path), overrides), seed)
+    _write_summary(out, {"recipe": str(path), "overrides": overrides, **row})
+    return {"metrics": {k: row[k] for k in ("test_corr_mean", "test_corr_median", "cv_fraction", "rate_hz")}}
+
+
+def newton_nicola_metrics(frame, slow_alpha: float = SLOW_ALPHA) -> dict:
+    """Newton & Nicola's three measures from a learning-rate sweep (``model = "both"``) at one seed.
+
+    Returns
+    -------
+    dict
+        ``alpha_slow`` (the grid value nearest ``slow_alpha``, log scale); ``decoder_correlation_slow``
+        there; ``transfer_ratio_open_max``: the larger of the two open-loop transfer ratios there
+        (spiking decoder in the rate network and back); ``correlation_alpha_spearman``: Spearman
+        rank correlation of α and decoder correlation over the runs that did not diverge (NaN with
+        fewer than three).
+    """
+    from scipy.stats import spearmanr
+
+    ok = frame[~frame["diverged"].astype(bool) & np.isfinite(frame["decoder_correlation"].astype(float))]
+    slow = frame.iloc[int(np.argmin(np.abs(np.log(frame["alpha"].astype(float) / slow_alpha))))]
+    ratios = [float(slow[k]) for k in ("spike_to_rate_ratio_open", "rate_to_spike_ratio_open")]
+    rho = float(spearmanr(ok["alpha"], ok["decoder_correlation"])[0]) if len(ok) >= 3 else float("nan")
+    return {"alpha_slow": float(slow["alpha"]), "decoder_correlation_slow": float(slow["decoder_correlation"]),
+            "transfer_ratio_open_max": max(ratios) if np.all(np.isfinite(ratios)) else float("nan"),
+            "correlation_alpha_spearman": rho}
+
+
+def _newton_nicola(path: Path, seed: int, overrides: dict, out: Path, data) -> dict:
+    from brianforce.config import load_recipe
+    from brianforce.experiments.sweep import SweepSpec, run_sweep
+
+    recipe = _apply(load_recipe(path), {**overrides, "experiment.seeds": [seed]})
+    frame = run_sweep(SweepSpec.from_recipe(recipe), out, scheduler="synchronous", progress=False).frame
+    errors = [e for e in frame.get("error", []) if isinstance(e, str) and e]
+    if errors:
+        raise RuntimeError(f"{len(errors)} sweep cell(s) failed, e.g. {errors[0]}")
+    return {"metrics": newton_nicola_metrics(frame)}
+
+
+#: Runner kind → function ``(recipe path, seed, overrides, out folder, data) → {"metrics", "data"}``.
+RUNNERS = {"force": _force, "depasquale": _depasquale, "reaching": _reaching, "reaching_m1": _reaching_m1,
+           "kim2019": _kim2019, "kimchow_patterns": _kimchow_patterns, "newton_nicola": _newton_nicola}
+
+
+def run_acceptance(kind: str, recipe: str, seed: int, size: str, out, data=None) -> dict:
+    """Train shipped recipe ``recipe`` with runner ``kind`` at ``seed`` and ``size``; its metrics.
+
+    Returns
+    -------
+    dict
+        ``metrics`` (name → float or None) and ``data`` (which data the run read; ``""`` for none).
+    """
+    from brianforce.experiments.recipes import recipe_path
+
+    if kind not in RUNNERS:
+        raise ValueError(f"unknown runner kind {kind!r}; one of {sorted(RUNNERS)}")
+    outcome = RUNNERS[kind](recipe_path(recipe), int(seed), size_overrides(recipe, size), Path(out),
+                            data if kind in DATA_KINDS else None)
+    metrics = {k: (None if v is None else float(v)) for k, v in outcome["metrics"].items()}
+    return {"metrics": metrics, "data": outcome.get("data", "")}
+
+
+def failed_cell_row(params: dict, exc: BaseException) -> dict:
+    """The row of an acceptance cell whose run raised ``exc``."""
+    return {"method": params["method"], "recipe": params["recipe"], "seed": params["seed"], "size": params["size"],
+            "metrics": {}, "data": "", "wall_s": 0.0, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def run_acceptance_cell(params: dict, runs_dir: str) -> dict:
+    """One Dask cell: :func:`run_acceptance` of ``params`` into ``runs_dir/<method>/<recipe>_<size>_seed<k>``,
+    with BLAS on one thread; an exception is recorded in the row's ``error``, not raised."""
+    from threadpoolctl import threadpool_limits
+
+    out = Path(runs_dir) / params["method"] / f"{params['recipe']}_{params['size']}_seed{params['seed']}"
+    wall0 = time.perf_counter()
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            outcome = run_acceptance(params["kind"], params["recipe"], params["seed"], params["size"], out,
+                                     params.get("data"))
+    except Exception as exc:  # noqa: BLE001 - one run's failure must not end the reproduction
+        row = failed_cell_row(params, exc)
+        row["wall_s"] = time.perf_counter() - wall0
+        return row
+    return {"method": params["method"], "recipe": params["recipe"], "seed": params["seed"], "size": params["size"],
+            "metrics": outcome["metrics"], "data": outcome["data"], "wall_s": time.perf_counter() - wall0,
+            "error": ""}
