@@ -116,3 +116,27 @@ def test_demo_on_cpp_standalone_and_the_cache_command(shared_cache, tmp_path, ca
     assert main(["cache", "info"]) == 0
     text = capsys.readouterr().out
     assert str(shared_cache) in text and "force-training-" in text and "'n_neurons': 100" in text
+
+
+@pytest.mark.standalone
+def test_train_takes_a_device_for_force_recipes_only(shared_cache, tmp_path, capsys):
+    """``brianforce train --device cpp_standalone`` trains a FORCE recipe in the cached program and is a
+    usage error for methods that learn in Python."""
+    import json
+
+    from brianforce.experiments.cli import main
+    from brianforce.experiments.recipes import recipe_path
+
+    text = recipe_path("nicola_clopath_sinusoid").read_text()
+    small = (text.replace("n_neurons = 2000", "n_neurons = 100").replace('settle = "0.5 s"', 'settle = "0.1 s"')
+             .replace('train = "9.5 s"', 'train = "0.3 s"').replace('test = "2 s"', 'test = "0.2 s"'))
+    assert small.count("n_neurons = 100") == 1 and 'train = "0.3 s"' in small
+    recipe = tmp_path / "small.toml"
+    recipe.write_text(small)
+    assert main(["train", str(recipe), "--device", "cpp_standalone", "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["device"] == "cpp_standalone" and summary["n_rls_updates"] == 120
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "depasquale_oscillation", "--device", "cpp_standalone", "--out", str(tmp_path / "dp")])
+    assert exc.value.code == 2 and "train at runtime only" in capsys.readouterr().err
+    assert not (tmp_path / "dp").exists()

@@ -143,6 +143,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--data", help="data folder or file for recipes that use recorded data")
     train.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    train.add_argument("--device", default="runtime", choices=["runtime", "cpp_standalone", "cuda_standalone"],
+                       help="FORCE recipes: runtime (RLS in numpy) or one compiled program with the RLS in generated "
+                       "code, cached by architecture; the other methods train at runtime (default: %(default)s)")
     sw = sub.add_parser("sweep", help="run a resumable parameter sweep recipe on Dask")
     sw.add_argument("recipe", help="path of a sweep recipe (method = \"sweep\")")
     sw.add_argument("--out", required=True, help="output folder; rerunning into it resumes the sweep")
@@ -258,13 +261,16 @@ def _command(parser, args) -> None:
         args.recipe = str(recipe_path(args.recipe))
         recipe = load_recipe(args.recipe)
         method = recipe.get("experiment", {}).get("method")
-        runners = {"force": lambda: run_force_recipe(recipe, args.out),
+        runners = {"force": lambda: run_force_recipe(recipe, args.out, device=args.device),
                    "depasquale": lambda: _depasquale(args),
                    "kim2019": lambda: run_kim2019_recipe(args.recipe, args.out),
                    "reaching": lambda: _reaching(args, "run_reaching_recipe"),
                    "reaching_m1": lambda: _reaching(args, "run_m1_recipe")}
         if method not in runners:
             parser.error(f"{args.recipe}: unknown experiment.method {method!r}; one of {sorted(runners)}")
+        if args.device != "runtime" and method != "force":
+            parser.error(f"--device {args.device}: {method!r} recipes train at runtime only (their learning runs "
+                         "in Python); train there and run the saved model with 'brianforce run --device'")
         prepare_output(args.out, overwrite=args.overwrite)
         runners[method]()
     elif args.command == "demo":

@@ -159,7 +159,7 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
     return summary
 
 
-def run_force_recipe(recipe: dict, out, progress: bool = True) -> dict:
+def run_force_recipe(recipe: dict, out, progress: bool = True, device: str = "runtime") -> dict:
     """Run a ``method = "force"`` recipe (see ``models/nicola_clopath_*.toml``)."""
     from brianforce.config import RecipeError, check_sections, parse_quantity
     from brianforce.tasks import make_task
@@ -174,5 +174,5 @@ def run_force_recipe(recipe: dict, out, progress: bool = True) -> dict:
         durations = {k: float(parse_quantity(proto[k]) / parse_quantity("1 s")) for k in ("settle", "train", "test")}
     except KeyError as exc:
         raise RecipeError(f"recipe is missing {exc}") from exc
-    return run_force_experiment(out, task, trainer_kwargs=kwargs, progress=progress,
+    return run_force_experiment(out, task, trainer_kwargs=kwargs, progress=progress, device=device,
                                 title=exp.get("title", "FORCE-trained LIF network"), **durations)
