@@ -40,6 +40,15 @@ _REACH_META = {
 }
 
 
+def _read_npz(p: Path) -> dict:
+    """Every array of a pickle-free ``.npz`` file (a clear error for anything else)."""
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise DataFormatError(f"{p} is not a readable pickle-free .npz file ({exc})") from exc
+
+
 def load_reaching_emg(path=None, synthetic=False) -> EMGData:
     """DePasquale et al. reaching EMG: 8 conditions x 81 bins of 10 ms x 2 muscles.
 
@@ -175,11 +184,7 @@ def load_m1_rates(path=None, synthetic=False) -> PopulationRates:
             raise DataFormatError(f"{p}: coarse time grid does not cover {t_ms[0]} .. {t_ms[-1]} ms")
         d["firing_rate"] = pchip_upsample(coarse, t_c, t_ms, axis=1)
     else:
-        try:
-            with np.load(p, allow_pickle=False) as f:
-                d = {k: f[k] for k in f.files}
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-            raise DataFormatError(f"{p} is not a readable pickle-free .npz file ({exc})") from exc
+        d = _read_npz(p)
     rates = checked_array(d, "firing_rate", p, (141, 121, 8), "(unit, time, direction) spikes/s")
     t_ms = checked_array(d, "time_ms", p, (121,), "time (ms) relative to movement onset")
     deg = checked_array(d, "reach_direction_deg", p, (8,), "reach direction (deg)")
@@ -317,11 +322,7 @@ def load_condition_arrays(path) -> EMGData | PopulationRates:
     if p.suffix == ".mat":
         d = read_mat(p)
     else:
-        try:
-            with np.load(p, allow_pickle=False) as f:
-                d = {k: f[k] for k in f.files}
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-            raise DataFormatError(f"{p} is not a readable pickle-free .npz file ({exc})") from exc
+        d = _read_npz(p)
     keys = [k for k in ("emg", "rates") if k in d]
     if len(keys) != 1:
         raise DataFormatError(f"{p}: expected exactly one of the variables 'emg' or 'rates' "
