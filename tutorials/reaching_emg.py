@@ -53,25 +53,13 @@ import numpy as np  # noqa: E402
 from brianforce import datasets  # noqa: E402
 from brianforce.experiments.reaching import run_reaching_recipe  # noqa: E402
 from brianforce.experiments.recipes import recipe_path  # noqa: E402
+from brianforce.viz import show_png  # noqa: E402
 from brianforce.tasks.reaching import reaching_trials  # noqa: E402
 
 FAST = os.environ.get("BRIANFORCE_FAST", "0") == "1"
 OUT = Path(os.environ.get("BRIANFORCE_TUTORIAL_OUT", os.environ.get("BRIANFORCE_OUT", tempfile.gettempdir()))) / "reaching_emg"
 OUT.mkdir(parents=True, exist_ok=True)
 RECIPE = recipe_path("reaching_emg")
-
-
-def show_png(path):
-    """Display a saved PNG in a notebook; print its path elsewhere."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import Image, display
-    except ImportError:
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(Image(filename=str(path)))
-    else:
-        print("figure:", path)
 
 
 # %% [markdown]

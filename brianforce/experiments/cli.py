@@ -116,6 +116,10 @@ def _version() -> str:
         return "unknown"
 
 
+#: Devices of ``demo``, ``train`` and ``run`` (``brianforce.devices.DEVICES``, without importing Brian2 here).
+DEVICE_CHOICES = ["runtime", "cpp_standalone", "cuda_standalone"]
+
+
 def _parser() -> argparse.ArgumentParser:
     from brianforce.tasks import TASKS
 
@@ -135,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--train", type=float, help="seconds of RLS training")
     demo.add_argument("--test", type=float, help="seconds of free-running test")
     demo.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
-    demo.add_argument("--device", default="runtime", choices=["runtime", "cpp_standalone", "cuda_standalone"],
+    demo.add_argument("--device", default="runtime", choices=DEVICE_CHOICES,
                       help="runtime: RLS in numpy; cpp_standalone / cuda_standalone: one compiled program with the "
                       "RLS in generated code, cached by architecture (default: %(default)s)")
     train = sub.add_parser("train", help="run a recipe (a shipped one by name, or a TOML file)")
@@ -143,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--data", help="data folder or file for recipes that use recorded data")
     train.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
-    train.add_argument("--device", default="runtime", choices=["runtime", "cpp_standalone", "cuda_standalone"],
+    train.add_argument("--device", default="runtime", choices=DEVICE_CHOICES,
                        help="FORCE recipes: runtime (RLS in numpy) or one compiled program with the RLS in generated "
                        "code, cached by architecture; the other methods train at runtime (default: %(default)s)")
     sw = sub.add_parser("sweep", help="run a resumable parameter sweep recipe on Dask")
@@ -155,7 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a saved model (FORCE, transferred LIF or DePasquale student) "
                          "standalone or at runtime")
     run.add_argument("model", help="saved model (.npz)")
-    run.add_argument("--device", default="cpp_standalone", choices=["cpp_standalone", "cuda_standalone", "runtime"],
+    run.add_argument("--device", default="cpp_standalone", choices=DEVICE_CHOICES,
                      help="default: %(default)s")
     run.add_argument("--duration", type=float, default=2.0, help="seconds (FORCE models; default: %(default)s)")
     run.add_argument("--trials", type=int, default=20, help="test trials (transferred LIF models, DePasquale "

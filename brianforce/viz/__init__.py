@@ -1,11 +1,12 @@
 """Figures: FORCE summaries and rasters (:mod:`~brianforce.viz.force`), sweep heat maps and curves
-(:mod:`~brianforce.viz.sweeps`).
+(:mod:`~brianforce.viz.sweeps`), saved figures shown inline in a notebook (:mod:`~brianforce.viz.display`).
 
 Public names are imported on first use (``from brianforce.viz import X``).
 """
 from importlib import import_module
 
-_LAZY = {"plot_force_summary": "force", "plot_force_run": "force", "plot_raster": "force", "plot_heatmap": "sweeps"}
+_LAZY = {"plot_force_summary": "force", "plot_force_run": "force", "plot_raster": "force", "plot_heatmap": "sweeps",
+         "show_png": "display"}
 
 __all__ = list(_LAZY)
 
