@@ -3,13 +3,15 @@
 The Nicola & Clopath sinusoid protocol (N = 2000: 5 s settle, 5 s RLS every 2.5 ms, 5 s
 free-running test), each run a whole new Python process timed from start to exit:
 
-* ``standalone-cold``: ``StandaloneFORCETrainer`` (``cpp_standalone``) with an empty cache;
-* ``standalone-warm``: the same again (the cached project is reused);
-* ``standalone-warm-other-seed``: another seed, so other weights and array sizes;
-* ``runtime``: ``FORCETrainer`` (Brian2 runtime, Cython; its own compiled-code cache as it is);
+* ``default-cold``: ``FORCETrainer(...).fit(task, settle, train, test=...)`` as a user gets it (its default
+  device: one ``cpp_standalone`` program where a compiler is present) with an empty cache;
+* ``default-warm`` / ``default-warm-other-seed``: the same again, with the seed again or another one;
+* ``standalone-cold``, ``standalone-warm``, ``standalone-warm-other-seed``: the same with
+  ``StandaloneFORCETrainer`` (``cpp_standalone``), test read back with ``predict``;
+* ``runtime``: ``FORCETrainer(device="runtime")`` (Brian2 runtime, Cython; its own compiled-code cache as it is);
 * ``numpy-loop``: the plain numpy loop of ``numpy_loop_force.py`` (same structure; forward Euler).
 
-Appends one row per run to ``benchmarks/results/compile_cache.csv``::
+Appends one row per run to ``benchmarks/results/compile_cache_v2.csv``::
 
     python benchmarks/compile_cache.py --seed 0 --repeats 1
 """
@@ -42,9 +44,16 @@ if kind == "numpy-loop":
     sys.exit(0)
 if kind == "runtime":
     from brianforce.methods.force import FORCETrainer
-    tr = FORCETrainer(n, seed=seed).fit(sinusoid(5.0), settle=settle * second, train=train * second)
+    tr = FORCETrainer(n, seed=seed, device="runtime").fit(sinusoid(5.0), settle=settle * second,
+                                                          train=train * second)
     res = tr.predict(test * second)
     timings = dict(tr.timings_)
+elif kind == "default":
+    from brianforce.methods.force import FORCETrainer
+    tr = FORCETrainer(n, seed=seed).fit(sinusoid(5.0), settle=settle * second, train=train * second,
+                                        test=test * second)
+    res = tr.test_result_
+    timings = dict(tr.timings_, device=tr.device_)
 else:
     from brianforce.devices.force_standalone import StandaloneFORCETrainer
     tr = StandaloneFORCETrainer(n, seed=seed).fit(sinusoid(5.0), settle=settle * second, train=train * second,
@@ -60,7 +69,7 @@ print(json.dumps({"fit_predict_s": time.perf_counter() - w, "timings": timings,
 
 def _run(kind: str, seed: int, n: int, phases, env: dict) -> dict:
     wall0 = time.perf_counter()
-    child_kind = kind if kind in ("runtime", "numpy-loop") else "standalone"
+    child_kind = kind if kind in ("runtime", "numpy-loop") else kind.split("-")[0]
     proc = subprocess.run([sys.executable, "-c", CHILD, child_kind, str(seed), str(n), *map(str, phases),
                            str(Path(__file__).parent)], capture_output=True, text=True,
                           env={**os.environ, **env})
@@ -77,9 +86,10 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--phases", type=float, nargs=3, default=[5.0, 5.0, 5.0], metavar=("SETTLE", "TRAIN", "TEST"))
     ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--kinds", nargs="+", default=["numpy-loop", "standalone-cold", "standalone-warm",
+    ap.add_argument("--kinds", nargs="+", default=["numpy-loop", "default-cold", "default-warm",
+                                                   "default-warm-other-seed", "standalone-cold", "standalone-warm",
                                                    "standalone-warm-other-seed", "runtime"])
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "compile_cache.csv"))
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "compile_cache_v2.csv"))
     args = ap.parse_args(argv)
     for _ in range(args.repeats):
         cache = tempfile.mkdtemp(prefix="brianforce_cache_bench_")
@@ -94,7 +104,8 @@ def main(argv=None):
                       "run_s": round(t.get("run_s", t.get("simulation_s", 0.0) + t.get("rls_s", 0.0)), 2),
                       "rmse_over_amplitude": round(row["rmse_over_amplitude"], 4),
                       "lag_adjusted_correlation": round(row["lag_adjusted_correlation"], 4),
-                      "load_avg_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
+                      "load_avg_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+                      "device": t.get("device", "")}
             append_csv_row(args.out, record)
             print(json.dumps(record))
 

@@ -12,7 +12,7 @@ N, SETTLE, TRAIN, TEST = 200, 0.1, 0.3, 0.2
 
 @pytest.fixture(scope="module")
 def run():
-    tr = FORCETrainer(N, n_record=50, seed=3)
+    tr = FORCETrainer(N, n_record=50, seed=3, device="runtime")
     tr.fit(sinusoid(5.0), settle=SETTLE * second, train=TRAIN * second, record_spikes=True)
     decoder_after_fit = np.asarray(tr.decoder_ / second).copy()
     test = tr.predict(TEST * second)
@@ -40,7 +40,7 @@ def test_spikes_recorded_in_every_phase_without_changing_training(run):
     for res in (tr.settle_result_, tr.train_result_):
         assert len(res.spike_t) > 0 and res.spike_i.max() < 50
         assert res.spike_t.min() >= res.t[0] and res.spike_t.max() < res.t[-1] + tr.config.record_dt
-    plain = FORCETrainer(N, n_record=50, seed=3)
+    plain = FORCETrainer(N, n_record=50, seed=3, device="runtime")
     plain.fit(sinusoid(5.0), settle=SETTLE * second, train=TRAIN * second, n_decoder_traces=0)
     assert len(plain.train_result_.spike_t) == 0                           # default: not recorded
     assert plain.history_.decoder_samples.shape == (len(plain.history_.times), 0, 1)

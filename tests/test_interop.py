@@ -22,7 +22,7 @@ def model_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     paths = []
     for seed, frequency in ((1, 5 * Hz), (2, 3 * Hz)):
-        tr = FORCETrainer(200, seed=seed).fit(sinusoid(frequency), settle=0.1 * second, train=0.3 * second)
+        tr = FORCETrainer(200, seed=seed, device="runtime").fit(sinusoid(frequency), settle=0.1 * second, train=0.3 * second)
         assert not tr.history_.diverged and len(tr.history_.times) == 120
         assert tr.task_.params["frequency"] == float(frequency / Hz) and tr.task_.period == 1 / float(frequency / Hz)
         paths.append(tr.save(folder / f"force_{seed}.npz"))

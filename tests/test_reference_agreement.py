@@ -9,7 +9,7 @@ from brianforce.methods.force import FORCETrainer
 
 def test_brian2_matches_numpy_reference_spike_for_spike():
     task = sinusoid(5.0)
-    tr = FORCETrainer(200, seed=3, record_dt=0.05 * ms, n_record=200)
+    tr = FORCETrainer(200, seed=3, record_dt=0.05 * ms, n_record=200, device="runtime")
     tr.fit(task, settle=40 * ms, train=60 * ms)
     test = tr.predict(20 * ms)
     weights, eta, v0 = tr._draw_structure()

@@ -68,3 +68,18 @@ def test_blas_symmetric_update_matches_outer_product():
     full = P - 0.3 * np.outer(x, x)
     up = blas.dsyr(-0.3, x, a=P.copy(order="F"), lower=0)
     np.testing.assert_allclose(np.triu(up), np.triu(full), atol=1e-12)
+
+
+def test_dumped_P_is_completed_from_its_upper_triangle_and_pending_update(tmp_path):
+    from brianforce.learning.codegen import read_dumped_P
+
+    n = 70
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(n, n))
+    sym, pp, c = a + a.T, rng.normal(size=n), 0.3
+    stored = np.triu(sym) + np.tril(rng.normal(size=(n, n)), -1)   # the program keeps the upper triangle
+    path = tmp_path / "P.bin"
+    np.concatenate([stored.ravel(), pp, [c]]).tofile(path)
+    np.testing.assert_allclose(read_dumped_P(path, n, block=16), sym - c * np.outer(pp, pp), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="expected"):
+        read_dumped_P(path, n + 1)

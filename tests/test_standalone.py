@@ -47,7 +47,7 @@ def _assert_same_training(ref: FORCETrainer, tr: StandaloneFORCETrainer):
 @pytest.fixture(scope="module")
 def runtime_reference():
     """FORCETrainer (network_operation RLS) on a small network, and its free run."""
-    ref = FORCETrainer(100, seed=3, record_dt=0.1 * ms, n_record=100)
+    ref = FORCETrainer(100, seed=3, record_dt=0.1 * ms, n_record=100, device="runtime")
     ref.fit(TASK, settle=20 * ms, train=60 * ms)
     return ref, ref.predict(20 * ms)
 
@@ -137,7 +137,7 @@ def test_rls_backend_choice_is_checked():
 def test_generated_rls_divergence_raised_at_same_update_as_runtime(tmp_path):
     kw = dict(seed=2, divergence_factor=0.3)  # |error| > 0.3 amplitudes stops training
     with pytest.raises(TrainingDiverged) as exc_ref:
-        FORCETrainer(100, **kw).fit(TASK, settle=0 * ms, train=60 * ms)
+        FORCETrainer(100, device="runtime", **kw).fit(TASK, settle=0 * ms, train=60 * ms)
     tr = StandaloneFORCETrainer(100, device="runtime", **kw)
     with pytest.raises(TrainingDiverged) as exc:
         tr.fit(TASK, settle=0 * ms, train=60 * ms)
@@ -184,7 +184,7 @@ def test_generated_rls_constant_target_does_not_diverge():
 def trained_model(tmp_path_factory):
     """A briefly trained N = 150 network, saved, with its runtime free run of 2 s."""
     path = tmp_path_factory.mktemp("model") / "model.npz"
-    tr = FORCETrainer(150, seed=1, n_record=150)
+    tr = FORCETrainer(150, seed=1, n_record=150, device="runtime")
     tr.fit(TASK, settle=50 * ms, train=150 * ms)
     tr.save(path)
     runtime = FORCETrainer.load(path).predict(2 * second)

@@ -11,7 +11,7 @@ from brianforce.methods.force import FORCETrainer, TrainingDiverged
 
 @pytest.fixture(scope="module")
 def trained():
-    tr = FORCETrainer(300, seed=1)
+    tr = FORCETrainer(300, seed=1, device="runtime")
     tr.fit(sinusoid(5.0), settle=0.2 * second, train=2.0 * second)
     return tr
 
@@ -58,7 +58,7 @@ def test_tampered_model_file_is_rejected(trained, tmp_path):
 
 
 def test_divergence_is_detected_with_the_step(tmp_path):
-    tr = FORCETrainer(100, alpha=1.0, seed=2)          # un-normalised update with P = I explodes
+    tr = FORCETrainer(100, alpha=1.0, seed=2, device="runtime")          # un-normalised update with P = I explodes
     with pytest.raises(TrainingDiverged) as info:
         tr.fit(sinusoid(), settle=50 * ms, train=0.5 * second)
     err = info.value
@@ -78,7 +78,7 @@ def test_constant_target_is_not_divergence():
     from brianforce.tasks import Task
 
     for value in (0.0, 0.5):
-        tr = FORCETrainer(100, seed=2)
+        tr = FORCETrainer(100, seed=2, device="runtime")
         tr.fit(Task("constant", 1, lambda t, v=value: np.full((len(t), 1), v)), settle=20 * ms, train=0.1 * second)
         assert len(tr.history_.times) == 40 and not tr.history_.diverged
 
@@ -87,7 +87,7 @@ def test_standalone_device_is_refused():
     brian2.set_device("cpp_standalone", build_on_run=False)
     try:
         with pytest.raises(StandaloneNotSupportedError, match="silently drop"):
-            FORCETrainer(50).fit(sinusoid(), settle=10 * ms, train=10 * ms)
+            FORCETrainer(50, device="runtime").fit(sinusoid(), settle=10 * ms, train=10 * ms)
     finally:
         brian2.set_device("runtime")
         brian2.device.reinit()
@@ -112,7 +112,7 @@ def test_bad_parameters_give_clear_errors(kwargs, exc):
 
 
 def test_bad_targets_give_clear_errors():
-    tr = FORCETrainer(50)
+    tr = FORCETrainer(50, device="runtime")
     dt = 0.05e-3
     n = int(0.2 / dt) + 10
     bad = np.sin(np.arange(n) * dt)
@@ -134,5 +134,5 @@ def test_bad_targets_give_clear_errors():
 def test_array_target_trains_like_task():
     dt = 0.05e-3
     t = np.arange(int(0.6 / dt) + 2) * dt
-    tr = FORCETrainer(100, seed=5).fit(np.sin(2 * np.pi * 5 * t), settle=0.1 * second, train=0.5 * second)
+    tr = FORCETrainer(100, seed=5, device="runtime").fit(np.sin(2 * np.pi * 5 * t), settle=0.1 * second, train=0.5 * second)
     assert len(tr.history_.times) == 200

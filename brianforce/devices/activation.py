@@ -17,6 +17,8 @@ import brian2 as b2
 from brian2 import NeuronGroup, second
 from brian2.devices.device import RuntimeDevice
 
+from brianforce.devices.precompiled_header import precompiled_header
+
 __all__ = ["DEVICES", "activate", "restore_runtime", "project_dir", "cuda_clock_anchor", "build"]
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
@@ -111,7 +113,7 @@ def _idle_clock_lines(entry):
     return entry
 
 
-def build(**kwargs):
+def build(*, precompiled: bool = True, **kwargs):
     """``device.build(**kwargs)`` of the active standalone device, with the same ``main.cpp`` for the same network.
 
     Brian2 lists some clocks of a run in the order of a Python ``set`` (object ids): the resets of
@@ -120,7 +122,11 @@ def build(**kwargs):
     again although nothing changed. Both are order-free (independent scalar assignments; clocks
     the network only keeps in a set), so each block of them is sorted by name here (stably: an
     array set twice keeps its last value).
+
+    With ``precompiled`` (default), ``cpp_standalone`` projects compiled by GCC parse their common
+    headers once (:mod:`~brianforce.devices.precompiled_header`).
     """
     dev = b2.get_device()
     dev.main_queue[:] = [_idle_clock_lines(e) for e in _sorted_blocks(list(dev.main_queue), _clock_reset)]
-    return dev.build(**kwargs)
+    with precompiled_header(dev, precompiled):
+        return dev.build(**kwargs)

@@ -25,16 +25,12 @@ from pathlib import Path
 import numpy as np
 
 import brian2 as b2
-from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
-                    linked_var, second)
+from brian2 import SpikeMonitor, StateMonitor, second
 
-from brianforce.devices.activation import build, DEVICES, activate, cuda_clock_anchor, restore_runtime
-from brianforce.devices.cache import project_directory
-from brianforce.devices.project import STANDALONE_PREFIX, STATE_VARIABLES, build_project
+from brianforce.devices.activation import DEVICES
+from brianforce.devices.force_program import RLS_KINDS, STANDALONE_PREFIX, STATE_VARIABLES, run_force_program
+from brianforce.devices.project import build_project
 from brianforce.io import ModelFileError, atomic_savefig, atomic_savez, atomic_write_text, load_arrays, save_arrays
-from brianforce.learning.codegen import current_P, rls_functions
-from brianforce.networks.connectivity import synapse_capacity
-from brianforce.networks.force_lif import FILTERED_READOUT_EQS, build_force_network
 from brianforce.errors import refuse_if_diverged
 from brianforce.learning.targets import divergence_scale
 from brianforce.methods.force import (MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged,
@@ -44,104 +40,7 @@ from brianforce.units import as_positive_si, as_si
 __all__ = ["StandaloneFORCETrainer", "run_force_model_cli", "RLS_BACKENDS"]
 
 #: How :class:`StandaloneFORCETrainer` generates the RLS update (see its ``rls`` parameter).
-RLS_BACKENDS = ("function", "synapses")
-
-
-# ---------------------------------------------------------------------------- generated-code RLS
-def _rls_function(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
-    """FORCE network + RLS through the C++/Cython user functions (see :func:`brianforce.learning.codegen.rls_functions`).
-
-    The readout is filtered (``build_force_network(filtered_readout=True)``): the update
-    step also returns ``z = φᵀr`` and ``u = φᵀh_r`` of the new decoder, which reset the
-    readout's filter, so no sum over the decoder runs at the other time steps.
-    """
-    objs = build_force_network(weights, eta, np.zeros((c.n_neurons, c.n_outputs)), lif=c.lif, v0=v0,
-                               dt=c.dt * second, readout_eqs=FILTERED_READOUT_EQS + "\nrls_err : 1",
-                               filtered_readout=True, name=prefix,
-                               n_synapses=synapse_capacity(weights.n, c.p, len(weights.pre)))
-    fns = rls_functions(c.n_neurons, c.n_outputs, c.reg, c.normalised, limit, rls_threads,
-                        r_unit=b2.Hz, hr_unit=b2.Hz / second, phi_unit=second)
-    ns = dict(fns.namespace(), bf_rls_target=target)
-    kw = dict(dt=c.rls_interval * second, when="end")
-    runners = [
-        objs.decoder.run_regularly("phi = bf_rls_collect(i, j, r_pre, hr_pre, phi, bf_rls_target(t, j))",
-                                   order=1, name=f"{prefix}_rls_collect", **kw),
-        objs.readout.run_regularly("rls_err = bf_rls_step(i)", order=2, name=f"{prefix}_rls_step", **kw),
-        objs.decoder.run_regularly("phi = bf_rls_get(i, j)", order=3, name=f"{prefix}_rls_write", **kw),
-        objs.readout.run_regularly("rls_err = bf_rls_error(i)", order=4, name=f"{prefix}_rls_error", **kw),
-        # (one user function per code object: the functions share namespace arrays)
-        objs.readout.run_regularly("z = bf_rls_readout(i, 0)", order=5, name=f"{prefix}_rls_z", **kw),
-        objs.readout.run_regularly("u = bf_rls_readout(i, 1)*hertz", order=6, name=f"{prefix}_rls_u", **kw)]
-    errmon = StateMonitor(objs.readout, "rls_err", record=True, order=7, name=f"{prefix}_rls_errmon", **kw)
-    return objs, [], runners, errmon, ns, lambda: current_P(fns.buffers)
-
-
-def _rls_synapses(prefix, weights, eta, v0, c, limit, target, rls_threads=1):
-    """FORCE network + RLS in plain Brian2 equations (runs on every device, CUDA included).
-
-    At every RLS step, at the end of the time step (after the neurons' update, with the
-    same ``r`` the user-function backend sees):
-
-    1. ``Pr_i = Σ_j P_ij r_j``     summed variable of the all-to-all ``P`` synapses;
-    2. ``ẑ_k = Σ_i φ'_ik r_i``, ``rᵀPr = Σ_i r_i Pr_i``  summed variables of a copy of the
-       decoder on the RLS clock (the readout's ``z`` is summed before the neurons' update);
-    3. ``e_k = ẑ_k − y_k``, ``c = 1/(1 + rᵀPr)``;
-    4. ``Pr``, ``e`` and ``c`` copied next to the decoder (Synapses only see the pre/post
-       variables that existed when they were created, so the decoder reads copies);
-    5. ``φ_ik −= g Pr_i e_k`` (``g = c`` if normalised, else 1) on the decoder and its copy;
-    6. ``P_ij −= c Pr_i Pr_j``.
-
-    The decoder is not frozen after a divergence; ``fit`` reports the first bad update.
-    """
-    N, K = c.n_neurons, c.n_outputs
-    every = c.rls_interval * second
-    objs = build_force_network(weights, eta, np.zeros((N, K)), lif=c.lif, v0=v0, dt=c.dt * second,
-                               readout_eqs="z : 1\nrls_err : 1\nrls_c : 1\nrls_err_src : 1 (linked)\n"
-                                           "rls_c_src : 1 (linked)",
-                               extra_neuron_eqs="rls_Pr : second\nrls_Pr_src : second (linked)", name=prefix,
-                               n_synapses=synapse_capacity(N, c.p, len(weights.pre)))
-    units = NeuronGroup(N, "Pr : second\nrls_c : 1\nrls_c_src : 1 (linked)", dt=every, name=f"{prefix}_rls_units")
-    state = NeuronGroup(K, "zc : 1\nrPr : 1\nrls_err : 1\nrls_c : 1", dt=every, name=f"{prefix}_rls_state")
-    objs.neurons.rls_Pr_src = linked_var(units, "Pr")
-    units.rls_c_src = linked_var(state, "rls_c", index=np.zeros(N, dtype=int))
-    objs.readout.rls_err_src = linked_var(state, "rls_err")
-    objs.readout.rls_c_src = linked_var(state, "rls_c")
-    pmat = Synapses(objs.neurons, units, "P : second**2\nPr_post = P*r_pre : second (summed)", dt=every,
-                    namespace={"p_zero": (1.0 / c.reg) * second ** 2}, name=f"{prefix}_rls_P")
-    pmat.connect()
-    pmat.P = "int(i == j) * p_zero"
-    copy = Synapses(objs.neurons, state, "phi_c : second\nzc_post = phi_c*r_pre : 1 (summed)\n"
-                    "rPr_post = r_pre*rls_Pr_src_pre : 1 (summed)",
-                    dt=every, name=f"{prefix}_rls_decoder")
-    copy.connect(i=np.repeat(np.arange(N), K), j=np.tile(np.arange(K), N))
-    gain = "rls_c_post" if c.normalised else "1"
-    ns = {"bf_rls_target": target}
-    runners = []
-    for upd in [*pmat.summed_updaters.values(), *copy.summed_updaters.values()]:
-        upd.when, upd.order = "end", 1 if upd.group is pmat else 2
-        runners.append(upd)
-    kw = dict(dt=every, when="end")
-    runners += [
-        state.run_regularly("rls_err = zc - bf_rls_target(t, i)\nrls_c = 1/(1 + rPr)", order=3,
-                            name=f"{prefix}_rls_error", **kw),
-        objs.neurons.run_regularly("rls_Pr = rls_Pr_src", order=4, name=f"{prefix}_rls_copy_Pr", **kw),
-        objs.readout.run_regularly("rls_err = rls_err_src\nrls_c = rls_c_src", order=4,
-                                   name=f"{prefix}_rls_copy_err", **kw),
-        units.run_regularly("rls_c = rls_c_src", order=4, name=f"{prefix}_rls_copy_c", **kw),
-        objs.decoder.run_regularly(f"phi -= {gain}*rls_Pr_pre*rls_err_post", order=5,
-                                   name=f"{prefix}_rls_phi", **kw),
-        copy.run_regularly(f"phi_c -= {gain}*rls_Pr_src_pre*rls_err_post", order=5,
-                           name=f"{prefix}_rls_phi_copy", **kw),
-        pmat.run_regularly("P -= rls_c_post*Pr_post*rls_Pr_src_pre", order=6, name=f"{prefix}_rls_Pupdate", **kw)]
-    errmon = StateMonitor(state, "rls_err", record=True, dt=every, when="end", order=7,
-                          name=f"{prefix}_rls_errmon")
-
-    def get_P():
-        P = np.zeros((N, N))
-        P[np.asarray(pmat.j[:]), np.asarray(pmat.i[:])] = np.asarray(pmat.P_[:])
-        return P
-
-    return objs, [units, state, pmat, copy], runners, errmon, ns, get_P
+RLS_BACKENDS = RLS_KINDS
 
 
 # ---------------------------------------------------------------------------- trainer
@@ -301,84 +200,26 @@ class StandaloneFORCETrainer:
             raise ValueError("settle and test must be >= 0 s")
         self.task_ = as_task(task, c.n_outputs, c.dt)
         standalone = self.device != "runtime"
-        total = settle_s + train_s + (test_s if standalone else 0.0)
-        self.task_(np.array([0.0, total]))  # validates coverage / finiteness early
+        if not standalone:
+            test_s = 0.0
+        self.task_(np.array([0.0, settle_s + train_s + test_s]))  # validates coverage / finiteness early
         weights, eta, v0 = self._base._draw_structure()
         self.weights_, self.eta_ = weights, np.asarray(eta)
         limit = c.divergence_factor * divergence_scale(self.task_, settle_s, settle_s + train_s)
-        n_ta = int(np.ceil((settle_s + train_s) / c.rls_interval)) + 2
-        values = self.task_(np.arange(n_ta) * c.rls_interval + c.dt)
-        slot = None
         self._prefix = self._name or (STANDALONE_PREFIX if standalone else "force")
-        if standalone:
-            key = {"name": self._prefix, "device": self.device, "rls": self.rls, "rls_threads": self.rls_threads,
-                   "threads": self.threads, "n_neurons": c.n_neurons, "p": c.p, "n_outputs": c.n_outputs, "settle": settle_s > 0, "test": test_s > 0}
-            slot = project_directory(self.directory, "force-training", key)
-        directory = slot.path if standalone else None
-        wall0 = time.perf_counter()
-        activate(self.device, directory)
-        try:
-            if self.device == "cpp_standalone":
-                b2.prefs.devices.cpp_standalone.openmp_threads = self.threads
-            target = TimedArray(values, dt=c.rls_interval * second, name="bf_rls_target")
-            setup = _rls_synapses if self.rls == "synapses" else _rls_function
-            objs, extra, runners, errmon, ns, get_P = setup(self._prefix, weights, eta, v0, c, limit, target,
-                                                            self.rls_threads)
-            net = Network(*objs.objects, *extra, *cuda_clock_anchor(self.device, c.dt, self._prefix),
-                          name=f"{self._prefix}_network")
-            phases = []
-            kw = dict(namespace=ns, report=report, report_period=5 * second)
-            for r in runners:
-                r.active = False
-            if settle_s > 0:
-                mons = self._monitors(objs, "settle", False)
-                net.add(*mons)
-                w = time.perf_counter()
-                net.run(settle_s * second, **kw)
-                phases.append(("settle", mons, time.perf_counter() - w))
-                net.remove(*mons)
-            for r in runners:
-                r.active = True
-            mons = self._monitors(objs, "train", False)
-            net.add(*mons, errmon)
-            w = time.perf_counter()
-            net.run(train_s * second, **kw)
-            phases.append(("train", mons, time.perf_counter() - w))
-            net.remove(*mons, errmon)
-            for r in runners:
-                r.active = False
-            if standalone:
-                if test_s > 0:
-                    mons = self._monitors(objs, "test", True)
-                    net.add(*mons)
-                    net.run(test_s * second, **kw)
-                    phases.append(("test", mons, 0.0))
-                dev = b2.get_device()
-                build(directory=directory, compile=True, run=True, with_output=report is not None)
-                run_s = float(dev.timers.get("run_binary") or 0.0)
-                compile_s = time.perf_counter() - wall0 - run_s
-            else:
-                compile_s, run_s = 0.0, sum(p[2] for p in phases)
-            for name, mons, wall in phases:
-                setattr(self, f"{name}_result_", self._result(mons, name, wall if not standalone else run_s))
-            err_t = np.asarray(errmon.t_).copy() + c.dt
-            errors = np.asarray(errmon.rls_err_).T.copy().reshape(len(err_t), c.n_outputs)
-            g = objs.neurons
-            self._final = {k: np.asarray(getattr(g, k + "_") if k != "not_refractory" else g.not_refractory[:]).copy()
-                           for k in STATE_VARIABLES}
-            self._final["lastspike_rel"] = np.asarray(g.lastspike_).copy() - float(net.t_)
-            self._phi = np.asarray(objs.decoder.phi_).copy().reshape(c.n_neurons, c.n_outputs)
-            self._t_end = float(net.t_)
-            if standalone:
-                self._net = None
-            else:
-                self._net, self._objs, self._ns, self._runners = net, objs, ns, runners
-                self.P_ = get_P()
-        finally:
-            if standalone:
-                restore_runtime()
-                slot.close()
-        self.timings_ = {"compile_s": compile_s, "run_s": run_s, "n_rls_updates": int(len(errors))}
+        run = run_force_program(c, weights, eta, v0, self.task_, settle_s, train_s, test_s, limit,
+                                device=self.device, directory=self.directory, threads=self.threads, rls=self.rls,
+                                rls_threads=self.rls_threads, prefix=self._prefix, report=report,
+                                want_P=not standalone)
+        for name, res in run.results.items():
+            setattr(self, f"{name}_result_", res)
+        self._final, self._phi, self._t_end = run.final, run.phi, run.t_end
+        self._net = run.live.get("net")
+        if self._net is not None:
+            self._objs, self._ns = run.live["objs"], run.live["ns"]
+            self.P_ = run.P
+        err_t, errors = run.update_times, run.errors
+        self.timings_ = {**run.timings, "n_rls_updates": int(len(errors))}
         bad = ~(np.all(np.abs(errors) <= limit, axis=1))
         self._fitted = True
         if bad.any():

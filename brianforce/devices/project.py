@@ -33,6 +33,7 @@ from brian2 import Network, SpikeMonitor, StateMonitor, second
 from brianforce.networks.connectivity import SparseWeights, synapse_capacity
 from brianforce.devices.activation import build, activate, cuda_clock_anchor, restore_runtime
 from brianforce.devices.cache import ProjectDirectory, project_directory
+from brianforce.devices.force_program import STANDALONE_PREFIX, STATE_VARIABLES
 from brianforce.io import ModelFileError, load_arrays
 from brianforce.neurons import LIFParams
 from brianforce.networks.force_lif import build_force_network
@@ -41,12 +42,6 @@ from brianforce.units import as_positive_si
 
 __all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalone", "STATE_VARIABLES",
            "STANDALONE_PREFIX"]
-
-#: Neuron state variables saved in a FORCE model file and read back after a standalone run.
-STATE_VARIABLES = ("v", "I_syn", "h", "r", "hr", "not_refractory")
-#: Object-name prefix of standalone builds: distinct from the runtime trainer's (``force_*``) so that
-#: live runtime objects never rename generated code (which would force a recompilation).
-STANDALONE_PREFIX = "bfsa"
 
 
 # ---------------------------------------------------------------------------- model files

@@ -33,7 +33,8 @@ import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, second, volt
 
 from brianforce.config import si_float
-from brianforce.devices.activation import build, DEVICES, activate, cuda_clock_anchor, project_dir, restore_runtime
+from brianforce.devices.activation import build, DEVICES, activate, cuda_clock_anchor, restore_runtime
+from brianforce.devices.cache import project_directory
 from brianforce.io import ModelFileError, load_arrays
 from brianforce.seeding import check_seed, rng_for
 
@@ -193,7 +194,8 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         chaotic network's spikes drift apart over long runs); its spikes are returned sorted
         by time, then trial and neuron, as on the other devices.
     directory : path, optional
-        Standalone project directory (default: a new temporary one).
+        Standalone project directory (default: the cached project of this architecture,
+        :mod:`brianforce.devices.cache`).
     initial_state : dict, optional
         Start values of ``v, I_syn, h, r_f, hr_f, r_s, hr_s`` (SI, shape (N,) or (B, N)),
         ``lastspike`` (s, relative to the run start) and ``not_refractory``; default: the
@@ -223,7 +225,13 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     p = net.params
     state, lastspike, not_ref = _initial_state(net, B, initial_state, seed)
     standalone = device != "runtime"
-    directory = project_dir(directory) if standalone else None
+    slot = None
+    if standalone:
+        key = {"device": device, "n_neurons": N, "n_factors": P, "n_outputs": Q, "n_inputs": M, "n_trials": B,
+               "n_steps": T, "n_fixed": len(net.fixed_i), "record_spikes": bool(record_spikes),
+               "threads": int(threads), "dt": float(p["dt"]), "dt_op": float(net.dt_op)}
+        slot = project_directory(directory, "student-network", key)
+    directory = slot.path if standalone else None
     wall0 = time.perf_counter()
     activate(device, directory)
     try:
@@ -319,6 +327,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     finally:
         if standalone:
             restore_runtime()
+            slot.close()
     if not np.all(np.isfinite(z)):
         raise FloatingPointError("student output became NaN/Inf")
     return StudentNetworkRun(z, y, st, si, stt, run_s, compile_s)

@@ -18,7 +18,8 @@ import numpy as np
 
 import brian2 as b2
 
-from brianforce.devices.activation import activate, project_dir, restore_runtime
+from brianforce.devices.activation import activate, restore_runtime
+from brianforce.devices.cache import project_directory
 from brianforce.io import ModelFileError, load_arrays, write_run_outputs
 
 __all__ = ["TRANSFER_KIND", "run_transferred_standalone", "run_transferred_cli"]
@@ -46,7 +47,8 @@ def run_transferred_standalone(model_path, inputs, device: str = "cpp_standalone
     device : 'cpp_standalone'
         (Brian2CUDA is not supported for this model kind yet.)
     directory : path, optional
-        Project directory (default: a new temporary one).
+        Project directory (default: the cached project of this architecture,
+        :mod:`brianforce.devices.cache`).
     seed, record_spikes, dt, record_dt
         As :func:`brianforce.methods.transfer.simulate_lif`.
     threads : int
@@ -61,13 +63,17 @@ def run_transferred_standalone(model_path, inputs, device: str = "cpp_standalone
     if device != "cpp_standalone":
         raise ValueError(f"transferred LIF models run under 'cpp_standalone' only, got {device!r}")
     model = TransferredLIF.load(model_path)
-    directory = project_dir(directory)
-    activate(device, directory, build_on_run=True)
+    key = {"device": device, "n_units": int(model.W_rate.shape[0]), "n_inputs": int(model.w_in_rate.shape[1]),
+           "inputs": list(np.shape(inputs)), "record_spikes": int(record_spikes), "threads": int(threads),
+           "dt": float(dt / b2.second), "record_dt": float(record_dt / b2.second)}
+    slot = project_directory(directory, "transferred-lif", key)
+    activate(device, slot.path, build_on_run=True)
     try:
         b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
         return simulate_lif(model, inputs, seed=seed, dt=dt, record_dt=record_dt, record_spikes=record_spikes)
     finally:
         restore_runtime()
+        slot.close()
 
 
 def run_transferred_cli(model, *, device, out, n_trials=20, seed=0, **_) -> dict:

@@ -69,7 +69,7 @@ def _log(msg: str) -> None:
 
 def run_demo(out, *, quick: bool = False, seed: int = 0, task: str = "sinusoid", n_neurons: int | None = None,
              settle: float | None = None, train: float | None = None, test: float | None = None,
-             progress: bool = True, device: str = "runtime") -> dict:
+             progress: bool = True, device: str = "auto") -> dict:
     """The demo: Nicola & Clopath's sinusoid LIF network (durations in seconds)."""
     from brianforce.tasks import make_task
 
@@ -118,6 +118,8 @@ def _version() -> str:
 
 #: Devices of ``demo``, ``train`` and ``run`` (``brianforce.devices.DEVICES``, without importing Brian2 here).
 DEVICE_CHOICES = ["runtime", "cpp_standalone", "cuda_standalone"]
+#: Devices of ``demo`` and ``train``: ``auto`` picks the fastest one here (see ``FORCETrainer``).
+TRAIN_DEVICE_CHOICES = ["auto", *DEVICE_CHOICES]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -139,17 +141,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--train", type=float, help="seconds of RLS training")
     demo.add_argument("--test", type=float, help="seconds of free-running test")
     demo.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
-    demo.add_argument("--device", default="runtime", choices=DEVICE_CHOICES,
-                      help="runtime: RLS in numpy; cpp_standalone / cuda_standalone: one compiled program with the "
-                      "RLS in generated code, cached by architecture (default: %(default)s)")
+    demo.add_argument("--device", default="auto", choices=TRAIN_DEVICE_CHOICES,
+                      help="auto: cpp_standalone where a C++ compiler is present, else runtime; runtime: RLS in numpy; "
+                      "cpp_standalone / cuda_standalone: one compiled program with the RLS in generated code, cached "
+                      "by architecture (default: %(default)s)")
     train = sub.add_parser("train", help="run a recipe (a shipped one by name, or a TOML file)")
     train.add_argument("recipe", help="name of a shipped recipe (brianforce recipes list) or path of a TOML recipe")
     train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--data", help="data folder or file for recipes that use recorded data")
     train.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
-    train.add_argument("--device", default="runtime", choices=DEVICE_CHOICES,
+    train.add_argument("--device", default="auto", choices=TRAIN_DEVICE_CHOICES,
                        help="FORCE recipes: runtime (RLS in numpy) or one compiled program with the RLS in generated "
-                       "code, cached by architecture; the other methods train at runtime (default: %(default)s)")
+                       "code, cached by architecture (auto: compiled where a C++ compiler is present); the other "
+                       "methods train at runtime (default: %(default)s)")
     sw = sub.add_parser("sweep", help="run a resumable parameter sweep recipe on Dask")
     sw.add_argument("recipe", help="path of a sweep recipe (method = \"sweep\")")
     sw.add_argument("--out", required=True, help="output folder; rerunning into it resumes the sweep")
@@ -272,7 +276,7 @@ def _command(parser, args) -> None:
                    "reaching_m1": lambda: _reaching(args, "run_m1_recipe")}
         if method not in runners:
             parser.error(f"{args.recipe}: unknown experiment.method {method!r}; one of {sorted(runners)}")
-        if args.device != "runtime" and method != "force":
+        if args.device not in ("auto", "runtime") and method != "force":
             parser.error(f"--device {args.device}: {method!r} recipes train at runtime only (their learning runs "
                          "in Python); train there and run the saved model with 'brianforce run --device'")
         prepare_output(args.out, overwrite=args.overwrite)

@@ -43,13 +43,15 @@ def _log(msg: str) -> None:
 
 def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, train: float, test: float,
                          progress: bool = True, title: str = "FORCE-trained LIF network",
-                         device: str = "runtime") -> dict:
+                         device: str = "auto") -> dict:
     """Fit a :class:`~brianforce.methods.force.FORCETrainer`, test it free-running, write outputs.
 
-    ``device='runtime'`` trains at runtime (RLS in numpy, every update recorded);
-    ``'cpp_standalone'`` compiles settling, training (RLS in generated code) and the test into one
-    program with :class:`~brianforce.devices.force_standalone.StandaloneFORCETrainer`, built in
-    the cached project of its architecture (:mod:`brianforce.devices.cache`).
+    ``device='auto'`` trains where :class:`~brianforce.methods.force.FORCETrainer` is fastest (one
+    ``cpp_standalone`` program when a compiler is present, else at runtime); ``'runtime'`` at
+    runtime (RLS in numpy, per-update Python); ``'cpp_standalone'`` compiles settling, training
+    (RLS in generated code) and the test into one program built in the cached project of its
+    architecture (:mod:`brianforce.devices.cache`); ``'cuda_standalone'`` the same through Brian2CUDA
+    with :class:`~brianforce.devices.force_standalone.StandaloneFORCETrainer`.
 
     Writes ``summary.json`` (metrics of the first second of the test and of the whole
     test, wall times of simulation and RLS), ``figure.png`` and ``model.npz`` to ``out``.
@@ -66,6 +68,10 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if device == "auto":
+        from brianforce.devices.force_program import compiler_available
+
+        device = "cpp_standalone" if compiler_available() else "runtime"
     if not progress:
         report = None
     elif device == "runtime":  # one line over settle, training and test, with the overall time left
@@ -74,12 +80,12 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
         report = OverallProgress(settle + train + test)
     else:
         report = "text"  # the compiled program reports by itself
-    if device == "runtime":
-        trainer = FORCETrainer(n_outputs=task.n_outputs, **trainer_kwargs)
-    else:
+    if device == "cuda_standalone":
         from brianforce.devices.force_standalone import StandaloneFORCETrainer
 
         trainer = StandaloneFORCETrainer(n_outputs=task.n_outputs, device=device, **trainer_kwargs)
+    else:
+        trainer = FORCETrainer(n_outputs=task.n_outputs, device=device, **trainer_kwargs)
     c = trainer.config
     # long enough for one RLS update and one scored window, checked before any simulation
     if not settle >= 0:
@@ -94,21 +100,25 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
          f"seed {c.seed}, device {device}")
     wall0 = time.perf_counter()
     if device == "runtime":
-        _log("building and compiling the Brian2 network, then settling + RLS training ...")
-        trainer.fit(task, settle=settle * second, train=train * second, report=report, record_spikes=True)
+        _log("building and compiling the Brian2 network, then settling, RLS training and the free-running test ...")
     else:
         _log("generating and compiling one program (settling, RLS training, test), then running it ...")
+    if device == "cuda_standalone":
         trainer.fit(task, settle=settle * second, train=train * second, test=test * second, report=report)
+        result = trainer.predict(test * second)
+    else:
+        trainer.fit(task, settle=settle * second, train=train * second, test=test * second, report=report,
+                    record_spikes=True)
+        result = trainer.test_result_
     fit_wall = time.perf_counter() - wall0
     tf = dict(trainer.timings_)
-    if device != "runtime":  # the program's run time holds the RLS updates and the test
+    if "run_s" in tf:  # the compiled program's run time holds the RLS updates and the test
         tf.update(simulation_s=tf["run_s"], rls_s=0.0)
     build = fit_wall - tf["compile_s"] - tf["simulation_s"] - tf["rls_s"]
     _log(f"trained in {fit_wall:.1f} s wall: {build:.1f} s building the network (drawing it, creating the "
          f"Brian2 objects and their code), {tf['compile_s']:.1f} s code generation and compilation of the runs, "
-         f"{tf['simulation_s']:.1f} s simulation, {tf['rls_s']:.1f} s in {tf['n_rls_updates']} RLS updates; "
-         "free-running test ...")
-    result = trainer.predict(test * second, report=report)
+         f"{tf['simulation_s']:.1f} s simulation (the test included), {tf['rls_s']:.1f} s in {tf['n_rls_updates']} "
+         "RLS updates")
     first = result.window(result.t[0], result.t[0] + min(1.0, test))
     metrics = first.metrics(task.period)
     passed = bool(all(e < CRITERION["rmse_over_amplitude_below"] for e in metrics["rmse_over_amplitude"])
@@ -131,7 +141,7 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
         "versions": versions(), "device": device,
         "wall_time_s": {"build": build, "compile": t["compile_s"], "simulation": t["simulation_s"],
                         "rls": t["rls_s"] if device == "runtime" else None, "fit": fit_wall,
-                        "test": result.wall_time if device == "runtime" else 0.0},
+                        "test": result.wall_time if device == "runtime" else None},
         "n_rls_updates": t["n_rls_updates"],
         "final_training_abs_error": float(trainer.history_.abs_error[-50:].mean()),
     }
@@ -159,7 +169,7 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
     return summary
 
 
-def run_force_recipe(recipe: dict, out, progress: bool = True, device: str = "runtime") -> dict:
+def run_force_recipe(recipe: dict, out, progress: bool = True, device: str = "auto") -> dict:
     """Run a ``method = "force"`` recipe (see ``models/nicola_clopath_*.toml``)."""
     from brianforce.config import RecipeError, check_sections, parse_quantity
     from brianforce.tasks import make_task

@@ -169,7 +169,7 @@ class CodegenRLSBackend(RLSBackend):
         self.runners = [
             ro.decoder.run_regularly(f"bf_phi = bf_rls_collect(i, j, {ro.regressor}_pre/r_unit, 0.0, bf_phi, "
                                      "bf_target(t, j))", order=1, name=f"{name}_rls_collect", **kw),
-            ro.readout.run_regularly("rls_err = bf_rls_step(i)", order=2, name=f"{name}_rls_step", **kw),
+            ro.readout.run_regularly("rls_err = bf_rls_step(i, 1.0)", order=2, name=f"{name}_rls_step", **kw),
             ro.decoder.run_regularly("bf_phi = bf_rls_get(i, j)", order=3, name=f"{name}_rls_write", **kw),
             ro.readout.run_regularly("rls_err = bf_rls_error(i)", order=4, name=f"{name}_rls_error", **kw)]
         self.persistent = self.runners

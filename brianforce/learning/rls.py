@@ -85,12 +85,13 @@ class RLS:
         upper = np.triu(self._P)
         return upper + np.triu(upper, 1).T
 
-    def set_P(self, P) -> None:
-        """Replace ``P`` (e.g. when loading a saved trainer)."""
+    def set_P(self, P, *, copy: bool = True) -> None:
+        """Replace ``P`` (e.g. when loading a saved trainer); ``copy=False`` adopts a symmetric float64
+        array without copying it (its transpose is the Fortran-ordered matrix BLAS updates)."""
         P = np.asarray(P, dtype=float)
         if P.shape != (self.n_features,) * 2:
             raise ValueError(f"P must have shape {(self.n_features,) * 2}, got {P.shape}")
-        self._P = np.asfortranarray(P.copy())
+        self._P = np.asfortranarray(P.copy() if copy else (P.T if P.flags.c_contiguous else P))
 
     def predict(self, r) -> np.ndarray:
         """Outputs ``Wᵀ r`` (shape (Q,)) for one regressor, or (T, Q) for rows of ``r``."""

@@ -224,7 +224,7 @@ class MatchedForceComparison:
         # FORCETrainer draws η ~ U(−Q', Q'): pass Q' = Q/2 for Newton & Nicola's U(−Q/2, Q/2).
         self.spiking_ = FORCETrainer(n_neurons, n_outputs, p=p, G=G, Q=(q / 2) * volt, alpha=alpha,
                                      rls_interval=rls_interval, dt=dt, divergence_factor=divergence_factor,
-                                     n_record=n_neurons, tau_r=tau_r, tau_d=tau_d, seed=seed)
+                                     n_record=n_neurons, tau_r=tau_r, tau_d=tau_d, seed=seed, device="runtime")
         self.seed = self.spiking_.config.seed
 
     def _make_rate(self):

@@ -7,6 +7,7 @@ training. Nat Commun 8:2208.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from brianforce.neurons import LIFParams
 from brianforce.learning.rls import RLS, regularisation_from
 from brianforce.seeding import check_seed, rng_for
 from brianforce.networks.force_lif import build_force_network, decoder_view, require_runtime_device
+from brianforce.devices.force_program import CompilationFailed, compiler_available, run_force_program
 from brianforce.learning.results import SimulationResult, TrainingHistory
 from brianforce.learning.targets import as_task, divergence_scale
 from brianforce.tasks import Task
@@ -30,7 +32,11 @@ from brianforce.units import as_count, as_flag, as_number, as_positive_si, as_si
 
 __all__ = ["FORCETrainer", "TrainingHistory", "SimulationResult", "TrainingDiverged", "as_task"]
 
+logger = logging.getLogger(__name__)
+
 MODEL_KIND = "force_lif"
+#: Where :meth:`FORCETrainer.fit` may train.
+TRAINER_DEVICES = ("auto", "runtime", "cpp_standalone")
 
 
 def _object_prefix(name) -> str:
@@ -41,6 +47,16 @@ def _object_prefix(name) -> str:
         raise ValueError(f"name must be a Python identifier of ASCII letters, digits and underscores that starts "
                          f"with a letter (it prefixes the names of the Brian2 objects), got {name!r}")
     return name
+
+
+def _mark_as_run(net: Network) -> None:
+    """Mark the objects of ``net`` as belonging to it, as a run would (they hold a trained state, like those
+    of a network that ran; and Brian2 does not warn about them as unused when they are deleted unrun)."""
+    stack = list(net.objects)
+    while stack:
+        obj = stack.pop()
+        obj._network = net.id
+        stack.extend(obj.contained_objects)
 
 
 @dataclass
@@ -66,8 +82,15 @@ class FORCETrainer:
 
     A static sparse random network (weights ``G·N(0,1)/(√N p)``, zero row means), fixed
     feedback encoders ``η ~ U(−Q, Q)`` and a decoder φ learned online by RLS every
-    ``rls_interval`` in a ``network_operation`` (runtime device only). Defaults are
-    the paper's sinusoid settings.
+    ``rls_interval``. Defaults are the paper's sinusoid settings.
+
+    A first :meth:`fit` runs where it is fastest (``device='auto'``): with a C++ compiler, as one
+    ``cpp_standalone`` program (settle, RLS in generated code, optional free-running test;
+    :func:`~brianforce.devices.force_program.run_force_program`) built once per architecture in the
+    project cache (:mod:`brianforce.devices.cache`), after which the trainer holds the trained
+    network at runtime, in the state the program ended in, with its ``P``; otherwise, and for every
+    later run, at runtime with RLS in a ``network_operation``. Both learn the same decoder up to
+    round-off (the program's readout integrates ``z`` between updates instead of summing it).
 
     Parameters
     ----------
@@ -96,6 +119,9 @@ class FORCETrainer:
         Sampling step of the recorded output (>= dt).
     seed : int
         Fixes connectivity, encoders and initial state.
+    device : {'auto', 'runtime', 'cpp_standalone'}
+        Where :meth:`fit` trains a new network (see above); ``'cpp_standalone'`` refuses to continue
+        the training of a network that has already run.
     name : str
         Prefix of the names of its Brian2 objects (``{name}_neurons``, ``{name}_recurrent``,
         ``{name}_readout``, ``{name}_decoder``, ``{name}_network`` and the monitors of each run): ASCII
@@ -108,10 +134,14 @@ class FORCETrainer:
         The Brian2 objects (``network_.objects``; see Notes).
     history_ : TrainingHistory
     decoder_ : Quantity (N, K), seconds
-    train_result_, settle_result_ : SimulationResult
+    train_result_, settle_result_, test_result_ : SimulationResult
+    device_ : str
+        Where the last :meth:`fit` trained (``'runtime'`` or ``'cpp_standalone'``).
     timings_ : dict
         Wall-clock seconds: ``compile_s`` (code generation and compilation: the first step of each
-        phase), ``simulation_s`` and ``rls_s``; and ``n_rls_updates``.
+        phase at runtime; code generation, compilation and loading in a program), ``simulation_s``
+        and ``rls_s`` (at runtime; a program's RLS updates are part of its ``simulation_s``); and
+        ``n_rls_updates``.
     t_ : float
         Simulated time so far (s).
 
@@ -143,8 +173,11 @@ class FORCETrainer:
                  rls_interval=2.5 * ms, dt=0.05 * ms, tau_m=10 * ms, tau_ref=2 * ms, tau_r=2 * ms,
                  tau_d=20 * ms, v_th=-40 * mV, v_reset=-65 * mV, bias=-40 * mV, normalised: bool = False,
                  divergence_factor: float = 100.0, n_record: int = 100, record_dt=0.5 * ms, seed: int = 0,
-                 name: str = "force"):
+                 device: str = "auto", name: str = "force"):
         name = _object_prefix(name)
+        if device not in TRAINER_DEVICES:
+            raise ValueError(f"device must be one of {TRAINER_DEVICES}, got {device!r}")
+        self.device = device
         if reg is None and alpha is None:
             alpha = 5e-6                    # Nicola & Clopath's P(0) = 5e-6·I (r in Hz)
         n_neurons = as_count(n_neurons, "n_neurons", minimum=1)
@@ -308,17 +341,20 @@ class FORCETrainer:
         return TrainingHistory(np.array(times), errors, diverged_at is not None, diverged_at, decoders,
                                np.arange(k))
 
-    def fit(self, task, settle=0.5 * second, train=4.5 * second, report=None, *, record_spikes: bool = False,
-            n_decoder_traces: int = 10) -> "FORCETrainer":
-        """Settle (no learning), then train the decoder online by RLS.
+    def fit(self, task, settle=0.5 * second, train=4.5 * second, report=None, *, test=0 * second,
+            record_spikes: bool = False, n_decoder_traces: int = 10) -> "FORCETrainer":
+        """Settle (no learning), train the decoder online by RLS, then optionally free-run.
 
         Parameters
         ----------
         task : Task or array
             Target; an array must be sampled at ``dt`` from t = 0 and cover all phases.
         settle, train : Quantity (second)
-        report : None, 'text' or 'stdout'
-            Brian2 progress report.
+        report : None, 'text', 'stdout' or a Brian2 report function
+            Progress report (a compiled program reports only 'text' / 'stdout').
+        test : Quantity (second)
+            Free-running test after training, in ``test_result_`` (in the same compiled program when
+            training runs in one); :meth:`predict` runs on from its end.
         record_spikes : bool
             Also record the spikes of the first ``n_record`` neurons while settling and training
             (in ``settle_result_`` and ``train_result_``; a free-running test always records them).
@@ -337,20 +373,76 @@ class FORCETrainer:
         require_runtime_device("FORCETrainer.fit")
         settle_s = float(as_si(settle, second, "settle"))
         train_s = as_positive_si(train, second, "train")
-        if settle_s < 0:
-            raise ValueError("settle must be >= 0 s")
+        test_s = float(as_si(test, second, "test"))
+        if settle_s < 0 or test_s < 0:
+            raise ValueError("settle and test must be >= 0 s")
         record_spikes = as_flag(record_spikes, "record_spikes")
         n_traced = min(as_count(n_decoder_traces, "n_decoder_traces"), self.config.n_neurons)
         if self._net is not None and self._history[0] and n_traced != self._n_traced:
             raise ValueError(f"n_decoder_traces must stay {self._n_traced}: this trainer's history already traces "
                              f"{self._n_traced} neurons")
         self.task_ = as_task(task, self.config.n_outputs, self.config.dt)
-        self.task_(np.array([0.0, settle_s + train_s]))  # validates coverage/finiteness early
+        self.task_(np.array([0.0, self.t_ + settle_s + train_s + test_s]))  # validates coverage early
+        fresh = self._net is None
+        if self.device == "cpp_standalone" and not fresh:
+            raise ValueError("device='cpp_standalone' trains a new network in one program; this network has "
+                             "already run: continue its training with device='runtime'")
+        for phase in ("settle", "train", "test"):
+            self.__dict__.pop(f"{phase}_result_", None)
+        self.diverged_ = None
+        if fresh and self.device != "runtime" and (self.device == "cpp_standalone" or compiler_available()):
+            try:
+                return self._fit_program(settle_s, train_s, test_s, report, record_spikes, n_traced)
+            except CompilationFailed as exc:
+                if self.device == "cpp_standalone":
+                    raise
+                logger.warning(f"FORCETrainer: the standalone program did not compile ({exc}); training at runtime")
         self._ensure_built()
+        self.device_ = "runtime"
         self._n_traced = n_traced
         if settle_s > 0:
             self.settle_result_ = self._run_phase(settle_s, self.task_, "settle", False, report, record_spikes)
         self.train_result_ = self._run_phase(train_s, self.task_, "train", True, report, record_spikes)
+        self.history_ = self._history_obj()
+        if test_s > 0:
+            self.test_result_ = self._run_phase(test_s, self.task_, "test", False, report)
+        return self
+
+    def _fit_program(self, settle_s, train_s, test_s, report, record_spikes, n_traced) -> "FORCETrainer":
+        """The first fit as one ``cpp_standalone`` program; then the trained network at runtime."""
+        c = self.config
+        weights, eta, v0 = self._draw_structure()
+        limit = c.divergence_factor * divergence_scale(self.task_, settle_s, settle_s + train_s)
+        w0 = time.perf_counter()
+        run = run_force_program(c, weights, eta, v0, self.task_, settle_s, train_s, test_s, limit,
+                                device="cpp_standalone", report=report if isinstance(report, str) else None,
+                                n_traced=n_traced, record_spikes=record_spikes, want_P=True)
+        self._build(weights, eta, run.phi, v0)
+        _mark_as_run(self._net)
+        self.device_ = "cpp_standalone"
+        g = self.network_.neurons
+        for name in self._STATE:
+            g.variables[name].get_value()[:] = run.final[name]
+        g.variables["lastspike"].get_value()[:] = run.final["lastspike_rel"]
+        if run.P is not None:
+            self.rls_.set_P(run.P, copy=False)       # symmetric, read for this trainer alone
+        self._t0 = run.t_end
+        for name, res in run.results.items():
+            setattr(self, f"{name}_result_", res)
+        self._n_traced = n_traced
+        n_ok = len(run.errors)
+        bad = ~np.all(np.abs(run.errors) <= limit, axis=1)
+        if bad.any():
+            n_ok = int(np.argmax(bad))
+        self._history = (list(run.update_times[:n_ok]), list(run.errors[:n_ok]), list(run.decoder_samples[:n_ok]))
+        self.rls_.n_updates = n_ok
+        self.timings_.update(compile_s=run.timings["compile_s"], simulation_s=run.timings["run_s"],
+                             rls_s=0.0, n_rls_updates=n_ok, fit_s=time.perf_counter() - w0)
+        if bad.any():
+            t_div = float(run.update_times[n_ok])
+            self.history_ = self._history_obj(diverged_at=t_div)
+            self.diverged_ = TrainingDiverged(n_ok, t_div, run.errors[n_ok], c.dt)
+            raise self.diverged_
         self.history_ = self._history_obj()
         return self
 

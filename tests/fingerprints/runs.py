@@ -48,7 +48,7 @@ def run_force_lif(seed: int = SEED) -> dict:
 
     _fresh()
     n, settle, train, test = 200, 0.1, 0.4, 0.2
-    tr = FORCETrainer(n, n_record=n, seed=seed)
+    tr = FORCETrainer(n, n_record=n, seed=seed, device="runtime")
     tr.fit(sinusoid(5.0), settle=settle * second, train=train * second)
     res = tr.predict(test * second)
     return dict(history_times=tr.history_.times, history_errors=tr.history_.errors,

@@ -10,8 +10,10 @@ The functions share buffers (namespace arrays):
 * ``bf_rls_collect(i, j, r, hr, phi, y)`` — called for every decoder synapse (neuron ``i``,
   output ``j``); stores ``r``, ``hr``, ``φ`` and the target ``y`` (distinct writes only, safe
   under OpenMP) and returns ``φ`` unchanged;
-* ``bf_rls_step(k)`` — called for every output; output 0 performs the update and stores
-  ``z = φᵀr`` and ``u = φᵀh_r`` of the new decoder;
+* ``bf_rls_step(k, on)`` — called for every output; output 0 performs the update if ``on`` is
+  non-zero (the training window of a run) and stores ``z = φᵀr`` and ``u = φᵀh_r`` of the
+  (new) decoder; in C++, after update ``state[12]`` (if > 0) it writes ``P`` to
+  ``results/bf_rls_P.bin`` (:func:`read_dumped_P`);
 * ``bf_rls_get(i, j)`` — the updated decoder; ``bf_rls_error(k)`` — the a-priori error of the
   last update; ``bf_rls_readout(k, which)`` — ``z`` (0) or ``u`` (1) of the new decoder.
 
@@ -32,11 +34,11 @@ from importlib import resources
 import numpy as np
 from brian2 import Function
 
-__all__ = ["read_source", "RLSFunctions", "rls_functions", "current_P", "STATE_FIELDS"]
+__all__ = ["read_source", "RLSFunctions", "rls_functions", "current_P", "read_dumped_P", "STATE_FIELDS"]
 
 #: Meaning of the entries of the shared ``state`` buffer.
 STATE_FIELDS = ("unused", "update_index", "diverged", "diverged_at_update", "limit", "reg", "n", "k",
-                "normalised", "n_applied", "c_pending", "threads")
+                "normalised", "n_applied", "c_pending", "threads", "dump_at_update")
 
 
 def read_source(name: str) -> str:
@@ -86,7 +88,7 @@ def rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float, rl
     """
     state = np.zeros(len(STATE_FIELDS))
     state[4], state[5], state[6], state[7], state[8] = limit, reg, n, k, float(normalised)
-    state[11] = max(1, int(rls_threads))
+    state[11] = max(1, int(rls_threads))                  # state[12]: dump_at_update, set by the caller
     shared = {"_bf_rls_state": state, "_bf_rls_r": np.zeros(n), "_bf_rls_hr": np.zeros(n),
               "_bf_rls_phi": np.zeros(n * k), "_bf_rls_y": np.zeros(k), "_bf_rls_err": np.zeros(k),
               "_bf_rls_zu": np.zeros(2 * k)}
@@ -99,7 +101,7 @@ def rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float, rl
                      arg_names=[f"a{m}" for m in range(len(args))], auto_vectorise=False)
         f.implementations.add_implementation(
             "cpp", read_source(f"{source}.cpp"), name=name, namespace=dict(shared),
-            compiler_kwds={"headers": ["<vector>", "<cmath>", "<thread>", "<algorithm>"]})
+            compiler_kwds={"headers": ["<vector>", "<cmath>", "<thread>", "<algorithm>", "<fstream>"]})
         f.implementations.add_implementation("cython", read_source(f"{source}.pyx"), name=name,
                                              namespace=dict(shared, **cy_ns))
         return f
@@ -108,7 +110,7 @@ def rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float, rl
     collect = make("bf_rls_collect", "rls_collect",
                    ints + [("float", r_unit), ("float", hr_unit), ("float", phi_unit), ("float", 1)], {}, phi_unit)
     readout = make("bf_rls_readout", "rls_readout", ints, {}, 1)
-    step = make("bf_rls_step", "rls_step", [("integer", 1)], cython_only, 1)
+    step = make("bf_rls_step", "rls_step", [("integer", 1), ("float", 1)], cython_only, 1)
     get = make("bf_rls_get", "rls_get", ints, {}, phi_unit)
     error = make("bf_rls_error", "rls_error", [("integer", 1)], {}, 1)
     return RLSFunctions(collect, step, get, error, readout, dict(shared, **cython_only))
@@ -121,3 +123,21 @@ def current_P(buffers: dict) -> np.ndarray:
     pp, c = buffers["_bf_rls_Pprev"], buffers["_bf_rls_state"][10]
     upper = np.triu(P - (c * pp)[:, None] * pp[None, :])
     return upper + np.triu(upper, 1).T
+
+
+def read_dumped_P(path, n: int, block: int = 256) -> np.ndarray:
+    """Full symmetric ``P`` from the file the C++ update writes (``state[12]``), pending update applied.
+
+    Completed in place, ``block`` rows at a time, so the only large array is the result (``8 n²`` bytes).
+    """
+    raw = np.fromfile(path, dtype=np.float64)
+    if raw.size != n * n + n + 1:
+        raise ValueError(f"{path}: {raw.size} values, expected {n * n + n + 1} for n = {n}")
+    pp, c = raw[n * n:n * n + n].copy(), float(raw[-1])
+    P = raw[:n * n].reshape(n, n)
+    for a in range(0, n, block):
+        rows = P[a:a + block]
+        rows -= (c * pp[a:a + block])[:, None] * pp[None, :]
+        for k in range(rows.shape[0]):        # the lower triangle from the upper one
+            rows[k, :a + k] = P[:a + k, a + k]
+    return P

@@ -129,12 +129,29 @@ static void bf_rls_update()
     S[9] += 1.0;
 }
 
-/* Called for every output k by a later operation: output 0 performs the update, then
-   z = phi^T r and u = phi^T hr of the (new) decoder for the filtered readout. */
-double bf_rls_step(const int k)
+/* P (upper triangle, pending rank-1 update apart) written to results/bf_rls_P.bin for the caller:
+   N*N doubles of P, N of the pending Pr', then its factor c'. */
+static void bf_rls_dump()
+{
+    const int N = (int)_namespace_bf_rls_state[6];
+    std::ofstream out("results/bf_rls_P.bin", std::ios::binary);
+    out.write((const char*)&_bf_rls_Pmat[0], sizeof(double) * (size_t)N * N);
+    out.write((const char*)&_bf_rls_Pprev[0], sizeof(double) * (size_t)N);
+    out.write((const char*)&_namespace_bf_rls_state[10], sizeof(double));
+}
+
+/* Called for every output k by a later operation: output 0 performs the update when `on` is
+   non-zero (the training window), then z = phi^T r and u = phi^T hr of the (new) decoder for
+   the filtered readout. After update S[12] (if > 0) P is written for the caller. */
+double bf_rls_step(const int k, const double on)
 {
     if (k == 0) {
-        bf_rls_update();
+        if (on != 0.0) {
+            bf_rls_update();
+            if (_namespace_bf_rls_state[12] > 0.0 && _namespace_bf_rls_state[1] == _namespace_bf_rls_state[12]
+                    && _bf_rls_Pmat.size() > 0)
+                bf_rls_dump();
+        }
         const int N = (int)_namespace_bf_rls_state[6], K = (int)_namespace_bf_rls_state[7];
         for (int q = 0; q < K; q++) {
             double z = 0.0, u = 0.0;

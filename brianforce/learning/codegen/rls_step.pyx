@@ -55,7 +55,7 @@ cdef void bf_rls_update():
     S[1] += 1.0
     S[9] += 1.0
 
-cdef double bf_rls_step(int k):
+cdef double bf_rls_step(int k, double on):
     cdef double* S = _namespace_bf_rls_state
     cdef double* phi = _namespace_bf_rls_phi
     cdef double* r = _namespace_bf_rls_r
@@ -66,7 +66,8 @@ cdef double bf_rls_step(int k):
     cdef int a, q
     cdef double z, u
     if k == 0:
-        bf_rls_update()
+        if on != 0.0:
+            bf_rls_update()
         for q in range(K):
             z = 0.0
             u = 0.0
