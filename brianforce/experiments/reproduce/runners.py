@@ -155,7 +155,7 @@ def _kimchow_patterns(path: Path, seed: int, overrides: dict, out: Path, data) -
     return {"metrics": {k: row[k] for k in ("test_corr_mean", "test_corr_median", "cv_fraction", "rate_hz")}}
 
 
-def newton_nicola_metrics(frame, slow_alpha: float = SLOW_ALPHA) -> dict:
+def newton_nicola_metrics(frame, slow_alpha: float = SLOW_ALPHA, threshold: float = 0.3) -> dict:
     """Newton & Nicola's three measures from a learning-rate sweep (``model = "both"``) at one seed.
 
     Returns
@@ -163,9 +163,18 @@ def newton_nicola_metrics(frame, slow_alpha: float = SLOW_ALPHA) -> dict:
     dict
         ``alpha_slow`` (the grid value nearest ``slow_alpha``, log scale); ``decoder_correlation_slow``
         there; ``transfer_ratio_open_max``: the larger of the two open-loop transfer ratios there
-        (spiking decoder in the rate network and back); ``correlation_alpha_spearman``: Spearman
-        rank correlation of α and decoder correlation over the runs that did not diverge (NaN with
-        fewer than three).
+        (spiking decoder in the rate network and back; each direction also on its own,
+        ``transfer_ratio_open_spike_to_rate`` and ``transfer_ratio_open_rate_to_spike``);
+        ``correlation_alpha_spearman``: Spearman rank correlation of α and decoder correlation over
+        the runs that did not diverge (NaN with fewer than three).
+
+        Also, not judged by the criteria: ``correlation_alpha_spearman_learned``, the same rank
+        correlation over the runs in which *both* networks learned, i.e. both closed-loop test
+        errors (``*_error_period``, RMSE / amplitude, best shift per period) below ``threshold``
+        (the paper compares the decoders of networks whose testing error is below a threshold;
+        a run whose α is too small to learn within the training keeps decoders that are
+        correlated only by chance; NaN with fewer than three such runs); ``n_not_diverged`` and
+        ``n_learned`` count the runs behind the two rank correlations.
     """
     from scipy.stats import spearmanr
 
@@ -173,9 +182,20 @@ def newton_nicola_metrics(frame, slow_alpha: float = SLOW_ALPHA) -> dict:
     slow = frame.iloc[int(np.argmin(np.abs(np.log(frame["alpha"].astype(float) / slow_alpha))))]
     ratios = [float(slow[k]) for k in ("spike_to_rate_ratio_open", "rate_to_spike_ratio_open")]
     rho = float(spearmanr(ok["alpha"], ok["decoder_correlation"])[0]) if len(ok) >= 3 else float("nan")
+    if {"spiking_error_period", "rate_error_period"} <= set(frame.columns):
+        learned = ok[(ok["spiking_error_period"].astype(float) < threshold)
+                     & (ok["rate_error_period"].astype(float) < threshold)]
+        n_learned = len(learned)
+        rho_learned = (float(spearmanr(learned["alpha"], learned["decoder_correlation"])[0]) if n_learned >= 3
+                       else float("nan"))
+    else:
+        n_learned, rho_learned = float("nan"), float("nan")
     return {"alpha_slow": float(slow["alpha"]), "decoder_correlation_slow": float(slow["decoder_correlation"]),
             "transfer_ratio_open_max": max(ratios) if np.all(np.isfinite(ratios)) else float("nan"),
-            "correlation_alpha_spearman": rho}
+            "correlation_alpha_spearman": rho,
+            "transfer_ratio_open_spike_to_rate": ratios[0], "transfer_ratio_open_rate_to_spike": ratios[1],
+            "correlation_alpha_spearman_learned": rho_learned,
+            "n_not_diverged": len(ok), "n_learned": n_learned}
 
 
 def _newton_nicola(path: Path, seed: int, overrides: dict, out: Path, data) -> dict:
@@ -183,11 +203,12 @@ def _newton_nicola(path: Path, seed: int, overrides: dict, out: Path, data) -> d
     from brianforce.experiments.sweep import SweepSpec, run_sweep
 
     recipe = _apply(load_recipe(path), {**overrides, "experiment.seeds": [seed]})
-    frame = run_sweep(SweepSpec.from_recipe(recipe), out, scheduler="synchronous", progress=False).frame
+    spec = SweepSpec.from_recipe(recipe)
+    frame = run_sweep(spec, out, scheduler="synchronous", progress=False).frame
     errors = [e for e in frame.get("error", []) if isinstance(e, str) and e]
     if errors:
         raise RuntimeError(f"{len(errors)} sweep cell(s) failed, e.g. {errors[0]}")
-    return {"metrics": newton_nicola_metrics(frame)}
+    return {"metrics": newton_nicola_metrics(frame, threshold=spec.threshold)}
 
 
 #: Runner kind → function ``(recipe path, seed, overrides, out folder, data) → {"metrics", "data"}``.
