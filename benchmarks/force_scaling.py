@@ -11,6 +11,11 @@ p = 0.1, RLS every 2.5 ms, dt = 0.05 ms) for N = 1000 ... 32 000 neurons, on fou
 * ``cpp_standalone-all-threads``: ``StandaloneFORCETrainer(threads=rls_threads=os.cpu_count())``,
   the test compiled into the same program and read back with ``predict``.
 
+Every path applies the normalised RLS gain ``P r / (1 + rᵀ P r)`` to the decoder (``normalised=True``,
+as the numpy loop does): Nicola & Clopath's un-normalised step (the trainers' default) overshoots in
+the first updates once ``α Σ r²`` is large, and at α = 5e-6 diverges from N = 8000 on (measured:
+``status = failed`` rows of 2026-12-05 02:35-02:38). The work per update is the same.
+
 Each (path, N) runs in a new Python process, started by a fresh intermediate process that
 times it end to end and reads ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` after waiting for it:
 ``peak_rss_bytes`` is the peak of this one run, the largest resident size of *one* process among
@@ -95,16 +100,16 @@ if kind == "numpy-loop":
 else:
     if kind == "runtime":
         from brianforce.methods.force import FORCETrainer
-        tr = FORCETrainer(n, seed=seed, device="runtime").fit(sinusoid(5.0), settle=settle * second,
-                                                              train=train * second)
+        tr = FORCETrainer(n, seed=seed, device="runtime", normalised=True)
+        tr.fit(sinusoid(5.0), settle=settle * second, train=train * second)
         res = tr.predict(test * second)
         t = tr.timings_
         timings = {"compile_s": t["compile_s"], "run_s": t["simulation_s"] + t["rls_s"]}
         out.update(rls_s=t["rls_s"], device=tr.device_)
     elif kind == "cpp_standalone-1thread":
         from brianforce.methods.force import FORCETrainer
-        tr = FORCETrainer(n, seed=seed).fit(sinusoid(5.0), settle=settle * second, train=train * second,
-                                            test=test * second)
+        tr = FORCETrainer(n, seed=seed, normalised=True)
+        tr.fit(sinusoid(5.0), settle=settle * second, train=train * second, test=test * second)
         res = tr.test_result_
         t = tr.timings_
         # at runtime (no compiler) the RLS updates are timed apart; in a program they are part of the run
@@ -112,7 +117,8 @@ else:
         out.update(rls_s=t["rls_s"] if tr.device_ == "runtime" else None, device=tr.device_)
     else:
         from brianforce.devices.force_standalone import StandaloneFORCETrainer
-        tr = StandaloneFORCETrainer(n, seed=seed, threads=os.cpu_count(), rls_threads=os.cpu_count())
+        tr = StandaloneFORCETrainer(n, seed=seed, threads=os.cpu_count(), rls_threads=os.cpu_count(),
+                                    normalised=True)
         tr.fit(sinusoid(5.0), settle=settle * second, train=train * second, test=test * second)
         res = tr.predict(test * second)
         t = tr.timings_

@@ -7,7 +7,10 @@ needs; parsing them takes most of the compiler's time for a small code object (a
 makefile a rule building ``bf_pch.h.gch`` with the project's own flags, on which every object
 file depends, and ``-include bf_pch.h`` to the compiler flags. Each source file then starts
 from the compiled headers; its own ``#include`` lines are skipped by the headers' include
-guards, so the program is the same (its results are bit-identical, tested). A ``.gch`` that
+guards, so the program is the same (its results are bit-identical, tested). ``objects.cpp``, the
+largest file, is compiled without it, in parallel with the header. Every object then depends on
+every header, so Brian2's serial dependency scan (``make.deps``, one ``-MM`` pass over all
+sources before anything compiles) is skipped. A ``.gch`` that
 does not match the flags is ignored by GCC, which then reads the headers as before.
 
 Brian2 only rewrites a file whose text changed, so the makefile is patched before it is
@@ -31,6 +34,7 @@ PCH_TEXT = "".join(f"#include<{h}>\n" for h in ("cmath", "ctime", "iostream", "f
     + '#include "objects.h"\n#include "brianlib/common_math.h"\n'
 
 _MARK = "DEPS = make.deps\n"
+_DEPS_RULE = "\t$(CXX) $(CXXFLAGS) -MM $(SRCS) > make.deps"
 
 
 def patch_makefile(text: str) -> str:
@@ -40,9 +44,17 @@ def patch_makefile(text: str) -> str:
     flags = (f"PCH = {PCH_HEADER}\n"
              "PCHFLAGS := $(CXXFLAGS)\n"
              "CXXFLAGS += -include $(PCH) -Winvalid-pch\n")
+    # objects.cpp (the largest file) compiles without the header, alongside it
     rules = ("\n$(PCH).gch: $(PCH) $(H_SRCS) makefile\n"
              "\t$(CXX) $(PCHFLAGS) -x c++-header $(PCH) -o $@\n"
-             "\n$(OBJS) $(DEPS): $(PCH).gch\n")
+             "\n$(filter-out objects.o,$(OBJS)): $(PCH).gch\n"
+             "objects.o: CXXFLAGS := $(PCHFLAGS)\n")
+    # Brian2 lists each object's headers in make.deps with one serial `-MM` pass over every source
+    # before anything compiles; with the header rule every object already depends on every header
+    # (objects.o directly), so the list is written without it
+    if _DEPS_RULE in text:
+        text = text.replace(_DEPS_RULE, "\t@echo '# every object depends on every header (rules below)' > make.deps")
+        rules += "objects.o: $(H_SRCS)\n"
     return text.replace(_MARK, _MARK + flags, 1) + rules
 
 

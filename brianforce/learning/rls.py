@@ -55,6 +55,9 @@ class RLS:
         update ``W -= (P r) eᵀ`` (un-normalised gain; ``P`` is updated identically).
     weights : array (N, Q), optional
         Initial weights (default zeros).
+    P : array (N, N), optional
+        Initial inverse correlation matrix, adopted without a copy (symmetric float64; default
+        ``I/reg``, or ``alpha·I``).
 
     Attributes
     ----------
@@ -64,14 +67,17 @@ class RLS:
     """
 
     def __init__(self, n_features: int, n_outputs: int = 1, *, reg=None, alpha=None,
-                 normalised: bool = True, weights=None):
+                 normalised: bool = True, weights=None, P=None):
         if int(n_features) < 1 or int(n_outputs) < 1:
             raise ValueError("n_features and n_outputs must be >= 1")
         self.n_features = int(n_features)
         self.n_outputs = int(n_outputs)
         self.reg = regularisation_from(reg, alpha)
         self.normalised = bool(normalised)
-        self._P = np.asfortranarray(np.eye(self.n_features) / self.reg)
+        if P is None:
+            self._P = np.asfortranarray(np.eye(self.n_features) / self.reg)
+        else:
+            self.set_P(P, copy=False)
         if weights is None:
             self.W = np.zeros((self.n_features, self.n_outputs))
         else:

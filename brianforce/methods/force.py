@@ -217,14 +217,14 @@ class FORCETrainer:
         v0 = c.lif.v_reset + rng_for(c.seed, "initial_state").random(c.n_neurons) * 95e-3
         return weights, eta, v0
 
-    def _build(self, weights: SparseWeights, eta, phi, v0):
+    def _build(self, weights: SparseWeights, eta, phi, v0, P=None):
         c = self.config
         self.network_ = build_force_network(weights, eta, phi, lif=c.lif, v0=v0, dt=c.dt * second, name=self.name)
         self._net = Network(*self.network_.objects, name=f"{self.name}_network")
         self._phi = decoder_view(self.network_)
         self._r = self.network_.neurons.variables["r"].get_value()
         self._t0 = 0.0
-        self.rls_ = RLS(c.n_neurons, c.n_outputs, reg=c.reg, normalised=c.normalised, weights=self._phi)
+        self.rls_ = RLS(c.n_neurons, c.n_outputs, reg=c.reg, normalised=c.normalised, weights=self._phi, P=P)
         self.rls_.W = self._phi  # zero-copy: RLS writes straight into Brian2's decoder
         self.weights_, self.eta_ = weights, np.asarray(eta)
         self.timings_ = {"compile_s": 0.0, "simulation_s": 0.0, "rls_s": 0.0, "n_rls_updates": 0}
@@ -417,15 +417,13 @@ class FORCETrainer:
         run = run_force_program(c, weights, eta, v0, self.task_, settle_s, train_s, test_s, limit,
                                 device="cpp_standalone", report=report if isinstance(report, str) else None,
                                 n_traced=n_traced, record_spikes=record_spikes, want_P=True)
-        self._build(weights, eta, run.phi, v0)
+        self._build(weights, eta, run.phi, v0, P=run.P)     # P adopted: one copy of it in memory
         _mark_as_run(self._net)
         self.device_ = "cpp_standalone"
         g = self.network_.neurons
         for name in self._STATE:
             g.variables[name].get_value()[:] = run.final[name]
         g.variables["lastspike"].get_value()[:] = run.final["lastspike_rel"]
-        if run.P is not None:
-            self.rls_.set_P(run.P, copy=False)       # symmetric, read for this trainer alone
         self._t0 = run.t_end
         for name, res in run.results.items():
             setattr(self, f"{name}_result_", res)
