@@ -40,22 +40,43 @@ _TRIAL_CI = {"task.n_train": 20, "task.n_test": 10, "task.n_student_train": 5, "
              "student.n_neurons": 180, "student.n_rls": 10}
 _REACH_CI = {"teacher.n_units": 60, "run.n_teacher_repeats": 2, "run.n_student_repeats": 1, "run.n_test_repeats": 1,
              "student.n_neurons": 150, "student.n_rls": 3, "student.n_forced": 1, "student.n_mean": 2}
+# Kim et al. 2019 XOR: a smoke size only (the rate network does not learn XOR in 300 steps; it needs
+# 5000-7500 Adam steps at N = 200 and ~14000 at N = 100, 80-90 s here, and transfers at 3 of 5 fresh
+# seeds even at full size), so no ci acceptance test.
 _KIM_CI = {"rate.n_units": 50, "training.max_iter": 300, "training.min_iter": 0, "training.n_eval": 20,
            "transfer.scaling_factors": [30, 40, 50], "transfer.n_validation": 4, "evaluation.n_test": 20}
+# Kim et al. 2019 Go/NoGo: the rate network as shipped (N = 200, at least 1500 trials), a lighter
+# 1/lambda search and 20 test trials (20-40 s). Chosen at tuning seeds 0-9: rate >= 95 % at 10/10, LIF
+# >= 90 % at 7/10 (seeds 3, 8, 9 fail, as the full size fails at 3 and 9): the transfer fails for some
+# networks at any size, so no ci acceptance test. Without the 1500-trial minimum: LIF >= 90 % at 1/10.
+_KIM_GO_NOGO_CI = {"transfer.n_validation": 8, "evaluation.n_test": 20}
+# Kim et al. 2019 context: half the rate network (N = 100: the fewest Adam steps per second; N = 50
+# needs 3300-6500 steps), the paper's stopping rule and 100 test trials, 1/lambda 30-55 (6 of the 12
+# values; 35-45 were chosen) on 8 validation trials each (45-70 s). Chosen at tuning seeds 0-9:
+# rate accuracy 0.96-1.00, LIF accuracy 0.86-1.00 (10/10 meet both; 20 test trials: rate 0.95 at 3
+# seeds, too close to the threshold; 4 validation trials: LIF 0.90 at seed 6 instead of 0.98).
+_KIM_CONTEXT_CI = {"rate.n_units": 100, "transfer.scaling_factors": [30, 35, 40, 45, 50, 55],
+                   "transfer.n_validation": 8}
 #: ``--size ci``: recipe entries (``"section.key"``) replaced per recipe.
 CI_OVERRIDES = {
     "nicola_clopath_sinusoid": _FORCE_CI,
-    "nicola_clopath_van_der_pol": _FORCE_CI,
+    # Van der Pol: the recipe as shipped (N = 2000; one compiled program, ~20 s); the N = 1000 size misses
+    # RMSE/amp < 0.2 at seed 111 (0.237). The sinusoid misses at seed 111 at both sizes (0.255 at N = 1000,
+    # 0.213 as shipped), so it has no ci acceptance test.
+    "nicola_clopath_van_der_pol": {},
     "depasquale_oscillation": _OSC_CI,
     "depasquale_oscillation_dale": {**_OSC_CI, "student.period_calibration": 2, "student.calibration_copies": 2},
     "depasquale_integration": _TRIAL_CI,
     "depasquale_classification": _TRIAL_CI,
     "reaching_emg": _REACH_CI,
     "reaching_emg13": {**_REACH_CI, "run.n_teacher_repeats": 1},
-    "kim2019_go_nogo": _KIM_CI,
+    "kim2019_go_nogo": _KIM_GO_NOGO_CI,
     "kim2019_xor": _KIM_CI,
-    "kim2019_context": _KIM_CI,
-    "kimchow_patterns": {"network.n": 200, "training.n_trials": 3, "targets.duration_ms": 500.0,
+    "kim2019_context": _KIM_CONTEXT_CI,
+    # Kim & Chow patterns: half the network and half the pattern length (the same length per neuron),
+    # the recipe's 15 training trials, 2 test trials (10-18 s). Chosen at tuning seeds 0-9: mean test
+    # correlation 0.958-0.990 (10/10 > 0.9; with 10 training trials 0.911-0.986).
+    "kimchow_patterns": {"network.n": 500, "training.n_trials": 15, "targets.duration_ms": 500.0,
                          "evaluation.n_test_trials": 2},
     "reaching_m1": {"network.n": 200, "training.n_trials": 1, "training.rounds": 1, "evaluation.n_test_trials": 2,
                     "evaluation.max_units": 12},

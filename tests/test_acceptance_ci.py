@@ -1,0 +1,46 @@
+"""CI-sized acceptance: recipes whose ``--size ci`` meets its paper's criteria as written.
+
+Each recipe here runs at size ``"ci"`` (:data:`~brianforce.experiments.reproduce.runners.CI_OVERRIDES`:
+smaller networks, fewer trials, the method unchanged) at one fresh seed, and every criterion of its
+acceptance run in :data:`~brianforce.experiments.reproduce.criteria.METHODS` is asserted with
+:meth:`Criterion.passes`: the threshold is the paper's, the one in the table. The ci sizes were chosen
+at the tuning seeds 0-9 only (values in the comments of ``CI_OVERRIDES``); :data:`SEED` was fixed before
+this test first ran and is never changed to make it pass.
+
+Not here: the Nicola & Clopath sinusoid, which misses RMSE/amplitude < 0.2 at this seed both at N = 1000
+(0.255) and as shipped (0.213; the shipped recipe passes at 4 of the 5 seeds 101-105), and Kim et al. 2019
+Go/NoGo and XOR. Their rate networks meet >= 95 %, but the LIF transfer
+fails for some networks at every size, the full one included (Go/NoGo 7/10 at the tuning seeds at
+ci size, 2/5 at seeds 101-105 at full size; XOR 3/5 at full size), and XOR's rate training alone
+takes 80-90 s; one seed cannot assert them.
+"""
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from brianforce.experiments.reproduce import METHODS, recipe_tuning_seeds, run_acceptance  # noqa: E402
+
+#: The fresh seed of every run here (fixed in advance; not a tuning seed of any recipe).
+SEED = 111
+#: Recipes whose ci size meets every criterion of their acceptance run at the tuning seeds 0-9.
+RECIPES = ("nicola_clopath_van_der_pol", "kimchow_patterns", "kim2019_context")
+RUNS = {run.recipe: run for method in METHODS.values() for run in method.runs}
+
+
+def test_the_seed_is_fresh_and_every_run_has_criteria():
+    for recipe in RECIPES:
+        assert SEED >= 100 and SEED not in (recipe_tuning_seeds(recipe) or ())
+        assert RUNS[recipe].criteria
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_ci_size_meets_every_criterion_of_the_paper(recipe, tmp_path):
+    run = RUNS[recipe]
+    with threadpool_limits(limits=1, user_api="blas"):
+        metrics = run_acceptance(run.kind, recipe, SEED, "ci", tmp_path)["metrics"]
+    judged = [(c, metrics.get(c.metric)) for c in run.criteria]
+    failed = [f"{c.text}: {c.metric} = {value} (needs {c.rule})" for c, value in judged if not c.passes(value)]
+    assert not failed, f"{recipe} at size ci, seed {SEED}: " + "; ".join(failed)
