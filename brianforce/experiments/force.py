@@ -117,8 +117,9 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
     build = fit_wall - tf["compile_s"] - tf["simulation_s"] - tf["rls_s"]
     _log(f"trained in {fit_wall:.1f} s wall: {build:.1f} s building the network (drawing it, creating the "
          f"Brian2 objects and their code), {tf['compile_s']:.1f} s code generation and compilation of the runs, "
-         f"{tf['simulation_s']:.1f} s simulation (the test included), {tf['rls_s']:.1f} s in {tf['n_rls_updates']} "
-         "RLS updates")
+         f"{tf['simulation_s']:.1f} s simulation (the test included), "
+         + (f"{tf['rls_s']:.1f} s in {tf['n_rls_updates']} RLS updates" if device == "runtime" else
+            f"{tf['n_rls_updates']} RLS updates in generated code inside it"))
     first = result.window(result.t[0], result.t[0] + min(1.0, test))
     metrics = first.metrics(task.period)
     passed = bool(all(e < CRITERION["rmse_over_amplitude_below"] for e in metrics["rmse_over_amplitude"])
