@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, network_operation, second, volt
+from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, network_operation, prefs, second, volt
 
 from brianforce.networks.connectivity import SparseWeights, feedback_weights, static_weights
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
@@ -219,7 +219,15 @@ class FORCETrainer:
 
     def _build(self, weights: SparseWeights, eta, phi, v0, P=None):
         c = self.config
-        self.network_ = build_force_network(weights, eta, phi, lif=c.lif, v0=v0, dt=c.dt * second, name=self.name)
+        # the set-up code Brian2 runs at once (scalar assignments, synapse creation) in its numpy
+        # target: nothing to compile for it; the network's runs use the configured target
+        target = prefs.codegen.target
+        prefs.codegen.target = "numpy"
+        try:
+            self.network_ = build_force_network(weights, eta, phi, lif=c.lif, v0=v0, dt=c.dt * second,
+                                                name=self.name)
+        finally:
+            prefs.codegen.target = target
         self._net = Network(*self.network_.objects, name=f"{self.name}_network")
         self._phi = decoder_view(self.network_)
         self._r = self.network_.neurons.variables["r"].get_value()
