@@ -2,7 +2,7 @@
 
 Follows ``models/kimchow_m1.toml``: M1 units (Hatsopoulos center-out reaching, trial-averaged
 rates, 8 directions) are mapped one-to-one onto neurons of a balanced E/I LIF network;
-:meth:`brianforce.methods.recurrent.RecurrentTrainer.fit_rates` converts each rate into a
+:meth:`RecurrentTrainer.fit_rates <brianforce.methods.recurrent_rates.RateFitting.fit_rates>` converts each rate into a
 target synaptic current through the inverse of the neurons' noisy f–I curve and trains the
 mapped neurons' existing recurrent synapses with per-neuron RLS. Test trials (no learning)
 give trial-averaged, 25-ms-smoothed rates that are compared with the recorded ones:

@@ -19,7 +19,7 @@ from brian2.devices.device import RuntimeDevice
 
 from brianforce.devices.precompiled_header import precompiled_header
 
-__all__ = ["DEVICES", "activate", "restore_runtime", "project_dir", "cuda_clock_anchor", "build"]
+__all__ = ["DEVICES", "activate", "restore_runtime", "project_dir", "cuda_clock_anchor", "build", "mark_as_run"]
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 
@@ -56,6 +56,17 @@ def restore_runtime():
         dev.activate()
     b2.set_device("runtime")
     gc.collect()  # drop the project's objects so the next build gets the same code-object names
+
+
+def mark_as_run(net) -> None:
+    """Mark the objects of the runtime ``net`` as belonging to it, as a run would: they hold a state trained
+    by a program, like those of a network that ran (and Brian2 does not warn about them as unused when
+    they are deleted unrun)."""
+    stack = list(net.objects)
+    while stack:
+        obj = stack.pop()
+        obj._network = net.id
+        stack.extend(obj.contained_objects)
 
 
 def project_dir(directory) -> str:

@@ -18,10 +18,11 @@ __all__ = ["trainer_from_sections", "check_kimchow_recipe", "run_patterns", "KIM
 #: Keys of a Kim & Chow ``[network]`` section (times in ms, voltages in mV).
 KIMCHOW_NETWORK_KEYS = ("n", "p", "frac_exc", "j0_mV", "g", "bias_mV", "tau_r_ms", "tau_d_ms", "dt_ms", "noise_mV",
                         "seed")
-#: Keys of a Kim & Chow ``[training]`` section; ``sigma_mV``, ``rounds``, ``calibration_trials`` and
+#: Keys of a Kim & Chow ``[training]`` section (``device``: where a fit trains, ``"runtime"`` or
+#: ``"cpp_standalone"``); ``sigma_mV``, ``rounds``, ``calibration_trials`` and
 #: ``rest`` are read by the rate fits (:func:`brianforce.experiments.reaching.fit_m1_rates`).
 KIMCHOW_TRAINING_KEYS = ("stim_duration_ms", "stim_amplitude_mV", "learn_every_ms", "reg", "n_trials", "dale",
-                         "drive_mV", "drive_tau_ms", "sigma_mV", "rounds", "calibration_trials", "rest")
+                         "drive_mV", "drive_tau_ms", "sigma_mV", "rounds", "calibration_trials", "rest", "device")
 #: Sections of a Kim & Chow recipe (``models/kimchow_*.toml``) and the keys of each (``[experiment]``
 #: holds only the keys every recipe may hold, :data:`brianforce.config.COMMON_EXPERIMENT_KEYS`).
 KIMCHOW_RECIPE_KEYS = {
@@ -88,7 +89,8 @@ def trainer_from_sections(network: dict, training: dict, **override) -> Recurren
               learn_every=tr("learn_every_ms") * ms, reg=tr("reg"),
               n_trials=as_count(training["n_trials"], "[training] n_trials", minimum=1),
               dale=as_flag(training.get("dale", False), "[training] dale"),
-              drive=tr("drive_mV", 0.0) * mV, drive_tau=tr("drive_tau_ms", 100.0) * ms)
+              drive=tr("drive_mV", 0.0) * mV, drive_tau=tr("drive_tau_ms", 100.0) * ms,
+              device=training.get("device", "runtime"))
     kw.update(override)
     if n is None:
         raise RecipeError("[network] is missing the key 'n'")

@@ -73,7 +73,8 @@ class RecurrentRLS:
     ``Σ_t (u_i(t) − y_i(t))² + reg |w_i − w_i(0)|²`` (Kim & Chow 2018): every ``interval``,
     at the end of the time step, the a-priori error ``e_i = u_i − y_i(t + dt)`` updates ``w_i`` in
     place in the ``Synapses``' weight array, from a Python ``network_operation`` (runtime device
-    only; a generated-code version for standalone devices is future work).
+    only; in a standalone program the same update runs as generated code:
+    :func:`~brianforce.learning.codegen.per_neuron.per_neuron_rls_operations`).
 
     Kim & Chow's current uses the present weights (e.g. ``I_syn_post = w*r_pre : volt (summed)``),
     so an update acts from the next step. A current integrated from spikes (``on_pre=
@@ -225,7 +226,10 @@ class RecurrentRLS:
             raise ValueError(f"{what} must be finite, of shape (n_times, {M}); got shape {arr.shape}")
         return arr
 
-    def _window(self, targets, dt, duration) -> _Window:
+    def target_window(self, targets, dt=None, duration=None) -> _Window:
+        """The target window of ``targets`` (as :meth:`fit` takes them): ``fn(s)`` (the targets at the times
+        ``s`` since the window start, interpolated as :meth:`fit` does; SI, (len(s), n_trained)), its
+        ``duration`` (s) and ``scale`` (the divergence test's target amplitude)."""
         if callable(targets) and not isinstance(targets, np.ndarray):
             if duration is None:
                 raise ValueError("a target callable needs the window's duration=...")
@@ -262,7 +266,9 @@ class RecurrentRLS:
         refuse, ``predict`` and ``save`` unless ``allow_diverged=True``."""
         if not isinstance(b2.get_device(), RuntimeDevice):
             raise StandaloneNotSupportedError(f"RecurrentRLS trains in a Python network_operation, which standalone "
-                                              f"devices ({type(b2.get_device()).__name__}) silently drop")
+                                              f"devices ({type(b2.get_device()).__name__}) silently drop; in a "
+                                              "standalone program use brianforce.learning.codegen.per_neuron."
+                                              "per_neuron_rls_operations")
         if self._bad is not None and allow_diverged is None:
             raise RuntimeError(f"{self.diverged_.where()}: the network's weights are spoiled. Rebuild the network "
                                "and the learner to train again, with a larger reg or interval")
@@ -332,7 +338,7 @@ class RecurrentRLS:
         """
         ns = get_local_namespace(level=level + 1)
         self._check_usable()
-        window = self._window(targets, dt, duration)
+        window = self.target_window(targets, dt, duration)
         settle_s = float(as_si(settle, second, "settle"))
         repeats = as_count(repeats, "repeats", minimum=1)
         if settle_s < 0 or window.duration < self.interval:
@@ -368,7 +374,7 @@ class RecurrentRLS:
         """
         ns = get_local_namespace(level=level + 1)
         self._check_usable(allow_diverged)
-        window = self.target_ if targets is None else self._window(targets, dt, duration)
+        window = self.target_ if targets is None else self.target_window(targets, dt, duration)
         if duration is None and window is None:
             raise ValueError("give the duration")
         d = window.duration if duration is None else as_positive_si(duration, second, "duration")

@@ -24,6 +24,7 @@ from brianforce.neurons import LIFParams
 from brianforce.learning.rls import RLS, regularisation_from
 from brianforce.seeding import check_seed, rng_for
 from brianforce.networks.force_lif import build_force_network, decoder_view, require_runtime_device
+from brianforce.devices.activation import mark_as_run
 from brianforce.devices.force_program import CompilationFailed, compiler_available, run_force_program
 from brianforce.learning.results import SimulationResult, TrainingHistory
 from brianforce.learning.targets import as_task, divergence_scale
@@ -47,16 +48,6 @@ def _object_prefix(name) -> str:
         raise ValueError(f"name must be a Python identifier of ASCII letters, digits and underscores that starts "
                          f"with a letter (it prefixes the names of the Brian2 objects), got {name!r}")
     return name
-
-
-def _mark_as_run(net: Network) -> None:
-    """Mark the objects of ``net`` as belonging to it, as a run would (they hold a trained state, like those
-    of a network that ran; and Brian2 does not warn about them as unused when they are deleted unrun)."""
-    stack = list(net.objects)
-    while stack:
-        obj = stack.pop()
-        obj._network = net.id
-        stack.extend(obj.contained_objects)
 
 
 @dataclass
@@ -426,7 +417,7 @@ class FORCETrainer:
                                 device="cpp_standalone", report=report if isinstance(report, str) else None,
                                 n_traced=n_traced, record_spikes=record_spikes, want_P=True)
         self._build(weights, eta, run.phi, v0, P=run.P)     # P adopted: one copy of it in memory
-        _mark_as_run(self._net)
+        mark_as_run(self._net)
         self.device_ = "cpp_standalone"
         g = self.network_.neurons
         for name in self._STATE:

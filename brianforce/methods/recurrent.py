@@ -14,6 +14,9 @@ Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:
 """
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 
 import brian2 as b2
@@ -27,13 +30,21 @@ from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.io import save_arrays
 from brianforce.networks.balanced import (BalancedConnectivity, BalancedNetwork, balanced_connectivity,
                        build_balanced_network)
+from brianforce.devices.activation import mark_as_run
+from brianforce.devices.force_program import CompilationFailed, compiler_available
 from brianforce.learning.recurrent import RecurrentRLS
+from brianforce.learning.results import TrainingHistory
+from brianforce.methods.recurrent_rates import RateFitting
 from brianforce.methods.recurrent_results import LearningCurve, TrialRecording
 from brianforce.seeding import check_seed, rng_for
-from brianforce.tasks.patterns import fit_transfer_noise, rates_to_targets
-from brianforce.tasks.trials import Trials, current_targets
+from brianforce.tasks.trials import Trials
 
-__all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", "correlations"]
+__all__ = ["RecurrentTrainer", "LearningCurve", "TrialRecording", "correlations", "TRAIN_DEVICES"]
+
+logger = logging.getLogger(__name__)
+
+#: Where :meth:`RecurrentTrainer.fit` can train.
+TRAIN_DEVICES = ("runtime", "cpp_standalone", "auto")
 
 
 def _time(name, q) -> float:
@@ -49,7 +60,7 @@ def _voltage(name, q) -> float:
     return float(q / volt)
 
 
-class RecurrentTrainer:
+class RecurrentTrainer(RateFitting):
     """Per-neuron RLS on the existing recurrent synapses of a balanced LIF network.
 
     Parameters
@@ -102,6 +113,22 @@ class RecurrentTrainer:
         See :class:`~brianforce.learning.RecurrentRLS`: 0 (default) compares each current with
         the target at the same time; ``-dt`` with the target sample of the step's start.
     seed : int
+    device : {'runtime', 'cpp_standalone', 'auto'}
+        Where :meth:`fit` trains: a Python ``network_operation`` at runtime (default), or all of a
+        fit's trials as one compiled program with the per-neuron RLS in C++
+        (:func:`~brianforce.devices.recurrent_program.run_recurrent_program`; cached, so the same
+        architecture compiles once). Both give the same weights to round-off without ``noise``.
+        ``'auto'``: the program where it gives the runtime result (a C++ compiler, no white
+        ``noise``, stimulus and window whole multiples of ``learn_every``, ``drive_dt`` and ``dt``),
+        else runtime; a program that does not compile falls back to runtime with a warning.
+        Test trials (:meth:`run_trials`) run at runtime either way.
+    rls_threads : int
+        Threads of the compiled RLS update (``device='cpp_standalone'``).
+
+    Recorded firing rates are fitted by :meth:`~brianforce.methods.recurrent_rates.RateFitting.fit_rates`
+    (with :meth:`~brianforce.methods.recurrent_rates.RateFitting.rate_targets` and
+    :meth:`~brianforce.methods.recurrent_rates.RateFitting.transfer_noise`), inherited from
+    :class:`~brianforce.methods.recurrent_rates.RateFitting`.
 
     Attributes
     ----------
@@ -112,6 +139,10 @@ class RecurrentTrainer:
     learning_curve_ : LearningCurve
     targets_ : Trials
         Current targets (volts) of the trained neurons (``neurons``).
+    device_ : str
+        Where the last :meth:`fit` trained.
+    timings_ : dict
+        Seconds of the last :meth:`fit`: ``fit_s``, and on a compiled device ``compile_s`` and ``run_s``.
 
     References
     ----------
@@ -123,7 +154,8 @@ class RecurrentTrainer:
                  stim_amplitude=10 * mV, learn_every=5 * ms, reg: float = 1.0,
                  n_trials: int = 20, dale: bool = False, max_error=1 * volt, tau_r=2 * ms,
                  tau_d=50 * ms, dt=0.05 * ms, noise=0 * mV, seed: int = 0, drive=0 * mV,
-                 drive_tau=100 * ms, drive_dt=1 * ms, target_offset=0 * ms):
+                 drive_tau=100 * ms, drive_dt=1 * ms, target_offset=0 * ms, device: str = "runtime",
+                 rls_threads: int = 1):
         self.n, self.p = as_count(n, "n", minimum=2), as_number(p, "p", low=0.0, high=1.0, low_open=True)
         self.g, self.max_error = as_number(g, "g", low=0.0, low_open=True), max_error
         self.frac_exc = as_number(frac_exc, "frac_exc", low=0.0, high=1.0, low_open=True, high_open=True)
@@ -137,6 +169,9 @@ class RecurrentTrainer:
         self.drive, self.drive_tau, self.drive_dt = drive, drive_tau, drive_dt
         self.target_offset = target_offset
         self.seed = check_seed(seed)
+        if device not in TRAIN_DEVICES:
+            raise ValueError(f"device must be one of {TRAIN_DEVICES}, got {device!r}")
+        self.device, self.rls_threads = device, as_count(rls_threads, "rls_threads", minimum=1)
         # unit checks early: a wrong unit fails in the constructor, not after a long build
         for name, value in (("drive", drive), ("noise", noise)):
             if _voltage(name, value) < 0:
@@ -269,121 +304,6 @@ class RecurrentTrainer:
                 buf[k] = isyn[neurons]
         return record
 
-    def _lif_params(self) -> dict:
-        """SI parameters of the neurons' transfer curve (for :func:`lif_transfer`)."""
-        bn = self.build()
-        ns = bn.neurons.namespace
-        return dict(tau_m=float(ns["tau_m"] / second), v_th=float(ns["v_th"] / volt),
-                    v_reset=float(ns["v_reset"] / volt),
-                    tau_ref=float(bn.neurons._refractory / second),
-                    white=_voltage("noise", self.noise))
-
-    def rate_targets(self, rates, dt: float, *, neurons=None, sigma: float | None = None,
-                     min_rate: float = 0.1) -> Trials:
-        """Recorded rates (C, T, U) in spikes/s → current targets for U mapped neurons.
-
-        Units are mapped one-to-one onto ``neurons`` (default: U distinct neurons drawn
-        from stream ``"rate-mapping"``); the rest of the network stays untrained. The
-        target current is the inverse of the neurons' transfer curve
-        (:func:`brianforce.tasks.patterns.lif_transfer`, with the network's white
-        ``noise``) averaged over slow fluctuations of SD ``sigma`` (volts), minus the bias.
-        ``sigma`` defaults to the mapped neurons' spontaneous temporal SD of ``I_syn`` —
-        an over-estimate after training (see :meth:`fit_rates`, which measures it).
-        ``dt`` in seconds.
-        """
-        rates = np.asarray(rates, dtype=float)
-        if rates.ndim != 3:
-            raise ValueError(f"rates must have shape (conditions, time, units), got {rates.shape}")
-        bn = self.build()
-        U = rates.shape[2]
-        if neurons is None:
-            neurons = np.sort(rng_for(self.seed, "rate-mapping").choice(self.n, U, replace=False))
-        neurons = np.asarray(neurons, dtype=np.int64)
-        if sigma is None:
-            sigma = float(self.spontaneous(1 * second, neurons=neurons).std(0).mean())
-        bias = bn.neurons.I_bias_[:][neurons]
-        return rates_to_targets(rates, dt, neurons, bias, sigma, min_rate=min_rate,
-                                **self._lif_params())
-
-    def transfer_noise(self, recording: "TrialRecording", *, neurons=None,
-                       smooth: float = 0.025) -> float:
-        """Slow input SD (volts) that makes the transfer curve fit the trained network.
-
-        Compares, for ``neurons`` (default: the rate-mapped neurons of :meth:`fit_rates`,
-        else all trained neurons), the trial-averaged total input (``I_syn + I_bias``)
-        with their trial-averaged, Gaussian-smoothed rates on ``recording`` (test trials)
-        via :func:`brianforce.tasks.patterns.fit_transfer_noise`.
-        """
-        if getattr(self, "targets_", None) is None:
-            raise RuntimeError("call fit() first")
-        if neurons is None:
-            neurons = getattr(self, "mapped_", None)
-        if neurons is None:
-            neurons = self.targets_.neurons
-        neurons = np.asarray(neurons, dtype=np.int64)
-        col = {int(k): j for j, k in enumerate(self.targets_.neurons)}
-        cols = np.array([col[int(k)] for k in neurons])
-        mu = recording.currents.mean(0)[..., cols] + self.network_.neurons.I_bias_[:][neurons]
-        rates = recording.binned_rates(neurons, smooth=smooth)
-        return fit_transfer_noise(mu, rates, **self._lif_params())[0]
-
-    def fit_rates(self, rates, dt: float, *, neurons=None, sigma: float | None = None,
-                  rounds: int = 2, calibration_trials: int = 4, smooth: float = 0.025,
-                  min_rate: float = 0.1, rest: str = "untrained",
-                  batch: int = 1) -> "RecurrentTrainer":
-        """Train mapped neurons to fire at recorded ``rates`` (C, T, U), spikes/s.
-
-        Kim & Chow train the synaptic current so that the neuron's rate follows the
-        target; the current that gives a rate depends on the fluctuations the neuron sees.
-        Round 1 inverts the transfer curve with slow SD ``sigma`` (default: spontaneous
-        SD of ``I_syn``, see :meth:`rate_targets`) and trains; every further round runs
-        ``calibration_trials`` test trials, measures the SD that actually links the trained
-        neurons' currents to their rates (:meth:`transfer_noise`), recomputes the targets
-        with it and trains on (from the current weights).
-
-        ``rest``: ``"untrained"`` (default) leaves the other neurons' synapses alone;
-        ``"stabilise"`` also trains every other neuron to follow its own spontaneous
-        trajectory after each condition's stimulus (target (b), recorded once per
-        condition), which makes the network's dynamics reproducible from trial to trial.
-
-        ``batch``: calibration trials simulated at once (see :meth:`run_trials`).
-
-        Sets ``mapped_`` (network indices of the units, in unit order),
-        ``transfer_sigma_`` (SD used in every round; NaN = spontaneous default) and
-        ``learning_curves_`` (one :class:`LearningCurve` per round).
-        """
-        if int(rounds) < 1:
-            raise ValueError(f"rounds must be >= 1, got {rounds}")
-        if rest not in ("untrained", "stabilise"):
-            raise ValueError(f"rest must be 'untrained' or 'stabilise', got {rest!r}")
-        mapped = self.rate_targets(rates, dt, neurons=neurons, sigma=sigma, min_rate=min_rate)
-        self.mapped_ = mapped.neurons
-        extra = None
-        if rest == "stabilise":
-            others = np.setdiff1d(np.arange(self.n), self.mapped_)
-            T = mapped.n_steps
-            extra = (others, np.stack([
-                self.spontaneous(T * mapped.dt * second, neurons=others,
-                                 sample_dt=mapped.dt * second, condition=c)
-                for c in range(mapped.n_trials)]))
-
-        def combined(t):
-            if extra is None:
-                return t
-            return current_targets(np.concatenate([t.targets, extra[1]], axis=2), t.dt,
-                                  np.concatenate([t.neurons, extra[0]]))
-
-        self.transfer_sigma_ = [float(sigma) if sigma is not None else float("nan")]
-        self.fit(combined(mapped))
-        self.learning_curves_ = [self.learning_curve_]
-        for _ in range(1, int(rounds)):
-            s = self.transfer_noise(self.run_trials(calibration_trials, batch=batch), smooth=smooth)
-            self.transfer_sigma_.append(s)
-            self.fit(combined(self.rate_targets(rates, dt, neurons=self.mapped_, sigma=s,
-                                                min_rate=min_rate)))
-            self.learning_curves_.append(self.learning_curve_)
-        return self
-
     # -- training ------------------------------------------------------------------------
     rls_ = property(lambda self: getattr(getattr(self, "learner_", None), "rls_", None),
                     doc="The per-neuron RLS state of the learner (:class:`PerNeuronRLS`).")
@@ -407,6 +327,17 @@ class RecurrentTrainer:
                                      dale=sign if self.dale else False, max_error=self.max_error,
                                      target_offset=self.target_offset, name="kimchow")
         self.targets_, self.diverged_ = targets, None
+        wall = time.perf_counter()
+        device = self._fit_device(targets)
+        if device != "runtime":
+            try:
+                self._fit_program(targets, device)
+                self.timings_["fit_s"] = time.perf_counter() - wall
+                return self
+            except CompilationFailed as exc:
+                if self.device != "auto":
+                    raise
+                logger.warning(f"RecurrentTrainer: the training program did not compile ({exc}); training at runtime")
         curve_c, curve_e, curve_r = [], [], []
         for trial in range(int(self.n_trials)):
             for c in range(targets.n_trials):
@@ -415,7 +346,66 @@ class RecurrentTrainer:
                 curve_e.append(rms)
                 curve_r.append(np.nanmean(correlations(currents, targets.targets[c])))
         self.learning_curve_ = LearningCurve(np.array(curve_c), np.array(curve_e), np.array(curve_r))
+        self.device_, self.timings_ = "runtime", {"fit_s": time.perf_counter() - wall}
         return self
+
+    def _fit_device(self, targets: Trials) -> str:
+        """The device :meth:`fit` uses (``device='auto'`` resolved)."""
+        if self.device != "auto":
+            return self.device
+        from brianforce.devices.recurrent_program import on_the_update_grid
+
+        steps = [_time(k, getattr(self, k)) for k in ("learn_every", "drive_dt", "dt")]
+        if compiler_available() and _voltage("noise", self.noise) == 0 and \
+                on_the_update_grid(_time("stim_duration", self.stim_duration), targets.duration, steps):
+            return "cpp_standalone"
+        return "runtime"
+
+    def _fit_program(self, targets: Trials, device: str) -> None:
+        """Every trial of :meth:`fit` in one compiled program (:mod:`brianforce.devices.recurrent_program`)."""
+        from brianforce.devices.recurrent_program import TrialPlan, run_recurrent_program, trial_schedule
+
+        learner, bn = self.learner_, self.network_
+        C = targets.n_trials
+        conditions = trial_schedule(int(self.n_trials), C)
+        v_reset, v_th = (float(bn.neurons.namespace[k] / volt) for k in ("v_reset", "v_th"))
+        drive, S = None, int(round(targets.duration / _time("drive_dt", self.drive_dt)))
+        if _voltage("drive", self.drive) > 0:
+            drive = np.zeros((C, S, self.n))
+            idx = self._driven_neurons()
+            for c in range(C):
+                drive[c][:, idx] = self._drive_values(c, S + 1)[:S, idx]
+        plan = TrialPlan(conditions,
+                         np.stack([self._trial_rng.uniform(v_reset, v_th, self.n) for _ in conditions]),
+                         np.stack([self._stimulus(c) for c in range(C)]), _time("stim_duration", self.stim_duration),
+                         [learner.target_window(targets.targets[c] * volt, targets.dt * second) for c in range(C)],
+                         targets.neurons, targets.dt, targets.n_steps, drive, _time("drive_dt", self.drive_dt))
+        sign = np.where(np.arange(self.n) < bn.connectivity.n_exc, 1.0, -1.0) if self.dale else None
+        run = run_recurrent_program(bn, dict(bias=self.bias, tau_r=self.tau_r, tau_d=self.tau_d, dt=self.dt,
+                                             noise=self.noise, seed=self.seed), plan,
+                                    interval=_time("learn_every", self.learn_every), reg=self.reg,
+                                    limit=learner.max_error, sign=sign,
+                                    target_offset=float(self.target_offset / second), device=device,
+                                    rls_threads=self.rls_threads)
+        bn.weight_view()[:] = run.weights
+        mark_as_run(bn.network)
+        rms = np.array([np.sqrt(np.mean(run.errors[run.update_trial == k] ** 2)) if np.any(run.update_trial == k)
+                        else np.nan for k in range(run.conditions.size)])
+        corr = np.array([np.nanmean(correlations(run.currents[k], targets.targets[c]))
+                         for k, c in enumerate(run.conditions)])
+        done = run.conditions.size if run.diverged_trial is None else run.diverged_trial + 1
+        self.learning_curve_ = LearningCurve(run.conditions[:done], rms[:done], corr[:done])
+        bad = run.diverged_at is not None
+        learner.history_ = TrainingHistory(run.update_times, run.errors, bad,
+                                           None if not bad else float(run.update_times[-1]) if run.update_times.size
+                                           else None)
+        self.device_, self.timings_ = device, dict(run.timings)
+        if bad:
+            k = run.diverged_trial
+            self.diverged_ = TrainingDiverged(run.diverged_at, message=(
+                f"RLS error diverged (max |error| > {learner.max_error:.3g} V) at RLS update {run.diverged_at}, "
+                f"training trial {k // targets.n_trials}, condition {int(run.conditions[k])}"))
+            raise self.diverged_
 
     def _stimulate(self, condition: int) -> None:
         """Start a trial: random potentials, cleared filters, the condition's stimulus."""

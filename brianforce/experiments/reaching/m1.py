@@ -2,7 +2,7 @@
 
 :func:`fit_m1_rates` maps every recorded unit with a mean rate above a threshold onto one neuron
 of a balanced LIF network trained with per-neuron RLS (Kim & Chow 2018;
-:meth:`brianforce.methods.recurrent.RecurrentTrainer.fit_rates`) and compares the trial-averaged
+:meth:`RecurrentTrainer.fit_rates <brianforce.methods.recurrent_rates.RateFitting.fit_rates>`) and compares the trial-averaged
 rates of test trials with the recordings (:func:`unit_quality_table`, with the Poisson ceiling
 of :func:`poisson_ceiling`). :func:`run_m1_recipe` reads ``models/reaching_m1.toml``
 (``method = "reaching_m1"``) and writes ``unit_table.csv``, ``summary.json`` and ``m1_rates.png``.
@@ -167,7 +167,7 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
 
     Units with a mean rate above ``min_mean_rate_hz`` (the ``max_units`` most active, if set)
     are mapped one-to-one onto neurons of a balanced LIF network trained with per-neuron RLS
-    (Kim & Chow 2018; :meth:`brianforce.methods.recurrent.RecurrentTrainer.fit_rates`).
+    (Kim & Chow 2018; :meth:`RecurrentTrainer.fit_rates <brianforce.methods.recurrent_rates.RateFitting.fit_rates>`).
     ``n_test_trials`` test trials per direction without learning give trial-averaged rates
     (Gaussian SD ``smoothing`` s, as the data), compared unit by unit with
     :func:`unit_quality_table` (with the Poisson ceiling for the same number of trials).
