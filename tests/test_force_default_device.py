@@ -11,7 +11,8 @@ import pytest
 from brian2 import ms, second
 
 import brianforce.methods.force as force_module
-from brianforce.devices.force_program import CompilationFailed, compiler_available
+from brianforce.devices.activation import CompilationFailed
+from brianforce.devices.force_program import compiler_available
 from brianforce.errors import TrainingDiverged
 from brianforce.methods.force import FORCETrainer
 from brianforce.tasks import sinusoid

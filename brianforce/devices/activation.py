@@ -19,9 +19,14 @@ from brian2.devices.device import RuntimeDevice
 
 from brianforce.devices.precompiled_header import precompiled_header
 
-__all__ = ["DEVICES", "activate", "restore_runtime", "project_dir", "cuda_clock_anchor", "build", "mark_as_run"]
+__all__ = ["DEVICES", "activate", "restore_runtime", "project_dir", "cuda_clock_anchor", "build", "build_and_time",
+           "mark_as_run", "CompilationFailed"]
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
+
+
+class CompilationFailed(RuntimeError):
+    """The standalone project did not compile (Brian2's message, with the project directory)."""
 
 
 def activate(device: str, directory=None, build_on_run: bool = False):
@@ -141,3 +146,23 @@ def build(*, precompiled: bool = True, **kwargs):
     dev.main_queue[:] = [_idle_clock_lines(e) for e in _sorted_blocks(list(dev.main_queue), _clock_reset)]
     with precompiled_header(dev, precompiled):
         return dev.build(**kwargs)
+
+
+def build_and_time(directory: str, wall0: float, *, with_output: bool = False) -> dict:
+    """Compile and run the active standalone project in ``directory`` (:func:`build`).
+
+    Returns ``compile_s`` (everything since ``wall0``, a ``time.perf_counter()`` value, but the
+    program's run) and ``run_s`` (the program). A failed compilation raises
+    :class:`CompilationFailed` naming the project.
+    """
+    import time
+
+    dev = b2.get_device()
+    try:
+        build(directory=directory, compile=True, run=True, with_output=with_output)
+    except RuntimeError as exc:
+        if "compilation failed" in str(exc).lower():
+            raise CompilationFailed(f"{exc} (project {directory})") from exc
+        raise
+    run_s = float(dev.timers.get("run_binary") or 0.0)
+    return {"compile_s": time.perf_counter() - wall0 - run_s, "run_s": run_s}

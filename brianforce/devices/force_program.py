@@ -32,14 +32,14 @@ import numpy as np
 import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, linked_var, second
 
-from brianforce.devices.activation import activate, build, cuda_clock_anchor, restore_runtime
+from brianforce.devices.activation import activate, build_and_time, cuda_clock_anchor, restore_runtime
 from brianforce.devices.cache import project_directory
 from brianforce.learning.codegen import current_P, read_dumped_P, rls_functions
 from brianforce.learning.results import SimulationResult
 from brianforce.networks.connectivity import synapse_capacity
 from brianforce.networks.force_lif import FILTERED_READOUT_EQS, build_force_network
 
-__all__ = ["ForceProgramRun", "run_force_program", "compiler_available", "CompilationFailed", "rls_function_network", "rls_synapses_network",
+__all__ = ["ForceProgramRun", "run_force_program", "compiler_available", "rls_function_network", "rls_synapses_network",
            "STATE_VARIABLES", "STANDALONE_PREFIX", "RLS_KINDS"]
 
 #: Per-neuron state a run hands on (besides ``lastspike``).
@@ -49,10 +49,6 @@ STATE_VARIABLES = ("v", "I_syn", "h", "r", "hr", "not_refractory")
 STANDALONE_PREFIX = "bfsa"
 #: How the RLS update is generated: a user function with C++/Cython code, or plain Brian2 equations.
 RLS_KINDS = ("function", "synapses")
-
-
-class CompilationFailed(RuntimeError):
-    """The standalone project did not compile (Brian2's message, with the project directory)."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -265,15 +261,8 @@ def run_force_program(c, weights, eta, v0, task, settle_s: float, train_s: float
         w = time.perf_counter()
         net.run(total * second, namespace=ns, report=report, report_period=5 * second)
         if standalone:
-            dev = b2.get_device()
-            try:
-                build(directory=slot.path, compile=True, run=True, with_output=report is not None)
-            except RuntimeError as exc:
-                if "compilation failed" in str(exc).lower():
-                    raise CompilationFailed(f"{exc} (project {slot.path})") from exc
-                raise
-            run_s = float(dev.timers.get("run_binary") or 0.0)
-            compile_s = time.perf_counter() - wall0 - run_s
+            timed = build_and_time(slot.path, wall0, with_output=report is not None)
+            run_s, compile_s = timed["run_s"], timed["compile_s"]
         else:
             run_s, compile_s = time.perf_counter() - w, 0.0
         tick = np.rint(np.asarray(errmon.t_) / c.rls_interval).astype(int)

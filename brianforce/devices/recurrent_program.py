@@ -31,9 +31,8 @@ import numpy as np
 import brian2 as b2
 from brian2 import Network, StateMonitor, TimedArray, second, volt
 
-from brianforce.devices.activation import activate, build, restore_runtime
+from brianforce.devices.activation import activate, build_and_time, restore_runtime
 from brianforce.devices.cache import project_directory
-from brianforce.devices.force_program import CompilationFailed
 from brianforce.learning.codegen.per_neuron import per_neuron_rls_operations
 from brianforce.networks.balanced import BalancedConnectivity, build_balanced_network
 
@@ -195,15 +194,7 @@ def run_recurrent_program(network, build_kwargs: dict, plan: TrialPlan, *, inter
                            name=f"{prefix}_errmon")
         net = Network(sa.neurons, sa.synapses, *rls.groups, cur, err, name=f"{prefix}_network")
         net.run(total * second, namespace=ns, report=report)
-        dev = b2.get_device()
-        try:
-            build(directory=slot.path, compile=True, run=True, with_output=report is not None)
-        except RuntimeError as exc:
-            if "compilation failed" in str(exc).lower():
-                raise CompilationFailed(f"{exc} (project {slot.path})") from exc
-            raise
-        run_s = float(dev.timers.get("run_binary") or 0.0)
-        compile_s = time.perf_counter() - wall0 - run_s
+        timings = build_and_time(slot.path, wall0, with_output=report is not None)
         weights = np.asarray(sa.synapses.w_[:]).copy()
         ct = np.rint(np.asarray(cur.t_) / plan.sample_dt).astype(np.int64)
         I = np.asarray(cur.I_syn_)                            # (M, samples)
@@ -229,4 +220,4 @@ def run_recurrent_program(network, build_kwargs: dict, plan: TrialPlan, *, inter
     return RecurrentProgramRun(weights, conditions, currents, np.concatenate(update_times)[keep],
                                update_trial[keep], errors[keep], diverged_at,
                                None if diverged_at is None else int(update_trial[diverged_at]),
-                               {"compile_s": compile_s, "run_s": run_s})
+                               timings)

@@ -24,8 +24,8 @@ from brianforce.neurons import LIFParams
 from brianforce.learning.rls import RLS, regularisation_from
 from brianforce.seeding import check_seed, rng_for
 from brianforce.networks.force_lif import build_force_network, decoder_view, require_runtime_device
-from brianforce.devices.activation import mark_as_run
-from brianforce.devices.force_program import CompilationFailed, compiler_available, run_force_program
+from brianforce.devices.activation import CompilationFailed, mark_as_run
+from brianforce.devices.force_program import compiler_available, run_force_program
 from brianforce.learning.results import SimulationResult, TrainingHistory
 from brianforce.learning.targets import as_task, divergence_scale
 from brianforce.tasks import Task

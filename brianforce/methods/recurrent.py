@@ -30,8 +30,8 @@ from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.io import save_arrays
 from brianforce.networks.balanced import (BalancedConnectivity, BalancedNetwork, balanced_connectivity,
                        build_balanced_network)
-from brianforce.devices.activation import mark_as_run
-from brianforce.devices.force_program import CompilationFailed, compiler_available
+from brianforce.devices.activation import CompilationFailed, mark_as_run
+from brianforce.devices.force_program import compiler_available
 from brianforce.learning.recurrent import RecurrentRLS
 from brianforce.learning.results import TrainingHistory
 from brianforce.methods.recurrent_rates import RateFitting
@@ -62,6 +62,11 @@ def _voltage(name, q) -> float:
 
 class RecurrentTrainer(RateFitting):
     """Per-neuron RLS on the existing recurrent synapses of a balanced LIF network.
+
+    Recorded firing rates are fitted by :meth:`~brianforce.methods.recurrent_rates.RateFitting.fit_rates`
+    (with :meth:`~brianforce.methods.recurrent_rates.RateFitting.rate_targets` and
+    :meth:`~brianforce.methods.recurrent_rates.RateFitting.transfer_noise`), inherited from
+    :class:`~brianforce.methods.recurrent_rates.RateFitting`.
 
     Parameters
     ----------
@@ -124,11 +129,6 @@ class RecurrentTrainer(RateFitting):
         Test trials (:meth:`run_trials`) run at runtime either way.
     rls_threads : int
         Threads of the compiled RLS update (``device='cpp_standalone'``).
-
-    Recorded firing rates are fitted by :meth:`~brianforce.methods.recurrent_rates.RateFitting.fit_rates`
-    (with :meth:`~brianforce.methods.recurrent_rates.RateFitting.rate_targets` and
-    :meth:`~brianforce.methods.recurrent_rates.RateFitting.transfer_noise`), inherited from
-    :class:`~brianforce.methods.recurrent_rates.RateFitting`.
 
     Attributes
     ----------
