@@ -523,7 +523,7 @@ class RecurrentTrainer(RateFitting):
                 nrn.v_[:] = self._trial_rng.uniform(v_reset, v_th, n * copies)
                 _clear_state(nrn)
                 nrn.I_ext_[:] = np.tile(self._stimulus(c), copies)
-                net.run(self.stim_duration)
+                net.run(self.stim_duration, namespace={})   # names: the groups' own namespaces only
                 nrn.I_ext_[:] = 0.0
                 self._window_start = t0 = float(net.t / second)
                 buf = np.empty((T, rec_idx.size))
@@ -534,7 +534,7 @@ class RecurrentTrainer(RateFitting):
                 n0 = int(mon.num_spikes)
                 net.add(*ops)
                 try:
-                    net.run(self.targets_.duration * second)
+                    net.run(self.targets_.duration * second, namespace={})
                 finally:
                     net.remove(*ops)
                     nrn.I_ext_[:] = 0.0
