@@ -50,7 +50,7 @@ class RecurrentProgramRun:
     weights: np.ndarray        # (n_synapses,) final weights (V·s), in the synapses' order
     conditions: np.ndarray     # (n_runs,) condition of each trial, in the order run
     currents: np.ndarray       # (n_runs, T, M) I_syn of the trained neurons in each window (V)
-    update_times: np.ndarray   # (n_updates,) time of each update within its trial's window end (s, program time)
+    update_times: np.ndarray   # (n_updates,) program time of each update (the end of its time step, s)
     update_trial: np.ndarray   # (n_updates,) trial (run order) of each update
     errors: np.ndarray         # (n_updates, M) a-priori errors (V); rows after a divergence are dropped
     diverged_at: int | None    # index of the first rejected update, or None
