@@ -101,7 +101,8 @@ print(rates.source, rates.rates.shape, "synthetic" if rates.synthetic else "reco
 #   trained neurons' currents to their rates and trains on with it (`rounds` = 2);
 # * every trial: a 100-ms random stimulus (uniform in [0, 10 mV] per neuron, fixed per direction),
 #   then the window, in which every 10 ms each mapped neuron's RLS (ridge λ = 10⁴ Hz²) updates its
-#   incoming weights; 4 trials per direction and round;
+#   incoming weights; 8 trials per direction and round, where the first round's learning curve has
+#   converged (all the trials of a fit run as one compiled program where a C++ compiler is found);
 # * `n_test_trials` = 24 test trials per direction without learning; the model's rates are the
 #   trial-averaged spike counts, smoothed with the data's 25-ms Gaussian.
 #
