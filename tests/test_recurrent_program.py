@@ -164,3 +164,19 @@ def test_the_generated_update_trains_a_users_own_model_as_the_runtime_learner_do
     changed = np.abs(w_runtime - w0[: w_runtime.size]).max()
     assert changed > 1e-2 * np.abs(w0).max()
     assert np.abs(w_program - w_runtime).max() <= 1e-9 * changed
+
+
+def test_the_generated_update_refuses_bad_tables():
+    from brianforce.learning.codegen.per_neuron import per_neuron_rls_operations
+
+    tr = RecurrentTrainer(30, p=0.3)
+    s = tr.build().synapses
+    w0 = np.asarray(s.w_[:])
+    ok = dict(weight="w", regressor="r", target_neurons=[0, 1], weights0=w0, targets=np.zeros((3, 2)),
+              update_row=np.array([0, 1, 2, 3.0]), interval=0.01, reg=1.0, limit=1.0)
+    assert len(per_neuron_rls_operations(s, **ok).operations) == 4
+    for bad, match in (({"target_neurons": [0, 0]}, "distinct"), ({"weights0": w0[:-1]}, "one weight per synapse"),
+                       ({"targets": np.zeros((3, 3))}, "targets must be"),
+                       ({"update_row": np.array([0, 4.0])}, "update_row")):
+        with pytest.raises(ValueError, match=match):
+            per_neuron_rls_operations(s, **{**ok, **bad})

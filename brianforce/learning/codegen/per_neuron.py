@@ -97,7 +97,19 @@ def per_neuron_rls_operations(synapses, *, weight: str, regressor: str, target_n
     M = tn.size
     row_of = np.full(n_post, -1, dtype=np.int32)
     row_of[tn] = np.arange(M, dtype=np.int32)
+    if M == 0 or tn.min() < 0 or tn.max() >= n_post or np.unique(tn).size != M:
+        raise ValueError(f"target_neurons must be distinct indices in [0, {n_post}), got {target_neurons!r}")
     onto = row_of[post] >= 0
+    pairs = row_of[post[onto]].astype(np.int64) * n_pre + pre[onto]
+    if np.unique(pairs).size != pairs.size:
+        raise ValueError(f"{synapses.name!r} has several synapses between the same (pre, post) pair onto a "
+                         "trained neuron; the per-neuron RLS needs at most one")
+    if np.shape(weights0) != pre.shape:
+        raise ValueError(f"weights0 must hold one weight per synapse ({pre.size}), got shape {np.shape(weights0)}")
+    rows = np.asarray(update_row, dtype=float)
+    if np.shape(targets)[-1:] != (M,) or rows.ndim != 1 or rows.min() < 0 or rows.max() > len(targets):
+        raise ValueError(f"targets must be (n_rows, {M}) and update_row 1-D in [0, n_rows]; got "
+                         f"{np.shape(targets)} and rows up to {rows.max()}")
     mask = np.zeros((M, n_pre), dtype=bool)
     mask[row_of[post[onto]], pre[onto]] = True
     index, valid = padded_inputs(mask)
@@ -123,7 +135,7 @@ def per_neuron_rls_operations(synapses, *, weight: str, regressor: str, target_n
     step = _function("bf_pn_step", "per_neuron_rls.cpp", [("float", 1)], 1, shared)
     get = _function("bf_pn_get", "per_neuron_get.cpp", [ints, ints, ("float", w_unit)], w_unit, shared)
     error = _function("bf_pn_error", "per_neuron_error.cpp", [ints], current_unit, shared)
-    table = TimedArray(np.asarray(update_row, dtype=float), dt=interval * second, name=f"{name}_update")
+    table = TimedArray(rows, dt=interval * second, name=f"{name}_update")
     ns = {"bf_pn_collect": collect, "bf_pn_step": step, "bf_pn_get": get, "bf_pn_error": error,
           "bf_pn_update": table}
     unit_text = "1" if current_unit.dim is DIMENSIONLESS else repr(current_unit)
