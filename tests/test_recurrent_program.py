@@ -124,7 +124,6 @@ def _own_model(w0, v0):
 
 @needs_compiler
 def test_the_generated_update_trains_a_users_own_model_as_the_runtime_learner_does(tmp_path):
-    import brian2 as b2
     from brian2 import volt as V
 
     from brianforce.devices.activation import activate, build, restore_runtime
