@@ -62,10 +62,19 @@ def _multiple(x: float, step: float) -> bool:
     return abs(x / step - round(x / step)) < 1e-6
 
 
+def _off_grid(stim: float, window: float, steps: dict):
+    """The first (what, length, step name, step) whose length is not a whole multiple of the step, or None."""
+    for what, x in (("stim_duration", stim), ("the target window", window)):
+        for name, step in steps.items():
+            if not _multiple(x, step):
+                return what, x, name, step
+    return None
+
+
 def on_the_update_grid(stim: float, window: float, steps) -> bool:
     """Whether the stimulus and the window (s) are whole multiples of every step in ``steps`` (s), as a
     program's trial tables need."""
-    return all(_multiple(x, step) for x in (stim, window) for step in steps)
+    return _off_grid(stim, window, dict(enumerate(steps))) is None
 
 
 def trial_schedule(n_repeats: int, n_conditions: int) -> np.ndarray:
@@ -124,11 +133,11 @@ def run_recurrent_program(network, build_kwargs: dict, plan: TrialPlan, *, inter
     drive = plan.drive is not None
     ext_step = float(plan.drive_dt) if drive else interval
     trial_s = stim + window
-    for what, x in (("stim_duration", stim), ("the target window", window)):
-        for step_name, step in (("learn_every", interval), ("drive_dt", ext_step), ("dt", dt)):
-            if not _multiple(x, step):
-                raise ValueError(f"a generated-code fit needs {what} ({x} s) to be a multiple of {step_name} "
-                                 f"({step} s); train at runtime instead")
+    off = _off_grid(stim, window, {"learn_every": interval, "drive_dt": ext_step, "dt": dt})
+    if off is not None:
+        what, x, step_name, step = off
+        raise ValueError(f"a generated-code fit needs {what} ({x} s) to be a multiple of {step_name} "
+                         f"({step} s); train at runtime instead")
     runs = conditions.size
     total = runs * trial_s
 
