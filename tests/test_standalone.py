@@ -62,11 +62,18 @@ def test_generated_rls_runtime_cython_equals_network_operation(runtime_reference
     assert _spike_pairs(test, 5e-5, 1.0) == _spike_pairs(ref_test, 5e-5, 1.0) and len(test.spike_t) > 10
 
 
-def test_generated_rls_cpp_standalone_equals_network_operation(runtime_reference, cache_dir, tmp_path):
-    ref, ref_test = runtime_reference
+@pytest.fixture(scope="module")
+def single_thread_program(cache_dir):
+    """The same network trained in one ``cpp_standalone`` program, RLS on one thread."""
     tr = StandaloneFORCETrainer(100, seed=3, record_dt=0.1 * ms, n_record=100, device="cpp_standalone",
-                                directory=cache_dir / "trainer_n100")
-    tr.fit(TASK, settle=20 * ms, train=60 * ms, test=20 * ms)
+                                rls_threads=1, directory=cache_dir / "trainer_n100")
+    return tr.fit(TASK, settle=20 * ms, train=60 * ms, test=20 * ms)
+
+
+def test_generated_rls_cpp_standalone_equals_network_operation(runtime_reference, single_thread_program,
+                                                               tmp_path):
+    ref, ref_test = runtime_reference
+    tr = single_thread_program
     _assert_same_training(ref, tr)
     test = tr.predict(20 * ms)
     assert len(test.spike_t) > 10
@@ -113,14 +120,18 @@ def test_synapses_rls_backend_cpp_standalone_equals_network_operation(runtime_re
     assert _spike_pairs(test, 5e-5, 1.0) == _spike_pairs(ref_test, 5e-5, 1.0)
 
 
-def test_threaded_generated_rls_equals_network_operation(runtime_reference, cache_dir):
+def test_threaded_generated_rls_equals_network_operation(runtime_reference, single_thread_program, cache_dir):
     """OpenMP for Brian2's code (parallel calls of the collecting function) and the RLS pass
-    split over 3 threads (per-thread P r accumulators): same training up to round-off."""
+    split over 3 threads: same training as at runtime up to round-off, and the same bits as on one
+    thread (the pass is dealt to a fixed number of lanes, whatever the number of threads)."""
     ref, _ = runtime_reference
     tr = StandaloneFORCETrainer(100, seed=3, record_dt=0.1 * ms, n_record=100, device="cpp_standalone",
                                 threads=2, rls_threads=3, directory=cache_dir / "trainer_n100_threads")
     tr.fit(TASK, settle=20 * ms, train=60 * ms, test=0 * ms)
     _assert_same_training(ref, tr)
+    np.testing.assert_array_equal(np.asarray(tr.decoder_ / second),
+                                  np.asarray(single_thread_program.decoder_ / second))
+    np.testing.assert_array_equal(tr.history_.errors, single_thread_program.history_.errors)
 
 
 def test_rls_backend_choice_is_checked():

@@ -32,6 +32,7 @@ from brianforce.devices.force_program import RLS_KINDS, STANDALONE_PREFIX, STATE
 from brianforce.devices.project import build_project
 from brianforce.io import ModelFileError, atomic_savefig, atomic_savez, atomic_write_text, load_arrays, save_arrays
 from brianforce.errors import refuse_if_diverged
+from brianforce.learning.codegen import rls_threads_for
 from brianforce.learning.targets import divergence_scale
 from brianforce.methods.force import (MODEL_KIND, FORCETrainer, SimulationResult, TrainingDiverged,
                                      TrainingHistory, as_task)
@@ -73,10 +74,12 @@ class StandaloneFORCETrainer:
         recompiles nothing, whatever its seed; other durations recompile the files that hold them.
     threads : int
         OpenMP threads of the standalone program (0: none).
-    rls_threads : int
-        Threads (``std::thread``) splitting the ``P r`` pass of the C++ RLS update
-        (``rls='function'`` under ``cpp_standalone``; ignored elsewhere). With more than one
-        the additions happen in another order: equal to round-off, not bit for bit.
+    rls_threads : int, optional
+        Threads (``std::thread``) sharing the ``P r`` pass of the C++ RLS update
+        (``rls='function'`` under ``cpp_standalone``; ignored elsewhere); by default one per 1000
+        neurons, at most the usable CPUs and 8
+        (:func:`~brianforce.learning.codegen.default_rls_threads`). The result is the same bits for
+        every number.
     rls : {'function', 'synapses'}, optional
         How the RLS update is generated. ``'function'`` (default except under Brian2CUDA):
         a user function with C++/Cython code holding a dense ``P`` (upper triangle, the
@@ -111,7 +114,7 @@ class StandaloneFORCETrainer:
     """
 
     def __init__(self, n_neurons: int = 2000, n_outputs: int = 1, *, device: str = "cpp_standalone",
-                 directory=None, threads: int = 0, rls: str | None = None, rls_threads: int = 1, **kwargs):
+                 directory=None, threads: int = 0, rls: str | None = None, rls_threads: int | None = None, **kwargs):
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         if rls is None:
@@ -122,14 +125,12 @@ class StandaloneFORCETrainer:
             raise NotImplementedError("the 'function' RLS backend has C++ and Cython implementations only; "
                                       "use rls='synapses' under cuda_standalone")
         self.rls = rls
-        if isinstance(rls_threads, bool) or not isinstance(rls_threads, (int, np.integer)) or rls_threads < 1:
-            raise ValueError(f"rls_threads must be an integer >= 1, got {rls_threads!r}")
-        self.rls_threads = int(rls_threads)
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
             raise ValueError(f"threads must be an integer >= 0, got {threads!r}")
         self._name = kwargs.get("name")
         self._base = FORCETrainer(n_neurons, n_outputs, **kwargs)
         self.config = self._base.config
+        self.rls_threads = rls_threads_for(rls_threads, self.config.n_neurons)
         self.device = device
         self.directory = directory
         self.threads = int(threads)

@@ -21,6 +21,7 @@ from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.io import load_arrays, save_arrays
 from brianforce.memory import force_network_bytes, require_memory
 from brianforce.neurons import LIFParams
+from brianforce.learning.codegen import rls_threads_for
 from brianforce.learning.rls import RLS, regularisation_from
 from brianforce.seeding import check_seed, rng_for
 from brianforce.networks.force_lif import build_force_network, decoder_view, require_runtime_device
@@ -113,6 +114,10 @@ class FORCETrainer:
     device : {'auto', 'runtime', 'cpp_standalone'}
         Where :meth:`fit` trains a new network (see above); ``'cpp_standalone'`` refuses to continue
         the training of a network that has already run.
+    rls_threads : int, optional
+        Threads sharing the RLS update in a program (by default one per 1000 neurons, at most the
+        usable CPUs and 8: :func:`~brianforce.learning.codegen.default_rls_threads`); the result is
+        the same bits for every number. At runtime the update uses one BLAS thread.
     name : str
         Prefix of the names of its Brian2 objects (``{name}_neurons``, ``{name}_recurrent``,
         ``{name}_readout``, ``{name}_decoder``, ``{name}_network`` and the monitors of each run): ASCII
@@ -164,7 +169,7 @@ class FORCETrainer:
                  rls_interval=2.5 * ms, dt=0.05 * ms, tau_m=10 * ms, tau_ref=2 * ms, tau_r=2 * ms,
                  tau_d=20 * ms, v_th=-40 * mV, v_reset=-65 * mV, bias=-40 * mV, normalised: bool = False,
                  divergence_factor: float = 100.0, n_record: int = 100, record_dt=0.5 * ms, seed: int = 0,
-                 device: str = "auto", name: str = "force"):
+                 device: str = "auto", rls_threads: int | None = None, name: str = "force"):
         name = _object_prefix(name)
         if device not in TRAINER_DEVICES:
             raise ValueError(f"device must be one of {TRAINER_DEVICES}, got {device!r}")
@@ -195,6 +200,7 @@ class FORCETrainer:
                               regularisation_from(reg, alpha), interval, dt_si, bool(normalised),
                               float(divergence_factor), int(min(n_record, n_neurons)), record,
                               check_seed(seed), lif)
+        self.rls_threads = rls_threads_for(rls_threads, self.config.n_neurons)
         self.name = name
         self._net = None
         self.blas_threads = 1
@@ -414,7 +420,8 @@ class FORCETrainer:
         limit = c.divergence_factor * divergence_scale(self.task_, settle_s, settle_s + train_s)
         w0 = time.perf_counter()
         run = run_force_program(c, weights, eta, v0, self.task_, settle_s, train_s, test_s, limit,
-                                device="cpp_standalone", report=report if isinstance(report, str) else None,
+                                device="cpp_standalone", rls_threads=self.rls_threads,
+                                report=report if isinstance(report, str) else None,
                                 n_traced=n_traced, record_spikes=record_spikes, want_P=True)
         self._build(weights, eta, run.phi, v0, P=run.P)     # P adopted: one copy of it in memory
         mark_as_run(self._net)

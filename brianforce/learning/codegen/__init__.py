@@ -18,7 +18,9 @@ The functions share buffers (namespace arrays):
   last update; ``bf_rls_readout(k, which)`` — ``z`` (0) or ``u`` (1) of the new decoder.
 
 A divergent update (non-finite error or ``|e| > limit``) freezes the decoder and records the
-update index (``state[3]``).
+update index (``state[3]``). The C++ ``P r`` pass deals the triangle's rows to a fixed number of
+lanes (8), each with its own accumulator, summed in lane order; threads run lanes, so the result is
+the same bits for any ``rls_threads``.
 
 References
 ----------
@@ -28,17 +30,42 @@ training. Nat Commun 8:2208.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 from brian2 import Function
 
-__all__ = ["read_source", "RLSFunctions", "rls_functions", "current_P", "read_dumped_P", "STATE_FIELDS"]
+from brianforce.checks import as_count
+
+__all__ = ["read_source", "RLSFunctions", "rls_functions", "current_P", "read_dumped_P", "STATE_FIELDS",
+           "default_rls_threads", "rls_threads_for", "MAX_RLS_THREADS"]
 
 #: Meaning of the entries of the shared ``state`` buffer.
 STATE_FIELDS = ("unused", "update_index", "diverged", "diverged_at_update", "limit", "reg", "n", "k",
                 "normalised", "n_applied", "c_pending", "threads", "dump_at_update")
+
+
+#: Lanes of the C++ ``P r`` pass, so the most threads that can share it.
+MAX_RLS_THREADS = 8
+#: Features per thread below which a thread is not worth starting for each update.
+_FEATURES_PER_THREAD = 1000
+
+
+def default_rls_threads(n: int) -> int:
+    """Threads for the C++ RLS pass over ``n`` features: one per 1000 features, at most the CPUs
+    this process may use and :data:`MAX_RLS_THREADS`. The number changes the speed, not the result."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:                                # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_RLS_THREADS, int(n) // _FEATURES_PER_THREAD))
+
+
+def rls_threads_for(value, n: int) -> int:
+    """``value`` checked (an integer >= 1), or :func:`default_rls_threads` of ``n`` for ``None``."""
+    return default_rls_threads(n) if value is None else as_count(value, "rls_threads", minimum=1)
 
 
 def read_source(name: str) -> str:

@@ -51,22 +51,33 @@ static inline void bf_rls_row(double* __restrict__ P, const double* __restrict__
     Pr[a] += acc;
 }
 
-/* Thread t of T takes the row pairs p with p mod 2T in {t, 2T-1-t} (long and short rows
-   alternate, so every thread gets about the same share of the triangle). */
+/* The triangle's row pairs are dealt to BF_RLS_LANES lanes: lane l takes the pairs p with
+   p mod 2L in {l, 2L-1-l} (long and short rows alternate, so every lane gets about the same share),
+   each lane with its own P r accumulator, and the lanes are summed in lane order. A lane is the unit
+   of work of a thread, so the result is the same bits for every number of threads. */
+static const int BF_RLS_LANES = 8;
+
+static void bf_rls_lane(double* P, const double* r, const double* pp, double cprev, double* Prl, int N, int l)
+{
+    const int pairs = N / 2, L = BF_RLS_LANES;
+    for (int base = 0; base < pairs; base += 2 * L) {
+        if (base + l < pairs) bf_rls_pair(P, r, pp, cprev, Prl, N, 2 * (base + l));
+        if (base + 2 * L - 1 - l < pairs) bf_rls_pair(P, r, pp, cprev, Prl, N, 2 * (base + 2 * L - 1 - l));
+    }
+    if (l == 0 && N % 2) bf_rls_row(P, r, pp, cprev, Prl, N, N - 1);
+}
+
+/* Thread t of T runs the lanes t, t + T, ... */
 static void bf_rls_worker(double* P, const double* r, const double* pp, double cprev, double* Prt,
                           int N, int t, int T)
 {
-    const int pairs = N / 2;
-    for (int p = 0; p < pairs; p++) {
-        const int m = p % (2 * T);
-        if (m == t || m == 2 * T - 1 - t) bf_rls_pair(P, r, pp, cprev, Prt, N, 2 * p);
-    }
+    for (int l = t; l < BF_RLS_LANES; l += T) bf_rls_lane(P, r, pp, cprev, Prt + (size_t)l * N, N, l);
 }
 
 /* One RLS update. The rank-1 update of P from the previous update (P -= c' Pr' Pr'^T) is
    deferred and fused with this update's P r pass, so P (upper triangle) is read and written
-   once per update. S[11] > 1 splits the pass over that many threads (each with its own Pr
-   accumulator, summed afterwards: same result up to the order of the additions). */
+   once per update. S[11] > 1 splits the pass over that many threads (at most BF_RLS_LANES; the
+   result does not depend on the number). */
 static void bf_rls_update()
 {
     double* S = _namespace_bf_rls_state;
@@ -98,24 +109,17 @@ static void bf_rls_update()
     double* __restrict__ Pr = &_bf_rls_Pr[0];
     double* __restrict__ pp = &_bf_rls_Pprev[0];
     const double cprev = S[10];
-    const int T = std::max(1, std::min((int)S[11], N / 16 > 0 ? N / 16 : 1));
+    const int T = std::max(1, std::min((int)S[11], BF_RLS_LANES));
+    _bf_rls_Prt.assign((size_t)BF_RLS_LANES * N, 0.0);
+    std::vector<std::thread> pool;
+    for (int t = 1; t < T; t++)
+        pool.emplace_back(bf_rls_worker, P, r, pp, cprev, &_bf_rls_Prt[0], N, t, T);
+    bf_rls_worker(P, r, pp, cprev, &_bf_rls_Prt[0], N, 0, T);
+    for (auto& th : pool) th.join();
     for (int a = 0; a < N; a++) Pr[a] = 0.0;
-    if (T == 1) {
-        int a = 0;
-        for (; a + 1 < N; a += 2) bf_rls_pair(P, r, pp, cprev, Pr, N, a);
-        if (a < N) bf_rls_row(P, r, pp, cprev, Pr, N, a);
-    } else {
-        _bf_rls_Prt.assign((size_t)T * N, 0.0);
-        std::vector<std::thread> pool;
-        for (int t = 1; t < T; t++)
-            pool.emplace_back(bf_rls_worker, P, r, pp, cprev, &_bf_rls_Prt[(size_t)t * N], N, t, T);
-        bf_rls_worker(P, r, pp, cprev, &_bf_rls_Prt[0], N, 0, T);
-        if (N % 2) bf_rls_row(P, r, pp, cprev, &_bf_rls_Prt[0], N, N - 1);
-        for (auto& th : pool) th.join();
-        for (int t = 0; t < T; t++) {
-            const double* __restrict__ Pt = &_bf_rls_Prt[(size_t)t * N];
-            for (int a = 0; a < N; a++) Pr[a] += Pt[a];
-        }
+    for (int l = 0; l < BF_RLS_LANES; l++) {
+        const double* __restrict__ Pl = &_bf_rls_Prt[(size_t)l * N];
+        for (int a = 0; a < N; a++) Pr[a] += Pl[a];
     }
     double rPr = 0.0;
     for (int a = 0; a < N; a++) rPr += r[a] * Pr[a];
