@@ -47,6 +47,22 @@ def test_save_load_roundtrip_gives_identical_output(trained, tmp_path):
     np.testing.assert_array_equal(loaded.decoder_, trained.decoder_)
 
 
+def test_a_loaded_model_trains_on_as_the_saved_one_would(tmp_path):
+    """Saved with its RLS state, a model continues training where it stopped, at runtime: the same
+    decoder as the trainer that never stopped, up to round-off."""
+    task = sinusoid(5.0)
+    kept = FORCETrainer(100, seed=0).fit(task, settle=10 * ms, train=20 * ms)
+    path = kept.save(tmp_path / "force.npz", include_rls_state=True)
+    loaded = FORCETrainer.load(path, name="loaded")
+    phi_saved = np.asarray(loaded.decoder_ / second).copy()
+    loaded.fit(task, settle=0 * ms, train=20 * ms)
+    kept.fit(task, settle=0 * ms, train=20 * ms)
+    assert loaded.device_ == "runtime" and loaded.rls_.n_updates == 8      # 20 ms every 2.5 ms
+    phi, phi_kept = np.asarray(loaded.decoder_ / second), np.asarray(kept.decoder_ / second)
+    assert np.abs(phi - phi_saved).max() > 0.01 * np.abs(phi_kept).max()      # it did learn on
+    np.testing.assert_allclose(phi, phi_kept, rtol=0, atol=1e-9 * np.abs(phi_kept).max())
+
+
 def test_tampered_model_file_is_rejected(trained, tmp_path):
     path = trained.save(tmp_path / "force.npz")
     with np.load(path) as f:

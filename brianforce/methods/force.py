@@ -514,6 +514,8 @@ class FORCETrainer:
             n = cfg["n_neurons"]
             self = cls.__new__(cls)
             self.config = _Config(**cfg, lif=lif)
+            self.device = "auto"                # a network that has run trains on at runtime
+            self.rls_threads = rls_threads_for(None, n)
             self.name = prefix
             self._net = None
             self.blas_threads = 1
