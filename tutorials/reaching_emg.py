@@ -117,7 +117,7 @@ print("inputs", tr.inputs.shape, "targets", tr.targets.shape, "EMG window (sampl
 #    = 10 mV); the EMG is read out from y. RLS (P(0) = `alpha`·I, `alpha` = 1) updates w and the
 #    output weights at random times, every `update_interval` = 2 ms on average. Training runs
 #    `n_forced` = 5 trials driven by the teacher's factors, `n_mean` = 10 trials that measure and
-#    remove each neuron's mean input, 5 more settling trials, then `n_rls` = 100 closed-loop RLS
+#    remove each neuron's mean input, 5 more settling trials, then `n_rls` = 200 closed-loop RLS
 #    trials in which the drive is perturbed by an Ornstein-Uhlenbeck noise (`forcing_noise` 0.1
 #    of each factor's SD, correlation time 50 ms) while the target stays ỹ, so that the learned
 #    loop pulls perturbed activity back onto the teacher's trajectory. Every trial starts from
