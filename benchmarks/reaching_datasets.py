@@ -26,7 +26,9 @@ def row(recipe: str, summary: dict, wall_s: float) -> dict:
     d, t, s = summary["data"], summary["teacher"], summary["student"]
     if d["synthetic"]:
         raise RuntimeError(f"{recipe} ran on the synthetic look-alike, not on recorded data: check --data")
-    return {"date": time.strftime("%Y-%m-%d %H:%M"), "dataset": dataset, "recipe": recipe, "seed": summary["seed"], "n_conditions": d["n_conditions"], "n_bins": d["n_bins"],
+    name = Path(recipe)
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "dataset": dataset,
+            "recipe": f"{name.parent.name}/{name.name}", "seed": summary["seed"], "n_conditions": d["n_conditions"], "n_bins": d["n_bins"],
             "bin_s": d["bin_s"], "n_channels": d["n_channels"], "teacher_r2": round(t["r2_overall"], 4),
             "teacher_r2_min": round(t["r2_min"], 4), "student_r2": round(s["r2_trial_averaged"], 4),
             "student_r2_min": round(s["r2_trial_averaged_min"], 4), "isi_cv_median": round(s["isi_cv_median"], 3),

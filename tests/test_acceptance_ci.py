@@ -14,8 +14,9 @@ and XOR (their rate networks meet >= 95 %, but the LIF transfer fails for some n
 the full one included: Go/NoGo 7/10 at the tuning seeds at ci size, 2/5 at seeds 101-105 at full size;
 XOR 3/5 at full size; XOR's rate training alone takes 80-90 s); the DePasquale oscillation (principal
 angle < 15 deg at 1/5 of the seeds 101-105 at full size) and its Dale's-law variant (a Dale run takes
-17-41 min at full size); reaching EMG (2-muscle spiking R^2 > 0.85 at 3/5 of the seeds 101-105; the
-13-muscle ci size gives negative R^2); Newton & Nicola (closed-loop transfer within 2x at 1/5).
+17-41 min at full size); reaching EMG (5/5 at full size, 5-6 min a run, but the reduced sizes tried miss:
+the tutorial's fast size reaches spiking R^2 0.53, the 13-muscle ci size a negative R^2); Newton & Nicola
+(closed-loop transfer within 2x at 1/5).
 """
 import os
 
