@@ -108,7 +108,7 @@ else:
         out.update(rls_s=t["rls_s"], device=tr.device_)
     elif kind == "cpp_standalone-1thread":
         from brianforce.methods.force import FORCETrainer
-        tr = FORCETrainer(n, seed=seed, normalised=True)
+        tr = FORCETrainer(n, seed=seed, normalised=True, rls_threads=1)
         tr.fit(sinusoid(5.0), settle=settle * second, train=train * second, test=test * second)
         res = tr.test_result_
         t = tr.timings_
