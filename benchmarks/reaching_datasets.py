@@ -28,8 +28,8 @@ def row(recipe: str, summary: dict, wall_s: float) -> dict:
         raise RuntimeError(f"{recipe} ran on the synthetic look-alike, not on recorded data: check --data")
     name = Path(recipe)
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "dataset": dataset,
-            "recipe": f"{name.parent.name}/{name.name}", "seed": summary["seed"], "n_conditions": d["n_conditions"], "n_bins": d["n_bins"],
-            "bin_s": d["bin_s"], "n_channels": d["n_channels"], "teacher_r2": round(t["r2_overall"], 4),
+            "recipe": f"{name.parent.name}/{name.name}", "seed": summary["seed"], "n_conditions": d["n_conditions"],
+            "n_bins": d["n_bins"], "bin_s": d["bin_s"], "n_channels": d["n_channels"], "teacher_r2": round(t["r2_overall"], 4),
             "teacher_r2_min": round(t["r2_min"], 4), "student_r2": round(s["r2_trial_averaged"], 4),
             "student_r2_min": round(s["r2_trial_averaged_min"], 4), "isi_cv_median": round(s["isi_cv_median"], 3),
             "isi_cv_fraction_above_0.5": round(s["isi_cv_fraction_above_0.5"], 3), "wall_s": round(wall_s, 1)}
