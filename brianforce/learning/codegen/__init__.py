@@ -31,6 +31,7 @@ training. Nat Commun 8:2208.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -47,10 +48,17 @@ STATE_FIELDS = ("unused", "update_index", "diverged", "diverged_at_update", "lim
                 "normalised", "n_applied", "c_pending", "threads", "dump_at_update")
 
 
-#: Lanes of the C++ ``P r`` pass, so the most threads that can share it.
-MAX_RLS_THREADS = 8
+def read_source(name: str) -> str:
+    """Text of a generated-code source shipped with the package (``rls_step.cpp``, …)."""
+    return resources.files(__package__).joinpath(name).read_text()
+
+
 #: Features per thread below which a thread is not worth starting for each update.
 _FEATURES_PER_THREAD = 1000
+
+
+#: Lanes of the C++ ``P r`` pass (``BF_RLS_LANES`` in ``rls_step.cpp``), so the most threads that can share it.
+MAX_RLS_THREADS = int(re.search(r"BF_RLS_LANES = (\d+);", read_source("rls_step.cpp")).group(1))
 
 
 def default_rls_threads(n: int) -> int:
@@ -66,11 +74,6 @@ def default_rls_threads(n: int) -> int:
 def rls_threads_for(value, n: int) -> int:
     """``value`` checked (an integer >= 1), or :func:`default_rls_threads` of ``n`` for ``None``."""
     return default_rls_threads(n) if value is None else as_count(value, "rls_threads", minimum=1)
-
-
-def read_source(name: str) -> str:
-    """Text of a generated-code source shipped with the package (``rls_step.cpp``, …)."""
-    return resources.files(__package__).joinpath(name).read_text()
 
 
 @dataclass
