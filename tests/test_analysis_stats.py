@@ -7,7 +7,7 @@ from scipy import stats
 from scipy.linalg import subspace_angles
 
 from brianforce.analysis.population import (PCAResult, fano_factor, isi_cv, normalised_error, pca,
-                                       principal_angles, r_squared)
+                                       principal_angles, r_squared, variance_outside_span)
 
 
 def test_analysis_stats_is_numpy_only():
@@ -164,6 +164,24 @@ def test_principal_angles_between_pcas():
         principal_angles(np.ones((3, 1)), np.ones((4, 1)))
     with pytest.raises(ValueError, match="zeros"):
         principal_angles(np.zeros((3, 1)), np.ones((3, 1)))
+
+
+def test_variance_outside_span_against_least_squares():
+    rng = np.random.default_rng(8)
+    basis = rng.normal(size=(200, 3))
+    inside = basis @ rng.normal(size=(3, 5))
+    assert variance_outside_span(inside + 4.0, basis)["fraction"] < 1e-20   # means are removed
+    X = inside + rng.normal(size=(200, 5))
+    out = variance_outside_span(X, basis)
+    Xc = X - X.mean(0)
+    design = np.column_stack([np.ones(200), basis])               # independent: regression with intercept
+    res = X - design @ np.linalg.lstsq(design, X, rcond=None)[0]
+    assert np.isclose(out["fraction"], np.sum(res ** 2) / np.sum(Xc ** 2))
+    assert np.allclose(out["per_feature"], np.sum(res ** 2, 0) / np.sum(Xc ** 2, 0))
+    assert np.isclose(out["top_direction"], np.linalg.norm(res, 2) ** 2 / np.sum(Xc ** 2))
+    assert 0 < out["top_direction"] < out["fraction"] < 1
+    with pytest.raises(ValueError, match="samples"):
+        variance_outside_span(X, basis[:100])
 
 
 # --------------------------------------------------------------------------- spiking statistics

@@ -93,3 +93,30 @@ def test_recipe_student_kwargs_refuses_what_it_cannot_map():
         recipe_student_kwargs({"calibration_copies": 3})
     with pytest.raises(DimensionMismatchError, match="tau_d"):
         recipe_student_kwargs({"tau_d": "20 mV"})
+
+
+def test_population_metrics_report_what_sets_the_angle():
+    """The student's PC time courses against the teacher's: identical activity gives zero angles and
+    leaves outside the teacher's top PCs exactly what they do not explain; a rectified copy adds variance outside them, carried by the
+    neurons that sit near threshold; the odd/even split-half angle is reported only with two or more
+    trials per condition."""
+    from brianforce.experiments.depasquale import population_metrics
+
+    rng = np.random.default_rng(3)
+    t = np.linspace(0, 1, 400, endpoint=False)
+    factors = np.stack([np.sin(2 * np.pi * f * t + p) for f, p in ((1, 0), (2, 1), (3, 2))], 1)
+    teacher = np.tanh(factors @ rng.normal(size=(3, 40)))
+    drive = factors @ rng.normal(size=(3, 60)) + np.linspace(-2, 2, 60)
+    student = np.maximum(drive, 0.0)                    # rectified: low-offset neurons are most nonlinear
+    trials = lambda x, n: np.repeat(x[None], n, 0) + rng.normal(0, 1e-3, (n, *x.shape))  # noqa: E731
+    same = population_metrics(trials(teacher, 4), trials(teacher, 4), np.zeros(4), n_pcs=3)
+    assert max(same["principal_angles_deg"]) < 1.0
+    assert np.isclose(same["student_variance_outside_teacher_pcs"], 1 - same["teacher_top_pcs_variance"], atol=1e-3)
+    assert same["student_split_half_median_angle_deg"] < 1.0
+    rect = population_metrics(trials(student, 4), trials(teacher, 4), np.zeros(4), n_pcs=3)
+    assert rect["student_variance_outside_teacher_pcs"] > 0.01
+    assert rect["student_variance_outside_teacher_pcs_top_direction"] <= rect["student_variance_outside_teacher_pcs"]
+    assert rect["outside_fraction_rate_correlation"] < 0
+    assert len(rect["student_pc_variance_ratios"]) == len(rect["teacher_pc_variance_ratios"]) == 3
+    one = population_metrics(trials(student, 2), trials(teacher, 2), np.array([0, 1]), n_pcs=3)
+    assert one["student_split_half_median_angle_deg"] is None

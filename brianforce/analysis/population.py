@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["normalised_error", "r_squared", "PCAResult", "pca", "principal_angles", "isi_cv", "isi_cv_by_neuron",
+__all__ = ["normalised_error", "r_squared", "PCAResult", "pca", "principal_angles", "variance_outside_span",
+           "isi_cv", "isi_cv_by_neuron",
            "fano_factor", "nanmedian_or_none", "gaussian_smooth", "time_correlations"]
 
 
@@ -250,6 +251,41 @@ def principal_angles(A, B) -> np.ndarray:
     sin = np.sort(np.concatenate([sin, np.zeros(max(0, k - sin.size))]))[:k]          # ascending
     ang = np.where(cos ** 2 >= 0.5, np.arcsin(sin), np.arccos(cos))
     return np.sort(np.degrees(ang))
+
+
+def variance_outside_span(X, basis) -> dict:
+    """How much of the variance of ``X`` lies outside the column span of ``basis``.
+
+    ``X`` (samples, features) and ``basis`` (samples, k) are mean-centred per column; each of
+    ``X``'s columns is split into its projection onto the span of ``basis`` and the residual. Used to ask which part
+    of one network's activity has no counterpart among another network's PC time courses
+    (both recorded over the same samples, e.g. conditions × time).
+
+    Returns
+    -------
+    dict
+        ``fraction``: residual variance / total variance; ``top_direction``: the share of the
+        total variance along the residual's largest direction; ``per_feature`` (features,): each
+        feature's residual fraction (NaN where a feature does not vary).
+    """
+    X = _finite(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be (samples, features), got shape {X.shape}")
+    basis = _finite(basis, "basis")
+    q = _basis(basis - basis.mean(axis=0), "basis")        # variation about the mean, as for X
+    if q.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but basis has {q.shape[0]} rows")
+    Xc = X - X.mean(axis=0)
+    total = float(np.sum(Xc ** 2))
+    if total == 0:
+        raise ValueError("X has zero variance")
+    res = Xc - q @ (q.T @ Xc)
+    per = np.sum(Xc ** 2, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_feature = np.where(per > 0, np.sum(res ** 2, axis=0) / per, np.nan)
+    top = np.linalg.svd(res, compute_uv=False)[0] ** 2 if res.size else 0.0
+    return {"fraction": float(np.sum(res ** 2) / total), "top_direction": float(top / total),
+            "per_feature": per_feature}
 
 
 def _trains(spike_trains):

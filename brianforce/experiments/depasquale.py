@@ -38,7 +38,7 @@ import numpy as np
 
 from brianforce.analysis.metrics import circular_lag, lag_drift
 from brianforce.analysis.population import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
-                             principal_angles)
+                                            principal_angles, variance_outside_span)
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.config import (COMMON_EXPERIMENT_KEYS, RecipeError, check_keys, check_sections, load_recipe,
                                parse_quantity, recipe_seconds)
@@ -78,18 +78,41 @@ def population_metrics(student_rates, teacher_rates, labels, n_pcs: int = 10) ->
     per condition (``labels``), concatenated in time, and each reduced to its top ``n_pcs``
     PCs. The two networks live in different neuron spaces, so the subspaces compared are the
     spans of the PC *time courses* (T·n_conditions × n_pcs) — the factor trajectories.
+
+    Next to the angles, what sets them: each network's variance per PC; the part of the
+    student's variance outside the span of the teacher's top PC time courses (in all, along its
+    largest direction, and its per-neuron correlation with the mean rate); and, where every
+    condition has at least 2 trials, the median angle between the student's top PC time courses
+    of its odd and its even trials — the angle that trial-to-trial noise alone gives.
     """
+    labels = np.asarray(labels)
     conds = np.unique(labels)
     s = np.concatenate([student_rates[labels == c].mean(0) for c in conds])
     t = np.concatenate([teacher_rates[labels == c].mean(0) for c in conds])
     k = int(min(n_pcs, s.shape[1], t.shape[1], s.shape[0] - 1))
     ps, pt = pca(s, n_components=k), pca(t, n_components=k)
     angles = principal_angles(ps.transform(s), pt.transform(t))
-    return {"n_pcs": k,
-            "student_top_pcs_variance": float(ps.explained_variance_ratio.sum()),
-            "teacher_top_pcs_variance": float(pt.explained_variance_ratio.sum()),
-            "principal_angles_deg": angles.tolist(),
-            "median_principal_angle_deg": float(np.median(angles))}
+    outside = variance_outside_span(s, pt.transform(t))
+    per, rate = outside["per_feature"], s.mean(0)
+    ok = np.isfinite(per)
+    out = {"n_pcs": k,
+           "student_top_pcs_variance": float(ps.explained_variance_ratio.sum()),
+           "teacher_top_pcs_variance": float(pt.explained_variance_ratio.sum()),
+           "student_pc_variance_ratios": ps.explained_variance_ratio.tolist(),
+           "teacher_pc_variance_ratios": pt.explained_variance_ratio.tolist(),
+           "principal_angles_deg": angles.tolist(),
+           "median_principal_angle_deg": float(np.median(angles)),
+           "student_variance_outside_teacher_pcs": outside["fraction"],
+           "student_variance_outside_teacher_pcs_top_direction": outside["top_direction"],
+           "outside_fraction_rate_correlation": (float(np.corrcoef(per[ok], rate[ok])[0, 1])
+                                                 if ok.sum() > 2 else None),
+           "student_split_half_median_angle_deg": None}
+    if all(np.sum(labels == c) >= 2 for c in conds):
+        halves = [np.concatenate([student_rates[labels == c][h::2].mean(0) for c in conds]) for h in (0, 1)]
+        pa, pb = (pca(x, n_components=k) for x in halves)
+        out["student_split_half_median_angle_deg"] = float(np.median(
+            principal_angles(pa.transform(halves[0]), pb.transform(halves[1]))))
+    return out
 
 
 def phase_aligned_errors(outputs, targets, *, return_shifts: bool = False):
