@@ -289,6 +289,15 @@ def test_lif_phase_lead_is_no_discretisation_or_filter_artefact():
     assert base["spiking_rate_hz"] == pytest.approx(base["rate_model_hz"], rel=0.05)
 
 
+def test_membrane_noise_removes_locking_and_keeps_the_lead():
+    """A strongly driven noise-free neuron locks to the drive and shows no lead; membrane noise, as a
+    network's irregular input gives, unlocks it and the spikes lead the f–I rate again."""
+    locked = lif_phase_lead(0.0, 15e-3, duration=2.0, transient=0.5)
+    assert locked["lead_s"] < 0.5e-3
+    leads = [lif_phase_lead(0.0, 15e-3, noise=2e-3, seed=s, duration=2.0, transient=0.5)["lead_s"] for s in range(3)]
+    assert min(leads) > 0.8e-3
+
+
 def test_lead_compensated_rate_network_reduces_to_the_instantaneous_one_and_leads_it():
     comp = MatchedForceComparison(80, alpha=5e-6, G=0.08 * mV * second, rate_dt=0.5 * ms, seed=9)
     task = sinusoid(5.0)

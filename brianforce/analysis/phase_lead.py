@@ -17,13 +17,19 @@ __all__ = ["lif_phase_lead", "unit_lags"]
 
 
 def lif_phase_lead(offset: float, amplitude: float, frequency: float = 5.0, lif=None, dt: float = 5e-5,
-                   duration: float = 4.0, transient: float = 1.0) -> dict:
+                   duration: float = 4.0, transient: float = 1.0, noise: float = 0.0, seed: int = 0) -> dict:
     """Time by which a LIF neuron's filtered spike train leads its stationary f–I rate.
 
     One neuron receives ``I(t) = v_th + offset + amplitude·sin(2π f t)`` (V); its spike
     train and the rate ``f_LIF(I(t))`` of the instantaneous rate model are passed through
     the same double-exponential synaptic filter, and the lead (s, positive = spikes earlier)
     is the shift maximising their cross-correlation. Numpy only.
+
+    Without noise a periodically driven LIF neuron can lock to the drive, and the lead then
+    jumps between locked states. ``noise`` (V) adds membrane noise of that standard deviation
+    (white noise through the membrane, ``σ √(2 dt/τ_m) ξ`` per step, drawn from ``seed``), as
+    the irregular recurrent input of a network does; the rate model keeps the noise-free f–I
+    curve, as the instantaneous rate network does.
 
     Returns
     -------
@@ -39,11 +45,13 @@ def lif_phase_lead(offset: float, amplitude: float, frequency: float = 5.0, lif=
     spikes = np.zeros_like(t)
     v, ref = lif.v_reset, 0.0
     decay = dt / lif.tau_m
+    kicks = (np.random.default_rng(seed).standard_normal(len(t)) * noise * np.sqrt(2 * decay) if noise > 0
+             else np.zeros(len(t)))
     for k in range(len(t)):
         if ref > 0:
             ref -= dt
             continue
-        v += decay * (current[k] - v)
+        v += decay * (current[k] - v) + kicks[k]
         if v >= lif.v_th:
             v, ref = lif.v_reset, lif.tau_ref
             spikes[k] = 1.0 / dt
