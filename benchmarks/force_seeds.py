@@ -16,6 +16,7 @@ import pandas as pd
 
 from brianforce.experiments.cli import run_force_recipe
 from brianforce.config import load_recipe
+from brianforce.io import append_csv_row
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +43,8 @@ def main(argv=None):
                                  rmse_over_amplitude=e, lag_adjusted_correlation=c, output_frequency_hz=f,
                                  passes=bool(e < 0.2 and c > 0.95), mean_rate_hz=m["mean_rate_hz"],
                                  wall_fit_s=s["wall_time_s"]["fit"]))
-            pd.DataFrame(rows).to_csv(out / "force_seeds.csv", index=False)
+            for r in rows[len(rows) - len(m["rmse_over_amplitude"]):]:
+                append_csv_row(out / "force_seeds.csv", r)     # appended, never rewritten
             print(rows[-1], flush=True)
     print(pd.DataFrame(rows).to_string(index=False))
 

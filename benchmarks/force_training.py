@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 from brian2 import second
 
+from brianforce.io import append_csv_row
 from brianforce.networks.reference import run_reference_like
 from brianforce.tasks import sinusoid
 from brianforce.methods.force import FORCETrainer
@@ -77,7 +78,8 @@ def main(argv=None):
     df["machine"] = f"{platform.processor() or platform.machine()} x{os.cpu_count()}"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "force_training.csv", index=False)
+    for r in df.to_dict("records"):
+        append_csv_row(out / "force_training.csv", r)          # appended, never rewritten
     print(df.to_string(index=False))
 
 

@@ -97,9 +97,26 @@ def part_training(seed, out, impls=("cpp_standalone",), threads=(0,), csv_name="
     df["speedup_vs_numpy"] = wall / df["program_wall_s"]
     for k, v in _machine().items():
         df[k] = v
-    df.to_csv(Path(out) / csv_name, index=False)
+    for r in df.to_dict("records"):
+        _append(Path(out) / csv_name, r)
     print(df.to_string(), flush=True)
     return model
+
+
+def _append(path, row: dict) -> None:
+    """Append ``row`` to the results file ``path`` (never rewritten). A row that lacks some of the
+    file's columns (a failed run) gets them empty; an unknown column is refused by ``append_csv_row``."""
+    import csv
+
+    from brianforce.io import append_csv_row
+
+    path = Path(path)
+    if path.exists() and path.stat().st_size:
+        with open(path, newline="") as fh:
+            header = next(csv.reader(fh), [])
+        if set(row) <= set(header):
+            row = {k: row.get(k) for k in header}
+    append_csv_row(path, row)
 
 
 def part_agreement(model, out, device="cpp_standalone", csv_name="standalone_force_agreement.csv"):
@@ -136,7 +153,7 @@ def part_agreement(model, out, device="cpp_standalone", csv_name="standalone_for
                runtime_wall_s=runtime_wall, standalone_compile_s=proj.compile_time,
                standalone_run_wall_s=run.wall_time)
     row.update(_machine())
-    pd.DataFrame([row]).to_csv(Path(out) / csv_name, index=False)
+    _append(Path(out) / csv_name, row)
     print(row, flush=True)
 
 
@@ -205,7 +222,7 @@ def part_scaling(sizes, seed, out, impls=("cpp_standalone", "runtime"), csv_name
             row.update(implementation=impl, n_neurons=n, worker_wall_s=time.perf_counter() - w0, **_machine())
             rows.append(row)
             print(row, flush=True)
-            pd.DataFrame(rows).to_csv(csv, index=False)
+            _append(csv, row)
     return rows
 
 
