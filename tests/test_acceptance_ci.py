@@ -13,15 +13,25 @@ and as shipped (0.213; the shipped recipe passes at 4 of the 5 seeds 101-105); K
 and XOR (their rate networks meet >= 95 %, but the LIF transfer fails for some networks at every size,
 the full one included: Go/NoGo 7/10 at the tuning seeds at ci size, 2/5 at seeds 101-105 at full size;
 XOR 3/5 at full size; XOR's rate training alone takes 80-90 s); the DePasquale oscillation (principal
-angle < 15 deg at 1/5 of the seeds 101-105 at full size) and its Dale's-law variant (a Dale run takes
+angle < 15 deg at 1/5 of the seeds 101-105 at full size; its other criteria hold there, but no reduced size
+keeps the error within 2x the teacher's: at the ci size the teacher itself does not learn the oscillation,
+and with the full teacher, 300 neurons and 40 RLS trials the ratio holds at 2 of 7 tuning seeds,
+ci_size_probes.csv label S300R40) and its Dale's-law variant (a Dale run takes
 17-41 min at full size); reaching EMG (5/5 at full size, 5-6 min a run, but the reduced sizes tried miss:
-the tutorial's fast size reaches spiking R^2 0.53, the 13-muscle ci size a negative R^2); Newton & Nicola
-(closed-loop transfer within 2x at 1/5).
+the tutorial's fast size reaches spiking R^2 0.53, the 13-muscle ci size a negative R^2).
+
+In part: Newton & Nicola, whose transfer within 2x and falling correlation miss at full size (1/5 each at
+seeds 101-105): its ci size, the full sweep's slow-alpha cell, asserts the decoder correlation > 0.8 that
+holds there (5/5). Which criteria a partly asserted recipe asserts is read from its reproduction table, so a
+criterion that starts to miss at full size leaves the assert, and one that starts to hold enters it.
 """
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
@@ -34,21 +44,37 @@ SEED = 111
 #: test workers share the load).
 RECIPES = ("nicola_clopath_van_der_pol", "kimchow_patterns", "kim2019_context", "reaching_m1")
 DEPASQUALE_RECIPES = ("depasquale_integration", "depasquale_classification")
+#: Recipes that miss a criterion at full size at the fresh seeds 101-105: their ci size asserts the
+#: criteria met there (read from the reproduction tables; the missed ones are not asserted).
+PARTIAL_RECIPES = ("newton_nicola_alpha_sweep",)
 RUNS = {run.recipe: run for method in METHODS.values() for run in method.runs}
+REPRODUCTIONS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "reproduce"
 
 
 def test_the_seed_is_fresh_and_every_run_has_criteria():
-    for recipe in RECIPES + DEPASQUALE_RECIPES:
+    for recipe in RECIPES + DEPASQUALE_RECIPES + PARTIAL_RECIPES:
         assert SEED >= 100 and SEED not in (recipe_tuning_seeds(recipe) or ())
         assert RUNS[recipe].criteria
 
 
-def assert_ci_size_meets_every_criterion(recipe, tmp_path):
-    """Run ``recipe`` at size ci and seed :data:`SEED`; assert every criterion of its acceptance run."""
+def met_at_full_size(recipe) -> dict:
+    """``{metric: met}`` for the criteria of ``recipe`` in its reproduction table at the fresh seeds
+    101-105 (``benchmarks/results/reproduce/<method>_full_seeds101-105.csv``)."""
+    method = next(name for name, m in METHODS.items() if any(r.recipe == recipe for r in m.runs))
+    table = pd.read_csv(REPRODUCTIONS / f"{method}_full_seeds101-105.csv")
+    rows = table[table.recipe == recipe]
+    return {m: bool(met) for m, met in zip(rows.metric, rows.meets)}
+
+
+def assert_ci_size_meets_every_criterion(recipe, tmp_path, metrics_judged=None):
+    """Run ``recipe`` at size ci and seed :data:`SEED`; assert every criterion of its acceptance run
+    (or those whose metric is in ``metrics_judged``)."""
     run = RUNS[recipe]
     with threadpool_limits(limits=1, user_api="blas"):
         metrics = run_acceptance(run.kind, recipe, SEED, "ci", tmp_path)["metrics"]
-    judged = [(c, metrics.get(c.metric)) for c in run.criteria]
+    judged = [(c, metrics.get(c.metric)) for c in run.criteria
+              if metrics_judged is None or c.metric in metrics_judged]
+    assert judged
     failed = [f"{c.text}: {c.metric} = {value} (needs {c.rule})" for c, value in judged if not c.passes(value)]
     assert not failed, f"{recipe} at size ci, seed {SEED}: " + "; ".join(failed)
 
@@ -56,3 +82,18 @@ def assert_ci_size_meets_every_criterion(recipe, tmp_path):
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_ci_size_meets_every_criterion_of_the_paper(recipe, tmp_path):
     assert_ci_size_meets_every_criterion(recipe, tmp_path)
+
+
+def test_partly_asserted_recipes_miss_at_full_size_and_the_others_do_not():
+    for recipe in RECIPES + DEPASQUALE_RECIPES:
+        assert all(met_at_full_size(recipe).values()), recipe
+    for recipe in PARTIAL_RECIPES:
+        met = met_at_full_size(recipe)
+        assert any(met.values()) and not all(met.values()), recipe
+        assert set(met) == {c.metric for c in RUNS[recipe].criteria}
+
+
+@pytest.mark.parametrize("recipe", PARTIAL_RECIPES)
+def test_ci_size_meets_the_criteria_met_at_full_size(recipe, tmp_path):
+    met = met_at_full_size(recipe)
+    assert_ci_size_meets_every_criterion(recipe, tmp_path, {m for m, ok in met.items() if ok})
