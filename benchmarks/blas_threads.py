@@ -54,7 +54,8 @@ def main(argv=None):
             with threadpool_limits(threads, user_api="blas"):
                 t = time_updates(n, a.updates)
             row = {"date": time.strftime("%Y-%m-%d %H:%M"), "n": n, "blas_threads": threads, "blas": lib,
-                   "cpus": os.cpu_count(), "updates": a.updates, "ms_per_update_median": round(float(1e3 * np.median(t)), 4),
+                   "cpus": os.cpu_count(), "updates": a.updates,
+                   "ms_per_update_median": round(float(1e3 * np.median(t)), 4),
                    "ms_per_update_p90": round(float(1e3 * np.quantile(t, 0.9)), 4),
                    "load_avg_1min": round(os.getloadavg()[0], 2)}
             append_csv_row(a.results, row)

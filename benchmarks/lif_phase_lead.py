@@ -51,7 +51,8 @@ def main(argv=None):
                                        dt=dt, duration=a.duration, transient=1.0, noise=sd * 1e-3, seed=a.seed)
                     ratio = r["spiking_rate_hz"] / r["rate_model_hz"] if r["rate_model_hz"] > 0 else float("nan")
                     row = {"date": time.strftime("%Y-%m-%d %H:%M"), "frequency_hz": f, "offset_mv": off,
-                           "amplitude_mv": amp, "noise_mv": sd, "seed": a.seed, "variant": name, "dt_ms": dt * 1e3, "tau_d_ms": tau_d * 1e3,
+                           "amplitude_mv": amp, "noise_mv": sd, "seed": a.seed, "variant": name,
+                           "dt_ms": dt * 1e3, "tau_d_ms": tau_d * 1e3,
                            "lead_ms": round(r["lead_s"] * 1e3, 3), "spiking_rate_hz": round(r["spiking_rate_hz"], 2),
                            "rate_model_hz": round(r["rate_model_hz"], 2), "rate_ratio": round(ratio, 4)}
                     append_csv_row(a.results, row)

@@ -97,9 +97,9 @@ def test_recipe_student_kwargs_refuses_what_it_cannot_map():
 
 def test_population_metrics_report_what_sets_the_angle():
     """The student's PC time courses against the teacher's: identical activity gives zero angles and
-    leaves outside the teacher's top PCs exactly what they do not explain; a rectified copy adds variance outside them, carried by the
-    neurons that sit near threshold; the odd/even split-half angle is reported only with two or more
-    trials per condition."""
+    leaves outside the teacher's top PCs exactly what they do not explain; a rectified copy adds
+    variance outside them, carried by the neurons that sit near threshold; the odd/even split-half
+    angle is reported only with two or more trials per condition."""
     from brianforce.experiments.depasquale import population_metrics
 
     rng = np.random.default_rng(3)

@@ -257,9 +257,9 @@ def variance_outside_span(X, basis) -> dict:
     """How much of the variance of ``X`` lies outside the column span of ``basis``.
 
     ``X`` (samples, features) and ``basis`` (samples, k) are mean-centred per column; each of
-    ``X``'s columns is split into its projection onto the span of ``basis`` and the residual. Used to ask which part
-    of one network's activity has no counterpart among another network's PC time courses
-    (both recorded over the same samples, e.g. conditions × time).
+    ``X``'s columns is split into its projection onto the span of ``basis`` and the residual.
+    Used to ask which part of one network's activity has no counterpart among another
+    network's PC time courses (both recorded over the same samples, e.g. conditions × time).
 
     Returns
     -------
