@@ -57,7 +57,7 @@ def _by_trial_type(task, win, labels, ok) -> dict:
 def _row(seed, inv_lambda, chosen, run, labels, task, rate_acc, wall) -> dict:
     crit = task.spiking_criterion()
     ok = crit.correct(run.outputs, labels, dt=run.record_dt)
-    win = np.asarray(run.outputs)[:, int(round(crit.response_start * crit.dt / run.record_dt)):]
+    win, _ = crit._window(run.outputs, labels, run.record_dt)       # the task's own response window
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "seed": seed, "inverse_lambda": inv_lambda,
             "chosen": chosen, "rate_accuracy": round(rate_acc, 4), "lif_accuracy": round(float(ok.mean()), 4),
             **_by_trial_type(crit, win, labels, ok),

@@ -87,8 +87,11 @@ def population_metrics(student_rates, teacher_rates, labels, n_pcs: int = 10) ->
     """
     labels = np.asarray(labels)
     conds = np.unique(labels)
-    s = np.concatenate([student_rates[labels == c].mean(0) for c in conds])
-    t = np.concatenate([teacher_rates[labels == c].mean(0) for c in conds])
+
+    def condition_means(rates, part=slice(None)):      # per condition, trials `part`, concatenated in time
+        return np.concatenate([rates[labels == c][part].mean(0) for c in conds])
+
+    s, t = condition_means(student_rates), condition_means(teacher_rates)
     k = int(min(n_pcs, s.shape[1], t.shape[1], s.shape[0] - 1))
     ps, pt = pca(s, n_components=k), pca(t, n_components=k)
     angles = principal_angles(ps.transform(s), pt.transform(t))
@@ -108,7 +111,7 @@ def population_metrics(student_rates, teacher_rates, labels, n_pcs: int = 10) ->
                                                  if ok.sum() > 2 else None),
            "student_split_half_median_angle_deg": None}
     if all(np.sum(labels == c) >= 2 for c in conds):
-        halves = [np.concatenate([student_rates[labels == c][h::2].mean(0) for c in conds]) for h in (0, 1)]
+        halves = [condition_means(student_rates, slice(h, None, 2)) for h in (0, 1)]
         pa, pb = (pca(x, n_components=k) for x in halves)
         out["student_split_half_median_angle_deg"] = float(np.median(
             principal_angles(pa.transform(halves[0]), pb.transform(halves[1]))))
