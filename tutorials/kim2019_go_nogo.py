@@ -68,10 +68,10 @@ OUT.mkdir(parents=True, exist_ok=True)
 # * training (`[training]`): Adam with learning rate 0.01 on one trial per step, at least 1500
 #   trials, stop once the loss (√Σ_t (o_t − z_t)² per trial) is below 7 and the accuracy on 100
 #   fresh trials above 95 % (checked every 100 steps), at most 6000 steps.
-# * transfer (`[transfer]`): the 1/λ grid 20, 25, …, 75 scored on 20 validation trials; LIF
-#   neurons with τ_m = 10 ms, refractory period 2 ms, threshold −40 mV, reset −65 mV, bias
-#   −40 mV, synaptic rise 2 ms, membrane noise of SD 1 mV; one rate unit of input = 1 mV; step
-#   0.05 ms, output sampled every 1 ms.
+# * transfer (`[transfer]`): the 1/λ grid 20, 25, …, 75 scored on 100 validation trials (as the
+#   authors' grid search); LIF neurons with τ_m = 10 ms, refractory period 2 ms, threshold
+#   −40 mV, reset −65 mV, bias −40 mV, synaptic rise 2 ms, membrane noise of SD 1 mV; one rate
+#   unit of input = 1 mV; step 0.05 ms, output sampled every 1 ms.
 # * evaluation: 100 test trials.
 #
 # FAST mode trains on minibatches of 16 trials for 300–400 updates (checking every 10 on 50
