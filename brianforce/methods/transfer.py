@@ -346,7 +346,8 @@ class LIFTransfer:
     scaling_factors : sequence of float
         Candidate ``1/λ`` (default 20, 25, …, 75 as in the paper).
     n_validation : int
-        Validation trials per candidate (the same trials for every candidate).
+        Validation trials per candidate (the same trials for every candidate; the authors' grid
+        search uses 100).
     dt, record_dt : Quantity
         LIF integration step (0.05 ms) and readout sampling step (1 ms).
     tau_m, tau_ref, tau_rise, v_th, v_reset, v_bias, sigma_v, unit : Quantity
