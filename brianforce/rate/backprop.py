@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from brianforce.blas import on_one_blas_thread
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.io import load_arrays, save_arrays
@@ -263,6 +264,7 @@ def _forward(params, inputs, x0, noise):
     return X, R, FP, PRE, O
 
 
+@on_one_blas_thread
 def simulate_rate(params: DaleRNNParams, inputs, *, rng: np.random.Generator | None = None,
                   x0=None, noise=None) -> RateTrajectory:
     """Run the rate network on ``inputs`` (B, T, n_inputs).
@@ -390,12 +392,8 @@ class Adam:
 
 @dataclass
 class BPTTHistory:
-    """Learning curve of :class:`DaleRNNTrainer`.
-
-    ``train_loss`` per iteration; ``eval_iteration``, ``eval_loss``, ``eval_accuracy`` at
-    every evaluation (fresh trials).
-    """
-
+    """Learning curve of :class:`DaleRNNTrainer`: ``train_loss`` per iteration; ``eval_iteration``,
+    ``eval_loss``, ``eval_accuracy`` at every evaluation (fresh trials)."""
     train_loss: list = field(default_factory=list)
     eval_iteration: list = field(default_factory=list)
     eval_loss: list = field(default_factory=list)
@@ -447,7 +445,7 @@ class DaleRNNTrainer:
         reached (``params_``, ``history_``, ``diverged_``), and :meth:`predict`, :meth:`score`
         and :meth:`save` then refuse unless ``allow_diverged=True``.
     seed : int
-        Fixes initial weights, trials and noise.
+        Fixes initial weights, trials and noise (BLAS runs on one thread: :mod:`brianforce.blas`).
 
     Attributes
     ----------
@@ -502,6 +500,7 @@ class DaleRNNTrainer:
         as_flag(self.verbose, "verbose")
         check_seed(self.seed)
 
+    @on_one_blas_thread
     def fit(self, task) -> "DaleRNNTrainer":
         """Train on ``task`` (an object with ``sample`` → :class:`~brianforce.tasks.trials.Trials`
         with one target column, ``accuracy``, ``n_inputs``, ``dt``)."""
@@ -581,6 +580,7 @@ class DaleRNNTrainer:
         refuse_if_diverged(getattr(self, "diverged_", None), allow_diverged, "the network",
                            "train again with a smaller learning_rate")
 
+    @on_one_blas_thread
     def predict(self, inputs, *, seed: int | None = None, allow_diverged: bool = False) -> np.ndarray:
         """Outputs (B, T) of the trained network; noisy when ``seed`` is given. Refused after
         :class:`TrainingDiverged` unless ``allow_diverged=True``."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from brianforce.blas import on_one_blas_thread
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.networks.connectivity import SparseWeights
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
@@ -91,6 +92,7 @@ class _OnlineRateNet:
                           np.array(acts) if record_activity else None,
                           np.array(errs) if errs else None)
 
+    @on_one_blas_thread
     def fit(self, task, settle: float = 0.5, train: float = 4.5):
         """Settle without learning, then train the readout online by RLS; returns self."""
         if as_number(settle, "settle") < 0 or as_number(train, "train") <= 0:
@@ -105,6 +107,7 @@ class _OnlineRateNet:
             raise
         return self
 
+    @on_one_blas_thread
     def predict(self, duration: float = 2.0, record_activity: int = 0, *, allow_diverged: bool = False) -> RateResult:
         """Free-running continuation (no learning); refused after :class:`TrainingDiverged` unless
         ``allow_diverged=True``."""

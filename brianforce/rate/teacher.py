@@ -26,6 +26,7 @@ from scipy.linalg import cho_factor, cho_solve
 
 from brianforce.tasks.timing import seconds
 from brianforce.tasks.trials import trial_array
+from brianforce.blas import one_blas_thread
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.learning.targets import divergence_scale_of
@@ -74,18 +75,6 @@ class TeacherRun:
             cols["t"] = cols["sample"] * as_number(seconds(dt, "dt"), "dt", low=0.0, low_open=True)
         cols.update({f"output_{q}": out[:, q] for q in range(out.shape[1])})
         return pd.DataFrame(cols)
-
-
-def one_blas_thread():
-    """Limit BLAS to one thread: the per-step RLS kernels are tiny, and a multithreaded
-    OpenBLAS on a busy machine makes each ``dsyr`` ~100x slower (measured: 15 ms vs 0.17 ms
-    at N = 600)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
 
 
 def _train_error(sq_err: float, sq_target: float, n: int) -> float:

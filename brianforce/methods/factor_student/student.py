@@ -25,7 +25,7 @@ from brianforce.methods.factor_student.params import (DaleSettings, FixedNetwork
 from brianforce.methods.factor_student.results import StudentRun
 from brianforce.methods.factor_student.structure import draw_structure
 from brianforce.networks.force_lif import require_runtime_device
-from brianforce.rate.teacher import one_blas_thread
+from brianforce.blas import one_blas_thread
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["FactorStudent"]
