@@ -61,6 +61,30 @@ def test_bptt_gradient_matches_finite_differences(activation):
     assert np.all(grads["w_rec"][p.mask == 0] == 0)
 
 
+def test_relu_rectifier_gradient_and_weights_trained_through_zero():
+    """``rectifier="relu"`` (the authors' code): W uses max(W̃, 0); a weight below zero is cut and gets no
+    gradient, so it stays cut, while ``"abs"`` reflects it."""
+    p, u, z, noise, x0 = _problem("sigmoid")
+    p.rectifier = "relu"
+    rng = np.random.default_rng(5)
+    flip = (p.mask > 0) & (rng.random(p.mask.shape) < 0.3)
+    p.w_rec[flip] *= -1.0                                   # some weights below zero
+    np.testing.assert_array_equal(p.W, np.maximum(p.w_rec, 0) * p.mask * p.sign[None, :])
+    _, grads, _ = loss_and_gradients(p, u, z, x0=x0, noise=noise)
+    assert np.all(grads["w_rec"][flip] == 0) and np.linalg.norm(grads["w_rec"]) > 0
+    num = _numerical_gradient(p, "w_rec", u, z, noise, x0)
+    num[flip] = 0.0                                         # one-sided at the cut; analytic 0 there
+    rel = np.linalg.norm(grads["w_rec"] - num) / (np.linalg.norm(grads["w_rec"]) + np.linalg.norm(num))
+    assert rel < 1e-6
+    q = p.copy()
+    q.rectifier = "abs"
+    assert np.any(loss_and_gradients(q, u, z, x0=x0, noise=noise)[1]["w_rec"][flip] != 0)
+    with pytest.raises(ValueError, match="rectifier"):
+        init_dale_rnn(10, 2, 0, rectifier="clip")
+    with pytest.raises(ValueError, match="rectifier"):
+        DaleRNNTrainer(rectifier="RELU")
+
+
 def test_targets_with_one_output_column_give_identical_loss_and_gradients():
     p, u, z, noise, x0 = _problem("sigmoid")
     loss, grads, out = loss_and_gradients(p, u, z, x0=x0, noise=noise)
@@ -239,11 +263,16 @@ def test_rate_model_save_load_roundtrip(tmp_path):
     q = DaleRNNParams.load(path)
     for k in ("w_rec", "mask", "sign", "w_in", "w_out", "tau_raw"):
         np.testing.assert_array_equal(getattr(q, k), getattr(p, k))
-    assert (q.b_out, q.activation, q.tau_max) == (-0.25, "softplus", 0.050)
+    assert (q.b_out, q.activation, q.tau_max, q.rectifier) == (-0.25, "softplus", 0.050, "abs")
     u = np.random.default_rng(0).standard_normal((1, 15, 4))
     np.testing.assert_array_equal(simulate_rate(q, u).outputs, simulate_rate(p, u).outputs)
     with pytest.raises(ModelFileError):
         DaleRNNParams.load(tmp_path / "missing.npz")
+    relu = init_dale_rnn(12, 4, 2, rectifier="relu")
+    relu.w_rec[relu.mask > 0] -= 0.1                        # some weights cut
+    back = DaleRNNParams.load(relu.save(tmp_path / "relu.npz"))
+    assert back.rectifier == "relu"
+    np.testing.assert_array_equal(back.W, relu.W)
 
 
 # ---------------------------------------------------------------- tasks

@@ -5,9 +5,11 @@ The network (Kim, Li & Sejnowski 2019), integrated with Euler steps of ``dt``::
     τ_i dx_i/dt = −x_i + Σ_j W_ij r_j + Σ_k W^in_ik u_k + noise,   r = f(x)
     o = Σ_i w^out_i r_i + b^out
 
-* ``W = |W̃| ⊙ M · D``: a fixed connection mask ``M`` (probability ``p_connect``) and a
+* ``W = [W̃]₊ ⊙ M · D``: a fixed connection mask ``M`` (probability ``p_connect``) and a
   diagonal sign matrix ``D`` (−1 for the ``p_inh`` inhibitory, +1 for excitatory units),
-  so every unit's outgoing weights keep one sign (Dale's law).
+  so every unit's outgoing weights keep one sign (Dale's law); ``[W̃]₊`` is ``|W̃|``
+  (``rectifier="abs"``) or ``max(W̃, 0)`` (``"relu"``, the authors' code, in which a weight
+  trained through zero stays at zero).
 * ``τ_i = σ(θ_i)(τ_max − τ_min) + τ_min``: per-unit trainable synaptic decay constants
   kept inside ``[τ_min, τ_max]`` by the sigmoid.
 * ``f``: sigmoid (default), softplus or ReLU.
@@ -36,15 +38,18 @@ import numpy as np
 from brianforce.blas import on_one_blas_thread
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
+from brianforce.rate.adam import Adam
 from brianforce.io import load_arrays, save_arrays
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = [
     "ACTIVATIONS", "DaleRNNParams", "RateTrajectory", "BPTTHistory", "TrainingDiverged",
-    "init_dale_rnn", "simulate_rate", "loss_and_gradients", "Adam", "DaleRNNTrainer",
+    "init_dale_rnn", "simulate_rate", "loss_and_gradients", "DaleRNNTrainer", "RECTIFIERS",
 ]
 
 ACTIVATIONS = ("sigmoid", "softplus", "relu")
+#: How ``W̃`` is made non-negative: ``"abs"`` (``|W̃|``) or ``"relu"`` (``max(W̃, 0)``, the authors' code).
+RECTIFIERS = ("abs", "relu")
 _TRAINABLE = ("w_rec", "w_in", "w_out", "b_out", "tau_raw")
 _MODEL_KIND = "kim2019-rate-rnn"
 
@@ -89,6 +94,7 @@ class DaleRNNParams:
     tau_min, tau_max, dt : float, seconds.
     activation : ``"sigmoid"``, ``"softplus"`` or ``"relu"``.
     noise_std : float, std of the Gaussian noise added to ``x`` at every step.
+    rectifier : ``"abs"`` or ``"relu"``, how ``W̃`` is made non-negative (:data:`RECTIFIERS`).
     """
 
     w_rec: np.ndarray
@@ -103,6 +109,7 @@ class DaleRNNParams:
     dt: float = 0.005
     activation: str = "sigmoid"
     noise_std: float = 0.1
+    rectifier: str = "abs"
 
     @property
     def n_units(self) -> int:
@@ -114,8 +121,9 @@ class DaleRNNParams:
 
     @property
     def W(self) -> np.ndarray:
-        """Effective recurrent weights ``|W̃| ⊙ M · diag(sign)`` (N, N)."""
-        return np.abs(self.w_rec) * self.mask * self.sign[None, :]
+        """Effective recurrent weights ``[W̃]₊ ⊙ M · diag(sign)`` (N, N)."""
+        positive = np.abs(self.w_rec) if self.rectifier == "abs" else np.maximum(self.w_rec, 0.0)
+        return positive * self.mask * self.sign[None, :]
 
     @property
     def tau(self) -> np.ndarray:
@@ -135,7 +143,8 @@ class DaleRNNParams:
         arrays = {k: getattr(self, k) for k in ("w_rec", "mask", "sign", "w_in", "w_out", "tau_raw")}
         arrays["b_out"] = np.array(float(self.b_out))
         meta = dict(metadata or {})
-        meta["model"] = {k: getattr(self, k) for k in ("tau_min", "tau_max", "dt", "activation", "noise_std")}
+        meta["model"] = {k: getattr(self, k) for k in ("tau_min", "tau_max", "dt", "activation", "noise_std",
+                                                        "rectifier")}
         meta["model"] = {k: (float(v) if not isinstance(v, str) else v) for k, v in meta["model"].items()}
         return save_arrays(path, arrays, meta, kind=_MODEL_KIND)
 
@@ -146,7 +155,8 @@ class DaleRNNParams:
         return cls(b_out=float(arrays.pop("b_out")), **arrays, **meta["model"])
 
 
-def _network_settings(n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, activation, noise_std) -> tuple:
+def _network_settings(n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, activation, noise_std,
+                      rectifier="abs") -> tuple:
     """The network settings of :func:`init_dale_rnn` checked (each error names the parameter)."""
     n_units = as_count(n_units, "n_units", minimum=2)
     p_inh = _probability("p_inh", p_inh)
@@ -159,13 +169,15 @@ def _network_settings(n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, act
         raise ValueError(f"dt ({dt} s) must not exceed tau_min ({tau_min} s) (Euler step would be unstable)")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if rectifier not in RECTIFIERS:
+        raise ValueError(f"rectifier must be one of {RECTIFIERS}, got {rectifier!r}")
     return n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, as_number(noise_std, "noise_std", low=0.0)
 
 
 def init_dale_rnn(n_units: int, n_inputs: int, seed: int = 0, *, p_inh: float = 0.2,
                   p_connect: float = 0.2, gain: float = 1.5, tau_min: float = 0.020,
                   tau_max: float = 0.050, dt: float = 0.005, activation: str = "sigmoid",
-                  noise_std: float = 0.1) -> DaleRNNParams:
+                  noise_std: float = 0.1, rectifier: str = "abs") -> DaleRNNParams:
     """Random initial network as in Kim et al. (2019).
 
     Each unit is inhibitory with probability ``p_inh``; connections exist with probability
@@ -179,7 +191,7 @@ def init_dale_rnn(n_units: int, n_inputs: int, seed: int = 0, *, p_inh: float = 
     n_inputs = as_count(n_inputs, "n_inputs", minimum=1)
     seed = check_seed(seed)
     n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, noise_std = _network_settings(
-        n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, activation, noise_std)
+        n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, activation, noise_std, rectifier)
     N = int(n_units)
     rng = rng_for(seed, "connectivity")
     sign = np.where(rng.random(N) < p_inh, -1.0, 1.0)
@@ -192,7 +204,7 @@ def init_dale_rnn(n_units: int, n_inputs: int, seed: int = 0, *, p_inh: float = 
     tau_raw = rng_for(seed, "time-constants").standard_normal(N)
     return DaleRNNParams(w_rec=w_rec, mask=mask, sign=sign, w_in=w_in, w_out=w_out, b_out=0.0,
                          tau_raw=tau_raw, tau_min=tau_min, tau_max=tau_max, dt=dt,
-                         activation=activation, noise_std=noise_std)
+                         activation=activation, noise_std=noise_std, rectifier=rectifier)
 
 
 @dataclass
@@ -346,48 +358,14 @@ def loss_and_gradients(params: DaleRNNParams, inputs, targets, *, rng=None, x0=N
     d_alpha = np.einsum("tbn,tbn->n", G, PRE - X[:-1])
     s = _sigmoid(params.tau_raw)
     grads = {
-        "w_rec": dW * params.mask * params.sign[None, :] * np.sign(params.w_rec),
+        "w_rec": dW * params.mask * params.sign[None, :] * (np.sign(params.w_rec) if params.rectifier == "abs"
+                                                            else (params.w_rec > 0)),
         "w_in": D.T @ U,
         "w_out": R[1:].transpose(1, 0, 2).reshape(B * T, N).T @ E.reshape(B * T),
         "b_out": np.array(E.sum()),
         "tau_raw": d_alpha * (-params.dt / tau ** 2) * s * (1.0 - s) * (params.tau_max - params.tau_min),
     }
     return loss, grads, O
-
-
-class Adam:
-    """Adam optimiser over a dict of arrays (updated in place on the owner).
-
-    References
-    ----------
-    Kingma DP, Ba J (2015) Adam: a method for stochastic optimization. ICLR.
-    """
-
-    def __init__(self, learning_rate: float = 0.01, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8):
-        self.learning_rate = _positive("learning_rate", learning_rate)
-        self.beta1, self.beta2 = (as_number(b, k, low=0.0, high=1.0, high_open=True)
-                                  for k, b in (("beta1", beta1), ("beta2", beta2)))
-        self.eps = _positive("eps", eps)
-        self.t = 0
-        self.m: dict = {}
-        self.v: dict = {}
-
-    def step(self, grads: dict) -> dict:
-        """Return the parameter increments for ``grads`` (to be added to the parameters)."""
-        self.t += 1
-        out = {}
-        b1, b2 = self.beta1, self.beta2
-        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-        for k, g in grads.items():
-            m = self.m.setdefault(k, np.zeros_like(g))
-            v = self.v.setdefault(k, np.zeros_like(g))
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            out[k] = -self.learning_rate * (m / c1) / (np.sqrt(v / c2) + self.eps)
-        return out
 
 
 @dataclass
@@ -427,6 +405,8 @@ class DaleRNNTrainer:
         ``"sigmoid"`` (default), ``"softplus"`` or ``"relu"``.
     noise_std : float
         Std of the noise added to ``x`` each step (0.1, as in the authors' code).
+    rectifier : str
+        ``"abs"`` (default, ``|W̃|``) or ``"relu"`` (``max(W̃, 0)``, as the authors' code).
     learning_rate, batch_size : float, int
         Adam step size (0.01) and trials per update (the paper uses 1: one trial per
         step; minibatches converge in fewer steps but gave spiking transfers that were
@@ -467,7 +447,7 @@ class DaleRNNTrainer:
 
     def __init__(self, n_units: int = 200, *, p_inh: float = 0.2, p_connect: float = 0.2,
                  gain: float = 1.5, tau_min: float = 0.020, tau_max: float = 0.050,
-                 dt: float = 0.005, activation: str = "sigmoid", noise_std: float = 0.1,
+                 dt: float = 0.005, activation: str = "sigmoid", noise_std: float = 0.1, rectifier: str = "abs",
                  learning_rate: float = 0.01, batch_size: int = 16, max_iter: int = 2000,
                  min_iter: int = 0, loss_threshold: float = 7.0, target_accuracy: float = 0.95,
                  eval_every: int = 25, n_eval: int = 100, train_input_weights: bool = False,
@@ -475,7 +455,7 @@ class DaleRNNTrainer:
         self.n_units = n_units
         self.p_inh, self.p_connect, self.gain = p_inh, p_connect, gain
         self.tau_min, self.tau_max, self.dt = tau_min, tau_max, dt
-        self.activation, self.noise_std = activation, noise_std
+        self.activation, self.noise_std, self.rectifier = activation, noise_std, rectifier
         self.learning_rate, self.batch_size = learning_rate, batch_size
         self.max_iter, self.min_iter = max_iter, min_iter
         self.loss_threshold, self.target_accuracy = loss_threshold, target_accuracy
@@ -488,7 +468,7 @@ class DaleRNNTrainer:
     def _check(self):
         """Every setting checked (in the constructor and again by :meth:`fit`); errors name it."""
         _network_settings(self.n_units, self.p_inh, self.p_connect, self.gain, self.tau_min, self.tau_max,
-                          self.dt, self.activation, self.noise_std)
+                          self.dt, self.activation, self.noise_std, self.rectifier)
         for name in ("batch_size", "max_iter", "eval_every", "n_eval"):
             as_count(getattr(self, name), name, minimum=1)
         as_count(self.min_iter, "min_iter")
@@ -510,7 +490,7 @@ class DaleRNNTrainer:
         params = init_dale_rnn(self.n_units, task.n_inputs, self.seed, p_inh=self.p_inh,
                                p_connect=self.p_connect, gain=self.gain, tau_min=self.tau_min,
                                tau_max=self.tau_max, dt=self.dt, activation=self.activation,
-                               noise_std=self.noise_std)
+                               noise_std=self.noise_std, rectifier=self.rectifier)
         self.initial_params_ = params.copy()
         trainable = [k for k in _TRAINABLE if k != "w_in" or self.train_input_weights]
         opt = Adam(self.learning_rate)
