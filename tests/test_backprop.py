@@ -273,6 +273,9 @@ def test_rate_model_save_load_roundtrip(tmp_path):
     back = DaleRNNParams.load(relu.save(tmp_path / "relu.npz"))
     assert back.rectifier == "relu"
     np.testing.assert_array_equal(back.W, relu.W)
+    relu.rectifier = "clip"                                 # a writer that did not check it
+    with pytest.raises(ModelFileError, match="rectifier 'clip'"):
+        DaleRNNParams.load(relu.save(tmp_path / "clip.npz"))
 
 
 # ---------------------------------------------------------------- tasks

@@ -39,7 +39,7 @@ from brianforce.blas import on_one_blas_thread
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.rate.adam import Adam
-from brianforce.io import load_arrays, save_arrays
+from brianforce.io import ModelFileError, load_arrays, save_arrays
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = [
@@ -152,6 +152,8 @@ class DaleRNNParams:
     def load(cls, path) -> "DaleRNNParams":
         """Load a file written by :meth:`save` (raises ``ModelFileError`` if invalid)."""
         arrays, meta = load_arrays(path, kind=_MODEL_KIND)
+        if meta["model"].get("rectifier", "abs") not in RECTIFIERS:        # files without it: "abs"
+            raise ModelFileError(f"{path}: rectifier {meta['model']['rectifier']!r} is not one of {RECTIFIERS}")
         return cls(b_out=float(arrays.pop("b_out")), **arrays, **meta["model"])
 
 
