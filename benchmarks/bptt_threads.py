@@ -32,13 +32,13 @@ def _spin(stop):
 
 def time_steps(steps: int, seed: int = 0):
     """Seconds per ``loss_and_gradients`` call on one XOR trial and the gradients of the last call."""
-    from brianforce.rate.backprop import _single_output, init_dale_rnn, loss_and_gradients
+    from brianforce.rate.backprop import init_dale_rnn, loss_and_gradients
     from brianforce.tasks.kim2019 import XOR
 
     task = XOR()
     params = init_dale_rnn(200, task.n_inputs, seed, tau_min=0.02, tau_max=0.1, dt=task.dt)
     batch = task.sample(1, np.random.default_rng(seed))
-    target = _single_output(batch)
+    target = batch.targets[:, :, 0]
     noise = params.noise_std * np.random.default_rng(seed + 1).standard_normal(batch.inputs.shape[:2] + (200,))
     out = np.empty(steps)
     for k in range(steps):

@@ -197,7 +197,7 @@ def run_cell(params: dict) -> dict:
     Divergence is recorded, not raised: ``diverged`` is True, ``diverged_at`` the
     simulated time (s) and the error of the diverged network is ``inf``.
     """
-    from threadpoolctl import threadpool_limits
+    from brianforce.blas import one_blas_thread
 
     from brian2 import second, volt
 
@@ -220,7 +220,7 @@ def run_cell(params: dict) -> dict:
     model = params["model"]
     lag = task.period / 4 if task.period else 0.05
     settle, train, test = params["settle"], params["train"], params["test"]
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         try:
             if model == "both":
                 res = comp.fit(task, settle=settle * second, train=train * second, test=test * second,

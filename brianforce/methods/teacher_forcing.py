@@ -15,8 +15,8 @@ import itertools
 
 import numpy as np
 from brian2 import second, volt
-from threadpoolctl import threadpool_limits
 
+from brianforce.blas import one_blas_thread
 from brianforce.rate.networks import LIFRateNetwork
 from brianforce.methods.force import FORCETrainer
 
@@ -91,7 +91,7 @@ def teacher_forced_spiking_basis(trainer: FORCETrainer, task, duration: float):
     trainer._phi[:] = 0.0
     net.add(op, mon)
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             net.run(duration * second, namespace={})
     finally:
         net.remove(op, mon)
