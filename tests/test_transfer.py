@@ -73,6 +73,30 @@ def test_synapses_carry_lambda_scaled_weights_with_dale_sign():
     assert counts_i[2] < 0.5 * counts[2]              # 3 mV drive minus 6 mV inhibition
 
 
+def test_initial_voltages_up_to_v_init_max_start_with_a_volley(tmp_path):
+    # 400 unconnected neurons, no input, no noise, bias at threshold: a neuron spikes in the first
+    # step only if it starts at or above v_th (below, it approaches v_th without crossing it)
+    N = 400
+    p = _feedforward(np.zeros(N), np.zeros((N, N)), np.zeros(N))
+    below = simulate_lif(TransferredLIF.from_rate(p, 40, sigma_v=0 * mV), np.zeros((1, 20, 1)), seed=2,
+                         record_spikes=1)
+    assert below.spike_time.size == 0                 # default: every neuron starts below v_th
+    authors = TransferredLIF.from_rate(p, 40, sigma_v=0 * mV, v_init_max=30 * mV)
+    run = simulate_lif(authors, np.zeros((1, 20, 1)), seed=2, record_spikes=1)
+    assert np.all(run.spike_time < 0.1e-3) and np.unique(run.spike_unit).size == run.spike_unit.size
+    # uniform in [-65, 30] mV: a fraction 70/95 at or above -40 mV
+    assert run.spike_unit.size / N == pytest.approx(70 / 95, abs=3 * np.sqrt(0.74 * 0.26 / N))
+    # the setting is saved with the model; a file written without it starts below threshold
+    back = TransferredLIF.load(authors.save(tmp_path / "lif.npz"))
+    assert back.neuron["v_init_max"] == pytest.approx(0.030)
+    back.neuron.pop("v_init_max")
+    assert simulate_lif(back, np.zeros((1, 20, 1)), seed=2, record_spikes=1).spike_time.size == 0
+    with pytest.raises(ValueError, match="v_init_max"):
+        TransferredLIF.from_rate(p, 40, v_init_max=-70 * mV)
+    with pytest.raises(DimensionMismatchError):
+        TransferredLIF.from_rate(p, 40, v_init_max=30)
+
+
 @pytest.fixture(scope="module")
 def small_go_nogo():
     tr = DaleRNNTrainer(50, batch_size=16, learning_rate=0.03, max_iter=400, eval_every=10,

@@ -48,9 +48,10 @@ __all__ = ["TransferredLIF", "LIFRun", "simulate_lif", "LIFTransfer", "read_reci
 DEFAULT_SCALING_FACTORS = tuple(range(20, 80, 5))       # 1/λ = 20, 25, …, 75 (the paper's grid)
 _MODEL_KIND = "kim2019-lif"
 _NEURON_DEFAULTS = dict(tau_m=10 * ms, tau_ref=2 * ms, tau_rise=2 * ms, v_th=-40 * mV,
-                        v_reset=-65 * mV, v_bias=-40 * mV, sigma_v=1 * mV, unit=1 * mV)
+                        v_reset=-65 * mV, v_bias=-40 * mV, sigma_v=1 * mV, unit=1 * mV, v_init_max=None)
 _NEURON_UNITS = dict(tau_m=second, tau_ref=second, tau_rise=second, v_th=b2.volt, v_reset=b2.volt,
-                     v_bias=b2.volt, sigma_v=b2.volt, unit=b2.volt)
+                     v_bias=b2.volt, sigma_v=b2.volt, unit=b2.volt, v_init_max=b2.volt)
+_VOLTAGES = ("v_th", "v_reset", "v_bias", "v_init_max")
 
 
 def _quantity(name, value, unit, *, positive=True, allow_zero=False):
@@ -73,10 +74,14 @@ def _neuron_si(neuron: dict) -> dict:
     if unknown:
         raise TypeError(f"unknown neuron parameters {sorted(unknown)}; allowed: {sorted(_NEURON_DEFAULTS)}")
     vals = {**_NEURON_DEFAULTS, **neuron}
-    si = {k: _quantity(k, vals[k], _NEURON_UNITS[k], positive=k not in ("v_th", "v_reset", "v_bias"),
+    if vals["v_init_max"] is None:
+        vals["v_init_max"] = vals["v_th"]
+    si = {k: _quantity(k, vals[k], _NEURON_UNITS[k], positive=k not in _VOLTAGES,
                        allow_zero=k in ("sigma_v", "tau_ref")) for k in _NEURON_DEFAULTS}
     if si["v_reset"] >= si["v_th"]:
         raise ValueError(f"v_reset ({vals['v_reset']}) must be below v_th ({vals['v_th']})")
+    if si["v_init_max"] <= si["v_reset"]:
+        raise ValueError(f"v_init_max ({vals['v_init_max']}) must be above v_reset ({vals['v_reset']})")
     return si
 
 
@@ -100,7 +105,8 @@ class TransferredLIF:
     scaling_factor : float, ``1/λ``.
     input_dt : float, seconds per input sample (the rate network's step).
     neuron : dict of SI floats: tau_m, tau_ref, tau_rise, v_th, v_reset, v_bias,
-        sigma_v, unit (volts per rate unit).
+        sigma_v, unit (volts per rate unit), v_init_max (top of the initial voltages; files
+        written without it start below ``v_th``).
     """
 
     W_rate: np.ndarray
@@ -232,7 +238,8 @@ def simulate_lif(model: TransferredLIF, inputs, *, seed: int = 0, dt=0.05 * ms, 
     inputs : array (B, T, n_inputs)
         One value per ``model.input_dt`` (held constant in between).
     seed : int
-        Fixes initial voltages (uniform in [v_reset, v_th)) and membrane noise.
+        Fixes initial voltages (uniform in [v_reset, v_init_max); neurons drawn at or above
+        ``v_th`` spike in the first step) and membrane noise.
     dt, record_dt : Quantity
         Integration step (0.05 ms) and readout sampling step (1 ms).
     record_spikes : int
@@ -295,7 +302,8 @@ def simulate_lif(model: TransferredLIF, inputs, *, seed: int = 0, dt=0.05 * ms, 
     for k in range(n_in):
         setattr(G, f"w_in{k}", np.tile(model.w_in_rate[:, k] * unit, B) * b2.volt)
     rng = rng_for(seed, "lif-initial-voltage")
-    G.v = (nrn["v_reset"] + rng.random(M) * (nrn["v_th"] - nrn["v_reset"])) * b2.volt
+    v_top = nrn.get("v_init_max", nrn["v_th"])
+    G.v = (nrn["v_reset"] + rng.random(M) * (v_top - nrn["v_reset"])) * b2.volt
 
     post, pre = np.nonzero(model.W_rate)
     wvals = model.W_rate[post, pre] * unit
@@ -354,6 +362,11 @@ class LIFTransfer:
         Neuron parameters (10 ms, 2 ms, 2 ms, −40 mV, −65 mV, −40 mV, 1 mV, 1 mV); ``unit``
         is the voltage of one rate unit of ``x``; ``sigma_v`` the stationary std of the
         membrane noise (0.1 mV per 0.05 ms step).
+    v_init_max : Quantity or None
+        Initial voltages are uniform in ``[v_reset, v_init_max)``; ``None``: ``v_th`` (every
+        neuron starts below threshold). The authors' code draws them up to 30 mV
+        (``LIF_network_fnc.m``: ``v = vreset + rand(N,1)*(30-vreset)``), so about three quarters
+        of the neurons spike together in the first step.
     seed : int
 
     Attributes
