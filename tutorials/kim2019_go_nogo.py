@@ -111,7 +111,9 @@ print("rate network saved:", rate_file)
 # validation accuracy wins; ties go to the middle one of the tied values). Each candidate 1/λ is simulated on the same validation trials; all candidates and
 # trials run as independent copies inside one Brian2 network. The spiking network is scored with
 # the authors' spiking criterion: response window from 0.5 s, NoGo correct when the output stays
-# below 0.3.
+# below 0.3. The recipe starts each trial as the authors' LIF code does (`v_init_max = 30 mV`:
+# initial voltages uniform in [v_reset, 30 mV], so about three quarters of the neurons spike
+# together in the first step); `LIFTransfer`'s default starts every neuron below threshold.
 
 # %%
 transfer = LIFTransfer(seed=SEED, **transfer_kw).fit(trainer.params_, task)

@@ -60,8 +60,9 @@ _KIM_CI = {"rate.n_units": 50, "training.max_iter": 300, "training.min_iter": 0,
 # Kim et al. 2019 Go/NoGo: the rate network as shipped (N = 200, at least 1500 trials), a lighter
 # 1/lambda search (8 validation trials) and 20 test trials (30-45 s). At tuning seeds 0-9
 # (benchmarks/results/ci_size_probes.csv, label ci): rate accuracy 1.0 at 10/10, LIF >= 90 % at 7/10
-# (seeds 3, 8, 9 miss). The transfer fails for some networks at any size, the full one included, so the
-# ci acceptance test asserts the rate criterion only.
+# (seeds 3, 8, 9 miss; measured with the LIF started below threshold, v_init_max = v_th). The transfer
+# fails for some networks at any size, the full one included, so the ci acceptance test asserts the rate
+# criterion only.
 _KIM_GO_NOGO_CI = {"transfer.n_validation": 8, "evaluation.n_test": 20}
 # Kim et al. 2019 context: half the rate network (N = 100: the fewest Adam steps per second; N = 50
 # needs 3300-6500 steps), the paper's stopping rule and 100 test trials, 1/lambda 30-55 (6 of the 12
