@@ -194,12 +194,15 @@ def phases_for(protocol: str, phases=None) -> tuple:
 
 def needed_bytes(path: str, n: int, p: float = P_CONNECT) -> int:
     """Rough peak bytes of one (path, N): :func:`~brianforce.memory.force_network_bytes` (which every
-    path's ``FORCETrainer`` checks on construction), plus the numpy loop's dense weights (N² float64)
-    or, for ``cpp_standalone-1thread``, the ``P`` read back from the program (N² float64)."""
-    from brianforce.memory import force_network_bytes
+    path's ``FORCETrainer`` checks on construction), plus the numpy loop's dense weights (N² float64);
+    for the programs :func:`~brianforce.memory.force_program_bytes`, the check the program runs before
+    it is built (``cpp_standalone-1thread`` trains through ``FORCETrainer``, which reads ``P`` back)."""
+    from brianforce.memory import force_network_bytes, force_program_bytes
 
+    if path.startswith("cpp_standalone"):
+        return int(sum(force_program_bytes(n, p, read_back_P=path == "cpp_standalone-1thread").values()))
     total = sum(force_network_bytes(n, p).values())
-    if path in ("numpy-loop", "cpp_standalone-1thread"):
+    if path == "numpy-loop":
         total += 8.0 * n * n
     return int(total)
 

@@ -29,6 +29,8 @@ readme_block() {   # the n-th ```bash block of README.md, one line
 
 run_step() {
     local step=$1 command=$2 t0 rc seconds summary
+    # a reused WORKDIR holds an earlier demo's output, which the demo refuses to overwrite
+    [ "$step" = demo ] && rm -rf "$WORK/repo/demo_output"
     t0=$(date +%s)
     env -i PATH="$BIN" HOME="$WORK/home" ${PIP_FIND_LINKS:+PIP_FIND_LINKS="$PIP_FIND_LINKS"} \
         PIP_DISABLE_PIP_VERSION_CHECK=1 bash -c "cd '$WORK/repo' && $command" > "$WORK/$step.log" 2>&1

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["available_bytes", "require_memory", "force_network_bytes", "format_bytes", "BRIAN2_BYTES_PER_SYNAPSE"]
+__all__ = ["available_bytes", "require_memory", "force_network_bytes", "force_program_bytes", "format_bytes",
+           "BRIAN2_BYTES_PER_SYNAPSE", "PROGRAM_BYTES_PER_SYNAPSE", "PROGRAM_FIXED_BYTES"]
 
 #: Peak bytes per synapse of building a Brian2 ``Synapses`` from index arrays. Measured for a whole
 #: ``FORCETrainer`` at runtime (p = 0.1): 151 / 141 / 120 bytes per synapse beyond P at N = 4000 /
 #: 8000 / 12 000, drawn weights included (``benchmarks/results/force_memory.csv``); with the 24 bytes
 #: of the drawn weights the estimate is 144.
 BRIAN2_BYTES_PER_SYNAPSE = 120.0
+#: Peak bytes a ``cpp_standalone`` FORCE program adds per synapse, and in all, to :func:`force_network_bytes`
+#: (its own copies of the synapses and their spike queues, and the process). Measured as the peak of Python
+#: and the program together beyond that estimate (``benchmarks/results/force_scaling.csv``, path
+#: ``cpp_standalone-all-threads``, p = 0.1): 0.73 GB at N = 8000 and 1.91 GB at N = 16 000, i.e. 61 bytes
+#: per synapse and 0.34 GB.
+PROGRAM_BYTES_PER_SYNAPSE = 62.0
+PROGRAM_FIXED_BYTES = 350e6
 
 
 def available_bytes() -> int | None:
@@ -65,3 +73,15 @@ def force_network_bytes(n_neurons: int, p: float, n_outputs: int = 1) -> dict:
     synapses = p * n * n
     return {"RLS matrix P": 8.0 * n * n, "drawn weights": 24.0 * synapses,
             "Brian2 synapses": BRIAN2_BYTES_PER_SYNAPSE * synapses, "decoder and encoders": 32.0 * n * n_outputs}
+
+
+def force_program_bytes(n_neurons: int, p: float, n_outputs: int = 1, read_back_P: bool = False) -> dict:
+    """Peak bytes of training a FORCE network as one ``cpp_standalone`` program, by part:
+    :func:`force_network_bytes` (the program holds ``P``), the program's own synapses and process
+    (:data:`PROGRAM_BYTES_PER_SYNAPSE`, :data:`PROGRAM_FIXED_BYTES`) and, with ``read_back_P``, the
+    ``P`` read back into Python after the run (N² float64)."""
+    parts = force_network_bytes(n_neurons, p, n_outputs)
+    parts["compiled program"] = PROGRAM_BYTES_PER_SYNAPSE * p * int(n_neurons) ** 2 + PROGRAM_FIXED_BYTES
+    if read_back_P:
+        parts["P read back"] = 8.0 * int(n_neurons) ** 2
+    return parts

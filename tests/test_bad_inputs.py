@@ -546,3 +546,25 @@ def test_too_large_networks_fail_at_once_stating_the_bytes():
         require_memory(force_network_bytes(40_000, 0.1), "a FORCE network of 40000 neurons", available=24 * 10**9)
     assert time.perf_counter() - t0 < 1.0
     assert require_memory(force_network_bytes(2000, 0.1), "small", available=24 * 10**9) < 10**9
+
+
+def test_a_standalone_program_too_large_for_memory_fails_before_it_is_built(monkeypatch, tmp_path):
+    import brianforce.memory
+    from brianforce.devices.force_standalone import StandaloneFORCETrainer
+    from brianforce.memory import force_network_bytes, force_program_bytes, require_memory
+    from brianforce.tasks import sinusoid
+
+    # the estimate covers the peaks measured at N = 8000 and 16 000 (2.17 and 7.64 GB, force_scaling.csv)
+    assert 2.17e9 <= sum(force_program_bytes(8000, 0.1).values()) < 1.05 * 2.17e9
+    assert 7.64e9 <= sum(force_program_bytes(16000, 0.1).values()) < 1.05 * 7.64e9
+    with pytest.raises(MemoryError, match=r"program of 32000 neurons needs about 29\.6 GB .*compiled program "
+                                          r"6\.7 GB.* but only 23\.0 GB"):
+        require_memory(force_program_bytes(32_000, 0.1), "a cpp_standalone FORCE program of 32000 neurons",
+                       available=23 * 10**9)
+    # enough memory for the network at runtime, not for the program: refused before anything compiles
+    runtime_need = sum(force_network_bytes(200, 0.1).values())
+    monkeypatch.setattr(brianforce.memory, "available_bytes", lambda: int(10 * runtime_need))
+    tr = StandaloneFORCETrainer(200, seed=0, directory=tmp_path / "project")
+    with pytest.raises(MemoryError, match="cpp_standalone FORCE program of 200 neurons"):
+        tr.fit(sinusoid(), settle=0.01 * second, train=0.02 * second, test=0 * second)
+    assert not (tmp_path / "project").exists() or not any((tmp_path / "project").iterdir())

@@ -35,6 +35,7 @@ from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, T
 from brianforce.devices.activation import activate, build_and_time, cuda_clock_anchor, restore_runtime
 from brianforce.devices.cache import project_directory
 from brianforce.learning.codegen import current_P, read_dumped_P, rls_functions
+from brianforce.memory import force_program_bytes, require_memory
 from brianforce.learning.results import SimulationResult
 from brianforce.networks.connectivity import synapse_capacity
 from brianforce.networks.force_lif import FILTERED_READOUT_EQS, build_force_network
@@ -222,6 +223,9 @@ def run_force_program(c, weights, eta, v0, task, settle_s: float, train_s: float
     on_values = _on_table(c, settle_s, train_s, total)
     n_updates = int(on_values.sum())
     slot = None
+    if device == "cpp_standalone":          # P and the program in this machine's memory
+        require_memory(force_program_bytes(c.n_neurons, c.p, c.n_outputs, read_back_P=want_P),
+                       f"a cpp_standalone FORCE program of {c.n_neurons} neurons")
     if standalone:
         key = {"name": prefix, "device": device, "rls": rls, "rls_threads": rls_threads, "threads": threads,
                "n_neurons": c.n_neurons, "p": c.p, "n_outputs": c.n_outputs, "settle": settle_s > 0,
