@@ -387,6 +387,8 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
         summary["student"]["dale_sign_violations"] = student.dale_violations()
         if student.dale.method in ("total", "split"):
             summary["student"]["dale_clipped_fraction_last"] = float(student.dale_clipped_[-1])
+        if student.dale.method == "split":
+            summary["student"]["dale_resolve_s"] = float(student.dale_resolve_s_)
     _figures(out, test, t_test.outputs, s_run, ms, summary["experiment"])
     arrays = {f"student_{k}": v for k, v in student.arrays().items()}
     arrays.update(teacher_J=teacher.J_, teacher_W_out=teacher.W_out_, teacher_u_in=teacher.u_in_,

@@ -92,7 +92,8 @@ class StudentLoop:
         self.rls_w = RLS(N if self._total else 2 * N, P, alpha=schedule.alpha)
         feat_sign = np.concatenate([structure.signs, structure.signs])
         self._offset_weights = feat_sign * structure.dale_beta
-        self.split = (SplitDaleRLS(feat_sign, P, schedule.alpha, iterations=dale.iterations, hold=dale.hold)
+        self.split = (SplitDaleRLS(feat_sign, P, schedule.alpha, iterations=dale.iterations, hold=dale.hold,
+                                   refactor_every=dale.refactor_every)
                       if self._split else None)
         self.rls_out = RLS(P + 1, n_outputs, alpha=schedule.alpha)
         self.dale_correction = np.zeros((N, N)) if self._total else np.zeros((0, 0))

@@ -268,6 +268,11 @@ class DaleSettings(_Record):
     iterations : int               ``"split"``: block-pivoting exchanges per re-solve (10)
     mirror : bool                  ``"split"``: train ``[ỹ, −ỹ]`` (on and off pools)
     hold : bool                    ``"split"``: hold the weights between re-solves (no RLS steps)
+    refactor_every : int
+        ``"split"``: 1 (default) factorises every changed free set afresh at each re-solve; k > 1
+        carries ``(H_FF)⁻¹`` through the exchanges and factorises every k-th re-solve
+        (:class:`~brianforce.methods.factor_student.dale.SplitDaleRLS`; the same problem in less
+        than half the re-solve time, a different round-off).
     forget : float
         ``"split"``: factor by which the ridge statistics of past RLS trials decay after each
         trial, in (0, 1] (1 = none).
@@ -284,6 +289,7 @@ class DaleSettings(_Record):
     mirror: bool = False
     hold: bool = False
     forget: float = 1.0
+    refactor_every: int = 1
 
     def _check(self):
         self._set("method", _choice(self.method, "method", DALE_METHODS))
@@ -296,6 +302,7 @@ class DaleSettings(_Record):
         self._set("mirror", _flag(self.mirror, "mirror"))
         self._set("hold", _flag(self.hold, "hold"))
         self._set("forget", _number(self.forget, "forget", 0, 1))
+        self._set("refactor_every", _integer(self.refactor_every, "refactor_every", 1))
 
 
 @dataclass(frozen=True)

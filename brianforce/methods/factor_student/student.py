@@ -95,6 +95,7 @@ class FactorStudent:
     dale_correction_ : ndarray (N, N)        Dale "total": clipping correction C (V·s)
     dale_clipped_ : ndarray      Dale "total": fraction of connections clipped after each RLS
                                  trial; "split": fraction of readout weights held at 0
+    dale_resolve_s_ : float      Dale "split": wall time of the constrained re-solves (s), else 0
     train_errors_ : ndarray      factor nMSE per RLS trial
     mean_rate_ : float           mean firing rate in the last training trial (Hz)
     dt_op_ : float               sample interval of the training data (s)
@@ -241,10 +242,12 @@ class FactorStudent:
         except TrainingDiverged as exc:      # kept for allow_diverged=True
             self.diverged_ = exc
             self.train_errors_, self.dale_clipped_, self.mean_rate_ = np.array(errs), np.array(clipped), np.nan
+            self.dale_resolve_s_ = loop.split.resolve_s if loop.split is not None else 0.0
             loop.mon.active = False
             raise
         self.train_errors_ = np.array(errs)
         self.dale_clipped_ = np.array(clipped)
+        self.dale_resolve_s_ = loop.split.resolve_s if loop.split is not None else 0.0
         self.mean_rate_ = (loop.mon.num_spikes - n0) / (self.n_neurons * (loop.t - t0))
         loop.mon.active = False
         if self.calibration is not None:
