@@ -284,13 +284,16 @@ class SplitDaleRLS:
             M = _inverse(self.H, J)
             self._since_factorised[p] = 0
         elif not np.all(keep):
-            J, M = exchange_inverse(M, J, ~keep, np.zeros(0, dtype=int), self.H)
+            try:
+                J, M = exchange_inverse(M, J, ~keep, np.zeros(0, dtype=int), self.H)
+            except np.linalg.LinAlgError:     # round-off: factorise the kept set afresh
+                J = np.sort(J[keep])
+                M = _inverse(self.H, J)
+                self._since_factorised[p] = 0
         self.v[:, p] = 0.0
         self.v[J, p] = v[J]
         self.F[p] = J
-        self.Pinv[p] = M
-        np.maximum(self.v, 0.0, out=self.W)
-        self.W *= self.signs[:, None]
+        self.Pinv[p] = M                     # (W is set from v by project)
 
 
 def _symmetric(upper) -> np.ndarray:
