@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from child_runs import add_device_arguments, common_row, parse_or_run_child, run_devices
 
 RESULTS = Path(__file__).resolve().parent / "results" / "kimchow_device.csv"
 COLUMNS = ("date", "recipe", "seed", "size", "device", "cache", "wall_s", "train_wall_s", "fits", "fit_s", "compile_s",
@@ -63,45 +61,16 @@ def _one(recipe: str, seed: int, size: str, device: str, data, out: str) -> dict
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("recipe", choices=("reaching_m1", "kimchow_patterns"))
-    ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--size", default="full", choices=("full", "ci"))
-    ap.add_argument("--devices", default="runtime,cpp_standalone")
-    ap.add_argument("--data", default=None)
-    ap.add_argument("--cold", action="store_true", help="empty this kind's cached programs before the compiled run")
-    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--out", default="/tmp/kimchow_device")
-    a = ap.parse_args(argv)
-    if a.child:
-        print("RESULT " + json.dumps(_one(a.recipe, a.seed, a.size, a.child, a.data, a.out)))
+    add_device_arguments(ap, "/tmp/kimchow_device")
+    a = parse_or_run_child(ap, argv, lambda a: _one(a.recipe, a.seed, a.size, a.child, a.data, a.out))
+    if a is None:
         return
-    from brianforce.devices.cache import cache_root
     from brianforce.io import append_csv_row
 
-    for device in a.devices.split(","):
-        cache = ""
-        if device != "runtime":
-            root = cache_root()
-            entries = list(root.glob("kimchow-training-*")) if root else []
-            if a.cold:
-                for e in entries:
-                    shutil.rmtree(e, ignore_errors=True)
-            cache = "cold" if a.cold else "as found"
-        out = f"{a.out}/{a.recipe}_{a.size}_seed{a.seed}_{device}"
-        cmd = [sys.executable, __file__, a.recipe, "--seed", str(a.seed), "--size", a.size, "--child", device,
-               "--out", out] + (["--data", a.data] if a.data else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-        if proc.returncode or not lines:
-            sys.stderr.write(proc.stderr[-4000:])
-            raise SystemExit(f"{device} run failed")
-        r = json.loads(lines[-1][7:])
-        row = {"date": time.strftime("%Y-%m-%d %H:%M"), "recipe": a.recipe, "seed": a.seed, "size": a.size,
-               "device": device, "cache": cache, "wall_s": round(r["wall_s"], 2),
+    for device, cache, r in run_devices(__file__, a, "kimchow-training"):
+        row = {**common_row(a, device, cache, r),
                "train_wall_s": None if r["train_wall_s"] is None else round(r["train_wall_s"], 2),
-               "fits": r["fits"], **{k: round(r[k], 2) for k in ("fit_s", "compile_s", "program_s")},
-               "metrics": json.dumps(r["metrics"], sort_keys=True),
-               "criteria_met": json.dumps(r["criteria_met"], sort_keys=True), "data": r["data"],
-               "host_load": round(os.getloadavg()[0], 2)}
+               "fits": r["fits"], **{k: round(r[k], 2) for k in ("fit_s", "compile_s", "program_s")}}
         append_csv_row(RESULTS, {k: row[k] for k in COLUMNS})
         print(row)
 

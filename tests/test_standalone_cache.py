@@ -119,7 +119,7 @@ def test_demo_on_cpp_standalone_and_the_cache_command(shared_cache, tmp_path, ca
 
 
 @pytest.mark.standalone
-def test_train_takes_a_device_for_force_recipes_only(shared_cache, tmp_path, capsys):
+def test_train_takes_a_device_for_force_and_depasquale_recipes(shared_cache, tmp_path, capsys):
     """``brianforce train --device cpp_standalone`` trains a FORCE recipe in the cached program and is a
     usage error for methods that learn in Python."""
     import json
@@ -136,7 +136,10 @@ def test_train_takes_a_device_for_force_recipes_only(shared_cache, tmp_path, cap
     assert main(["train", str(recipe), "--device", "cpp_standalone", "--out", str(tmp_path / "out")]) == 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["device"] == "cpp_standalone" and summary["n_rls_updates"] == 120
-    with pytest.raises(SystemExit) as exc:
-        main(["train", "depasquale_oscillation", "--device", "cpp_standalone", "--out", str(tmp_path / "dp")])
-    assert exc.value.code == 2 and "train at runtime only" in capsys.readouterr().err
-    assert not (tmp_path / "dp").exists()
+    for recipe, device, refusal in (("depasquale_oscillation_dale", "cpp_standalone", "Dale's law students"),
+                                    ("depasquale_oscillation", "cuda_standalone", "train at runtime only"),
+                                    ("kim2019_xor", "cpp_standalone", "train at runtime only")):
+        with pytest.raises(SystemExit) as exc:
+            main(["train", recipe, "--device", device, "--out", str(tmp_path / "dp")])
+        assert exc.value.code == 2 and refusal in capsys.readouterr().err
+        assert not (tmp_path / "dp").exists()

@@ -1,7 +1,8 @@
 """Devices: switching Brian2 between runtime and standalone (:mod:`.activation`), trained networks
 as compiled programs — compile once, run many (:mod:`.project`, :mod:`.student_network`,
-:mod:`.transferred`), FORCE training in generated code (:mod:`.force_standalone`) and the
-model-kind registry of ``brianforce run`` (:mod:`.standalone`).
+:mod:`.transferred`), training in generated code (FORCE: :mod:`.force_standalone`,
+:mod:`.force_program`; Kim & Chow: :mod:`.recurrent_program`; DePasquale students:
+:mod:`.student_program`) and the model-kind registry of ``brianforce run`` (:mod:`.standalone`).
 
 Public names are imported on first use (``from brianforce.devices import X``).
 """

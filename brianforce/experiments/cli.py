@@ -152,8 +152,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     train.add_argument("--device", default="auto", choices=TRAIN_DEVICE_CHOICES,
                        help="FORCE recipes: runtime (RLS in numpy) or one compiled program with the RLS in generated "
-                       "code, cached by architecture (auto: compiled where a C++ compiler is present); the other "
-                       "methods train at runtime (default: %(default)s)")
+                       "code, cached by architecture (auto: compiled where a C++ compiler is present); DePasquale and "
+                       "reaching students without Dale's law: cpp_standalone trains in one compiled program (auto: "
+                       "the recipe's [student] device); the other methods train at runtime "
+                       "(default: %(default)s)")
     sw = sub.add_parser("sweep", help="run a resumable parameter sweep recipe on Dask")
     sw.add_argument("recipe", help="path of a sweep recipe (method = \"sweep\")")
     sw.add_argument("--out", required=True, help="output folder; rerunning into it resumes the sweep")
@@ -276,9 +278,13 @@ def _command(parser, args) -> None:
                    "reaching_m1": lambda: _reaching(args, "run_m1_recipe")}
         if method not in runners:
             parser.error(f"{args.recipe}: unknown experiment.method {method!r}; one of {sorted(runners)}")
-        if args.device not in ("auto", "runtime") and method != "force":
+        compiled_student = method in ("depasquale", "reaching") and args.device == "cpp_standalone"
+        if args.device not in ("auto", "runtime") and method != "force" and not compiled_student:
             parser.error(f"--device {args.device}: {method!r} recipes train at runtime only (their learning runs "
                          "in Python); train there and run the saved model with 'brianforce run --device'")
+        if compiled_student and recipe.get("student", {}).get("dale", False):
+            parser.error(f"--device {args.device}: Dale's law students train at runtime only (their constrained "
+                         "re-solves run in numpy)")
         prepare_output(args.out, overwrite=args.overwrite)
         runners[method]()
     elif args.command == "demo":
@@ -294,13 +300,15 @@ def _command(parser, args) -> None:
 def _depasquale(args):
     from brianforce.experiments.depasquale import train_from_recipe
 
-    return train_from_recipe(args.recipe, args.out)
+    device = {} if args.device == "auto" else {"student.device": args.device}    # auto: the recipe's own
+    return train_from_recipe(args.recipe, args.out, device)
 
 
 def _reaching(args, name: str):
     from brianforce.experiments import reaching
 
-    return getattr(reaching, name)(args.recipe, args.out, data=args.data)
+    student = {"student.device": args.device} if name == "run_reaching_recipe" and args.device != "auto" else {}
+    return getattr(reaching, name)(args.recipe, args.out, data=args.data, overrides=student)
 
 
 def main(argv=None) -> int:

@@ -57,8 +57,8 @@ def read_source(name: str) -> str:
 _FEATURES_PER_THREAD = 1000
 
 
-#: Lanes of the C++ ``P r`` pass (``BF_RLS_LANES`` in ``rls_step.cpp``), so the most threads that can share it.
-MAX_RLS_THREADS = int(re.search(r"BF_RLS_LANES = (\d+);", read_source("rls_step.cpp")).group(1))
+#: Lanes of the C++ ``P r`` pass (``BF_RLS_LANES`` in ``rls_kernel.cpp``), so the most threads that can share it.
+MAX_RLS_THREADS = int(re.search(r"BF_RLS_LANES = (\d+);", read_source("rls_kernel.cpp")).group(1))
 
 
 def default_rls_threads(n: int) -> int:
@@ -129,8 +129,11 @@ def rls_functions(n: int, k: int, reg: float, normalised: bool, limit: float, rl
         f = Function(pyfunc=None, arg_units=[u for _, u in args], return_unit=return_unit,
                      arg_types=[t for t, _ in args], return_type="float", stateless=False,
                      arg_names=[f"a{m}" for m in range(len(args))], auto_vectorise=False)
+        code = read_source(f"{source}.cpp")
+        if source == "rls_step":                          # the update's pass over P
+            code = read_source("rls_kernel.cpp") + code
         f.implementations.add_implementation(
-            "cpp", read_source(f"{source}.cpp"), name=name, namespace=dict(shared),
+            "cpp", code, name=name, namespace=dict(shared),
             compiler_kwds={"headers": ["<vector>", "<cmath>", "<thread>", "<algorithm>", "<fstream>"]})
         f.implementations.add_implementation("cython", read_source(f"{source}.pyx"), name=name,
                                              namespace=dict(shared, **cy_ns))

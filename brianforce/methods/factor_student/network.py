@@ -6,7 +6,9 @@ learned factors ``y = wᵀ s`` and output ``z = W_outᵀ [y; 1]``, updates the R
 trials, and sets ``I_ctrl = U y_drive + U_in u(t)`` (+ the Dale ``"offset"`` common mode),
 ``y_drive`` being ỹ (teacher-forced), ``y`` (closed loop) or either plus an
 Ornstein-Uhlenbeck perturbation (``forcing_noise``). Runtime device only (the loop is Python;
-:mod:`brianforce.devices.student_network` generates it as code for standalone devices).
+:mod:`brianforce.devices.student_program` runs a whole training as one generated program and
+:meth:`StudentLoop.adopt` carries on from its end; :mod:`brianforce.devices.student_network`
+generates the trained closed loop for standalone devices).
 
 References
 ----------
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Network, NetworkOperation, NeuronGroup, SpikeMonitor, Synapses, second, volt
 
+from brianforce.devices.activation import mark_as_run
 from brianforce.errors import TrainingDiverged
 from brianforce.learning.rls import RLS
 from brianforce.methods.factor_student.calibration import RESCALED_TIME_CONSTANTS, rescaled_refractory
@@ -225,6 +228,37 @@ class StudentLoop:
             self._mean_rate = np.zeros(self.n_neurons)
         self.G.I_bias_[:] = self.I_bias
         self._I_bias_mean_removed = self.I_bias.copy()
+
+    def training_plan(self, factor_targets, rest_step, scale: float):
+        """The operations of a whole training as tables for the generated program
+        (:func:`~brianforce.devices.student_program.plan_student_training`), drawn from copies of this
+        loop's generators as :meth:`run_trial` would draw them; ``scale``: the divergence scale."""
+        from brianforce.devices.student_program import plan_student_training
+
+        n, T, _ = factor_targets.shape
+        return plan_student_training(self.schedule, n, T, factor_targets, self._factor_std, self.dt_op, rest_step,
+                                     scale, self.n_neurons, self._sched_rng, self._noise_rng, self.rest_rng, self._eps)
+
+    def adopt(self, run, plan) -> None:
+        """Carry on at runtime from a training run of the generated program
+        (:class:`~brianforce.devices.student_program.StudentProgramRun` of ``plan``): its final neuron
+        state, readouts with their ``P``, mean-input statistics (the bias is recomputed from them), rest
+        state, and the generators and forcing-noise state after the plan's draws."""
+        G = self.G
+        for k in (*STATE_VARIABLES, "I_ctrl", "lastspike"):
+            getattr(G, k + "_")[:] = run.state[k]
+        G.not_refractory_[:] = run.state["not_refractory"]
+        self._mean_sum, self._rate_sum, self._mean_n = run.mean_sum, run.rate_sum, run.n_mean
+        self.remove_mean_input()
+        for rls, W, P in ((self.rls_w, run.w, run.P), (self.rls_out, run.W_out, run.P_out)):
+            rls.W[...] = W
+            rls.set_P(P)
+            rls.n_updates = run.n_updates
+        self.n_updates = run.n_updates
+        self.rest = run.rest
+        self._eps = np.array(plan.eps, dtype=float)
+        self._sched_rng, self._noise_rng, self.rest_rng = plan.generators
+        mark_as_run(self.net)
 
     def clip_total(self) -> float:
         """Dale ``"total"``: clip every wrong-sign total weight to zero (the correction folded

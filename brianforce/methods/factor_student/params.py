@@ -331,8 +331,8 @@ _SCHEDULE_KEYS = {("schedule" if f.name == "update_times" else f.name): f.name f
 _DALE_KEYS = {"frac_exc": "frac_exc", **{f"dale_{f.name}": f.name for f in fields(DaleSettings)
                                          if f.name != "frac_exc"}}
 _CALIBRATION_KEYS = {"period_calibration": "n_periods", "calibration_copies": "n_copies"}
-_TOP_KEYS = ("n_neurons", "dt", "seed", "dale")
-_STRING_KEYS = ("schedule", "dale_method", "dale_pools")
+_TOP_KEYS = ("n_neurons", "dt", "seed", "device", "dale")
+_STRING_KEYS = ("schedule", "dale_method", "dale_pools", "device")
 #: Every flat key :func:`recipe_student_kwargs` accepts.
 STUDENT_KEYS = (*_TOP_KEYS, *_NEURON_KEYS, *_NETWORK_KEYS, *_SCHEDULE_KEYS, *_DALE_KEYS, *_CALIBRATION_KEYS)
 
@@ -349,7 +349,7 @@ def recipe_student_kwargs(sec: dict) -> dict:
     """:class:`~brianforce.methods.factor_student.FactorStudent` keyword arguments from the
     flat keys of a recipe's ``[student]`` section.
 
-    Keys: ``n_neurons``, ``dt``, ``seed``; :class:`StudentNeuron` and :class:`FixedNetwork`
+    Keys: ``n_neurons``, ``dt``, ``seed``, ``device``; :class:`StudentNeuron` and :class:`FixedNetwork`
     fields by name; the :class:`StudentSchedule` fields by name, except ``schedule`` for
     ``update_times``; ``dale`` (true: a :class:`DaleSettings`, else ``None``), ``frac_exc``
     and ``dale_<field>`` for the other :class:`DaleSettings` fields; ``period_calibration``
@@ -365,7 +365,7 @@ def recipe_student_kwargs(sec: dict) -> dict:
     -------
     dict
         ``neuron``, ``network``, ``schedule``, ``dale``, ``calibration`` (records, defaults
-        for keys not given) and ``n_neurons``, ``dt``, ``seed`` where given.
+        for keys not given) and ``n_neurons``, ``dt``, ``seed``, ``device`` where given.
 
     Raises
     ------
@@ -380,7 +380,7 @@ def recipe_student_kwargs(sec: dict) -> dict:
     def pick(keys):
         return {keys[k]: v for k, v in sec.items() if k in keys}
 
-    out = {k: sec[k] for k in ("n_neurons", "dt", "seed") if k in sec}
+    out = {k: sec[k] for k in ("n_neurons", "dt", "seed", "device") if k in sec}
     out["neuron"] = StudentNeuron(**pick(_NEURON_KEYS))
     out["network"] = FixedNetwork(**pick(_NETWORK_KEYS))
     out["schedule"] = StudentSchedule(**pick(_SCHEDULE_KEYS))

@@ -12,9 +12,14 @@ networks. Neuron 111:631-649.
 """
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 from brian2 import ms, mV, second, volt
 
+from brianforce.devices.activation import CompilationFailed
+from brianforce.devices.force_program import compiler_available
 from brianforce.tasks.trials import trial_array
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.learning.targets import divergence_scale_of
@@ -28,7 +33,12 @@ from brianforce.networks.force_lif import require_runtime_device
 from brianforce.blas import one_blas_thread
 from brianforce.seeding import check_seed, rng_for
 
-__all__ = ["FactorStudent"]
+__all__ = ["FactorStudent", "TRAINING_DEVICES"]
+
+logger = logging.getLogger(__name__)
+
+#: Where :meth:`FactorStudent.fit` can train.
+TRAINING_DEVICES = ("runtime", "cpp_standalone", "auto")
 
 
 def _record(value, cls, name, *, optional=False):
@@ -77,6 +87,13 @@ class FactorStudent:
     calibration : PeriodCalibration or None  period calibration after training (``None``: off)
     dt : Quantity (time)                     integration step (0.05 ms)
     seed : int
+    device : {'runtime', 'cpp_standalone', 'auto'}
+        Where :meth:`fit` trains: at runtime (the loop in a Python ``network_operation``), or
+        as one generated ``cpp_standalone`` program (:mod:`brianforce.devices.student_program`;
+        not with Dale's law), which gives the same readouts to round-off; ``'auto'``: the
+        program where a C++ compiler is found and there is no Dale's law, else runtime (also
+        when the program does not compile). Everything after ``fit`` (tests, calibration) runs
+        at runtime.
 
     Attributes
     ----------
@@ -96,6 +113,10 @@ class FactorStudent:
     dale_clipped_ : ndarray      Dale "total": fraction of connections clipped after each RLS
                                  trial; "split": fraction of readout weights held at 0
     dale_resolve_s_ : float      Dale "split": wall time of the constrained re-solves (s), else 0
+    device_ : str                the device :meth:`fit` trained on
+    timings_ : dict              ``fit_s`` (wall time of :meth:`fit`, the calibration included);
+                                 with ``device='cpp_standalone'`` also ``compile_s`` (code generation
+                                 and compilation) and ``run_s`` (the program)
     train_errors_ : ndarray      factor nMSE per RLS trial
     mean_rate_ : float           mean firing rate in the last training trial (Hz)
     dt_op_ : float               sample interval of the training data (s)
@@ -116,7 +137,7 @@ class FactorStudent:
     def __init__(self, n_neurons: int = 600, *, neuron: StudentNeuron | None = None,
                  network: FixedNetwork | None = None, schedule: StudentSchedule | None = None,
                  dale: DaleSettings | None = None, calibration: PeriodCalibration | None = None,
-                 dt=0.05 * ms, seed: int = 0):
+                 dt=0.05 * ms, seed: int = 0, device: str = "runtime"):
         if isinstance(n_neurons, bool) or int(n_neurons) != n_neurons or n_neurons < 4:
             raise ValueError(f"n_neurons must be an integer >= 4, got {n_neurons!r}")
         self.n_neurons = int(n_neurons)
@@ -130,6 +151,12 @@ class FactorStudent:
         self.bias, self.tau_r, self.tau_d, self.tau_slow = si["bias"], si["tau_r"], si["tau_d"], si["tau_slow"]
         self.dt = check_quantity(dt, second, "dt")
         self.seed = check_seed(seed)
+        if device not in TRAINING_DEVICES:
+            raise ValueError(f"device must be one of {TRAINING_DEVICES}, got {device!r}")
+        if device == "cpp_standalone" and self.dale is not None:
+            raise ValueError("Dale's law trains at runtime only (its constrained re-solves run in numpy): "
+                             "use device='runtime'")
+        self.device = device
 
     @property
     def _split(self) -> bool:
@@ -170,8 +197,13 @@ class FactorStudent:
             ±1 mV membrane jitter), as the teacher starts every trial at ``x_rest_``.
             Default ``None``: trials follow each other without reset.
         """
-        with one_blas_thread():
-            return self._fit(inputs, factor_targets, output_targets, dt, rest_step)
+        wall0 = time.perf_counter()
+        self.timings_ = {}
+        try:
+            with one_blas_thread():
+                return self._fit(inputs, factor_targets, output_targets, dt, rest_step)
+        finally:
+            self.timings_["fit_s"] = time.perf_counter() - wall0
 
     def _fit(self, inputs, factor_targets, output_targets, dt, rest_step=None):
         inputs, factor_targets, output_targets = (trial_array(a, n) for a, n in (
@@ -210,6 +242,15 @@ class FactorStudent:
             return self._run_trial(phase, c, inputs[j], factor_targets[j], output_targets[j],
                                    forced=forced, snapshot=snapshot)
 
+        scale = divergence_scale_of(factor_targets.reshape(-1, P))   # of a trial whose factors are all 0
+        self.device_ = "runtime"
+        if self.device == "cpp_standalone" or (self.device == "auto" and self.dale is None and compiler_available()):
+            try:
+                return self._fit_program(inputs, factor_targets, output_targets, rest_step, scale, period)
+            except CompilationFailed as exc:
+                if self.device != "auto":
+                    raise
+                logger.warning(f"FactorStudent: the training program did not compile ({exc}); training at runtime")
         for _ in range(sched.n_forced):
             trial("forced", count); count += 1
         for _ in range(sched.n_mean):
@@ -219,7 +260,6 @@ class FactorStudent:
             trial("forced", count, snapshot=rest_step if f == sched.n_forced - 1 else None)
             count += 1
         errs, clipped = [], []
-        scale = divergence_scale_of(factor_targets.reshape(-1, P))   # of a trial whose factors are all 0
         try:
             for r in range(sched.n_rls):
                 if r == sched.n_rls - 1:
@@ -250,6 +290,40 @@ class FactorStudent:
         self.dale_resolve_s_ = loop.split.resolve_s if loop.split is not None else 0.0
         self.mean_rate_ = (loop.mon.num_spikes - n0) / (self.n_neurons * (loop.t - t0))
         loop.mon.active = False
+        if self.calibration is not None:
+            self.calibrate_period(*period, n_periods=self.calibration.n_periods,
+                                  n_copies=self.calibration.n_copies)
+        return self
+
+    def _fit_program(self, inputs, factor_targets, output_targets, rest_step, scale, period):
+        """Train in one ``cpp_standalone`` program (:mod:`brianforce.devices.student_program`),
+        then hand the learned readouts and the state to the runtime loop."""
+        from brianforce.devices.student_program import run_student_program
+
+        loop, sched = self._loop, self.schedule
+        T = factor_targets.shape[1]
+        plan = loop.training_plan(factor_targets, rest_step, scale)
+        run = run_student_program(loop.structure, self.neuron.si(), sched, plan, inputs, factor_targets,
+                                  output_targets, dt=self.dt, dt_op=self.dt_op_, v0=np.asarray(loop.G.v_[:]),
+                                  threshold=sched.divergence_threshold)
+        loop.adopt(run, plan)
+        self.device_ = "cpp_standalone"
+        self.timings_.update(run.timings)
+        rls_rows = [j for phase, j in plan.trials if phase == "rls"]
+        errs = [_factor_nmse(y, factor_targets[j], scale) for y, j in zip(run.factors, rls_rows)]
+        self.dale_clipped_, self.dale_resolve_s_ = np.zeros(0), 0.0
+        bad = [r for r, e in enumerate(errs) if not np.isfinite(e) or (r > 0 and e > sched.divergence_threshold)]
+        if bad:
+            r = bad[0]
+            t_end = (plan.trial_end.tolist().index(r) + 1) * self.dt_op_
+            self.train_errors_, self.mean_rate_ = np.array(errs[:r + 1]), np.nan
+            self.diverged_ = TrainingDiverged(
+                r, t_end, errs[r], self.dt, counter="RLS trial",
+                message=f"RLS training diverged: factor nMSE {errs[r]:.3g} in RLS trial {r} "
+                        f"(t = {t_end:.3f} s of simulation; the readouts were frozen from then on)")
+            raise self.diverged_
+        self.train_errors_ = np.array(errs)
+        self.mean_rate_ = run.n_spikes_last / (self.n_neurons * T * self.dt_op_)
         if self.calibration is not None:
             self.calibrate_period(*period, n_periods=self.calibration.n_periods,
                                   n_copies=self.calibration.n_copies)
