@@ -160,9 +160,9 @@ def _function(name, sources, args, shared):
     f = Function(pyfunc=None, arg_units=[u for _, u in args], return_unit=1, arg_types=[t for t, _ in args],
                  return_type="float", stateless=False, arg_names=[f"a{m}" for m in range(len(args))],
                  auto_vectorise=False)
+    headers = ["<vector>", "<cmath>", "<fstream>", "<thread>", "<algorithm>"]
     f.implementations.add_implementation("cpp", "".join(read_source(x) for x in sources), name=name,
-                                         namespace=dict(shared), compiler_kwds={
-                                             "headers": ["<vector>", "<cmath>", "<fstream>", "<thread>", "<algorithm>"]})
+                                         namespace=dict(shared), compiler_kwds={"headers": headers})
     return f
 
 
@@ -208,7 +208,8 @@ def run_student_program(structure, neuron: dict, schedule, plan: StudentPlan, in
         "_bf_st_F": np.ascontiguousarray(factor_targets, float).reshape(-1),
         "_bf_st_O": np.ascontiguousarray(output_targets, float).reshape(-1),
         "_bf_st_E": np.ascontiguousarray(inputs, float).reshape(-1),
-        "_bf_st_U": np.ascontiguousarray(U, float).reshape(-1), "_bf_st_Uin": np.ascontiguousarray(U_in, float).reshape(-1)}
+        "_bf_st_U": np.ascontiguousarray(U, float).reshape(-1),
+        "_bf_st_Uin": np.ascontiguousarray(U_in, float).reshape(-1)}
     tables = sum(v.nbytes for k, v in shared.items() if k in ("_bf_st_E", "_bf_st_F", "_bf_st_O", "_bf_st_perturb",
                                                                   "_bf_st_jitter"))
     # the tables in numpy, in their files and in the program; P in the program, its file and the runtime copy
@@ -231,9 +232,10 @@ def run_student_program(structure, neuron: dict, schedule, plan: StudentPlan, in
     try:
         b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
         op = dt_op * second
+        # bf_spikes counts each neuron's spikes (those of the last RLS trial give its mean rate)
         neurons = NeuronGroup(N, student_equations() + "\nbf_tmp : 1\nbf_spikes : 1", threshold=STUDENT_THRESHOLD,
-                              reset=STUDENT_RESET + "\nbf_spikes += 1", refractory="tau_ref_", method="euler", dt=dt * second,
-                              name=f"{prefix}_neurons", namespace=ns)
+                              reset=STUDENT_RESET + "\nbf_spikes += 1", refractory="tau_ref_", method="euler",
+                              dt=dt * second, name=f"{prefix}_neurons", namespace=ns)
         for k in ("tau_m", "tau_r", "tau_d", "tau_slow", "tau_ref"):
             setattr(neurons, "tau_ref_" if k == "tau_ref" else k, neuron[k] * second)
         neurons.v_reset_ = neuron["v_reset"] * volt
@@ -248,17 +250,17 @@ def run_student_program(structure, neuron: dict, schedule, plan: StudentPlan, in
         lines = ["lastspike = bf_st_restore(i, 7, lastspike/second, t/second)*second",
                  "not_refractory = bf_st_restore(i, 8, 1.0*int(not_refractory), t/second) > 0.5"]
         lines += [f"{k} = bf_st_restore(i, {n}, {k}/{_UNITS[k]}, t/second)*{_UNITS[k]}" for n, k in enumerate(_STATE)]
-        ops = [neurons.run_regularly("\n".join(lines), order=0, name=f"{prefix}_restore", **kw),
-               neurons.run_regularly("bf_tmp = bf_st_collect(i, v/volt, I_syn/volt, h*second/volt, r_f/hertz, "
-                                     "hr_f*second/hertz, r_s/hertz, hr_s*second/hertz, tau_slow/second, "
-                                     "tau_d/second, bf_spikes, t/second)", order=1, name=f"{prefix}_collect", **kw)]
+        # every dt_op, at the start of the step: restore (trial starts), collect, the operation, write back
+        neurons.run_regularly("\n".join(lines), order=0, name=f"{prefix}_restore", **kw)
+        neurons.run_regularly("bf_tmp = bf_st_collect(i, v/volt, I_syn/volt, h*second/volt, r_f/hertz, "
+                              "hr_f*second/hertz, r_s/hertz, hr_s*second/hertz, tau_slow/second, tau_d/second, "
+                              "bf_spikes, t/second)", order=1, name=f"{prefix}_collect", **kw)
         driver = NeuronGroup(1, "bf_tmp : 1", dt=op, name=f"{prefix}_driver", namespace=ns)
-        ops.append(driver.run_regularly("bf_tmp = bf_st_step(t/second)", order=2, name=f"{prefix}_step", **kw))
-        ops.append(neurons.run_regularly("I_ctrl = bf_st_get(i, 0, I_ctrl/volt)*volt\n"
-                                         "I_bias = bf_st_get(i, 1, I_bias/volt)*volt", order=3,
-                                         name=f"{prefix}_control", **kw))
+        driver.run_regularly("bf_tmp = bf_st_step(t/second)", order=2, name=f"{prefix}_step", **kw)
+        neurons.run_regularly("I_ctrl = bf_st_get(i, 0, I_ctrl/volt)*volt\nI_bias = bf_st_get(i, 1, I_bias/volt)*volt",
+                              order=3, name=f"{prefix}_control", **kw)
         factors = NeuronGroup(P, "y : 1", dt=op, name=f"{prefix}_factors", namespace=ns)
-        ops.append(factors.run_regularly("y = bf_st_get(i, 2, y)", order=3, name=f"{prefix}_factor_values", **kw))
+        factors.run_regularly("y = bf_st_get(i, 2, y)", order=3, name=f"{prefix}_factor_values", **kw)
         ymon = StateMonitor(factors, "y", record=True, dt=op, when="start", order=4, name=f"{prefix}_ymon")
         net = Network(neurons, fixed, driver, factors, ymon, name=f"{prefix}_network")
         net.run(G * op, namespace=ns)
