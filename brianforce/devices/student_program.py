@@ -40,6 +40,7 @@ from brian2 import Function, Network, NeuronGroup, StateMonitor, Synapses, secon
 
 from brianforce.devices.activation import activate, build_and_time, restore_runtime
 from brianforce.devices.cache import project_directory
+from brianforce.methods.factor_student.equations import STATE_VARIABLES
 from brianforce.learning.codegen import read_dumped_P, read_source, rls_threads_for
 from brianforce.memory import require_memory
 
@@ -47,8 +48,6 @@ __all__ = ["StudentPlan", "StudentProgramRun", "plan_student_training", "run_stu
 
 #: Phase codes of the operation table.
 PHASES = {"forced": 0, "mean": 1, "rls": 2, "rls-forced": 3}
-#: Neuron state variables the rest state holds, in the order of the program's buffers.
-_STATE = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
 _UNITS = {"v": "volt", "I_syn": "volt", "h": "(volt/second)", "r_f": "hertz", "hr_f": "(hertz/second)",
           "r_s": "hertz", "hr_s": "(hertz/second)"}
 
@@ -147,8 +146,8 @@ class StudentProgramRun:
     rate_sum: np.ndarray       # (N,) summed r_f of the mean trials (Hz)
     n_mean: int                # mean samples
     rest: dict | None          # stored rest state
-    state: dict                # final neuron state (``_STATE``, ``I_ctrl``, ``I_bias``, ``lastspike`` relative
-                               # to the end of the run, ``not_refractory``)
+    state: dict                # final neuron state (``STATE_VARIABLES``, ``I_ctrl``, ``I_bias``, ``lastspike``
+                               # relative to the end of the run, ``not_refractory``)
     factors: np.ndarray        # (n_rls, T, P) learned factors of every RLS trial
     n_updates: int
     n_spikes_last: int         # spikes in the last RLS trial
@@ -249,7 +248,8 @@ def run_student_program(structure, neuron: dict, schedule, plan: StudentPlan, in
         # refractoriness ends first: Brian2 only writes ``v`` (``unless refractory``) of non-refractory neurons
         lines = ["lastspike = bf_st_restore(i, 7, lastspike/second, t/second)*second",
                  "not_refractory = bf_st_restore(i, 8, 1.0*int(not_refractory), t/second) > 0.5"]
-        lines += [f"{k} = bf_st_restore(i, {n}, {k}/{_UNITS[k]}, t/second)*{_UNITS[k]}" for n, k in enumerate(_STATE)]
+        lines += [f"{k} = bf_st_restore(i, {n}, {k}/{_UNITS[k]}, t/second)*{_UNITS[k]}"
+                  for n, k in enumerate(STATE_VARIABLES)]
         # every dt_op, at the start of the step: restore (trial starts), collect, the operation, write back
         neurons.run_regularly("\n".join(lines), order=0, name=f"{prefix}_restore", **kw)
         neurons.run_regularly("bf_tmp = bf_st_collect(i, v/volt, I_syn/volt, h*second/volt, r_f/hertz, "
@@ -266,7 +266,8 @@ def run_student_program(structure, neuron: dict, schedule, plan: StudentPlan, in
         net.run(G * op, namespace=ns)
         timings = build_and_time(slot.path, wall0)
         y = np.asarray(ymon.y).T                                          # (G, P)
-        state = {k: np.asarray(getattr(neurons, k + "_")[:]).copy() for k in (*_STATE, "I_ctrl", "I_bias")}
+        state = {k: np.asarray(getattr(neurons, k + "_")[:]).copy()
+                 for k in (*STATE_VARIABLES, "I_ctrl", "I_bias")}
         state["lastspike"] = np.asarray(neurons.lastspike_[:]) - G * dt_op
         state["not_refractory"] = np.asarray(neurons.not_refractory[:]).copy()
         n_spikes = int(np.sum(neurons.bf_spikes[:]))
@@ -281,7 +282,7 @@ def run_student_program(structure, neuron: dict, schedule, plan: StudentPlan, in
         raise RuntimeError(f"the student program wrote {raw.size} values, expected {sum(sizes)}")
     w, Wo, Po, mean, rest, stat, count = np.split(raw, np.cumsum(sizes)[:-1])
     rls_ops = np.flatnonzero(plan.phase >= PHASES["rls"])
-    rest_state = ({k: rest[m * N:(m + 1) * N].copy() for m, k in enumerate(_STATE)}
+    rest_state = ({k: rest[m * N:(m + 1) * N].copy() for m, k in enumerate(STATE_VARIABLES)}
                   if plan.snapshot.any() else None)
     return StudentProgramRun(w.reshape(n, P), Pm, Wo.reshape(P + 1, Q), Po.reshape(P + 1, P + 1),
                              mean[:N].copy(), mean[N:].copy(), int(stat[3]), rest_state, state,

@@ -12,12 +12,15 @@
    stat: [0] updates, [1] diverged, [2] RLS trial of the divergence, [3] mean samples,
    [4] demeaned bias ready, [5] RLS trials done. */
 static std::vector<double> _bf_st_W, _bf_st_P, _bf_st_Pr, _bf_st_pp, _bf_st_Prt, _bf_st_Wo, _bf_st_Po;
+/* per-operation work buffers, sized once: y, z, the drive, the errors, [y; 1], P_out [y; 1] */
+static std::vector<double> _bf_st_buf_y, _bf_st_buf_z, _bf_st_buf_yd, _bf_st_buf_e, _bf_st_buf_eo, _bf_st_buf_y1,
+    _bf_st_buf_Pro;
 static double _bf_st_cprev = 0.0, _bf_st_acc = 0.0;
 
 /* One normalised RLS update of W (n x q) for regressor r and a-priori error e; P updated at once. */
 static void bf_st_small_rls(double* P, double* W, const double* r, const double* e, const int n, const int q)
 {
-    std::vector<double> Pr(n, 0.0);
+    std::vector<double>& Pr = _bf_st_buf_Pro;
     for (int a = 0; a < n; a++) {
         double acc = 0.0;
         for (int b = 0; b < n; b++) acc += P[(size_t)a * n + b] * r[b];
@@ -67,6 +70,9 @@ double bf_st_step(const double t)
         _bf_st_Wo.assign((size_t)(P + 1) * Q, 0.0);
         _bf_st_Po.assign((size_t)(P + 1) * (P + 1), 0.0);
         for (int a = 0; a <= P; a++) _bf_st_Po[(size_t)a * (P + 1) + a] = par[4];
+        _bf_st_buf_y.assign(P, 0.0); _bf_st_buf_z.assign(Q, 0.0); _bf_st_buf_yd.assign(P, 0.0);
+        _bf_st_buf_e.assign(P, 0.0); _bf_st_buf_eo.assign(Q, 0.0); _bf_st_buf_y1.assign(P + 1, 0.0);
+        _bf_st_buf_Pro.assign(P + 1, 0.0);
     }
     const double* s = _namespace_bf_st_s;
     const double* st7 = _namespace_bf_st_state;
@@ -83,7 +89,7 @@ double bf_st_step(const double t)
     }
     if (_namespace_bf_st_snap[g])
         for (int k = 0; k < 7 * N; k++) _namespace_bf_st_rest[k] = st7[k];
-    std::vector<double> y(P), z(Q), yd(P);
+    std::vector<double>& y = _bf_st_buf_y, & z = _bf_st_buf_z, & yd = _bf_st_buf_yd;
     if (phase <= 1) {
         for (int p = 0; p < P; p++) y[p] = F[p];
     } else {
@@ -99,7 +105,7 @@ double bf_st_step(const double t)
             z[q] = acc + _bf_st_Wo[(size_t)P * Q + q];
         }
         if (_namespace_bf_st_update[g] && stat[1] == 0.0) {
-            std::vector<double> e(P), eo(Q), y1(P + 1);
+            std::vector<double>& e = _bf_st_buf_e, & eo = _bf_st_buf_eo, & y1 = _bf_st_buf_y1;
             for (int p = 0; p < P; p++) e[p] = y[p] - F[p];
             for (int q = 0; q < Q; q++) eo[q] = z[q] - O[q];
             double* Pr = &_bf_st_Pr[0];

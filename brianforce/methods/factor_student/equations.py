@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from brianforce.neurons import SYNAPTIC_CURRENT, lif_equations, lif_reset, lif_threshold
 
-__all__ = ["STUDENT_FILTERS", "STUDENT_PARAMETERS", "student_equations", "STUDENT_EQUATIONS",
+__all__ = ["STATE_VARIABLES", "STUDENT_FILTERS", "STUDENT_PARAMETERS", "student_equations", "STUDENT_EQUATIONS",
            "STUDENT_RESET", "STUDENT_THRESHOLD"]
 
+#: Neuron state of a student that a trial task's rest state stores.
+STATE_VARIABLES = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
 #: Synaptic current, fast and slow own filtered spike trains (Hz).
 STUDENT_FILTERS = (SYNAPTIC_CURRENT, ("r_f", "hr_f", "hertz"), ("r_s", "hr_s", "hertz", "tau_r", "tau_slow"))
 STUDENT_PARAMETERS = ("I_ctrl : volt", "I_bias : volt", "tau_m : second (shared, constant)",

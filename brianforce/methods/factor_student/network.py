@@ -25,7 +25,8 @@ from brianforce.errors import TrainingDiverged
 from brianforce.learning.rls import RLS
 from brianforce.methods.factor_student.calibration import RESCALED_TIME_CONSTANTS, rescaled_refractory
 from brianforce.methods.factor_student.dale import SplitDaleRLS, clip_rows, total_correction
-from brianforce.methods.factor_student.equations import STUDENT_EQUATIONS, STUDENT_RESET, STUDENT_THRESHOLD
+from brianforce.methods.factor_student.equations import (STATE_VARIABLES, STUDENT_EQUATIONS, STUDENT_RESET,
+                                                         STUDENT_THRESHOLD)
 from brianforce.methods.factor_student.params import DaleSettings, StudentSchedule
 from brianforce.methods.factor_student.structure import StudentStructure
 from brianforce.networks.force_lif import require_runtime_device
@@ -33,8 +34,6 @@ from brianforce.seeding import rng_for
 
 __all__ = ["StudentLoop", "STATE_VARIABLES"]
 
-#: Neuron state that a trial task's rest state stores.
-STATE_VARIABLES = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
 
 
 class StudentLoop:
