@@ -1,12 +1,14 @@
-"""DePasquale students trained at runtime and as a compiled program: wall time and the recipe's criteria.
+"""DePasquale students at runtime and as compiled programs: wall time and the recipe's criteria.
 
 Runs a shipped recipe through the same runner as ``brianforce reproduce`` (its metrics, its
-criteria) once per device (``[student] device``), each in a fresh process, and appends one row per
-run to ``benchmarks/results/depasquale_student_device.csv``: the whole run's wall time, the
-student's training (``fit_s``; for the compiled program also ``compile_s`` and ``program_s``), the
-learned readouts' last factor nMSE, the metrics and whether each criterion of the paper holds.
-``--cold`` empties the project cache entries of the student programs before the compiled run
-(``cache``: ``cold``; else ``as found``).
+criteria) once per device (``[student] device``: the student's training and its closed-loop test
+trials), each in a fresh process, and appends one row per run to
+``benchmarks/results/depasquale_student_device_v2.csv``: the whole run's wall time, the student's
+training (``fit_s``; for the compiled program also ``compile_s`` and ``program_s``), the device of the
+test trials and, compiled, their ``test_compile_s`` and ``test_program_s``, the learned readouts' last
+factor nMSE, the metrics and whether each criterion of the paper holds. ``--cold`` empties the project
+cache entries of the student programs before the compiled run (``cache``: ``cold``; else ``as found``).
+Rows of the training alone compiled (test trials at runtime) are in ``depasquale_student_device.csv``.
 
     python benchmarks/depasquale_student_device.py depasquale_integration --seed 1
     python benchmarks/depasquale_student_device.py depasquale_oscillation --seed 1 --size ci
@@ -21,9 +23,10 @@ from pathlib import Path
 
 from child_runs import add_device_arguments, common_row, parse_or_run_child, run_devices
 
-RESULTS = Path(__file__).resolve().parent / "results" / "depasquale_student_device.csv"
+RESULTS = Path(__file__).resolve().parent / "results" / "depasquale_student_device_v2.csv"
 COLUMNS = ("date", "recipe", "seed", "size", "device", "cache", "wall_s", "fit_s", "compile_s", "program_s",
-           "train_factor_error_last", "metrics", "criteria_met", "data", "host_load")
+           "test_device", "test_compile_s", "test_program_s", "train_factor_error_last", "metrics", "criteria_met",
+           "data", "host_load")
 
 
 def _one(recipe: str, seed: int, size: str, device: str, out: str, data=None) -> dict:
@@ -39,7 +42,8 @@ def _one(recipe: str, seed: int, size: str, device: str, out: str, data=None) ->
     wall = time.perf_counter() - w
     student = json.loads((Path(out) / "summary.json").read_text())["student"]
     met = {c.metric: bool(c.passes(outcome["metrics"].get(c.metric))) for c in run.criteria}
-    return {"wall_s": wall, "timings": student["train_timings_s"],
+    return {"wall_s": wall, "timings": student["train_timings_s"], "test_device": student["test_device"],
+            "test_timings": student["test_timings_s"],
             "train_factor_error_last": student["train_factor_error_last"],
             "metrics": outcome["metrics"], "criteria_met": met, "data": outcome.get("data") or ""}
 
@@ -54,10 +58,12 @@ def main(argv=None):
         return
     from brianforce.io import append_csv_row
 
-    for device, cache, r in run_devices(__file__, a, "student-training"):
-        t = r["timings"]
+    for device, cache, r in run_devices(__file__, a, "student"):
+        t, tt = r["timings"], r["test_timings"]
         row = {**common_row(a, device, cache, r), "fit_s": round(t["fit_s"], 2),
                "compile_s": round(t.get("compile_s", 0.0), 2), "program_s": round(t.get("run_s", 0.0), 2),
+               "test_device": r["test_device"], "test_compile_s": round(tt.get("compile_s", 0.0), 2),
+               "test_program_s": round(tt.get("run_s", 0.0), 2),
                "train_factor_error_last": r["train_factor_error_last"]}
         append_csv_row(RESULTS, {k: row[k] for k in COLUMNS})
         print(row)

@@ -2,7 +2,7 @@
 as compiled programs — compile once, run many (:mod:`.project`, :mod:`.student_network`,
 :mod:`.transferred`), training in generated code (FORCE: :mod:`.force_standalone`,
 :mod:`.force_program`; Kim & Chow: :mod:`.recurrent_program`; DePasquale students:
-:mod:`.student_program`) and the model-kind registry of ``brianforce run`` (:mod:`.standalone`).
+:mod:`.student_program`, their test trials :mod:`.student_trials`) and the model-kind registry of ``brianforce run`` (:mod:`.standalone`).
 
 Public names are imported on first use (``from brianforce.devices import X``).
 """

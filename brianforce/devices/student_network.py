@@ -33,15 +33,15 @@ import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, second, volt
 
 from brianforce.config import si_float
-from brianforce.devices.activation import build, DEVICES, activate, cuda_clock_anchor, restore_runtime
+from brianforce.devices.activation import build_and_time, DEVICES, activate, cuda_clock_anchor, restore_runtime
 from brianforce.devices.cache import project_directory
 from brianforce.io import ModelFileError, load_arrays
+from brianforce.methods.factor_student.equations import REST_JITTER, STATE_VARIABLES
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["StudentNetwork", "StudentNetworkRun", "run_student_network", "run_student_cli", "STUDENT_KIND"]
 
 STUDENT_KIND = "depasquale-student"
-STATE_VARIABLES = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
 _PARAMS = ("tau_m", "tau_ref", "v_th", "v_reset", "tau_r", "tau_d", "tau_slow", "dt")
 
 
@@ -49,7 +49,7 @@ def _params(neuron: dict, dt: float, time_scale: float) -> dict:
     """SI parameters of a student's neurons (``StudentNeuron.si()``) and integration step ``dt``
     (s), time constants × ``time_scale`` (its period calibration,
     :meth:`FactorStudent.calibrate_period`; ``tau_ref`` in whole integration steps)."""
-    from brianforce.methods.factor_student import RESCALED_TIME_CONSTANTS, rescaled_refractory
+    from brianforce.methods.factor_student.calibration import RESCALED_TIME_CONSTANTS, rescaled_refractory
 
     p = {k: float(dt if k == "dt" else neuron[k]) * (time_scale if k in RESCALED_TIME_CONSTANTS else 1.0)
          for k in _PARAMS}
@@ -108,18 +108,19 @@ class StudentNetwork:
     @classmethod
     def _load(cls, path) -> tuple:
         """``(StudentNetwork, metadata)`` of a saved student (the file is read once)."""
-        from brianforce.methods.factor_student import FactorStudent, recipe_student_kwargs
+        from brianforce.methods.factor_student.params import DEFAULT_DT, check_quantity, recipe_student_kwargs
 
         arrays, meta = load_arrays(path, kind=STUDENT_KIND)
         try:
             rec = meta["recipe"]
             # the recipe driver's own key (brianforce.experiments.depasquale) is not the student's
             sec = {k: v for k, v in rec.get("student", {}).items() if k != "reset_trials"}
-            student = FactorStudent(**recipe_student_kwargs(sec))
+            kw = recipe_student_kwargs(sec)
+            dt = check_quantity(kw.get("dt", DEFAULT_DT), second, "[student] dt")
             a = {k[len("student_"):]: v for k, v in arrays.items() if k.startswith("student_")}
             net = cls(a["U"], a["U_in"], a["w"], a["W_out"], a["I_bias"], a["signs"], a["dale_beta"],
                       a["fixed_i"], a["fixed_j"], a["fixed_w"],
-                      _params(student.neuron.si(), student.dt, float(a.get("time_scale", 1.0))),
+                      _params(kw["neuron"].si(), dt, float(a.get("time_scale", 1.0))),
                       si_float(rec["task"].get("dt", "1 ms")), _rest(a))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: inconsistent student model contents ({exc})") from exc
@@ -137,7 +138,10 @@ class StudentNetworkRun:
 
     outputs : (B, T, Q) output sampled at the start of every ``dt_op`` step (like
     ``FactorStudent.predict``); factors : (B, T, P); spike_trial, spike_i, spike_t (s from the
-    run start); wall_time : float (s; standalone: the program's run time); compile_time : float.
+    run start); wall_time : float (s; standalone: the program's run time); compile_time : float;
+    rates : (B, T, N) fast filtered spike trains r_f (Hz) sampled with the outputs, or None;
+    final_state : the neurons' state at the end, ``{name: (B, N)}`` for ``v, I_syn, h, r_f, hr_f,
+    r_s, hr_s`` (SI), ``lastspike`` (s, relative to the end of the run) and ``not_refractory``.
     """
 
     outputs: np.ndarray
@@ -147,6 +151,8 @@ class StudentNetworkRun:
     spike_t: np.ndarray
     wall_time: float
     compile_time: float
+    rates: np.ndarray | None = None
+    final_state: dict | None = None
 
 
 def _initial_state(net: StudentNetwork, B: int, initial_state, seed):
@@ -157,7 +163,7 @@ def _initial_state(net: StudentNetwork, B: int, initial_state, seed):
     if net.rest is not None:     # as FactorStudent: every trial from rest, ±1 mV jitter of v
         for k, v in net.rest.items():
             state[k] = np.tile(v, (B, 1))
-        state["v"] = np.minimum(state["v"] + rng.uniform(-1e-3, 1e-3, (B, N)), p["v_th"] - 1e-4)
+        state["v"] = np.minimum(state["v"] + rng.uniform(-REST_JITTER, REST_JITTER, (B, N)), p["v_th"] - 1e-4)
     else:
         state["v"] = p["v_reset"] + (p["v_th"] - p["v_reset"]) * rng.random((B, N))
     lastspike = np.full((B, N), -1e4)
@@ -178,7 +184,7 @@ def _initial_state(net: StudentNetwork, B: int, initial_state, seed):
 
 def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", directory=None, *,
                         initial_state: dict | None = None, seed: int = 0, record_spikes: bool = True,
-                        threads: int = 0) -> StudentNetworkRun:
+                        record_rates: bool = False, threads: int = 0) -> StudentNetworkRun:
     """Run closed-loop trials of a trained student as generated code.
 
     Parameters
@@ -203,7 +209,8 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         as ``FactorStudent.predict``), else ``v`` uniform in [v_reset, v_th) from ``seed`` and
         the other variables zero.
     seed : int
-    record_spikes : bool
+    record_spikes, record_rates : bool
+        Record the spikes; the fast filtered spike trains with the outputs (B·T·N values).
     threads : int
         OpenMP threads of the ``cpp_standalone`` program (ignored under ``cuda_standalone``:
         Brian2CUDA has no OpenMP).
@@ -229,6 +236,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     if standalone:
         key = {"device": device, "n_neurons": N, "n_factors": P, "n_outputs": Q, "n_inputs": M, "n_trials": B,
                "n_steps": T, "n_fixed": len(net.fixed_i), "record_spikes": bool(record_spikes),
+               "record_rates": bool(record_rates),
                "threads": int(threads), "dt": float(p["dt"]), "dt_op": float(net.dt_op)}
         slot = project_directory(directory, "student-network", key)
     directory = slot.path if standalone else None
@@ -237,7 +245,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     try:
         if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
-        from brianforce.methods.factor_student import STUDENT_RESET, STUDENT_THRESHOLD, student_equations
+        from brianforce.methods.factor_student.equations import STUDENT_RESET, STUDENT_THRESHOLD, student_equations
 
         terms = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
         eqs = (student_equations(task_input=True)
@@ -281,7 +289,8 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         D.ws = np.tile(ws.reshape(-1), B)
         D.wf = np.tile(wf.reshape(-1), B)
         Uf = np.concatenate([net.U, np.ones((N, 1))], 1)                                  # (N, P+1), V
-        E = Synapses(F, G, "u_w : volt (constant)\nI_ctrl_post = u_w*y_pre : volt (summed)", dt=dt,
+        # I_ctrl changes with y only: summed once per dt_op (held in between, as the student's operation sets it)
+        E = Synapses(F, G, "u_w : volt (constant)\nI_ctrl_post = u_w*y_pre : volt (summed)", dt=op,
                      name="stnet_factor_input")
         E.connect(i=post, j=pre)
         E.u_w = np.tile(Uf.reshape(-1), B) * volt
@@ -294,26 +303,32 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
                   j=(np.arange(B)[:, None] * Q + qq.reshape(-1)[None]).reshape(-1))
         R.wo = np.tile(net.W_out[:P].reshape(-1), B)
         # the student's network_operation runs at the start of every dt_op step
-        for order, syn in ((0, D), (1, R)):
+        for order, syn in ((0, D), (1, R), (1, E)):
             for upd in syn.summed_updaters.values():
                 upd.when, upd.order = "start", order
         zmon = StateMonitor(O, "z", record=True, when="start", order=2, name="stnet_zmon")
         ymon = StateMonitor(F, "y", record=True, when="start", order=2, name="stnet_ymon")
         objs = [G, S, F, D, E, O, R, zmon, ymon]
+        if record_rates:
+            rmon = StateMonitor(G, "r_f", record=True, dt=op, when="start", order=2, name="stnet_rmon")
+            objs.append(rmon)
         if record_spikes:
             smon = SpikeMonitor(G, name="stnet_spikes")
             objs.append(smon)
         netw = Network(*objs, *cuda_clock_anchor(device, p["dt"], "stnet"), name="stnet_network")
         netw.run(T * op, namespace={})
         if standalone:
-            dev = b2.get_device()
-            build(directory=directory, compile=True, run=True, with_output=False)
-            run_s = float(dev.timers.get("run_binary") or 0.0)
-            compile_s = time.perf_counter() - wall0 - run_s
+            timings = build_and_time(directory, wall0)
+            run_s, compile_s = timings["run_s"], timings["compile_s"]
         else:
             run_s, compile_s = time.perf_counter() - wall0, 0.0
         z = np.asarray(zmon.z).reshape(B, Q, -1).transpose(0, 2, 1)[:, :T].copy()
         y = np.asarray(ymon.y).reshape(B, P + 1, -1).transpose(0, 2, 1)[:, :T, :P].copy()
+        rates = (np.asarray(rmon.r_f_).reshape(B, N, -1).transpose(0, 2, 1)[:, :T].copy()
+                 if record_rates else None)
+        final = {k: np.asarray(getattr(G, k + "_")[:]).reshape(B, N).copy() for k in STATE_VARIABLES}
+        final["lastspike"] = np.asarray(G.lastspike_[:]).reshape(B, N) - T * net.dt_op
+        final["not_refractory"] = np.asarray(G.not_refractory[:]).reshape(B, N).copy()
         if record_spikes:
             idx = np.asarray(smon.i[:]).astype(int)
             stt = np.asarray(smon.t_[:]).copy()
@@ -330,7 +345,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
             slot.close()
     if not np.all(np.isfinite(z)):
         raise FloatingPointError("student output became NaN/Inf")
-    return StudentNetworkRun(z, y, st, si, stt, run_s, compile_s)
+    return StudentNetworkRun(z, y, st, si, stt, run_s, compile_s, rates, final)
 
 
 def run_student_cli(model, *, device, out, n_trials=20, seed=0, **_) -> dict:

@@ -40,7 +40,7 @@ from brian2 import Function, Network, NeuronGroup, StateMonitor, Synapses, secon
 
 from brianforce.devices.activation import activate, build_and_time, restore_runtime
 from brianforce.devices.cache import project_directory
-from brianforce.methods.factor_student.equations import STATE_VARIABLES
+from brianforce.methods.factor_student.equations import REST_JITTER, STATE_VARIABLES
 from brianforce.learning.codegen import read_dumped_P, read_source, rls_threads_for
 from brianforce.memory import require_memory
 
@@ -116,7 +116,7 @@ def plan_student_training(schedule, n_trials: int, T: int, factor_targets, facto
         phase[ops] = PHASES["rls-forced" if forced else "rls"]
         if rest_step is not None:
             restore[c * T] = len(jitter)
-            jitter.append(rest_rng.uniform(-1e-3, 1e-3, n_neurons))
+            jitter.append(rest_rng.uniform(-REST_JITTER, REST_JITTER, n_neurons))
         for k in range(T):
             if s.update_times == "random":
                 update[c * T + k] = sched_rng.random() < dt_op / times["update_interval"]

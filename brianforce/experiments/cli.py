@@ -153,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", choices=TRAIN_DEVICE_CHOICES,
                        help="FORCE recipes: runtime (RLS in numpy) or one compiled program with the RLS in generated "
                        "code, cached by architecture (auto: compiled where a C++ compiler is present); DePasquale and "
-                       "reaching students without Dale's law: cpp_standalone trains in one compiled program (auto: "
+                       "reaching students without Dale's law: cpp_standalone trains and tests in compiled programs (auto: "
                        "the recipe's [student] device); the other methods train at runtime "
                        "(default: %(default)s)")
     sw = sub.add_parser("sweep", help="run a resumable parameter sweep recipe on Dask")

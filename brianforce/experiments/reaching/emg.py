@@ -323,7 +323,7 @@ def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats
         "background_noise_V": noise_sd, "background_channels": noise_ch if noise_sd > 0 else 0,
         "train_factor_error_last": float(S.train_errors_[-1]),
         "train_mean_rate_hz": float(S.mean_rate_), "fit_wall_s": fit_wall, "train_device": S.device_,
-        "train_timings_s": dict(S.timings_),
+        "train_timings_s": dict(S.timings_), "test_device": S.test_device_, "test_timings_s": dict(S.test_timings_),
         "r2_trial_averaged_per_condition": [float(r) for r in r2_avg],
         "r2_trial_averaged_min": float(r2_avg.min()),
         "r2_trial_averaged": float(r_squared(z_avg[:, a:b], f_avg[:, a:b], "variance_weighted")),

@@ -78,7 +78,12 @@ CI_OVERRIDES = {
     # RMSE/amp < 0.2 at seed 111 (0.237). The sinusoid misses at seed 111 at both sizes (0.255 at N = 1000,
     # 0.213 as shipped), so it has no ci acceptance test.
     "nicola_clopath_van_der_pol": {},
-    "depasquale_oscillation": _OSC_CI,
+    # DePasquale oscillation: the recipe as shipped (about 100 s here with its training and test trials as
+    # compiled programs). No reduced size keeps the student's error within 2x the teacher's at the tuning
+    # seeds: at the size of _OSC_CI the teacher itself does not learn the oscillation (its error 1.44 and
+    # 1.45 at seeds 0 and 1), and with the full teacher, 300 neurons and 40 RLS trials the ratio holds at 2
+    # of 7 (benchmarks/results/ci_size_probes.csv, label S300R40).
+    "depasquale_oscillation": {},
     "depasquale_oscillation_dale": {**_OSC_CI, "student.period_calibration": 2, "student.calibration_copies": 2},
     "depasquale_integration": _INTEGRATION_CI,
     "depasquale_classification": _CLASSIFICATION_CI,

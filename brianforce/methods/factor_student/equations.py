@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from brianforce.neurons import SYNAPTIC_CURRENT, lif_equations, lif_reset, lif_threshold
 
-__all__ = ["STATE_VARIABLES", "STUDENT_FILTERS", "STUDENT_PARAMETERS", "student_equations", "STUDENT_EQUATIONS",
+__all__ = ["STATE_VARIABLES", "REST_JITTER", "STUDENT_FILTERS", "STUDENT_PARAMETERS", "student_equations", "STUDENT_EQUATIONS",
            "STUDENT_RESET", "STUDENT_THRESHOLD"]
 
 #: Neuron state of a student that a trial task's rest state stores.
 STATE_VARIABLES = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
+#: Membrane jitter of a trial started from the rest state: uniform(−REST_JITTER, REST_JITTER) (V).
+REST_JITTER = 1e-3
 #: Synaptic current, fast and slow own filtered spike trains (Hz).
 STUDENT_FILTERS = (SYNAPTIC_CURRENT, ("r_f", "hr_f", "hertz"), ("r_s", "hr_s", "hertz", "tau_r", "tau_slow"))
 STUDENT_PARAMETERS = ("I_ctrl : volt", "I_bias : volt", "tau_m : second (shared, constant)",

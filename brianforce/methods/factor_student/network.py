@@ -25,7 +25,7 @@ from brianforce.errors import TrainingDiverged
 from brianforce.learning.rls import RLS
 from brianforce.methods.factor_student.calibration import RESCALED_TIME_CONSTANTS, rescaled_refractory
 from brianforce.methods.factor_student.dale import SplitDaleRLS, clip_rows, total_correction
-from brianforce.methods.factor_student.equations import (STATE_VARIABLES, STUDENT_EQUATIONS, STUDENT_RESET,
+from brianforce.methods.factor_student.equations import (REST_JITTER, STATE_VARIABLES, STUDENT_EQUATIONS, STUDENT_RESET,
                                                          STUDENT_THRESHOLD)
 from brianforce.methods.factor_student.params import DaleSettings, StudentSchedule
 from brianforce.methods.factor_student.structure import StudentStructure
@@ -33,7 +33,6 @@ from brianforce.networks.force_lif import require_runtime_device
 from brianforce.seeding import rng_for
 
 __all__ = ["StudentLoop", "STATE_VARIABLES"]
-
 
 
 class StudentLoop:
@@ -299,14 +298,34 @@ class StudentLoop:
         rest); membrane potentials get a small seeded jitter so trials still differ."""
         for k, v in self.rest.items():
             getattr(self.G, k + "_")[:] = v
-        self.set_jittered_v(self.rest["v"], self.rest_rng, 1e-3)
+        self.set_jittered_v(self.rest["v"], self.rest_rng, REST_JITTER)
         self.G.lastspike_[:] = -1e4
         self.G.not_refractory_[:] = True
 
     def set_jittered_v(self, v, rng, amplitude: float) -> None:
+        """Set the membrane potentials to :meth:`jittered_v`."""
+        self.G.v_[:] = self.jittered_v(v, rng, amplitude)
+
+    def jittered_v(self, v, rng, amplitude: float) -> np.ndarray:
         """Membrane potentials ``v`` + uniform(−amplitude, amplitude) (V), kept below threshold."""
-        self.G.v_[:] = np.minimum(v + rng.uniform(-amplitude, amplitude, self.n_neurons),
-                                  self.neuron["v_th"] - 1e-4)
+        return np.minimum(v + rng.uniform(-amplitude, amplitude, self.n_neurons), self.neuron["v_th"] - 1e-4)
+
+    def state_now(self) -> dict:
+        """The neurons' state now: ``STATE_VARIABLES`` (SI), ``lastspike`` (s, relative to now) and
+        ``not_refractory``."""
+        G = self.G
+        state = {k: getattr(G, k + "_")[:].copy() for k in STATE_VARIABLES}
+        state["lastspike"] = G.lastspike_[:] - float(self.net.t_)
+        state["not_refractory"] = G.not_refractory_[:].copy()
+        return state
+
+    def set_state(self, state: dict) -> None:
+        """Carry on from ``state`` (as :meth:`state_now` returns it)."""
+        G = self.G
+        for k in STATE_VARIABLES:
+            getattr(G, k + "_")[:] = state[k]
+        G.lastspike_[:] = state["lastspike"] + float(self.net.t_)
+        G.not_refractory_[:] = state["not_refractory"]
 
     def run_trial(self, phase, index, inputs, factors, outputs, record_rates=False, forced=False,
                   snapshot=None) -> dict:

@@ -27,8 +27,10 @@ from brianforce.neurons.lif import LIFParams
 
 __all__ = ["StudentNeuron", "FixedNetwork", "StudentSchedule", "DaleSettings", "PeriodCalibration",
            "DALE_METHODS", "DALE_POOLS", "UPDATE_TIMES", "recipe_student_kwargs", "parse_student_section",
-           "STUDENT_KEYS", "check_quantity"]
+           "STUDENT_KEYS", "check_quantity", "DEFAULT_DT"]
 
+#: Integration step of a student's neurons unless one is given.
+DEFAULT_DT = 0.05 * ms
 DALE_METHODS = ("total", "offset", "split")
 DALE_POOLS = ("overlap", "disjoint")
 UPDATE_TIMES = ("random", "regular")

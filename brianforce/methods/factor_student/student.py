@@ -16,7 +16,7 @@ import logging
 import time
 
 import numpy as np
-from brian2 import ms, mV, second, volt
+from brian2 import mV, second, volt
 
 from brianforce.devices.activation import CompilationFailed
 from brianforce.devices.force_program import compiler_available
@@ -25,8 +25,8 @@ from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.learning.targets import divergence_scale_of
 from brianforce.methods.factor_student.calibration import period_drift
 from brianforce.methods.factor_student.network import StudentLoop
-from brianforce.methods.factor_student.params import (DaleSettings, FixedNetwork, PeriodCalibration, StudentNeuron,
-                                                      StudentSchedule, check_quantity)
+from brianforce.methods.factor_student.params import (DEFAULT_DT, DaleSettings, FixedNetwork, PeriodCalibration,
+                                                      StudentNeuron, StudentSchedule, check_quantity)
 from brianforce.methods.factor_student.results import StudentRun
 from brianforce.methods.factor_student.structure import draw_structure
 from brianforce.networks.force_lif import require_runtime_device
@@ -88,12 +88,12 @@ class FactorStudent:
     dt : Quantity (time)                     integration step (0.05 ms)
     seed : int
     device : {'runtime', 'cpp_standalone', 'auto'}
-        Where :meth:`fit` trains: at runtime (the loop in a Python ``network_operation``), or
-        as one generated ``cpp_standalone`` program (:mod:`brianforce.devices.student_program`;
-        not with Dale's law), which gives the same readouts to round-off; ``'auto'``: the
-        program where a C++ compiler is found and there is no Dale's law, else runtime (also
-        when the program does not compile). Everything after ``fit`` (tests, calibration) runs
-        at runtime.
+        Where :meth:`fit` trains: at runtime (the loop in a Python ``network_operation``), or as one
+        generated ``cpp_standalone`` program (:mod:`brianforce.devices.student_program`; not with
+        Dale's law), the same readouts to round-off; ``'auto'``: the program where a C++ compiler is
+        found and there is no Dale's law, runtime otherwise or where it does not compile. :meth:`predict` and
+        :meth:`predict_repeats` (so :meth:`calibrate_period`'s free copies) follow it, Dale's law
+        included (:mod:`brianforce.devices.student_trials`); :meth:`force` runs at runtime.
 
     Attributes
     ----------
@@ -117,6 +117,8 @@ class FactorStudent:
     timings_ : dict              ``fit_s`` (wall time of :meth:`fit`, the calibration included);
                                  with ``device='cpp_standalone'`` also ``compile_s`` (code generation
                                  and compilation) and ``run_s`` (the program)
+    test_device_ : str or None   the device of the last :meth:`predict` or :meth:`predict_repeats`
+    test_timings_ : dict         their ``compile_s`` and ``run_s`` on ``cpp_standalone``, summed since :meth:`fit`
     train_errors_ : ndarray      factor nMSE per RLS trial
     mean_rate_ : float           mean firing rate in the last training trial (Hz)
     dt_op_ : float               sample interval of the training data (s)
@@ -137,7 +139,7 @@ class FactorStudent:
     def __init__(self, n_neurons: int = 600, *, neuron: StudentNeuron | None = None,
                  network: FixedNetwork | None = None, schedule: StudentSchedule | None = None,
                  dale: DaleSettings | None = None, calibration: PeriodCalibration | None = None,
-                 dt=0.05 * ms, seed: int = 0, device: str = "runtime"):
+                 dt=DEFAULT_DT, seed: int = 0, device: str = "runtime"):
         if isinstance(n_neurons, bool) or int(n_neurons) != n_neurons or n_neurons < 4:
             raise ValueError(f"n_neurons must be an integer >= 4, got {n_neurons!r}")
         self.n_neurons = int(n_neurons)
@@ -198,7 +200,7 @@ class FactorStudent:
             Default ``None``: trials follow each other without reset.
         """
         wall0 = time.perf_counter()
-        self.timings_ = {}
+        self.timings_, self.test_timings_, self.test_device_ = {}, {}, None
         try:
             with one_blas_thread():
                 return self._fit(inputs, factor_targets, output_targets, dt, rest_step)
@@ -416,17 +418,52 @@ class FactorStudent:
 
     # ------------------------------------------------------------------ closed-loop runs
     def predict(self, inputs, *, record_rates: bool = True, record_spikes: bool = True,
-                allow_diverged: bool = False) -> StudentRun:
+                allow_diverged: bool = False, device: str | None = None) -> StudentRun:
         """Closed-loop run over trials ``inputs`` (n_trials, T, M), continuing the current state
-        (refused after :class:`TrainingDiverged` unless ``allow_diverged=True``)."""
+        (refused after :class:`TrainingDiverged` unless ``allow_diverged=True``).
+
+        ``device``: ``"runtime"`` (the ``network_operation`` loop), ``"cpp_standalone"`` (every trial
+        in one generated program, :mod:`brianforce.devices.student_trials`; the same outputs,
+        factors, rates and spikes to round-off) or ``"auto"`` (the program where a C++ compiler is
+        found and the student has not diverged); default: the student's ``device``.
+        """
         self._fitted("predict", allow_diverged)
+        inputs = trial_array(inputs, "inputs")
+        run = self._compiled("predict_program", device, inputs, record_rates, record_spikes)
+        if run is not None:
+            return run
         with one_blas_thread():
             return self._predict(inputs, record_rates, record_spikes)
 
-    def _predict(self, inputs, record_rates, record_spikes):
+    def _compiled(self, program: str, device, *args):
+        """``student_trials.<program>(self, *args)`` where ``device`` (default: the student's) runs the
+        trials as a program; ``None`` where they run at runtime (``"auto"``: no compiler, a divergence,
+        or the program did not compile)."""
+        device = self.device if device is None else device
+        if device not in TRAINING_DEVICES:
+            raise ValueError(f"device must be one of {TRAINING_DEVICES}, got {device!r}")
         require_runtime_device("FactorStudent.predict")
+        self.test_device_ = "runtime"
+        if device == "runtime" or (device == "auto" and (self.diverged_ is not None or not compiler_available())):
+            return None
+        if self.diverged_ is not None:
+            raise ValueError("a diverged student's trials run at runtime only: use device='runtime'")
+        from brianforce.devices import student_trials
+
+        try:
+            result, timings = getattr(student_trials, program)(self, *args)
+        except CompilationFailed as exc:
+            if device != "auto":
+                raise
+            logger.warning(f"FactorStudent: the trials' program did not compile ({exc}); running at runtime")
+            return None
+        self.test_device_ = "cpp_standalone"
+        for k, v in timings.items():
+            self.test_timings_[k] = self.test_timings_.get(k, 0.0) + v
+        return result
+
+    def _predict(self, inputs, record_rates, record_spikes):
         loop = self._loop
-        inputs = trial_array(inputs, "inputs")
         n, T = inputs.shape[:2]
         P, Q = self.U_.shape[1], self.W_out_.shape[1]
         outs, ys = np.zeros((n, T, Q)), np.zeros((n, T, P))
@@ -447,7 +484,7 @@ class FactorStudent:
         return StudentRun(outs, ys, rates, si, stt, np.array(starts), T * self.dt_op_)
 
     def predict_repeats(self, inputs, n_repeats: int, *, jitter=1 * mV, stream: str = "test",
-                        allow_diverged: bool = False) -> list:
+                        allow_diverged: bool = False, device: str | None = None) -> list:
         """Closed-loop runs of ``inputs`` from ``n_repeats`` perturbed copies of the current state.
 
         In each copy every membrane potential is shifted by uniform(−``jitter``, ``jitter``)
@@ -457,12 +494,17 @@ class FactorStudent:
         trajectories; these copies show how much the result depends on that draw. Afterwards
         the state is the one before the call, so a following :meth:`predict` is unaffected.
         Returns one :class:`StudentRun` per copy (outputs and factors; no rates or spikes).
-        Refused after :class:`TrainingDiverged` unless ``allow_diverged=True``.
+        Refused after :class:`TrainingDiverged` unless ``allow_diverged=True``. ``device`` as in
+        :meth:`predict` (``"cpp_standalone"``: every copy side by side in one program).
         """
         self._fitted("predict_repeats", allow_diverged)
         if isinstance(n_repeats, bool) or int(n_repeats) != n_repeats or n_repeats < 1:
             raise ValueError(f"n_repeats must be a positive integer, got {n_repeats!r}")
         amp = check_quantity(jitter, volt, "jitter")
+        inputs = trial_array(inputs, "inputs")
+        runs = self._compiled("repeats_program", device, inputs, int(n_repeats), amp, stream)
+        if runs is not None:
+            return runs
         loop = self._loop
         name = "brianforce_before_repeats"
         loop.net.store(name)
@@ -474,7 +516,7 @@ class FactorStudent:
                 loop.rest_rng = rng_for(self.seed, f"student-{stream}-repeat-rest-{r}")
                 loop.set_jittered_v(loop.G.v_[:], rng_for(self.seed, f"student-{stream}-repeat-{r}"), amp)
                 runs.append(self.predict(inputs, record_rates=False, record_spikes=False,
-                                         allow_diverged=allow_diverged))
+                                         allow_diverged=allow_diverged, device="runtime"))
         finally:
             loop.net.restore(name)
             loop.rest_rng = rest_rng
