@@ -9,6 +9,7 @@ import pytest
 from brian2 import ms
 
 from brianforce.devices.activation import CompilationFailed
+from brianforce.devices.student_network import MAX_INPUT_TERMS
 from brianforce.methods.factor_student import FactorStudent, StudentSchedule
 
 pytestmark = pytest.mark.standalone
@@ -16,14 +17,14 @@ pytestmark = pytest.mark.standalone
 T_STEPS = 200
 
 
-def _student(rest: bool, device: str = "runtime", seed: int = 4) -> FactorStudent:
+def _student(rest: bool, device: str = "runtime", seed: int = 4, n_inputs: int = 1) -> FactorStudent:
     """A small trained student: an autonomous rhythm, or a trial task whose trials start at rest."""
     t = np.arange(T_STEPS) * 1e-3
     y = np.stack([np.sin(2 * np.pi * (p + 1) * 5 * t) * 2 for p in range(3)], 1)[None]
     st = FactorStudent(120, schedule=StudentSchedule(n_forced=1, n_mean=2, n_rls=3), seed=seed, device=device)
     if rest:
-        inputs = np.zeros((2, T_STEPS, 1))
-        inputs[:, 50:100, 0] = 1.0
+        inputs = np.zeros((2, T_STEPS, n_inputs))
+        inputs[:, 50:100] = np.linspace(0.2, 1.0, n_inputs)
         st.fit(inputs, np.repeat(y, 2, 0), np.repeat(y[:, :, :1], 2, 0), 1 * ms, rest_step=10)
     else:
         st.fit(np.zeros((1, T_STEPS, 1)), y, y[:, :, :1], 1 * ms)
@@ -76,6 +77,14 @@ def test_compiled_repeats_equal_the_runtime_repeats_and_change_nothing(pair):
         _assert_same(run, ref, rates=False)
     assert not np.allclose(runs[0].outputs, runs[1].outputs)       # the copies start apart
     _assert_same(st.predict(inputs[:1], device="runtime"), ref_st.predict(inputs[:1], device="runtime"))
+
+
+def test_many_input_channels_come_as_one_table_of_input_currents():
+    M = MAX_INPUT_TERMS + 4                 # the reaching recipes' background channels: hundreds
+    ref_st, st = _student(True, n_inputs=M), _student(True, n_inputs=M)
+    inputs = np.zeros((2, T_STEPS, M))
+    inputs[:, 40:120] = np.random.default_rng(0).uniform(0, 1, M)
+    _assert_same(st.predict(inputs, device="cpp_standalone"), ref_st.predict(inputs, device="runtime"))
 
 
 def test_the_student_device_chooses_where_trials_run(monkeypatch):

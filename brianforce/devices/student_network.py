@@ -9,8 +9,9 @@ Here the same closed loop is generated code, so a trained student runs as a
 * ``factors`` (P + 1 elements per trial, clock ``dt_op``): ``y_p = Σ_j w_jp^slow τ_slow r_s,j +
   w_jp^fast τ_d r_f,j`` as a summed variable of all-to-all synapses; element P carries the
   Dale common-mode term ``Σ_j σ_j β_j s_j`` (zero without Dale's law);
-* ``I_ctrl_i = Σ_p U_ip y_p`` (+ 1 V × the common mode) as a summed variable onto the
-  neurons; the task input ``Σ_m U_in,im u_m(t)`` comes from a ``TimedArray``;
+* ``I_ctrl_i = Σ_p U_ip y_p`` (+ 1 V × the common mode) as a summed variable, once per ``dt_op``
+  onto a group the neurons read it from; the task input ``Σ_m U_in,im u_m(t)`` comes from one
+  ``TimedArray`` per input, or for many inputs from one table of every neuron's input current;
 * ``z_q = Σ_p W_out,pq y_p + W_out,Pq`` summed onto an output group and monitored.
 
 The factor and output sums are scheduled at the start of every ``dt_op`` step — when the
@@ -30,18 +31,23 @@ from dataclasses import dataclass
 import numpy as np
 
 import brian2 as b2
-from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, second, volt
+from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, linked_var, second,
+                    volt)
 
 from brianforce.config import si_float
 from brianforce.devices.activation import build_and_time, DEVICES, activate, cuda_clock_anchor, restore_runtime
 from brianforce.devices.cache import project_directory
 from brianforce.io import ModelFileError, load_arrays
+from brianforce.memory import require_memory
 from brianforce.methods.factor_student.equations import REST_JITTER, STATE_VARIABLES
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["StudentNetwork", "StudentNetworkRun", "run_student_network", "run_student_cli", "STUDENT_KIND"]
 
 STUDENT_KIND = "depasquale-student"
+#: Task inputs summed in the neurons' equations (one ``TimedArray`` each) up to this many; more (e.g. the
+#: reaching recipes' background input channels) come as one table of every neuron's input current.
+MAX_INPUT_TERMS = 16
 _PARAMS = ("tau_m", "tau_ref", "v_th", "v_reset", "tau_r", "tau_d", "tau_slow", "dt")
 
 
@@ -240,6 +246,10 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
                "threads": int(threads), "dt": float(p["dt"]), "dt_op": float(net.dt_op)}
         slot = project_directory(directory, "student-network", key)
     directory = slot.path if standalone else None
+    # what grows with trials x neurons x steps, in numpy, in its file and in the program
+    require_memory({"input current table": 0 if M <= MAX_INPUT_TERMS else 3 * 8 * B * N * T,
+                    "recorded rates": 3 * 8 * B * N * T if record_rates else 0},
+                   f"running {B} trials of a {N}-neuron student over {T} steps")
     wall0 = time.perf_counter()
     activate(device, directory)
     try:
@@ -247,13 +257,19 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
         from brianforce.methods.factor_student.equations import STUDENT_RESET, STUDENT_THRESHOLD, student_equations
 
-        terms = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
-        eqs = (student_equations(task_input=True)
-               + f"\nI_in = {terms} : volt\ntrial : integer (constant)\n"
-               + "\n".join(f"Uin{m} : volt (constant)" for m in range(M)))
         ns = {"v_th_": p["v_th"] * volt}
-        for m in range(M):
-            ns[f"u{m}"] = TimedArray(np.ascontiguousarray(inputs[:, :, m].T), dt=net.dt_op * second)
+        terms = M <= MAX_INPUT_TERMS           # else one table of every neuron's input current
+        if terms:
+            current = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
+            extra = "trial : integer (constant)\n" + "\n".join(f"Uin{m} : volt (constant)" for m in range(M))
+            for m in range(M):
+                ns[f"u{m}"] = TimedArray(np.ascontiguousarray(inputs[:, :, m].T), dt=net.dt_op * second)
+        else:     # (T, B·N): U_in u(t) of every trial, as the student's operation computes it
+            current, extra = "I_ext(t, i)", ""
+            table = np.stack([inputs[b] @ net.U_in.T for b in range(B)], axis=1).reshape(T, B * N)
+            ns["I_ext"] = TimedArray(table * volt, dt=net.dt_op * second)
+        linked = device != "cuda_standalone"
+        eqs = student_equations(task_input=True, linked_control=linked) + f"\nI_in = {current} : volt\n" + extra
         dt = p["dt"] * second
         op = net.dt_op * second
         G = NeuronGroup(B * N, eqs, threshold=STUDENT_THRESHOLD, reset=STUDENT_RESET, refractory=p["tau_ref"] * second,
@@ -262,9 +278,10 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
             setattr(G, k, p[k] * second)
         G.v_reset_ = p["v_reset"] * volt
         G.I_bias = np.tile(net.I_bias, B) * volt
-        G.trial = np.repeat(np.arange(B), N)
-        for m in range(M):
-            setattr(G, f"Uin{m}", np.tile(net.U_in[:, m], B) * volt)
+        if terms:
+            G.trial = np.repeat(np.arange(B), N)
+            for m in range(M):
+                setattr(G, f"Uin{m}", np.tile(net.U_in[:, m], B) * volt)
         for k, unit in (("v", volt), ("I_syn", volt), ("h", volt / second), ("r_f", b2.Hz),
                         ("hr_f", b2.Hz / second), ("r_s", b2.Hz), ("hr_s", b2.Hz / second)):
             setattr(G, k, state[k].reshape(-1) * unit)
@@ -289,9 +306,16 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         D.ws = np.tile(ws.reshape(-1), B)
         D.wf = np.tile(wf.reshape(-1), B)
         Uf = np.concatenate([net.U, np.ones((N, 1))], 1)                                  # (N, P+1), V
-        # I_ctrl changes with y only: summed once per dt_op (held in between, as the student's operation sets it)
-        E = Synapses(F, G, "u_w : volt (constant)\nI_ctrl_post = u_w*y_pre : volt (summed)", dt=op,
-                     name="stnet_factor_input")
+        # I_ctrl changes with y only: summed once per dt_op onto a group on that clock (a summed variable is
+        # updated on its target's clock), read by the neurons as a linked variable (held in between, as the
+        # student's operation sets it). Brian2CUDA: summed onto the neurons every dt, the layout its GPU runs
+        # were checked with.
+        if linked:
+            C = NeuronGroup(B * N, "I_c : volt", dt=op, name="stnet_control")
+            G.I_ctrl = linked_var(C, "I_c")
+        E = Synapses(F, C if linked else G, "u_w : volt (constant)\n"
+                     + ("I_c_post" if linked else "I_ctrl_post") + " = u_w*y_pre : volt (summed)",
+                     dt=op if linked else dt, name="stnet_factor_input")
         E.connect(i=post, j=pre)
         E.u_w = np.tile(Uf.reshape(-1), B) * volt
         O = NeuronGroup(B * Q, "z_sum : 1\nz_bias : 1 (constant)\nz = z_sum + z_bias : 1", dt=op,
@@ -303,12 +327,12 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
                   j=(np.arange(B)[:, None] * Q + qq.reshape(-1)[None]).reshape(-1))
         R.wo = np.tile(net.W_out[:P].reshape(-1), B)
         # the student's network_operation runs at the start of every dt_op step
-        for order, syn in ((0, D), (1, R), (1, E)):
+        for order, syn in ((0, D), (1, R)) + (((1, E),) if linked else ()):
             for upd in syn.summed_updaters.values():
                 upd.when, upd.order = "start", order
         zmon = StateMonitor(O, "z", record=True, when="start", order=2, name="stnet_zmon")
         ymon = StateMonitor(F, "y", record=True, when="start", order=2, name="stnet_ymon")
-        objs = [G, S, F, D, E, O, R, zmon, ymon]
+        objs = [G, S, F, D, E, O, R, zmon, ymon] + ([C] if linked else [])
         if record_rates:
             rmon = StateMonitor(G, "r_f", record=True, dt=op, when="start", order=2, name="stnet_rmon")
             objs.append(rmon)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from brianforce.neurons import SYNAPTIC_CURRENT, lif_equations, lif_reset, lif_threshold
 
-__all__ = ["STATE_VARIABLES", "REST_JITTER", "STUDENT_FILTERS", "STUDENT_PARAMETERS", "student_equations", "STUDENT_EQUATIONS",
-           "STUDENT_RESET", "STUDENT_THRESHOLD"]
+__all__ = ["STATE_VARIABLES", "REST_JITTER", "STUDENT_FILTERS", "STUDENT_PARAMETERS", "student_equations",
+           "STUDENT_EQUATIONS", "STUDENT_RESET", "STUDENT_THRESHOLD"]
 
 #: Neuron state of a student that a trial task's rest state stores.
 STATE_VARIABLES = ("v", "I_syn", "h", "r_f", "hr_f", "r_s", "hr_s")
@@ -32,13 +32,15 @@ STUDENT_PARAMETERS = ("I_ctrl : volt", "I_bias : volt", "tau_m : second (shared,
                       "v_reset_ : volt (shared, constant)")
 
 
-def student_equations(task_input: bool = False) -> str:
+def student_equations(task_input: bool = False, linked_control: bool = False) -> str:
     """Equations of the student's neurons (fast and slow filtered spike trains ``r_f``, ``r_s``).
 
-    ``task_input`` adds the input current ``I_in`` of :mod:`brianforce.devices.student_network`.
+    ``task_input`` adds the input current ``I_in`` and ``linked_control`` makes ``I_ctrl`` a linked
+    variable (both for :mod:`brianforce.devices.student_network`).
     """
     currents = ["I_syn", "I_ctrl", "I_in", "I_bias"] if task_input else ["I_syn", "I_ctrl", "I_bias"]
-    return lif_equations(currents, filters=STUDENT_FILTERS, parameters=STUDENT_PARAMETERS)
+    parameters = tuple(p + " (linked)" if linked_control and p == "I_ctrl : volt" else p for p in STUDENT_PARAMETERS)
+    return lif_equations(currents, filters=STUDENT_FILTERS, parameters=parameters)
 
 
 STUDENT_EQUATIONS = student_equations()
