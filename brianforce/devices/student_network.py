@@ -39,7 +39,8 @@ from brianforce.devices.activation import build_and_time, DEVICES, activate, cud
 from brianforce.devices.cache import project_directory
 from brianforce.io import ModelFileError, load_arrays
 from brianforce.memory import require_memory
-from brianforce.methods.factor_student.equations import REST_JITTER, STATE_VARIABLES
+from brianforce.methods.factor_student.equations import (REST_JITTER, STATE_VARIABLES, STUDENT_RESET, STUDENT_THRESHOLD,
+                                                         student_equations)
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["StudentNetwork", "StudentNetworkRun", "run_student_network", "run_student_cli", "STUDENT_KIND"]
@@ -237,6 +238,10 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     Q = net.W_out.shape[1]
     p = net.params
     state, lastspike, not_ref = _initial_state(net, B, initial_state, seed)
+    # what grows with trials x neurons x steps, in numpy, in its file and in the program
+    require_memory({"input current table": 0 if M <= MAX_INPUT_TERMS else 3 * 8 * B * N * T,
+                    "recorded rates": 3 * 8 * B * N * T if record_rates else 0},
+                   f"running {B} trials of a {N}-neuron student over {T} steps")
     standalone = device != "runtime"
     slot = None
     if standalone:
@@ -246,17 +251,11 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
                "threads": int(threads), "dt": float(p["dt"]), "dt_op": float(net.dt_op)}
         slot = project_directory(directory, "student-network", key)
     directory = slot.path if standalone else None
-    # what grows with trials x neurons x steps, in numpy, in its file and in the program
-    require_memory({"input current table": 0 if M <= MAX_INPUT_TERMS else 3 * 8 * B * N * T,
-                    "recorded rates": 3 * 8 * B * N * T if record_rates else 0},
-                   f"running {B} trials of a {N}-neuron student over {T} steps")
     wall0 = time.perf_counter()
     activate(device, directory)
     try:
         if device == "cpp_standalone":
             b2.prefs.devices.cpp_standalone.openmp_threads = int(threads)
-        from brianforce.methods.factor_student.equations import STUDENT_RESET, STUDENT_THRESHOLD, student_equations
-
         ns = {"v_th_": p["v_th"] * volt}
         terms = M <= MAX_INPUT_TERMS           # else one table of every neuron's input current
         if terms:
