@@ -68,7 +68,7 @@ def _run(student, inputs, starts: dict, n_copies: int, record_rates: bool, recor
     runs = []
     for c in range(n_copies):
         chains = slice(c * per_copy, (c + 1) * per_copy)
-        si = st = np.zeros(0)
+        si, st = np.zeros(0, dtype=int), np.zeros(0)
         if record_spikes:
             mine = (run.spike_trial >= chains.start) & (run.spike_trial < chains.stop)
             offset = (run.spike_trial[mine] - chains.start) * (T * dt_op if per_copy > 1 else 0.0)
