@@ -24,11 +24,7 @@ def _factors(P=3):
 
 def _current_state(st):
     """The trained student's neuron state now (lastspike relative to the current time)."""
-    G = st._loop.G
-    state = {k: getattr(G, k + "_")[:].copy() for k in STATE_VARIABLES}
-    state["lastspike"] = G.lastspike_[:].copy() - float(st._loop.net.t_)
-    state["not_refractory"] = G.not_refractory_[:].copy()
-    return state
+    return st._loop.state_now()
 
 
 def _trained_with_run(time_scale=None):
