@@ -91,6 +91,11 @@ def main(argv=None):
                                                    "standalone-warm-other-seed", "runtime"])
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "compile_cache_v2.csv"))
     args = ap.parse_args(argv)
+    for i, kind in enumerate(args.kinds):     # every repeat starts with an empty cache
+        trainer = kind.split("-")[0]
+        if "warm" in kind and not any(k.startswith(trainer + "-") for k in args.kinds[:i]):
+            ap.error(f"{kind} needs a {trainer}-cold (or another {trainer}-...) run before it in --kinds: "
+                     "each repeat starts with an empty cache")
     for _ in range(args.repeats):
         cache = tempfile.mkdtemp(prefix="brianforce_cache_bench_")
         for kind in args.kinds:

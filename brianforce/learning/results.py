@@ -5,11 +5,14 @@ Times in seconds; outputs dimensionless (``z``), in the units of the target.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from brianforce.analysis.metrics import dominant_frequency, lag_adjusted_correlation, normalised_rmse, rmse
+
+if TYPE_CHECKING:       # pandas is imported where a frame is made (it is slow to import)
+    import pandas as pd
 
 __all__ = ["TrainingHistory", "SimulationResult"]
 
@@ -37,6 +40,8 @@ class TrainingHistory:
         """One row per RLS update: ``t`` (s) and ``error_k`` per output."""
         errors = np.asarray(self.errors).reshape(len(self.times), -1)
         cols = {f"error_{k}": errors[:, k] for k in range(errors.shape[1])}
+        import pandas as pd
+
         return pd.DataFrame({"t": np.asarray(self.times), **cols})
 
 
@@ -67,10 +72,14 @@ class SimulationResult:
         y = np.asarray(self.target).reshape(len(self.t), -1)
         cols = {f"z_{k}": z[:, k] for k in range(z.shape[1])}
         cols.update({f"target_{k}": y[:, k] for k in range(y.shape[1])})
+        import pandas as pd
+
         return pd.DataFrame({"t": np.asarray(self.t), **cols})
 
     def spikes_frame(self) -> pd.DataFrame:
         """Recorded spikes: ``neuron`` and ``t`` (s)."""
+        import pandas as pd
+
         return pd.DataFrame({"neuron": np.asarray(self.spike_i), "t": np.asarray(self.spike_t)})
 
     def metrics(self, period: float | None = None) -> dict:

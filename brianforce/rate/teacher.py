@@ -260,9 +260,10 @@ class RateTeacher:
                 x = x_rest_D.copy()
             for t in range(inputs.shape[1]):
                 rD, r = np.tanh(xD), np.tanh(x)
+                JrD = self.J_D_ @ rD       # the driven net's recurrent input (aim and its own step)
                 out = r @ rls.W            # (N + Q,): [J r, W_out r]
                 if t % self.update_every == 0:
-                    aim = np.concatenate([self.J_D_ @ rD + self.u_f_ @ targets[k, t], targets[k, t]])
+                    aim = np.concatenate([JrD + self.u_f_ @ targets[k, t], targets[k, t]])
                     err = out - aim
                     if not (np.all(np.isfinite(err)) and np.max(np.abs(err[N:])) <= limit):
                         self._keep_diverged(rls, x, x_rest_D, TrainingDiverged(
@@ -275,7 +276,7 @@ class RateTeacher:
                         sq_err += float(np.sum((out[N:] - targets[k, t]) ** 2))
                         sq_tgt += float(np.sum(targets[k, t] ** 2))
                         n_err += Q
-                xinf = self.J_D_ @ rD + drv[k, t]
+                xinf = JrD + drv[k, t]
                 xD = xinf + (xD - xinf) * decay
                 xinf = out[:N] + ext[k, t]
                 x = xinf + (x - xinf) * decay

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy.integrate import solve_ivp
-from scipy.interpolate import CubicSpline
 
 from brianforce.checks import as_number
 from brianforce.tasks.timing import hertz
@@ -107,6 +105,9 @@ def van_der_pol(mu: float = 1.0, frequency: float = 2.0, amplitude: float = 1.0)
     [−amplitude, amplitude] and the period to ``1/frequency``, then evaluated
     periodically with a cubic spline.
     """
+    from scipy.integrate import solve_ivp       # imported here: slow to import, needed by this task only
+    from scipy.interpolate import CubicSpline
+
     frequency = hertz(frequency, "frequency")
     _check_positive(mu=mu, frequency=frequency, amplitude=amplitude)
 
