@@ -11,7 +11,8 @@ free-running test), each run a whole new Python process timed from start to exit
 * ``runtime``: ``FORCETrainer(device="runtime")`` (Brian2 runtime, Cython; its own compiled-code cache as it is);
 * ``numpy-loop``: the plain numpy loop of ``numpy_loop_force.py`` (same structure; forward Euler).
 
-Appends one row per run to ``benchmarks/results/compile_cache_v2.csv``::
+Each repeat starts with an empty cache, so a ``-warm`` kind needs a run of the same trainer before it in
+``--kinds`` (refused otherwise). Appends one row per run to ``benchmarks/results/compile_cache_v2.csv``::
 
     python benchmarks/compile_cache.py --seed 0 --repeats 1
 """
