@@ -1,7 +1,6 @@
 """Reaching EMG trials, rate-teacher fits and the reaching driver (synthetic data; real data
 tests skip when the recordings are absent)."""
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +18,6 @@ RECIPE = REPO / "models" / "reaching_emg.toml"
 @pytest.fixture(scope="module")
 def emg():
     return ds.load_reaching_emg(ds.synthetic_path("reaching_emg"))
-
-
-def _real_file(rel):
-    env = os.environ.get(ds.ENV_VAR)
-    for root in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
-        if (root / rel).is_file():
-            return root / rel
-    pytest.skip(f"recorded data not available ({rel}): set {ds.ENV_VAR} to a folder laid out "
-                "like shared/data (or place it at ../shared/data next to the repository)")
 
 
 # ----------------------------------------------------------------------------- trials
@@ -167,9 +157,9 @@ def test_recipe_rejects_unknown_dataset(tmp_path):
 
 
 # ----------------------------------------------------------------------------- real data
-def test_teacher_fits_real_reaching_emg():
+def test_teacher_fits_real_reaching_emg(recorded_file):
     """Acceptance, rate part: R² > 0.95 in all 8 conditions of reaching_data.mat."""
-    emg = ds.load_reaching_emg(_real_file("depasquale_emg/reaching_data.mat"))
+    emg = ds.load_reaching_emg(recorded_file("depasquale_emg/reaching_data.mat"))
     assert not emg.synthetic
     s = fit_reaching(emg, n_teacher_repeats=10, fit_student=False, seed=0)
     r2 = np.array(s["teacher"]["r2_per_condition"])
@@ -177,9 +167,9 @@ def test_teacher_fits_real_reaching_emg():
 
 
 @pytest.mark.slow
-def test_reaching_recipe_real_data(tmp_path):
+def test_reaching_recipe_real_data(tmp_path, recorded_file):
     """Full recipe (teacher + N = 600 student) on the real reaching EMG (minutes)."""
-    path = _real_file("depasquale_emg/reaching_data.mat")
+    path = recorded_file("depasquale_emg/reaching_data.mat")
     s = run_reaching_recipe(RECIPE, tmp_path, data=path, progress=False)
     assert s["data"]["synthetic"] is False
     assert s["criteria"]["teacher_r2_min_gt_0.95"]["passed"]
@@ -327,12 +317,12 @@ max_units = 12
 
 
 @pytest.mark.slow
-def test_m1_recipe_real_data(tmp_path):
+def test_m1_recipe_real_data(tmp_path, recorded_file):
     """models/reaching_m1.toml on the recorded M1 rates (~10 min): complete per-unit table,
     rate level within a factor 2; measured with 24 test trials: median all-direction corr 0.80."""
     from brianforce.experiments.reaching import run_m1_recipe
 
-    path = _real_file("hatsopoulos_reach/m1_rates_center_out.npz")
+    path = recorded_file("hatsopoulos_reach/m1_rates_center_out.npz")
     res = run_m1_recipe(REPO / "models" / "reaching_m1.toml", tmp_path, data=path, progress=False,
                         overrides={"evaluation.n_test_trials": 8})
     s = res["summary"]

@@ -11,10 +11,17 @@ import numpy as np
 
 from brianforce.analysis.metrics import dominant_frequency, lag_adjusted_correlation, normalised_rmse, rmse
 
-if TYPE_CHECKING:       # pandas is imported where a frame is made (it is slow to import)
+if TYPE_CHECKING:       # pandas is imported by _frame
     import pandas as pd
 
 __all__ = ["TrainingHistory", "SimulationResult"]
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """A pandas frame of ``columns`` (pandas imported here, where a frame is made: it is slow to import)."""
+    import pandas as pd
+
+    return pd.DataFrame(columns)
 
 
 @dataclass
@@ -40,9 +47,7 @@ class TrainingHistory:
         """One row per RLS update: ``t`` (s) and ``error_k`` per output."""
         errors = np.asarray(self.errors).reshape(len(self.times), -1)
         cols = {f"error_{k}": errors[:, k] for k in range(errors.shape[1])}
-        import pandas as pd
-
-        return pd.DataFrame({"t": np.asarray(self.times), **cols})
+        return _frame({"t": np.asarray(self.times), **cols})
 
 
 @dataclass
@@ -72,15 +77,11 @@ class SimulationResult:
         y = np.asarray(self.target).reshape(len(self.t), -1)
         cols = {f"z_{k}": z[:, k] for k in range(z.shape[1])}
         cols.update({f"target_{k}": y[:, k] for k in range(y.shape[1])})
-        import pandas as pd
-
-        return pd.DataFrame({"t": np.asarray(self.t), **cols})
+        return _frame({"t": np.asarray(self.t), **cols})
 
     def spikes_frame(self) -> pd.DataFrame:
         """Recorded spikes: ``neuron`` and ``t`` (s)."""
-        import pandas as pd
-
-        return pd.DataFrame({"neuron": np.asarray(self.spike_i), "t": np.asarray(self.spike_t)})
+        return _frame({"neuron": np.asarray(self.spike_i), "t": np.asarray(self.spike_t)})
 
     def metrics(self, period: float | None = None) -> dict:
         """RMSE (absolute and / target amplitude), lag-adjusted correlation, frequency."""
