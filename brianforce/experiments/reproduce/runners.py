@@ -93,10 +93,10 @@ CI_OVERRIDES = {
     "depasquale_integration": _INTEGRATION_CI,
     "depasquale_classification": _CLASSIFICATION_CI,
     "reaching_emg": _REACH_CI,
-    # Reaching EMG, 13 muscles (EMG.mat): the recipe as shipped (about 2 min here with its training and test
-    # trials compiled; its 40 RLS trials and 2 test trials per condition leave little to reduce). At tuning seeds
-    # 0-9 (benchmarks/results/ci_size_probes.csv, label "as shipped"): every criterion met at 9/10, spiking R^2
-    # 0.869-0.941; seed 3 misses it (0.373, teacher R^2 0.975).
+    # Reaching EMG, 13 muscles (EMG.mat): the recipe as shipped (about 2.5 min here with its training and test
+    # trials compiled; its 80 RLS trials and 2 test trials per condition leave little to reduce). At tuning seeds
+    # 0-9 (benchmarks/results/reaching_emg13_convergence.csv, label "n_rls=80"): every criterion met at 10/10,
+    # spiking R^2 0.940-0.974.
     "reaching_emg13": {},
     "kim2019_go_nogo": _KIM_GO_NOGO_CI,
     "kim2019_xor": _KIM_CI,
