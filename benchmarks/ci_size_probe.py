@@ -22,11 +22,18 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results" / "ci_size_probes.csv"
 
 
-def _value(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def parse_overrides(items) -> dict:
+    """``section.key=value`` strings as a dict, each value read as JSON where it parses (else a string)."""
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or "." not in key:
+            raise SystemExit(f"override {item!r} must look like section.key=value")
+        try:
+            out[key] = json.loads(text)
+        except ValueError:
+            out[key] = text
+    return out
 
 
 def main(argv=None):
@@ -44,7 +51,7 @@ def main(argv=None):
     ap.add_argument("--data", default=None, help="recorded data of the reaching runs (default: synthetic)")
     ap.add_argument("--results", default=str(RESULTS), help="results file (appended)")
     a = ap.parse_intermixed_args(argv)
-    overrides = {k: _value(v) for k, v in (o.split("=", 1) for o in a.overrides)}
+    overrides = parse_overrides(a.overrides)
     run = {r.recipe: r for m in METHODS.values() for r in m.runs}[a.recipe]
     for seed in parse_seeds(a.seeds):
         w = time.perf_counter()

@@ -25,13 +25,6 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results" / "reaching_datasets_v2.csv"
 
 
-def _value(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def row(recipe: str, summary: dict, wall_s: float, label: str = "as shipped", overrides: dict | None = None) -> dict:
     """The results-file row of one run's ``summary.json`` (``dataset``: the loader its ``[data]`` names)."""
     with open(recipe, "rb") as f:
@@ -62,6 +55,7 @@ def row(recipe: str, summary: dict, wall_s: float, label: str = "as shipped", ov
 def main(argv=None):
     from brianforce.experiments.reaching.emg import run_reaching_recipe
     from brianforce.io import append_csv_row
+    from ci_size_probe import parse_overrides
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("recipes", nargs="+", help="recipe files, then section.key=value overrides")
@@ -70,12 +64,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=None, help="the recipes' [experiment] seed unless given")
     ap.add_argument("--results", default=str(RESULTS), help="results file (appended)")
     a = ap.parse_args(argv)
-    overrides = {}
-    for item in [r for r in a.recipes if "=" in r]:
-        key, _, value = item.partition("=")
-        if "." not in key:
-            ap.error(f"override {item!r} must look like section.key=value")
-        overrides[key] = _value(value)
+    overrides = parse_overrides([r for r in a.recipes if "=" in r])
     a.recipes = [r for r in a.recipes if "=" not in r]
     if a.seed is not None:
         overrides["experiment.seed"] = a.seed

@@ -22,13 +22,6 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results" / "reaching_test_trials.csv"
 
 
-def _value(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def trial_rows(summary: dict) -> list:
     """One dict per test trial of a finished run (``summary`` as ``run_reaching_recipe`` returns it)."""
     from brianforce.analysis.population import r_squared
@@ -52,6 +45,7 @@ def main(argv=None):
     from brianforce.experiments.reaching.emg import run_reaching_recipe
     from brianforce.experiments.reproduce.driver import parse_seeds
     from brianforce.io import append_csv_row
+    from ci_size_probe import parse_overrides
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("recipe")
@@ -61,7 +55,7 @@ def main(argv=None):
     ap.add_argument("--label", default="as shipped", help="names the overrides in the results file")
     ap.add_argument("--results", default=str(RESULTS), help="results file (appended)")
     a = ap.parse_intermixed_args(argv)
-    overrides = {k: _value(v) for k, v in (o.split("=", 1) for o in a.overrides)}
+    overrides = parse_overrides(a.overrides)
     for seed in parse_seeds(a.seeds):
         with tempfile.TemporaryDirectory() as out:
             summary = run_reaching_recipe(a.recipe, Path(out) / "run", data=a.data,
