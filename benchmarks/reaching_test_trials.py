@@ -3,7 +3,7 @@
 Runs a ``method = "reaching"`` recipe (with ``section.key=value`` overrides, values read as JSON where
 they parse) at each seed and appends one row per closed-loop test trial to
 ``benchmarks/results/reaching_test_trials.csv``: its condition, the student's and the teacher's R² over
-the data window (pooled over channels, as ``condition_r2``), the student's RMS error, the largest
+the data window (``condition_r2``: pooled over channels), the student's RMS error, the largest
 |output| and |target|, and the run's trial-averaged R² and last training factor error::
 
     python benchmarks/reaching_test_trials.py models/reaching_emg13.toml --seeds 3 --data ../shared/data \\
@@ -24,17 +24,19 @@ RESULTS = Path(__file__).resolve().parent / "results" / "reaching_test_trials.cs
 
 def trial_rows(summary: dict) -> list:
     """One dict per test trial of a finished run (``summary`` as ``run_reaching_recipe`` returns it)."""
-    from brianforce.analysis.population import r_squared
+    from brianforce.experiments.reaching.emg import condition_r2
 
     res = summary["_result"]
     run, test, teacher = res["student_run"], res["test"], res["teacher_test"]
-    a, b = test.info["emg_window"]
+    window = test.info["emg_window"]
+    student_r2 = condition_r2(run.outputs, test.targets, window)
+    teacher_r2 = condition_r2(teacher.outputs, test.targets, window)
+    a, b = window
     rows = []
     for k in range(test.n_trials):
         out, target = run.outputs[k, a:b], test.targets[k, a:b]
         rows.append({"trial": k, "condition": int(test.labels[k]),
-                     "student_r2": round(float(r_squared(out, target, "variance_weighted")), 4),
-                     "teacher_r2": round(float(r_squared(teacher.outputs[k, a:b], target, "variance_weighted")), 4),
+                     "student_r2": round(float(student_r2[k]), 4), "teacher_r2": round(float(teacher_r2[k]), 4),
                      "student_rms_error": round(float(np.sqrt(np.mean((out - target) ** 2))), 4),
                      "max_abs_output": round(float(np.abs(out).max()), 3),
                      "max_abs_target": round(float(np.abs(target).max()), 3)})
