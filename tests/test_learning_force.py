@@ -1,7 +1,7 @@
 """brianforce.learning.FORCE on networks written by the user (LIF and Izhikevich in Brian2)."""
 import numpy as np
 import pytest
-from brian2 import (DimensionMismatchError, Hz, Network, NeuronGroup, StateMonitor, Synapses, mV, ms, nS, pA, pF,
+from brian2 import (Clock, DimensionMismatchError, Hz, Network, NeuronGroup, StateMonitor, Synapses, mV, ms, nS, pA, pF,
                     second, set_device)
 
 from brianforce.devices.activation import activate, restore_runtime
@@ -23,14 +23,18 @@ NS = dict(tau_m=10 * ms, tau_r=2 * ms, tau_d=20 * ms, bias=-40 * mV)
 
 
 def lif_network(N=100, seed=0, dt=0.1 * ms, G=0.04):
-    """A user's LIF network: static sparse random weights drawn in numpy, handed to Brian2."""
+    """A user's LIF network: static sparse random weights drawn in numpy, handed to Brian2.
+
+    Named, its clock too, so that every test's network runs the code compiled for the first."""
     rng = np.random.default_rng(seed)
+    clock = Clock(dt, name="user_lif_clock")
     g = NeuronGroup(N, LIF_EQS, threshold="v >= -40*mV", reset="v = -65*mV; hr += 1/(tau_r*tau_d)",
-                    refractory=2 * ms, method="euler", dt=dt, namespace=NS)
+                    refractory=2 * ms, method="euler", clock=clock, namespace=NS, name="user_lif")
     g.v = -65 * mV + rng.random(N) * 95 * mV
     W = G * 1e-3 * rng.standard_normal((N, N)) * (rng.random((N, N)) < 0.1) / (0.1 * np.sqrt(N))
     post, pre = np.nonzero(W)
-    s = Synapses(g, g, "w : volt*second", on_pre="h_post += w/(tau_r*tau_d)", dt=dt, namespace=NS)
+    s = Synapses(g, g, "w : volt*second", on_pre="h_post += w/(tau_r*tau_d)", clock=clock, namespace=NS,
+                 name="user_lif_synapses")
     s.connect(i=pre, j=post)
     s.w_ = W[post, pre]
     eta = (2 * rng.random((N, 1)) - 1) * 10 * mV
@@ -53,12 +57,14 @@ IZH_NS = dict(C=250 * pF, vr=-60 * mV, vt=-20 * mV, k=2.5 * nS / mV, a_u=0.01 / 
 def izhikevich_network(N=80, seed=0, dt=0.04 * ms):
     """Nicola & Clopath's Izhikevich network (their parameters), as a user writes it."""
     rng = np.random.default_rng(seed)
+    clock = Clock(dt, name="user_izh_clock")
     g = NeuronGroup(N, IZH_EQS, threshold="v >= vpeak", reset="v = vreset; u += d_u; hr += 1/(tau_r*tau_d)",
-                    method="euler", dt=dt, namespace=IZH_NS)
+                    method="euler", clock=clock, namespace=IZH_NS, name="user_izh")
     g.v = -60 * mV + rng.random(N) * 90 * mV
     W = 5e3 * 1e-15 * rng.standard_normal((N, N)) * (rng.random((N, N)) < 0.1) / (0.1 * np.sqrt(N))  # pA*ms
     post, pre = np.nonzero(W)
-    s = Synapses(g, g, "w : amp*second", on_pre="h_post += w/(tau_r*tau_d)", dt=dt, namespace=IZH_NS)
+    s = Synapses(g, g, "w : amp*second", on_pre="h_post += w/(tau_r*tau_d)", clock=clock, namespace=IZH_NS,
+                 name="user_izh_synapses")
     s.connect(i=pre, j=post)
     s.w_ = W[post, pre]
     eta = (2 * rng.random((N, 1)) - 1) * 5e3 * pA

@@ -31,8 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import brian2 as b2
-from brian2 import (Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, linked_var, second,
-                    volt)
+from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, linked_var, second, volt
 
 from brianforce.config import si_float
 from brianforce.devices.activation import build_and_time, DEVICES, activate, cuda_clock_anchor, restore_runtime
@@ -41,6 +40,7 @@ from brianforce.io import ModelFileError, load_arrays
 from brianforce.memory import require_memory
 from brianforce.methods.factor_student.equations import (REST_JITTER, STATE_VARIABLES, STUDENT_RESET, STUDENT_THRESHOLD,
                                                          student_equations)
+from brianforce.naming import timed_table
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["StudentNetwork", "StudentNetworkRun", "run_student_network", "run_student_cli", "STUDENT_KIND"]
@@ -262,11 +262,11 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
             current = " + ".join(f"Uin{m}*u{m}(t, trial)" for m in range(M)) or "0*volt"
             extra = "trial : integer (constant)\n" + "\n".join(f"Uin{m} : volt (constant)" for m in range(M))
             for m in range(M):
-                ns[f"u{m}"] = TimedArray(np.ascontiguousarray(inputs[:, :, m].T), dt=net.dt_op * second)
+                ns[f"u{m}"] = timed_table(np.ascontiguousarray(inputs[:, :, m].T), net.dt_op * second, f"stnet_u{m}")
         else:     # (T, B·N): U_in u(t) of every trial, as the student's operation computes it
             current, extra = "I_ext(t, i)", ""
             table = np.stack([inputs[b] @ net.U_in.T for b in range(B)], axis=1).reshape(T, B * N)
-            ns["I_ext"] = TimedArray(table * volt, dt=net.dt_op * second)
+            ns["I_ext"] = timed_table(table * volt, net.dt_op * second, "stnet_I_ext")
         linked = device != "cuda_standalone"
         eqs = student_equations(task_input=True, linked_control=linked) + f"\nI_in = {current} : volt\n" + extra
         dt = p["dt"] * second

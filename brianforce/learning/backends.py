@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 
 import brian2 as b2
 import numpy as np
-from brian2 import StateMonitor, TimedArray, network_operation, second
+from brian2 import StateMonitor, network_operation, second
 from brian2.devices.device import RuntimeDevice
 from threadpoolctl import ThreadpoolController
 
@@ -26,6 +26,7 @@ from brianforce.errors import StandaloneNotSupportedError
 from brianforce.learning.rls import RLS
 from brianforce.learning.codegen import current_P, rls_functions
 from brianforce.learning.readout import Readout
+from brianforce.naming import own_clock, timed_table
 
 __all__ = ["RLSBackend", "NumpyRLSBackend", "CodegenRLSBackend", "RLS_BACKENDS", "choose_backend",
            "on_standalone_device"]
@@ -163,15 +164,18 @@ class CodegenRLSBackend(RLSBackend):
         n, k = len(ro.neurons), ro.n_outputs
         self.fns = rls_functions(n, k, self.reg, self.normalised, self.limit, self.threads)
         ro.namespace.update(self.fns.namespace())
-        ro.namespace["bf_target"] = TimedArray(np.zeros((1, k)), dt=self.interval * second)
-        kw = dict(dt=self.interval * second, when="end")
-        name = ro.readout.name
+        ro.namespace["bf_target"] = timed_table(np.zeros((1, k)), self.interval * second,
+                                                f"{ro.readout.name}_rls_target")
+        def named(part: str) -> dict:      # fixed names, clocks included (brianforce.naming)
+            full = f"{ro.readout.name}_rls_{part}"
+            return dict(name=full, clock=own_clock(full, self.interval * second), when="end")
+
         self.runners = [
             ro.decoder.run_regularly(f"bf_phi = bf_rls_collect(i, j, {ro.regressor}_pre/r_unit, 0.0, bf_phi, "
-                                     "bf_target(t, j))", order=1, name=f"{name}_rls_collect", **kw),
-            ro.readout.run_regularly("rls_err = bf_rls_step(i, 1.0)", order=2, name=f"{name}_rls_step", **kw),
-            ro.decoder.run_regularly("bf_phi = bf_rls_get(i, j)", order=3, name=f"{name}_rls_write", **kw),
-            ro.readout.run_regularly("rls_err = bf_rls_error(i)", order=4, name=f"{name}_rls_error", **kw)]
+                                     "bf_target(t, j))", order=1, **named("collect")),
+            ro.readout.run_regularly("rls_err = bf_rls_step(i, 1.0)", order=2, **named("step")),
+            ro.decoder.run_regularly("bf_phi = bf_rls_get(i, j)", order=3, **named("write")),
+            ro.readout.run_regularly("rls_err = bf_rls_error(i)", order=4, **named("error"))]
         self.persistent = self.runners
         self.activate(False)
         self._phase = None
@@ -182,10 +186,15 @@ class CodegenRLSBackend(RLSBackend):
         times = np.arange(m) * self.interval + self.dt
         values = np.zeros((m, ro.n_outputs))
         first = int(np.ceil(t_start / self.interval - 1e-9))
-        values[first:] = target(times[first:])
-        ro.namespace["bf_target"] = TimedArray(values, dt=self.interval * second)
-        mon = StateMonitor(ro.readout, "rls_err", record=True, dt=self.interval * second, when="end", order=5,
-                           name=f"{ro.readout.name}_rls_errmon_{len(self.times)}")
+        # rows after the last update of the phase are never read: a trial target ends at t_stop
+        values[first:] = target(np.minimum(times[first:], t_stop))
+        ro.namespace["bf_target"] = timed_table(values, self.interval * second, f"{ro.readout.name}_rls_target")
+        # at runtime the monitor leaves the network after its phase (one name, compiled once); a
+        # standalone program keeps every phase's monitor, each under its own name
+        suffix = f"_{len(self.times)}" if on_standalone_device() else ""
+        mon_name = f"{ro.readout.name}_rls_errmon{suffix}"
+        mon = StateMonitor(ro.readout, "rls_err", record=True, clock=own_clock(mon_name, self.interval * second),
+                           when="end", order=5, name=mon_name)
         self._phase = mon
         return [mon]
 

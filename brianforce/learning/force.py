@@ -39,6 +39,7 @@ from brianforce.io import load_arrays, save_arrays
 from brianforce.learning.rls import regularisation_from
 from brianforce.checks import as_count, as_number
 from brianforce.memory import require_memory
+from brianforce.naming import own_clock
 from brianforce.units import as_positive_si, as_si
 from brianforce.learning.backends import choose_backend, on_standalone_device
 from brianforce.learning.readout import attach_readout
@@ -197,8 +198,9 @@ class FORCE:
         return self.backend_
 
     def _monitors(self, phase: str, spikes: bool) -> tuple:
-        zmon = StateMonitor(self.readout_.readout, "z", record=True, dt=self.record_dt * second, when="end",
-                            order=6, name=f"{self.readout_.readout.name}_z_{phase}_{len(self.network.objects)}")
+        z_name = f"{self.readout_.readout.name}_z_{phase}_{len(self.network.objects)}"
+        zmon = StateMonitor(self.readout_.readout, "z", record=True, clock=own_clock(z_name, self.record_dt * second),
+                            when="end", order=6, name=z_name)
         smon = SpikeMonitor(self.neurons, name=f"{self.readout_.readout.name}_spikes_{phase}_"
                                                f"{len(self.network.objects)}") if spikes else None
         return zmon, smon

@@ -26,9 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import NeuronGroup, Quantity, Synapses, TimedArray, get_dimensions, second
+from brian2 import NeuronGroup, Quantity, Synapses, get_dimensions, second
 from brian2.equations.equations import PARAMETER
 from brian2.units.fundamentalunits import DIMENSIONLESS, DimensionMismatchError, get_unit
+
+from brianforce.naming import own_clock, timed_table
 
 __all__ = ["Readout", "attach_readout", "unit_of", "unit_string", "check_parameter"]
 
@@ -73,8 +75,9 @@ class Readout:
         n = int(round(t_stop / dt)) + 1
         values = np.zeros((n, self.n_outputs))
         first = int(round(t_start / dt))
-        values[first:] = target(np.arange(first, n) * dt + dt)
-        self.namespace["bf_forced"] = TimedArray(values, dt=dt * second)
+        # the last row is read only after training, with forcing off: a trial target ends at t_stop
+        values[first:] = target(np.minimum(np.arange(first, n) * dt + dt, t_stop))
+        self.namespace["bf_forced"] = timed_table(values, dt * second, f"{self.readout.name}_forced")
 
     def force(self, on: bool) -> None:
         """Switch teacher forcing on or off."""
@@ -90,7 +93,7 @@ class Readout:
             values = np.zeros((1, m))
         pad = int(round(offset / dt))
         arr = np.vstack([np.zeros((pad, m)), np.asarray(values, float), np.zeros((1, m))])
-        self.namespace["bf_input"] = TimedArray(arr, dt=dt * second)
+        self.namespace["bf_input"] = timed_table(arr, dt * second, f"{self.readout.name}_input")
 
 
 def unit_of(group, name: str):
@@ -160,10 +163,10 @@ def attach_readout(neurons: NeuronGroup, regressor: str, n_outputs: int, *, feed
     r_unit = 1.0 * unit_of(neurons, regressor)
     ns = {"r_unit": r_unit}
     dt = neurons.clock.dt
-    readout = NeuronGroup(n_outputs, "z : 1\nrls_err : 1\nz_fb : 1\nforcing : 1 (shared)", dt=dt, namespace=ns,
-                          name=f"{name}_readout")
+    readout = NeuronGroup(n_outputs, "z : 1\nrls_err : 1\nz_fb : 1\nforcing : 1 (shared)", namespace=ns,
+                          clock=own_clock(f"{name}_readout", dt), name=f"{name}_readout")
     decoder = Synapses(neurons, readout, f"bf_phi : 1\nz_post = bf_phi*{regressor}_pre/r_unit : 1 (summed)",
-                       dt=dt, namespace=ns, name=f"{name}_decoder")
+                       clock=own_clock(f"{name}_decoder", dt), namespace=ns, name=f"{name}_decoder")
     decoder.connect(i=np.repeat(np.arange(N), n_outputs), j=np.tile(np.arange(n_outputs), N))
     for upd in decoder.summed_updaters.values():     # z from this step's r, before the RLS
         upd.when, upd.order = "end", 0
@@ -175,11 +178,11 @@ def attach_readout(neurons: NeuronGroup, regressor: str, n_outputs: int, *, feed
         us = unit_string(unit)
         fed = "z_fb" if teacher_forcing else "z"
         fb = Synapses(readout, neurons, f"bf_eta : {us}\n{feedback}_post = bf_eta*{fed}_pre : {us} (summed)",
-                      dt=dt, namespace=ns, name=f"{name}_feedback")
+                      clock=own_clock(f"{name}_feedback", dt), namespace=ns, name=f"{name}_feedback")
         fb.connect(i=np.tile(np.arange(n_outputs), N), j=np.repeat(np.arange(N), n_outputs))
         fb.variables["bf_eta"].set_value(eta.reshape(-1))
         if teacher_forcing:      # after the RLS: fed back next step is the target (forcing = 1) or z
-            ns["bf_forced"] = TimedArray(np.zeros((1, n_outputs)), dt=dt)
+            ns["bf_forced"] = timed_table(np.zeros((1, n_outputs)), dt, f"{readout.name}_forced")
             readout.run_regularly("z_fb = z + forcing*(bf_forced(t, i) - z)", when="end", order=3,
                                   name=f"{name}_forcing")
     elif encoders is not None:
@@ -191,11 +194,12 @@ def attach_readout(neurons: NeuronGroup, regressor: str, n_outputs: int, *, feed
         check_parameter(neurons, input_variable, "input variable")
         unit = unit_of(neurons, input_variable)
         w = _as_matrix(input_encoders, (N, n_inputs), unit, "input_encoders")
-        ns["bf_input"] = TimedArray(np.zeros((1, n_inputs)), dt=dt)
-        inputs = NeuronGroup(n_inputs, "u = bf_input(t, i) : 1", dt=dt, namespace=ns, name=f"{name}_inputs")
+        ns["bf_input"] = timed_table(np.zeros((1, n_inputs)), dt, f"{readout.name}_input")
+        inputs = NeuronGroup(n_inputs, "u = bf_input(t, i) : 1", clock=own_clock(f"{name}_inputs", dt), namespace=ns,
+                             name=f"{name}_inputs")
         us = unit_string(unit)
         syn = Synapses(inputs, neurons, f"bf_w_in : {us}\n{input_variable}_post = bf_w_in*u_pre : {us} (summed)",
-                       dt=dt, namespace=ns, name=f"{name}_input_synapses")
+                       clock=own_clock(f"{name}_input_synapses", dt), namespace=ns, name=f"{name}_input_synapses")
         syn.connect(i=np.tile(np.arange(n_inputs), N), j=np.repeat(np.arange(N), n_inputs))
         syn.variables["bf_w_in"].set_value(w.reshape(-1))
     return Readout(neurons, readout, decoder, fb, inputs, syn, regressor, r_unit, ns)

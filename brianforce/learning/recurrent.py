@@ -32,6 +32,7 @@ from brianforce.io import load_arrays, save_arrays
 from brianforce.learning.rls import regularisation_from
 from brianforce.memory import require_memory
 from brianforce.learning.rls_per_neuron import PerNeuronRLS, padded_inputs
+from brianforce.naming import own_clock
 from brianforce.units import as_positive_si, as_si
 from brianforce.learning.results import SimulationResult, TrainingHistory
 from brianforce.learning.targets import divergence_scale_of
@@ -379,9 +380,10 @@ class RecurrentRLS:
             raise ValueError("give the duration")
         d = window.duration if duration is None else as_positive_si(duration, second, "duration")
         rec = self.dt if record_dt is None else as_positive_si(record_dt, second, "record_dt")
-        rmon = StateMonitor(self.source, self.regressor, record=True, dt=rec * second, when="end",
-                            name=f"{self.name}_regressor*")
-        smon = SpikeMonitor(self.post, name=f"{self.name}_spikes*")
+        # fixed names (the monitors leave the network after the run): the next test reuses their compiled code
+        rmon = StateMonitor(self.source, self.regressor, record=True, when="end",
+                            clock=own_clock(f"{self.name}_regressor", rec * second), name=f"{self.name}_regressor")
+        smon = SpikeMonitor(self.post, name=f"{self.name}_spikes")
         t0, w0 = self.t_, time.perf_counter()
         self._run(d, [rmon, smon], ns, report)
         t = np.asarray(rmon.t_).copy()

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from brian2 import Network, SpikeMonitor, StateMonitor, mV, ms, network_operation, prefs, second, volt
 
+from brianforce.naming import own_clock
 from brianforce.networks.connectivity import SparseWeights, feedback_weights, static_weights
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.io import load_arrays, save_arrays
@@ -255,7 +256,8 @@ class FORCETrainer:
                    record_spikes: bool = False) -> SimulationResult:
         c = self.config
         net_objs = []
-        zmon = StateMonitor(self.network_.readout, "z", record=True, dt=c.record_dt * second, when="end",
+        zmon = StateMonitor(self.network_.readout, "z", record=True, when="end",
+                            clock=own_clock(f"{self.name}_zmon_{phase}", c.record_dt * second),
                             name=f"{self.name}_zmon_{phase}")
         net_objs.append(zmon)
         smon = None

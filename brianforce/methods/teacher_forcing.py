@@ -11,18 +11,15 @@ matched comparison. PLoS Comput Biol 21:e1013224.
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from brian2 import second, volt
 
 from brianforce.blas import one_blas_thread
+from brianforce.naming import own_clock, timed_table
 from brianforce.rate.networks import LIFRateNetwork
 from brianforce.methods.force import FORCETrainer
 
 __all__ = ["teacher_forced_rate_basis", "teacher_forced_spiking_basis"]
-
-_TF_COUNTER = itertools.count()
 
 
 def teacher_forced_rate_basis(net: LIFRateNetwork, task, duration: float, record_every: int = 1):
@@ -67,7 +64,7 @@ def teacher_forced_spiking_basis(trainer: FORCETrainer, task, duration: float):
     ``r`` of all neurons are recorded every ``record_dt``. The decoder is restored after the
     run. Returns ``t`` (T,), s; ``r`` (T, N), Hz; ``target`` (T, K).
     """
-    from brian2 import StateMonitor, TimedArray
+    from brian2 import StateMonitor
     from brian2.groups.group import CodeRunner
 
     trainer._check_fitted()
@@ -76,17 +73,17 @@ def teacher_forced_spiking_basis(trainer: FORCETrainer, task, duration: float):
     t_net = float(net.t_)
     n_total = int(round((t_net + duration) / c.dt)) + 2
     y = task(trainer._t0 + np.arange(n_total) * c.dt)  # y[k] at network time k·dt
-    arrays = {f"tf_{k}": TimedArray(np.ascontiguousarray(y[:, k], dtype=float), dt=c.dt * second)
+    # names fixed by the group's (generated code is named after them): a later run compiles nothing
+    arrays = {f"tf_{k}": timed_table(np.ascontiguousarray(y[:, k], dtype=float), c.dt * second, f"{group.name}_tf_{k}")
               for k in range(c.n_outputs)}
     expr = " + ".join(f"eta_{k}*tf_{k}(t)" for k in range(c.n_outputs))
-    idx = next(_TF_COUNTER)
     # a CodeRunner not attached to the group (run_regularly would stay in later runs); the
     # neurons resolve names in their own namespace, which holds the TimedArrays for this run only
     op = CodeRunner(group, "stateupdate", code=f"I_ext = {expr}", when="start", clock=group.clock,
-                    name=f"teacher_forcing_{idx}")
+                    name=f"teacher_forcing_{group.name}")
     group.namespace.update(arrays)
-    mon = StateMonitor(group, "r", record=True, dt=c.record_dt * second, when="end",
-                       name=f"r_teacher_{idx}")
+    mon = StateMonitor(group, "r", record=True, when="end",
+                       clock=own_clock(f"r_teacher_{group.name}", c.record_dt * second), name=f"r_teacher_{group.name}")
     phi = trainer._phi.copy()
     trainer._phi[:] = 0.0
     net.add(op, mon)

@@ -39,6 +39,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 from brianforce.checks import as_count, as_number
 from brianforce.rate.backprop import DaleRNNParams
 from brianforce.io import load_arrays, save_arrays
+from brianforce.naming import own_clock, timed_table
 from brianforce.neurons import lif_equations, lif_reset, lif_threshold
 from brianforce.seeding import check_seed, rng_for
 
@@ -283,19 +284,19 @@ def simulate_lif(model: TransferredLIF, inputs, *, seed: int = 0, dt=0.05 * ms, 
                  "v_th": nrn["v_th"] * b2.volt, "v_reset": nrn["v_reset"] * b2.volt}
     ext_terms = []
     for k in range(n_in):
-        namespace[f"u{k}"] = b2.TimedArray(np.ascontiguousarray(inputs[:, :, k].T),
-                                           dt=model.input_dt * second)
+        namespace[f"u{k}"] = timed_table(np.ascontiguousarray(inputs[:, :, k].T), model.input_dt * second,
+                                         f"lif_u{k}")
         ext_terms.append(f"w_in{k}*u{k}(t, trial)")
     eqs = lif_equations(["I_syn", "I_ext", "v_bias"], noise=True,
                         parameters=["I_ext : volt", "tau_d : second (constant)", "trial : integer (constant)",
                                     *(f"w_in{k} : volt (constant)" for k in range(n_in))])
     M = B * N
     G = b2.NeuronGroup(M, eqs, threshold=lif_threshold(strict=True), reset=lif_reset(sep="; "),
-                       refractory=nrn["tau_ref"] * second, method="euler", dt=dt_s * second,
+                       refractory=nrn["tau_ref"] * second, method="euler", clock=own_clock("lif", dt_s * second),
                        namespace=namespace, name="lif")
     # inputs change only every input_dt: update I_ext then instead of at every step
-    G.run_regularly(f"I_ext = {' + '.join(ext_terms)}", dt=model.input_dt * second, when="start",
-                    name="input_update")
+    G.run_regularly(f"I_ext = {' + '.join(ext_terms)}", when="start",
+                    clock=own_clock("input_update", model.input_dt * second), name="input_update")
     G.tau_d = np.tile(model.tau_d, B) * second
     G.trial = np.repeat(np.arange(B), N)
     unit = nrn["unit"]
@@ -311,17 +312,18 @@ def simulate_lif(model: TransferredLIF, inputs, *, seed: int = 0, dt=0.05 * ms, 
     objs = [G]
     if post.size:                                     # Brian2 rejects unconnected Synapses
         S = b2.Synapses(G, G, "w : volt*second", on_pre="h_post += w/(tau_r*tau_d_post)",
-                        dt=dt_s * second, namespace=namespace, name="recurrent")
+                        clock=own_clock("recurrent", dt_s * second), namespace=namespace, name="recurrent")
         S.connect(i=np.tile(pre, B) + offs, j=np.tile(post, B) + offs)
         S.w = (np.tile(wvals, B) * np.repeat(lam, post.size)) * b2.volt * second
         objs.append(S)
 
-    R = b2.NeuronGroup(B, "o : 1", dt=rec_s * second, name="readout")
-    S_out = b2.Synapses(G, R, "w_o : second\no_post = w_o*r_pre : 1 (summed)", dt=rec_s * second,
-                        name="readout_synapses")
+    R = b2.NeuronGroup(B, "o : 1", clock=own_clock("readout", rec_s * second), name="readout")
+    S_out = b2.Synapses(G, R, "w_o : second\no_post = w_o*r_pre : 1 (summed)",
+                        clock=own_clock("readout_synapses", rec_s * second), name="readout_synapses")
     S_out.connect(i=np.arange(M), j=np.repeat(np.arange(B), N))
     S_out.w_o = (np.tile(model.w_out_rate, B) * np.repeat(lam, N)) * second
-    mon = b2.StateMonitor(R, "o", record=True, dt=rec_s * second, when="end", name="readout_monitor")
+    mon = b2.StateMonitor(R, "o", record=True, when="end", clock=own_clock("readout_monitor", rec_s * second),
+                          name="readout_monitor")
     count = b2.SpikeMonitor(G, record=False, name="spike_count")
     objs += [R, S_out, mon, count]
     n_rec = min(as_count(record_spikes, "record_spikes"), B)

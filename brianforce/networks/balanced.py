@@ -27,6 +27,7 @@ from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 import brian2 as b2
 from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, mV, ms, second, volt
 
+from brianforce.naming import own_clock
 from brianforce.neurons import lif_equations, lif_reset, lif_threshold
 from brianforce.seeding import check_seed, rng_for
 
@@ -219,13 +220,13 @@ def build_balanced_network(connectivity: BalancedConnectivity, *, bias=(-37.5 * 
         ns["sigma_v"] = noise
         b2.seed(int(rng_for(seed, "balanced-noise").integers(2**31 - 1)))
     neurons = NeuronGroup(c.n, _EQS_NOISE if sigma_v > 0 else _EQS, threshold=lif_threshold(), reset=lif_reset(),
-                          refractory=tau_ref, method="euler", namespace=ns, dt=dt,
+                          refractory=tau_ref, method="euler", namespace=ns, clock=own_clock(f"{name}_neurons", dt),
                           name=f"{name}_neurons")
     neurons.I_bias = rng_for(seed, "balanced-bias").uniform(lo, hi, c.n) * volt
     v_lo, v_hi = float(v_reset / volt), float(v_th / volt)
     neurons.v = rng_for(seed, "balanced-initial-state").uniform(v_lo, v_hi, c.n) * volt
     synapses = Synapses(neurons, neurons, "w : volt*second", on_pre="h_post += w/(tau_r*tau_d)",
-                        namespace=ns, dt=dt, name=f"{name}_synapses")
+                        namespace=ns, clock=own_clock(f"{name}_synapses", dt), name=f"{name}_synapses")
     synapses.connect(i=c.pre, j=c.post)
     if not (np.array_equal(synapses.i[:], c.pre) and np.array_equal(synapses.j[:], c.post)):
         raise RuntimeError("Brian2 reordered the synapses; cannot map weights")

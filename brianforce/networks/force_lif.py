@@ -22,6 +22,7 @@ import brian2 as b2
 from brian2.devices.device import RuntimeDevice
 from brian2 import Hz, NeuronGroup, Synapses, linked_var, second, volt
 
+from brianforce.naming import own_clock
 from brianforce.networks.connectivity import SparseWeights
 from brianforce.errors import StandaloneNotSupportedError
 from brianforce.neurons import LIFParams, lif_equations, lif_reset, lif_threshold
@@ -130,7 +131,7 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     neurons = NeuronGroup(N, eqs, threshold=lif_threshold(),
                           reset=lif_reset(),
                           refractory=lif.tau_ref * second, method="euler", namespace=ns,
-                          dt=dt, name=f"{name}_neurons")
+                          clock=own_clock(f"{name}_neurons", dt), name=f"{name}_neurons")
     neurons.v = np.asarray(v0, dtype=float) * volt
     neurons.I_bias = lif.bias * volt
     for k in range(K):
@@ -142,7 +143,7 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     if lastspike is not None:
         neurons.lastspike = np.asarray(lastspike, dtype=float) * second
     recurrent = Synapses(neurons, neurons, "w : volt*second (constant)",
-                         on_pre="h_post += w/(tau_r*tau_d)", namespace=ns, dt=dt,
+                         on_pre="h_post += w/(tau_r*tau_d)", namespace=ns, clock=own_clock(f"{name}_recurrent", dt),
                          name=f"{name}_recurrent")
     pre, post, value = np.asarray(weights.pre), np.asarray(weights.post), np.asarray(weights.value, dtype=float)
     if n_synapses is not None:
@@ -154,14 +155,14 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     recurrent.connect(i=pre, j=post)
     recurrent.w = value * volt * second
     # summed z: before the neurons (its updater runs just before it); filtered z: integrated after them
-    readout = NeuronGroup(K, readout_eqs, order=1 if filtered_readout else -2, dt=dt, method="euler", namespace=ns,
-                          name=f"{name}_readout")
+    readout = NeuronGroup(K, readout_eqs, order=1 if filtered_readout else -2, method="euler", namespace=ns,
+                          clock=own_clock(f"{name}_readout", dt), name=f"{name}_readout")
     if filtered_readout:
         decoder = Synapses(neurons, readout, "phi : second", on_pre="u_post += phi/(tau_r*tau_d)",
-                           namespace=ns, dt=dt, name=f"{name}_decoder")
+                           namespace=ns, clock=own_clock(f"{name}_decoder", dt), name=f"{name}_decoder")
     else:
         decoder = Synapses(neurons, readout, "phi : second\nz_post = phi*r_pre : 1 (summed)",
-                           dt=dt, name=f"{name}_decoder")
+                           clock=own_clock(f"{name}_decoder", dt), name=f"{name}_decoder")
     decoder.connect(i=np.repeat(np.arange(N), K), j=np.tile(np.arange(K), N))
     decoder.phi = phi.reshape(-1) * second
     for k in range(K):

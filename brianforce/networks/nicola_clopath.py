@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from brian2 import NeuronGroup, Synapses, second, volt
 
+from brianforce.naming import own_clock
 from brianforce.networks.connectivity import SparseWeights
 from brianforce.neurons import LIFParams
 from brianforce.units import as_positive_si
@@ -133,13 +134,13 @@ def nicola_clopath_network(weights: SparseWeights, v0, *, lif: LIFParams = LIFPa
               n_ref=refractory_steps(lif.tau_ref, dt_s))
     neurons = NeuronGroup(N, NICOLA_CLOPATH_EQS, threshold="v >= v_th",
                           reset="v = v_reset\nhr += 1/(tau_r*tau_d)\nlast_step = t_in_timesteps",
-                          namespace=ns, dt=dt, name=f"{name}_neurons")
+                          namespace=ns, clock=own_clock(f"{name}_neurons", dt), name=f"{name}_neurons")
     neurons.run_regularly(_STEP_CODE, when="groups", order=0, name=f"{name}_neurons_step")
     neurons.v = v0 * volt
     neurons.I_bias = lif.bias * volt
     neurons.last_step = -1
     synapses = Synapses(neurons, neurons, "w : volt*second (constant)", on_pre="h_post += w/(tau_r*tau_d)",
-                        namespace=ns, dt=dt, name=f"{name}_recurrent")
+                        namespace=ns, clock=own_clock(f"{name}_recurrent", dt), name=f"{name}_recurrent")
     if len(weights.pre):
         synapses.connect(i=np.asarray(weights.pre), j=np.asarray(weights.post))
         synapses.w = np.asarray(weights.value, dtype=float) * volt * second

@@ -31,6 +31,7 @@ from brian2.units.fundamentalunits import DIMENSIONLESS
 
 from brianforce.learning.codegen import read_source
 from brianforce.learning.rls_per_neuron import padded_inputs
+from brianforce.naming import own_clock
 
 __all__ = ["PerNeuronRLSProgram", "per_neuron_rls_operations", "PER_NEURON_STATE_FIELDS"]
 
@@ -139,13 +140,17 @@ def per_neuron_rls_operations(synapses, *, weight: str, regressor: str, target_n
     ns = {"bf_pn_collect": collect, "bf_pn_step": step, "bf_pn_get": get, "bf_pn_error": error,
           "bf_pn_update": table}
     unit_text = "1" if current_unit.dim is DIMENSIONLESS else repr(current_unit)
-    errors = NeuronGroup(M, f"err : {unit_text}", dt=interval * second, name=f"{name}_errors")
-    driver = NeuronGroup(1, "updated : 1", dt=interval * second, name=f"{name}_driver")
-    kw = dict(dt=interval * second, when="end")
-    ops = [synapses.source.run_regularly(f"{regressor} = bf_pn_collect(i, {regressor})", order=1,
-                                         name=f"{name}_collect", **kw),
-           driver.run_regularly("updated = bf_pn_step(bf_pn_update(t))", order=2, name=f"{name}_step", **kw),
-           synapses.run_regularly(f"{weight} = bf_pn_get(i, j, {weight})", order=3, name=f"{name}_write", **kw),
-           errors.run_regularly("err = bf_pn_error(i)", order=4, name=f"{name}_error", **kw)]
+    step_s = interval * second
+
+    def named(part: str) -> dict:          # fixed names, clocks included (brianforce.naming)
+        return dict(name=f"{name}_{part}", clock=own_clock(f"{name}_{part}", step_s))
+
+    errors = NeuronGroup(M, f"err : {unit_text}", **named("errors"))
+    driver = NeuronGroup(1, "updated : 1", **named("driver"))
+    ops = [synapses.source.run_regularly(f"{regressor} = bf_pn_collect(i, {regressor})", when="end", order=1,
+                                         **named("collect")),
+           driver.run_regularly("updated = bf_pn_step(bf_pn_update(t))", when="end", order=2, **named("step")),
+           synapses.run_regularly(f"{weight} = bf_pn_get(i, j, {weight})", when="end", order=3, **named("write")),
+           errors.run_regularly("err = bf_pn_error(i)", when="end", order=4, **named("error"))]
     return PerNeuronRLSProgram(ops, [errors, driver], ns, index, valid, shared)
 

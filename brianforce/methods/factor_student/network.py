@@ -29,6 +29,7 @@ from brianforce.methods.factor_student.equations import (REST_JITTER, STATE_VARI
                                                          STUDENT_THRESHOLD)
 from brianforce.methods.factor_student.params import DaleSettings, StudentSchedule
 from brianforce.methods.factor_student.structure import StudentStructure
+from brianforce.naming import own_clock
 from brianforce.networks.force_lif import require_runtime_device
 from brianforce.seeding import rng_for
 
@@ -103,8 +104,10 @@ class StudentLoop:
     def _build(self):
         N, nrn, st = self.n_neurons, self.neuron, self.structure
         rng_init = rng_for(self.seed, "student-initial")
+        # fixed names, clocks included (brianforce.naming): every student of the same structure
+        # runs the code compiled for the first one
         G = NeuronGroup(N, STUDENT_EQUATIONS, threshold=STUDENT_THRESHOLD, reset=STUDENT_RESET, refractory="tau_ref_",
-                        method="euler", dt=self.dt * second, name="student_neurons*",
+                        method="euler", clock=own_clock("student_neurons", self.dt * second), name="student_neurons",
                         namespace={"v_th_": nrn["v_th"] * volt})
         G.tau_m = nrn["tau_m"] * second
         G.tau_r = nrn["tau_r"] * second
@@ -115,7 +118,7 @@ class StudentLoop:
         G.v = (nrn["v_reset"] + (nrn["v_th"] - nrn["v_reset"]) * rng_init.random(N)) * volt
         G.I_bias = nrn["bias"] * volt
         S = Synapses(G, G, "w : volt*second", on_pre="h_post += w/(tau_r_post*tau_d_post)",
-                     dt=self.dt * second, name="student_fixed*")
+                     clock=own_clock("student_fixed", self.dt * second), name="student_fixed")
         S.connect(i=st.fixed_j, j=st.fixed_i)
         S.w = st.fixed_w * volt * second
         if self._total:   # corrections are written by synapse index: check the order once
@@ -123,10 +126,10 @@ class StudentLoop:
                 raise RuntimeError("fixed synapses were not created in the order given")
             self._syn_k = np.full((N, N), -1)
             self._syn_k[st.fixed_i, st.fixed_j] = np.arange(len(st.fixed_i))
-        mon = SpikeMonitor(G, name="student_spikes*")
+        mon = SpikeMonitor(G, name="student_spikes")
         mon.active = False
         op = NetworkOperation(self._operate, dt=self.dt_op * second, when="start",
-                              name="student_rls_hook*")
+                              name="student_rls_hook")
         self.G, self.S, self.mon = G, S, mon
         self.net = Network(G, S, mon, op)
         self._mean_sum = np.zeros(N)
