@@ -141,6 +141,22 @@ def test_input_driven_cued_choice():
     assert res.target.shape == res.z.shape and np.isfinite(res.target).all()
 
 
+def test_trial_targets_train_alike_with_teacher_forcing_on_both_backends():
+    """A trial target fed back while training and tabled for the generated-code RLS ends where its
+    trials end: both backends train every step of the trials and learn the same decoder."""
+    trials = type("Trials", (), dict(inputs=np.ones((2, 40, 1)), targets=np.linspace(-0.5, 0.5, 80).reshape(2, 40, 1),
+                                     dt=1e-3))()
+    decoders = []
+    for backend in ("numpy", "codegen"):
+        g, s, eta = lif_network(N=50, seed=6)
+        f = FORCE(g, feedback="I_fb", encoders=eta, network=Network(g, s), alpha=5e-6, interval=1 * ms,
+                  input_variable="I_in", input_encoders=np.full((50, 1), 5.0) * mV, teacher_forcing=True,
+                  backend=backend).fit(trials)
+        assert len(f.history_.times) == 80
+        decoders.append(np.asarray(f.decoder_))
+    np.testing.assert_allclose(decoders[1], decoders[0], rtol=1e-7, atol=1e-12 * np.abs(decoders[0]).max())
+
+
 def test_bad_inputs_raise_clear_errors():
     g, s, eta = lif_network(N=20)
     net = Network(g, s)
