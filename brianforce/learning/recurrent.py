@@ -380,7 +380,7 @@ class RecurrentRLS:
             raise ValueError("give the duration")
         d = window.duration if duration is None else as_positive_si(duration, second, "duration")
         rec = self.dt if record_dt is None else as_positive_si(record_dt, second, "record_dt")
-        # fixed names (the monitors leave the network after the run): the next test reuses their compiled code
+        # fixed names (the monitors leave the network after the run): the next test run reuses their code
         rmon = StateMonitor(self.source, self.regressor, record=True, when="end",
                             clock=own_clock(f"{self.name}_regressor", rec * second), name=f"{self.name}_regressor")
         smon = SpikeMonitor(self.post, name=f"{self.name}_spikes")
