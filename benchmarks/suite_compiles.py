@@ -119,11 +119,11 @@ def main(argv=None) -> int:
                     if " passed" in line or " failed" in line), f"exit code {proc.returncode}")
     rows = [json.loads(line) for f in sorted((work / "log").glob("*.jsonl")) for line in f.read_text().splitlines()]
     per = collections.defaultdict(lambda: {"cython": [0, 0.0], "standalone": [0, 0.0]})
+    per["total"] = {"cython": [0, 0.0], "standalone": [0, 0.0]}       # a row even when nothing compiled
     for r in rows:
         for scope in ("total", r["test"].split("::")[0]):
             per[scope][r["kind"]][0] += 1
             per[scope][r["kind"]][1] += r["s"]
-    per["total"]        # present even when nothing compiled
     stamp = {"date": time.strftime("%Y-%m-%d %H:%M"), "label": args.label, "ref": ref, "cpus": os.cpu_count(),
              "load_avg_1min": round(os.getloadavg()[0], 2)}
     new = not args.results.exists()
@@ -134,7 +134,8 @@ def main(argv=None) -> int:
         for scope in ["total"] + sorted(k for k in per if k != "total"):
             c = per[scope]
             w.writerow({**stamp, "scope": scope, "cython_compiled": c["cython"][0],
-                        "cython_s": round(c["cython"][1], 1), "standalone_builds": c["standalone"][0], "standalone_s": round(c["standalone"][1], 1),
+                        "cython_s": round(c["cython"][1], 1), "standalone_builds": c["standalone"][0],
+                        "standalone_s": round(c["standalone"][1], 1),
                         "suite_wall_s": round(wall) if scope == "total" else "",
                         "summary": summary if scope == "total" else ""})
     t = per["total"]

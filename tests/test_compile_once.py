@@ -33,16 +33,15 @@ def compiled(monkeypatch):
     return texts
 
 
-def new_code(compiled, build_twice):
-    """Code texts that the second call of ``build_twice`` asks for and the first did not."""
-    first = build_twice()
+def new_code(compiled, build):
+    """Run ``build`` twice; the code texts the second call asks for and the first did not."""
+    first = build()
     seen, n_first = set(compiled), len(compiled)
-    second_ = build_twice()
+    second_ = build()
     assert len(compiled) > n_first           # the second network did generate its code
-    new = [c for c in compiled[n_first:] if c not in seen]
+    seen_lines = set().union(*(text.splitlines() for text in seen))
     # the lines in which each new text differs from every earlier one (names, typically)
-    return first, second_, [sorted(set(c.splitlines()) - set.union(*(set(o.splitlines()) for o in seen)))[:4]
-                            for c in new]
+    return first, second_, [sorted(set(c.splitlines()) - seen_lines)[:4] for c in compiled[n_first:] if c not in seen]
 
 
 def test_a_second_student_compiles_nothing(compiled):
