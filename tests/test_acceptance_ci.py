@@ -14,7 +14,8 @@ fresh seeds, by the reproduction's rule, in ``test_acceptance_ci_seeds.py``.
 Not here, each because a criterion fails at full size too or no reduced size met it at the tuning seeds:
 Kim et al. 2019 XOR (4/5 at full size, but its rate training alone takes 80-90 s, a smaller rate
 network needs more Adam steps, ~14000 at N = 100 against 5000-7500 at N = 200, and the shipped rate network
-with a lighter transfer met both criteria at 3 of 6 tuning seeds); the DePasquale oscillation's Dale's-law
+with a lighter transfer met both criteria at 3 of 6 tuning seeds, with 1/lambda 35-55 on 60 validation
+trials at 7 of 10, 108-300 s a run); the DePasquale oscillation's Dale's-law
 variant (a Dale run takes 17-41 min at full size). Reaching EMG (2 and 13 muscles) is asserted at its ci
 size where its recording is present (``test_acceptance_ci_reaching.py``; skipped without it: the synthetic
 look-alikes only stand in for the recordings, and the 2-muscle one misses at full size).

@@ -254,26 +254,51 @@ def _noise_and_x0(params, B, T, rng, x0, noise):
     return x0, noise
 
 
-def _forward(params, inputs, x0, noise):
-    """Time-major forward pass; returns X, R, FP (T+1, B, N), PRE (T, B, N), O (B, T)."""
+def _rates_into(name, x, out):
+    """``out[...] = f(x)``, the rates of :func:`_act`, with no temporary for the sigmoid."""
+    if name == "sigmoid":                           # 0.5 * (1 + tanh(0.5 x)), as _sigmoid
+        np.multiply(x, 0.5, out=out)
+        np.tanh(out, out=out)
+        out += 1.0
+        out *= 0.5
+    else:
+        out[...] = _act(name, x)[0]
+
+
+def _slopes(name, X, R) -> np.ndarray:
+    """``f'(x)`` of :func:`_act` for states ``X`` whose rates are ``R``."""
+    return R * (1.0 - R) if name == "sigmoid" else _act(name, X)[1]
+
+
+def _forward(params, inputs, x0, noise, W=None):
+    """Time-major forward pass; returns X, R, FP (T+1, B, N), PRE (T, B, N), O (B, T).
+
+    The step loop writes into preallocated arrays (one small matrix product and a few
+    in-place ufuncs per step); the slopes are computed after it, over all steps at once.
+    """
     B, T, _ = inputs.shape
     N = params.n_units
-    W, alpha = params.W, params.dt / params.tau
+    W = params.W if W is None else W
+    alpha = params.dt / params.tau
     U = inputs.transpose(1, 0, 2)
     X = np.empty((T + 1, B, N))
     R = np.empty((T + 1, B, N))
-    FP = np.empty((T + 1, B, N))
     PRE = np.empty((T, B, N))
+    step = np.empty((B, N))
     X[0] = x0
-    R[0], FP[0] = _act(params.activation, X[0])
+    _rates_into(params.activation, X[0], R[0])
     drive = U @ params.w_in.T                           # (T, B, N)
     WT = W.T
     for t in range(T):
-        pre = R[t] @ WT
+        pre = PRE[t]
+        np.matmul(R[t], WT, out=pre)
         pre += drive[t]
-        PRE[t] = pre
-        X[t + 1] = X[t] + alpha * (pre - X[t]) + noise[t]
-        R[t + 1], FP[t + 1] = _act(params.activation, X[t + 1])
+        np.subtract(pre, X[t], out=step)                # x + α (pre − x) + noise
+        step *= alpha
+        np.add(X[t], step, out=X[t + 1])
+        X[t + 1] += noise[t]
+        _rates_into(params.activation, X[t + 1], R[t + 1])
+    FP = _slopes(params.activation, X, R)
     O = (R[1:] @ params.w_out).T + params.b_out        # (B, T)
     return X, R, FP, PRE, O
 
@@ -333,7 +358,8 @@ def loss_and_gradients(params: DaleRNNParams, inputs, targets, *, rng=None, x0=N
     if not np.all(np.isfinite(targets)):
         raise ValueError("targets contain NaN or Inf")
     x0, noise = _noise_and_x0(params, B, T, rng, x0, noise)
-    X, R, FP, PRE, O = _forward(params, inputs, x0, noise)
+    W, tau = params.W, params.tau
+    X, R, FP, PRE, O = _forward(params, inputs, x0, noise, W)
     err = O - targets
     per_trial = np.sqrt(np.sum(err ** 2, axis=1))
     loss = float(np.mean(per_trial))
@@ -341,20 +367,25 @@ def loss_and_gradients(params: DaleRNNParams, inputs, targets, *, rng=None, x0=N
         return loss, None, O
     E = err / np.maximum(per_trial, 1e-300)[:, None] / B          # dL/do (B, T)
 
-    W, tau = params.W, params.tau
     alpha = params.dt / tau
-    G = np.empty((T, B, params.n_units))                          # G[t] = dL/dx_{t+1}
-    d_next = np.zeros((B, params.n_units))                        # α ⊙ dL/dx_{t+2}
-    g_next = np.zeros((B, params.n_units))
-    w_out = params.w_out
-    for t in range(T - 1, -1, -1):
-        g = FP[t + 1] * (E[:, t, None] * w_out + d_next @ W) + (1.0 - alpha) * g_next
-        G[t] = g
-        d_next = alpha * g
-        g_next = g
-
     N = params.n_units
-    D = (G * alpha).reshape(T * B, N)
+    G = np.empty((T, B, N))                                       # G[t] = dL/dx_{t+1}
+    DA = np.empty((T, B, N))                                      # DA[t] = α ⊙ G[t]
+    EW = E.T[:, :, None] * params.w_out                           # (T, B, N): dL/do_t · w_out
+    one_minus_alpha = 1.0 - alpha
+    d_next = np.zeros((B, N))                                     # α ⊙ dL/dx_{t+2}
+    g_next = np.zeros((B, N))
+    back, leak = np.empty((B, N)), np.empty((B, N))
+    for t in range(T - 1, -1, -1):                                # g = f'(x) ⊙ (e w_out + d W) + (1 − α) g'
+        np.matmul(d_next, W, out=back)
+        np.add(EW[t], back, out=back)
+        back *= FP[t + 1]
+        np.multiply(one_minus_alpha, g_next, out=leak)
+        np.add(back, leak, out=G[t])
+        np.multiply(alpha, G[t], out=DA[t])
+        d_next, g_next = DA[t], G[t]
+
+    D = DA.reshape(T * B, N)
     dW = D.T @ R[:-1].reshape(T * B, N)
     U = inputs.transpose(1, 0, 2).reshape(T * B, -1)
     d_alpha = np.einsum("tbn,tbn->n", G, PRE - X[:-1])
