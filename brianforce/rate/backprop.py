@@ -255,39 +255,27 @@ def _noise_and_x0(params, B, T, rng, x0, noise):
 
 
 def _rates_into(name, x, out):
-    """``out[...] = f(x)``, the rates of :func:`_act`, with no temporary for the sigmoid."""
-    if name == "sigmoid":                           # 0.5 * (1 + tanh(0.5 x)), as _sigmoid
-        np.multiply(x, 0.5, out=out)
-        np.tanh(out, out=out)
-        out += 1.0
-        out *= 0.5
-    else:
+    """``out[...] = f(x)``, the rates of :func:`_act`; the sigmoid in place, as :func:`_sigmoid`."""
+    if name != "sigmoid":
         out[...] = _act(name, x)[0]
-
-
-def _slopes(name, X, R) -> np.ndarray:
-    """``f'(x)`` of :func:`_act` for states ``X`` whose rates are ``R``."""
-    return R * (1.0 - R) if name == "sigmoid" else _act(name, X)[1]
+        return
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
 
 
 def _forward(params, inputs, x0, noise, W=None):
-    """Time-major forward pass; returns X, R, FP (T+1, B, N), PRE (T, B, N), O (B, T).
-
-    The step loop writes into preallocated arrays (one small matrix product and a few
-    in-place ufuncs per step); the slopes are computed after it, over all steps at once.
-    """
+    """Time-major forward pass into preallocated arrays: X, R, FP (T+1, B, N), PRE (T, B, N), O (B, T)."""
     B, T, _ = inputs.shape
     N = params.n_units
     W = params.W if W is None else W
     alpha = params.dt / params.tau
-    U = inputs.transpose(1, 0, 2)
-    X = np.empty((T + 1, B, N))
-    R = np.empty((T + 1, B, N))
-    PRE = np.empty((T, B, N))
-    step = np.empty((B, N))
+    X, R = np.empty((T + 1, B, N)), np.empty((T + 1, B, N))
+    PRE, step = np.empty((T, B, N)), np.empty((B, N))
     X[0] = x0
     _rates_into(params.activation, X[0], R[0])
-    drive = U @ params.w_in.T                           # (T, B, N)
+    drive = inputs.transpose(1, 0, 2) @ params.w_in.T   # (T, B, N)
     WT = W.T
     for t in range(T):
         pre = PRE[t]
@@ -298,7 +286,7 @@ def _forward(params, inputs, x0, noise, W=None):
         np.add(X[t], step, out=X[t + 1])
         X[t + 1] += noise[t]
         _rates_into(params.activation, X[t + 1], R[t + 1])
-    FP = _slopes(params.activation, X, R)
+    FP = R * (1.0 - R) if params.activation == "sigmoid" else _act(params.activation, X)[1]
     O = (R[1:] @ params.w_out).T + params.b_out        # (B, T)
     return X, R, FP, PRE, O
 
@@ -369,12 +357,10 @@ def loss_and_gradients(params: DaleRNNParams, inputs, targets, *, rng=None, x0=N
 
     alpha = params.dt / tau
     N = params.n_units
-    G = np.empty((T, B, N))                                       # G[t] = dL/dx_{t+1}
-    DA = np.empty((T, B, N))                                      # DA[t] = α ⊙ G[t]
+    G, DA = np.empty((T, B, N)), np.empty((T, B, N))              # G[t] = dL/dx_{t+1}, DA[t] = α ⊙ G[t]
     EW = E.T[:, :, None] * params.w_out                           # (T, B, N): dL/do_t · w_out
     one_minus_alpha = 1.0 - alpha
-    d_next = np.zeros((B, N))                                     # α ⊙ dL/dx_{t+2}
-    g_next = np.zeros((B, N))
+    d_next, g_next = np.zeros((B, N)), np.zeros((B, N))           # α ⊙ dL/dx_{t+2}, dL/dx_{t+2}
     back, leak = np.empty((B, N)), np.empty((B, N))
     for t in range(T - 1, -1, -1):                                # g = f'(x) ⊙ (e w_out + d W) + (1 − α) g'
         np.matmul(d_next, W, out=back)
