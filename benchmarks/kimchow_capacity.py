@@ -30,6 +30,7 @@ from brian2 import ms, second
 
 from brianforce.analysis.population import isi_cv_by_neuron
 from brianforce.methods.recurrent import RecurrentTrainer, correlations
+from brianforce.io import free_stem
 from brianforce.seeding import rng_for
 from brianforce.tasks.patterns import pattern_targets, sinusoid_patterns
 
@@ -122,15 +123,16 @@ def main(argv=None):
                   f"{row['train_corr_last']:.2f})  CV>0.5 {row['cv_frac']:.0%}  "
                   f"rate {row['rate_hz']:.1f} Hz  {row['wall_s']:.0f} s", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / f"{stem}.csv", "w", newline="") as fh:
+    stem = free_stem(args.out / stem, (".csv", ".png"))       # an earlier run's file is never overwritten
+    with open(f"{stem}.csv", "x", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     try:
-        plot(rows, args.out / f"{stem}.png")
+        plot(rows, f"{stem}.png")
     except ImportError:
         print("matplotlib not installed: no figure")
-    print(f"wrote {args.out / stem}.csv/.png")
+    print(f"wrote {stem}.csv/.png")
     return rows
 
 

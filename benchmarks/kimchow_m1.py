@@ -56,6 +56,7 @@ from brian2 import mV, ms
 from brianforce.datasets import load_m1_rates
 from brianforce.experiments.kimchow import trainer_from_sections
 from brianforce.methods.recurrent import RecurrentTrainer, TrialRecording, correlations
+from brianforce.io import free_stem
 from brianforce.seeding import rng_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,11 +212,12 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     stem = ("kimchow_m1_quick" if args.quick else "kimchow_m1") + (f"_{args.tag}" if args.tag else "")
     fields = list(rows[-1])
-    with open(args.out / f"{stem}.csv", "w", newline="") as fh:
+    stem = free_stem(args.out / stem, (".csv", "_curve.csv", ".png"))  # an earlier run's files are never overwritten
+    with open(f"{stem}.csv", "x", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
-    with open(args.out / f"{stem}_curve.csv", "w", newline="") as fh:
+    with open(f"{stem}_curve.csv", "x", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["round", "trial", "direction_deg", "rms_error_mV", "current_corr"])
         for k, lc in enumerate(tr.learning_curves_):
@@ -239,11 +241,11 @@ def main(argv=None):
             ax.set(title=f"unit {units[u]} (corr {unit_corr[u]:.2f})", xlabel="ms")
         axes[0].set_ylabel("rate (Hz): data —, model --")
         fig.tight_layout()
-        fig.savefig(args.out / f"{stem}.png", dpi=110)
+        fig.savefig(f"{stem}.png", dpi=110)
         plt.close(fig)
     except ImportError:
         pass
-    print(f"wrote {args.out / stem}.csv")
+    print(f"wrote {stem}.csv")
     return rows
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from brianforce.learning.rls_per_neuron import PerNeuronRLS
+from brianforce.io import free_stem
 from brianforce.seeding import rng_for
 
 OUT = Path(__file__).resolve().parent / "results" / "per_neuron_rls.csv"
@@ -62,11 +63,12 @@ def main(argv=None):
               f"CPU {row['median_cpu_s'] * 1e3:.1f}, load {row['load_avg_1min']:.1f})  "
               f"P {row['P_megabytes']:.0f} MiB")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    with open(OUT, "w", newline="") as fh:
+    out = f"{free_stem(OUT.with_suffix(''))}.csv"               # an earlier run's file is never overwritten
+    with open(out, "x", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    print(f"wrote {OUT}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

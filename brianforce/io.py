@@ -30,7 +30,7 @@ from numpy.lib import format as npy_format
 
 __all__ = ["ModelFileError", "save_arrays", "load_arrays", "FORMAT_VERSION", "versions", "write_run_outputs",
            "atomic_path", "atomic_write_text", "atomic_savez", "atomic_savefig", "KEY_VARIABLE",
-           "append_csv_row"]
+           "append_csv_row", "free_stem"]
 
 FORMAT_VERSION = 2
 #: Environment variable holding the key of signed model files.
@@ -115,6 +115,16 @@ def atomic_savefig(fig, path, **kwargs) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, **kwargs)
     return path
+
+
+def free_stem(stem, suffixes=(".csv",)) -> Path:
+    """``stem``, or where a file ``<stem><suffix>`` exists for any of ``suffixes``, the first free
+    ``<stem>.v<k>`` (k >= 2): a result written whole goes there, so no earlier one is overwritten."""
+    stem = Path(stem)
+    candidate, k = stem, 2
+    while any(candidate.with_name(candidate.name + ext).exists() for ext in suffixes):
+        candidate, k = stem.with_name(f"{stem.name}.v{k}"), k + 1
+    return candidate
 
 
 def append_csv_row(path, row: dict) -> Path:

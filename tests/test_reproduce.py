@@ -163,6 +163,25 @@ def test_a_table_is_never_replaced_by_a_less_complete_one(tmp_path):
     assert write_table(full, "# again\n", [1, 2], tmp_path / "t")["md"] == tmp_path / "t.md"
 
 
+def test_a_changed_rerun_goes_to_a_new_version_and_a_resumed_one_replaces(tmp_path):
+    from brianforce.experiments.reproduce import extends, write_table
+
+    base = pd.DataFrame({"recipe": ["r", "r"], "metric": ["m", "m"], "criterion": ["c", "d"], "op": ["<", ">"],
+                         "threshold": [0.2, 0.5], "value_1": [0.1, 0.9], "pass_1": [True, True],
+                         "value_2": [np.nan, np.nan], "pass_2": [False, False]})
+    resumed = base.assign(value_2=[0.3, 0.8])
+    changed = resumed.assign(value_1=[0.1, 0.7])
+    assert extends(resumed, base) and not extends(base, resumed) and not extends(changed, base)
+    assert not extends(resumed.iloc[:1], base)                         # a criterion's row left out
+    assert not extends(resumed.drop(columns="value_1"), base)
+    write_table(base, "# partial\n", [1, 2], tmp_path / "t")
+    assert write_table(resumed, "# resumed\n", [1, 2], tmp_path / "t")["md"] == tmp_path / "t.md"
+    paths = write_table(changed, "# changed\n", [1, 2], tmp_path / "t")
+    assert paths["md"] == tmp_path / "t.v2.md" and (tmp_path / "t.md").read_text() == "# resumed\n"
+    assert pd.read_csv(tmp_path / "t.csv")["value_1"].tolist() == [0.1, 0.9]
+    assert write_table(changed, "# changed again\n", [1, 2], tmp_path / "t")["md"] == tmp_path / "t.v3.md"
+
+
 def test_runs_go_through_a_dask_cluster(tmp_path, monkeypatch):
     from distributed import Client, LocalCluster
 

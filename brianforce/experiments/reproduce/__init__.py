@@ -10,9 +10,9 @@ from brianforce.experiments.reproduce.criteria import (MEETS_FRACTION, METHODS, 
 from brianforce.experiments.reproduce.driver import (DEFAULT_SEEDS, Reproduction, check_tuning_seeds, parse_seeds,
                                                      recipe_tuning_seeds, reproduce, reproduce_cli)
 from brianforce.experiments.reproduce.runners import CI_OVERRIDES, RUNNERS, SIZES, run_acceptance
-from brianforce.experiments.reproduce.tables import criteria_table, table_markdown, write_table
+from brianforce.experiments.reproduce.tables import criteria_table, extends, table_markdown, write_table
 
 __all__ = ["Criterion", "Judgement", "Method", "Run", "METHODS", "MEETS_FRACTION", "select", "reproduce",
            "reproduce_cli", "parse_seeds", "recipe_tuning_seeds", "check_tuning_seeds", "Reproduction",
            "DEFAULT_SEEDS", "RUNNERS", "SIZES", "CI_OVERRIDES", "run_acceptance", "criteria_table", "table_markdown",
-           "write_table"]
+           "write_table", "extends"]

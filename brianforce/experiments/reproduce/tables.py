@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["criteria_table", "table_markdown", "plot_table", "write_table", "TABLE_COLUMNS", "finished_values"]
+__all__ = ["criteria_table", "table_markdown", "plot_table", "write_table", "TABLE_COLUMNS", "finished_values", "extends"]
 
 #: Columns of the CSV before the per-seed ``value_<seed>`` / ``pass_<seed>`` columns and after them.
 TABLE_COLUMNS = (("method", "recipe", "run", "criterion", "reference", "metric", "how", "op", "threshold"),
@@ -123,36 +123,52 @@ def plot_table(frame, seeds, path, title: str = "") -> Path:
     return Path(path)
 
 
-def _free_stem(stem: Path) -> Path:
-    """``stem`` or, when files of that name exist, the first free ``<stem>.v<k>``."""
-    k = 2
-    candidate = stem
-    while any(candidate.with_name(candidate.name + ext).exists() for ext in (".csv", ".md", ".png")):
-        candidate = stem.with_name(f"{stem.name}.v{k}")
-        k += 1
-    return candidate
+def extends(new, old) -> bool:
+    """Whether table ``new`` holds every per-seed value of table ``old``, unchanged (rows matched by recipe,
+    criterion and metric; values equal to 1e-9 relative): a resumed run that finished more seeds."""
+    key = ("recipe", "criterion", "metric")
+    if not all(k in frame.columns for frame in (new, old) for k in key):
+        return False
+    rows = {tuple(r[k] for k in key): r for _, r in new.iterrows()}
+    for _, r in old.iterrows():
+        for col in (c for c in old.columns if str(c).startswith("value_")):
+            was = _cell_float(r[col])
+            if math.isnan(was):
+                continue
+            now = rows.get(tuple(r[k] for k in key))
+            if now is None or col not in now.index or not math.isclose(_cell_float(now[col]), was, rel_tol=1e-9):
+                return False
+    return True
+
+
+def _cell_float(value) -> float:
+    """A table cell as a float (NaN for an empty or non-numeric cell)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def write_table(frame, markdown: str, seeds, stem, title: str = "") -> dict:
     """Write ``<stem>.csv``, ``<stem>.md`` and ``<stem>.png`` atomically; their paths.
 
-    A table already there is replaced only by one holding at least as many per-seed values
-    (:func:`finished_values`); otherwise the new one goes to the next free ``<stem>.v<k>``, so a
-    partial rerun never overwrites a more complete table.
+    A table already there is replaced only by one that :func:`extends` it (the same values and more
+    seeds finished); any other table goes to the next free ``<stem>.v<k>``, so neither a partial nor a
+    changed rerun erases an earlier table.
     """
     import pandas as pd
 
-    from brianforce.io import atomic_path, atomic_write_text
+    from brianforce.io import atomic_path, atomic_write_text, free_stem
 
     stem = Path(stem)
     old = stem.with_name(stem.name + ".csv")
     if old.is_file():
         try:
-            fewer = finished_values(frame) < finished_values(pd.read_csv(old))
+            keep_old = not extends(frame, pd.read_csv(old))
         except (ValueError, OSError, pd.errors.ParserError):
-            fewer = True
-        if fewer:
-            stem = _free_stem(stem)
+            keep_old = True
+        if keep_old:
+            stem = free_stem(stem, (".csv", ".md", ".png"))
     paths = {ext: stem.with_name(stem.name + "." + ext) for ext in ("csv", "md", "png")}
     with atomic_path(paths["csv"]) as tmp:
         frame.to_csv(tmp, index=False)
