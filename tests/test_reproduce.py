@@ -248,3 +248,16 @@ def test_a_second_run_recomputes_nothing_and_a_corrupt_cell_is_recomputed(ci_run
     new = json.loads(path.read_text())["row"]
     for k, v in old["metrics"].items():                        # the same seed gives the same run
         assert new["metrics"][k] == pytest.approx(v, rel=1e-9)
+
+
+def test_the_table_states_the_range_of_wall_times_of_the_runs():
+    from brianforce.experiments.reproduce import criteria_table, table_markdown
+
+    method = METHODS["force"]
+    run = method.runs[0]
+    ok = {"metrics": {"rmse_over_amplitude": 0.1, "lag_adjusted_correlation": 0.99}, "data": "none"}
+    rows = {(run.recipe, 101): ok, (run.recipe, 102): None}
+    frame = criteria_table(method, [run], [101, 102], rows, "full")
+    md = table_markdown(method, frame, [101, 102], size="full", wall_s={run.recipe: [90.0, None, 270.0]})
+    assert f"* `{run.recipe}`: data: none" in md and "wall time a run: 1.5–4.5 min" in md
+    assert "wall time" not in table_markdown(method, frame, [101, 102], size="full")

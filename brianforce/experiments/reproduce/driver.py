@@ -262,7 +262,11 @@ def reproduce(names=None, seeds=DEFAULT_SEEDS, out="reproduce", *, scheduler=Non
             rows[(params["recipe"], params["seed"])] = row
         frame = criteria_table(method, runs, seeds, rows, size)
         note = _size_note(runs, size)
-        md = table_markdown(method, frame, seeds, size=size, size_note=note, tuning=tuning, errors=errors)
+        wall = {}
+        for (recipe, _), row in rows.items():
+            wall.setdefault(recipe, []).append(float(row["wall_s"]) if row else None)
+        md = table_markdown(method, frame, seeds, size=size, size_note=note, tuning=tuning, errors=errors,
+                            wall_s=wall)
         stem = out / f"{method.name}_{size}_seeds{_seed_label(seeds)}"
         result.paths[method.name] = write_table(frame, md, seeds, stem, title=f"{method.title} ({size}, seeds "
                                                 f"{_seed_label(seeds)})")

@@ -65,8 +65,11 @@ def _fmt(v) -> str:
 
 
 def table_markdown(method, frame, seeds, *, size: str, size_note: str = "", tuning: dict | None = None,
-                   errors: list | None = None) -> str:
-    """Markdown of a :func:`criteria_table`: a heading, what was run, the table, data and failures."""
+                   errors: list | None = None, wall_s: dict | None = None) -> str:
+    """Markdown of a :func:`criteria_table`: a heading, what was run, the table, data and failures.
+
+    ``wall_s`` maps a recipe to the wall times (seconds) of its runs, stated as their range.
+    """
     n = len(seeds)
     required = int(frame["required"].max()) if len(frame) else 0
     lines = [f"# Reproduction: {method.title}", "",
@@ -83,7 +86,9 @@ def table_markdown(method, frame, seeds, *, size: str, size_note: str = "", tuni
                                         "**yes**" if r["meets"] else "no"]) + " |")
     lines.append("")
     for recipe, data in frame.groupby("recipe", sort=False)["data"].first().items():
-        lines.append(f"* `{recipe}`: data: {data}; tuning seeds: {(tuning or {}).get(recipe, 'not recorded')}")
+        times = [t for t in (wall_s or {}).get(recipe, ()) if t is not None and np.isfinite(t)]
+        took = f"; wall time a run: {min(times) / 60:.1f}–{max(times) / 60:.1f} min" if times else ""
+        lines.append(f"* `{recipe}`: data: {data}; tuning seeds: {(tuning or {}).get(recipe, 'not recorded')}{took}")
     for err in errors or []:
         lines.append(f"* failed: {err}")
     return "\n".join(lines) + "\n"
