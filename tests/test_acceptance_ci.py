@@ -11,14 +11,14 @@ The Nicola & Clopath sinusoid misses RMSE/amplitude < 0.2 at this seed both at N
 shipped (0.213), while the shipped recipe passes at 4 of the 5 seeds 101-105: it is judged as shipped at five
 fresh seeds, by the reproduction's rule, in ``test_acceptance_ci_seeds.py``.
 
-Not here, each because a criterion fails at full size too or no reduced size met it at the tuning seeds:
-Kim et al. 2019 XOR (4/5 at full size, but its rate training alone takes 80-90 s, a smaller rate
-network needs more Adam steps, ~14000 at N = 100 against 5000-7500 at N = 200, and the shipped rate network
-with a lighter transfer met both criteria at 3 of 6 tuning seeds, with 1/lambda 35-55 on 60 validation
-trials at 7 of 10, 108-300 s a run); the DePasquale oscillation's Dale's-law
-variant (a Dale run takes 17-41 min at full size). Reaching EMG (2 and 13 muscles) is asserted at its ci
-size where its recording is present (``test_acceptance_ci_reaching.py``; skipped without it: the synthetic
-look-alikes only stand in for the recordings, and the 2-muscle one misses at full size).
+Not here, because no reduced size fits the suite: the DePasquale oscillation's Dale's-law variant (a Dale run
+takes 17-41 min at full size). Kim et al. 2019 XOR runs from ``test_acceptance_ci_xor.py`` (a file of its own,
+to share the load; its full-size table is that of the recipe as it stands, at the fresh seeds 121-125); its ci
+size meets both criteria at 8 of the 10 tuning seeds, the share the reproduction asks of a method's seeds,
+where the others here meet them at 9 or 10 (two of the ten shipped rate networks transfer at 0.89).
+Reaching EMG (2 and 13 muscles) is asserted at its ci size where its recording is present
+(``test_acceptance_ci_reaching.py``; skipped without it: the synthetic look-alikes only stand in for the
+recordings, and the 2-muscle one misses at full size).
 
 In part: Newton & Nicola, whose transfer within 2x and falling correlation miss at full size (1/5 each at
 seeds 101-105): its ci size, the full sweep's slow-alpha cell, asserts the decoder correlation > 0.8 that
@@ -52,6 +52,8 @@ SEED = 111
 #: test workers share the load).
 RECIPES = ("nicola_clopath_van_der_pol", "kimchow_patterns", "kim2019_context", "reaching_m1")
 DEPASQUALE_RECIPES = ("depasquale_integration", "depasquale_classification")
+#: The same, run from ``test_acceptance_ci_xor.py``.
+XOR_RECIPES = ("kim2019_xor",)
 #: Recipes judged on their recordings, run from ``test_acceptance_ci_reaching.py`` where the recording is present
 #: (their synthetic look-alikes only stand in for the data the criteria are written for).
 RECORDED_RECIPES = ("reaching_emg", "reaching_emg13")
@@ -62,19 +64,22 @@ PARTIAL_RECIPES = ("newton_nicola_alpha_sweep", "kim2019_go_nogo")
 PARTIAL_DEPASQUALE_RECIPES = ("depasquale_oscillation",)
 RUNS = {run.recipe: run for method in METHODS.values() for run in method.runs}
 REPRODUCTIONS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "reproduce"
+#: Seeds of the full-size table of each recipe whose settings changed after the fresh seeds 101-105 were run.
+FULL_SIZE_SEEDS = {"kim2019_xor": "121-125"}
 
 
 def test_the_seed_is_fresh_and_every_run_has_criteria():
-    for recipe in RECIPES + DEPASQUALE_RECIPES + RECORDED_RECIPES + PARTIAL_RECIPES + PARTIAL_DEPASQUALE_RECIPES:
+    for recipe in (RECIPES + DEPASQUALE_RECIPES + XOR_RECIPES + RECORDED_RECIPES + PARTIAL_RECIPES
+                   + PARTIAL_DEPASQUALE_RECIPES):
         assert SEED >= 100 and SEED not in (recipe_tuning_seeds(recipe) or ())
         assert RUNS[recipe].criteria
 
 
 def met_at_full_size(recipe) -> dict:
     """``{metric: met}`` for the criteria of ``recipe`` in its reproduction table at the fresh seeds
-    101-105 (``benchmarks/results/reproduce/<method>_full_seeds101-105.csv``)."""
+    101-105 or those of :data:`FULL_SIZE_SEEDS` (``benchmarks/results/reproduce/<method>_full_seeds<seeds>.csv``)."""
     method = next(name for name, m in METHODS.items() if any(r.recipe == recipe for r in m.runs))
-    table = pd.read_csv(REPRODUCTIONS / f"{method}_full_seeds101-105.csv")
+    table = pd.read_csv(REPRODUCTIONS / f"{method}_full_seeds{FULL_SIZE_SEEDS.get(recipe, '101-105')}.csv")
     rows = table[table.recipe == recipe]
     return {m: bool(met) for m, met in zip(rows.metric, rows.meets)}
 
@@ -100,7 +105,7 @@ def test_ci_size_meets_every_criterion_of_the_paper(recipe, tmp_path):
 
 
 def test_partly_asserted_recipes_miss_at_full_size_and_the_others_do_not():
-    for recipe in RECIPES + DEPASQUALE_RECIPES + RECORDED_RECIPES:
+    for recipe in RECIPES + DEPASQUALE_RECIPES + XOR_RECIPES + RECORDED_RECIPES:
         assert all(met_at_full_size(recipe).values()), recipe
     for recipe in PARTIAL_RECIPES + PARTIAL_DEPASQUALE_RECIPES:
         met = met_at_full_size(recipe)

@@ -54,16 +54,16 @@ _CLASSIFICATION_CI = {**_INTEGRATION_CI, "student.n_rls": 40}
 # 0.863-0.916; its one miss, seed 9, is the teacher's (R^2 0.78 in one condition: the same teacher as at
 # full size). S400 8/10 (seed 5: R^2 0.837), S300 5/7 (seeds 4 and 6: 0.825, 0.781).
 _REACH_CI = {"student.n_neurons": 500, "run.n_test_repeats": 4}
-# Kim et al. 2019 XOR: a smoke size only, so no ci acceptance test. The rate network does not learn XOR in
-# 300 steps; it needs 5000-7500 Adam steps at N = 200 and ~14000 at N = 100 (80-90 s here). The rate network
-# as shipped with a lighter transfer (1/lambda 35-60 on 32 validation trials, 100 test trials; 95-275 s a
-# run) met both criteria at 3 of the 6 tuning seeds tried (benchmarks/results/ci_size_probes.csv, label
-# "1/lambda 35-60 x 32 validation trials"): seed 5's rate network did not learn XOR, and seeds 1 and 6
-# transferred at 0.75 and 0.87. With 1/lambda 35-55 (where every chosen value lay) on 60 validation trials
-# each (label "1/lambda 35-55 x 60 validation trials"; 108-300 s a run, two side by side): 7 of 10 tuning
-# seeds, LIF accuracy 0.85-1.00 where the rate network learnt (seeds 3 and 7: 0.87, 0.85; seed 5 again).
-_KIM_CI = {"rate.n_units": 50, "training.max_iter": 300, "training.min_iter": 0, "training.n_eval": 20,
-           "transfer.scaling_factors": [30, 40, 50], "transfer.n_validation": 4, "evaluation.n_test": 20}
+# Kim et al. 2019 XOR: the rate network as shipped (N = 200, the paper's stopping rule, the authors' ReLU on
+# W~) and the 1/lambda search narrowed to 35-55, where every tuning network's chosen value lay, on 60 validation
+# trials each; 100 test trials (120-300 s a run here, two side by side). At tuning seeds 0-9
+# (benchmarks/results/ci_size_probes.csv, label "rectifier relu, 1/lambda 35-55 x 60 validation trials"):
+# both criteria at 8/10, the share the reproduction asks of a method's seeds (>= 80 %): rate 0.95-0.99, LIF
+# 0.89-0.99 (seeds 6 and 7: 0.89; seed 7 misses at full size too). 100 validation trials (label "rectifier
+# relu, 1/lambda 35-55 x 100 validation trials", stopped after 6 seeds) missed at seeds 6 and 7 as well
+# (0.88, 0.89). With |W~| the 60-trial size met both at 7/10 (label "1/lambda 35-55 x 60 validation trials":
+# seed 5's rate network did not learn XOR, seeds 3 and 7 transferred at 0.87 and 0.85).
+_KIM_CI = {"transfer.scaling_factors": [35, 40, 45, 50, 55], "transfer.n_validation": 60}
 # Kim et al. 2019 Go/NoGo: the rate network as shipped (N = 200, at least 1500 trials), a lighter
 # 1/lambda search (8 validation trials) and 20 test trials (30-45 s). At tuning seeds 0-9
 # (benchmarks/results/ci_size_probes.csv, label ci): rate accuracy 1.0 at 10/10, LIF >= 90 % at 7/10
