@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["criteria_table", "table_markdown", "plot_table", "write_table", "TABLE_COLUMNS", "finished_values", "extends"]
+__all__ = ["criteria_table", "table_markdown", "plot_table", "write_table", "TABLE_COLUMNS", "finished_values",
+           "extends"]
 
 #: Columns of the CSV before the per-seed ``value_<seed>`` / ``pass_<seed>`` columns and after them.
 TABLE_COLUMNS = (("method", "recipe", "run", "criterion", "reference", "metric", "how", "op", "threshold"),
@@ -135,12 +136,13 @@ def extends(new, old) -> bool:
     if not all(k in frame.columns for frame in (new, old) for k in key):
         return False
     rows = {tuple(r[k] for k in key): r for _, r in new.iterrows()}
+    value_cols = [c for c in old.columns if str(c).startswith("value_")]
     for _, r in old.iterrows():
-        for col in (c for c in old.columns if str(c).startswith("value_")):
+        now = rows.get(tuple(r[k] for k in key))
+        for col in value_cols:
             was = _cell_float(r[col])
             if math.isnan(was):
                 continue
-            now = rows.get(tuple(r[k] for k in key))
             if now is None or col not in now.index or not math.isclose(_cell_float(now[col]), was, rel_tol=1e-9):
                 return False
     return True
