@@ -91,6 +91,10 @@ CI_OVERRIDES = {
     # 1.45 at seeds 0 and 1), and with the full teacher, 300 neurons and 40 RLS trials the ratio holds at 2
     # of 7 (benchmarks/results/ci_size_probes.csv, label S300R40).
     "depasquale_oscillation": {},
+    # Dale's law: not asserted at a reduced size. The size here has the teacher of _OSC_CI, which does not
+    # learn the oscillation; with the recipe's teacher and student, 20 RLS trials and a 2-period x 2-copy
+    # calibration (about 145 s) the error ratio exceeded 3 at 3 of the first 4 tuning seeds (0, 1, 5: 16.9,
+    # 57.0, 58.2; seed 6: 0.92; benchmarks/results/ci_size_probes.csv, label "R20 calibration 2x2 k10").
     "depasquale_oscillation_dale": {**_OSC_CI, "student.period_calibration": 2, "student.calibration_copies": 2},
     "depasquale_integration": _INTEGRATION_CI,
     "depasquale_classification": _CLASSIFICATION_CI,
