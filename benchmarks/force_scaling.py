@@ -12,9 +12,9 @@ p = 0.1, RLS every 2.5 ms, dt = 0.05 ms) for N = 1000 ... 32 000 neurons, on fou
   the test compiled into the same program and read back with ``predict``.
 
 Every path applies the normalised RLS gain ``P r / (1 + rᵀ P r)`` to the decoder (``normalised=True``,
-as the numpy loop does): Nicola & Clopath's un-normalised step (the trainers' default) overshoots in
-the first updates once ``α Σ r²`` is large, and at α = 5e-6 diverges from N = 8000 on (measured:
-``status = failed`` rows of 2026-12-05 02:35-02:38). The work per update is the same.
+as the numpy loop does): Nicola & Clopath's un-normalised step (the trainers' default; ``--unnormalised``
+for the Brian2 paths, the rows' note says so) overshoots in the first updates once ``α Σ r²`` is large,
+and at α = 5e-6 diverges from N = 8000 on (``status = failed`` rows). The work per update is the same.
 
 Each (path, N) runs in a new Python process, started by a fresh intermediate process that
 times it end to end and reads ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` after waiting for it:
@@ -85,6 +85,7 @@ CHILD = r"""
 import json, os, resource, sys, time
 kind, seed, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 settle, train, test = (float(x) for x in sys.argv[4:7])
+normalised = sys.argv[8] == "normalised"
 from brian2 import second
 from brianforce.tasks import sinusoid
 out = {"device": kind}
@@ -100,7 +101,7 @@ if kind == "numpy-loop":
 else:
     if kind == "runtime":
         from brianforce.methods.force import FORCETrainer
-        tr = FORCETrainer(n, seed=seed, device="runtime", normalised=True)
+        tr = FORCETrainer(n, seed=seed, device="runtime", normalised=normalised)
         tr.fit(sinusoid(5.0), settle=settle * second, train=train * second)
         res = tr.predict(test * second)
         t = tr.timings_
@@ -108,7 +109,7 @@ else:
         out.update(rls_s=t["rls_s"], device=tr.device_)
     elif kind == "cpp_standalone-1thread":
         from brianforce.methods.force import FORCETrainer
-        tr = FORCETrainer(n, seed=seed, normalised=True, rls_threads=1)
+        tr = FORCETrainer(n, seed=seed, normalised=normalised, rls_threads=1)
         tr.fit(sinusoid(5.0), settle=settle * second, train=train * second, test=test * second)
         res = tr.test_result_
         t = tr.timings_
@@ -118,7 +119,7 @@ else:
     else:
         from brianforce.devices.force_standalone import StandaloneFORCETrainer
         tr = StandaloneFORCETrainer(n, seed=seed, threads=os.cpu_count(), rls_threads=os.cpu_count(),
-                                    normalised=True)
+                                    normalised=normalised)
         tr.fit(sinusoid(5.0), settle=settle * second, train=train * second, test=test * second)
         res = tr.predict(test * second)
         t = tr.timings_
@@ -332,10 +333,11 @@ def plot(csv_path, png_path, phases=None):
 
 
 # ---------------------------------------------------------------------- running
-def run_one(path: str, n: int, seed: int, phases) -> tuple:
-    """Run one (path, N) in a fresh process; returns (wrapper report, child report or ``None``)."""
+def run_one(path: str, n: int, seed: int, phases, normalised: bool = True) -> tuple:
+    """Run one (path, N) in a fresh process; returns (wrapper report, child report or ``None``).
+    ``normalised``: the RLS gain of the Brian2 paths (the numpy loop's is always normalised)."""
     cmd = [sys.executable, "-c", WRAPPER, sys.executable, "-c", CHILD, path, str(seed), str(n),
-           *map(str, phases), str(HERE)]
+           *map(str, phases), str(HERE), "normalised" if normalised else "unnormalised"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"the wrapper process failed: {proc.stderr[-2000:]}")
@@ -367,6 +369,8 @@ def main(argv=None):
                     help="seconds; overrides --protocol")
     ap.add_argument("--max-seconds", type=float, default=None,
                     help="skip a (path, N) whose end-to-end time predicted from a smaller size exceeds this")
+    ap.add_argument("--unnormalised", action="store_true",
+                    help="Nicola & Clopath's un-normalised RLS step on the Brian2 paths (noted in the rows)")
     ap.add_argument("--note", default="", help="written to the rows' note column")
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--png", default=None, help="figure (default: --out with .png)")
@@ -376,6 +380,8 @@ def main(argv=None):
     if args.plot:
         print(plot(args.out, png, args.phases))
         return
+    if args.unnormalised:
+        args.note = "; ".join(x for x in ("un-normalised RLS gain (numpy loop: normalised)", args.note) if x)
     phases = phases_for(args.protocol, args.phases)
     protocol = "custom" if args.phases is not None else args.protocol
     simulated = sum(phases)
@@ -397,7 +403,7 @@ def main(argv=None):
                                reason=f"predicted {guess:.0f} s from N = {prev['n_neurons']} "
                                       f"> --max-seconds {args.max_seconds:g}", **common)
             else:
-                wrapper, child = run_one(path, n, args.seed, phases)
+                wrapper, child = run_one(path, n, args.seed, phases, normalised=not args.unnormalised)
                 if child is None:
                     row = make_row(path, n, args.seed, protocol, phases, status="failed", reason=_failure(wrapper),
                                    wrapper=wrapper, **common)
