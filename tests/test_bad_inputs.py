@@ -179,6 +179,8 @@ API.update({
                                         r"scaling_factors\[1\] must be a number, got True"),
     "LIFTransfer dt without unit": (lambda: LIFTransfer(dt=0.05), DimensionMismatchError,
                                     r"dt must be a Brian2 quantity.*got the plain number 0\.05"),
+    "LIFTransfer readout_bias='no'": (lambda: LIFTransfer(readout_bias="no"), TypeError,
+                                      r"readout_bias must be True or False, got 'no'"),
     "LIFTransfer tau_m in mV": (lambda: LIFTransfer(tau_m=10 * mV), DimensionMismatchError, r"tau_m must have units"),
     "TransferredLIF scaling_factor=True": (lambda: TransferredLIF.from_rate(init_dale_rnn(8, 1, 0), True), TypeError,
                                            r"scaling_factor \(1/lambda\) must be a number, got True"),

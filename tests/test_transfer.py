@@ -46,6 +46,11 @@ def test_single_neurons_follow_the_lif_fi_curve_and_readout_scaling():
     late = run.outputs[0, 500:]
     assert late.mean() == pytest.approx(expected[0] / 40 + 0.1, rel=0.03)
     assert run.times[0] == pytest.approx(1e-3) and run.outputs.shape == (1, 1000)
+    # the authors' readout (no b_out): the same spikes, the output lower by b_out alone
+    plain = simulate_lif(TransferredLIF.from_rate(p, 40, readout_bias=False, sigma_v=0 * mV), np.ones((1, 200, 1)),
+                         seed=0, record_spikes=1)
+    np.testing.assert_array_equal(plain.spike_time, run.spike_time)
+    np.testing.assert_allclose(plain.outputs, run.outputs - 0.1, atol=1e-12)
 
 
 def test_synapses_carry_lambda_scaled_weights_with_dale_sign():

@@ -106,7 +106,8 @@ print("rate network saved:", rate_file)
 # `LIFTransfer.fit` builds one LIF neuron per rate unit: the synaptic weights are λ·W_ij (in
 # mV·s), each neuron's synaptic decay is its unit's trained τ_i, the input current is W^in u (in
 # mV, not scaled) and the output is read from the neurons' filtered spike trains (Hz) with weights
-# λ·w^out. The larger 1/λ, the weaker each synapse and the less each spike counts in the
+# λ·w^out (the recipe leaves out the rate network's readout bias, `readout_bias = false`, as the
+# authors' LIF code reads out). The larger 1/λ, the weaker each synapse and the less each spike counts in the
 # readout; the rate network does not say which value works, hence the search (the best
 # validation accuracy wins; ties go to the middle one of the tied values). Each candidate 1/λ is simulated on the same validation trials; all candidates and
 # trials run as independent copies inside one Brian2 network. The spiking network is scored with

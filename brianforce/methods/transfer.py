@@ -7,7 +7,7 @@ conventions (voltages and currents in volts, method ``'euler'``)::
     dI_syn/dt = −I_syn/τ_r + h,        dh/dt = −h/τ_d,i
     dr/dt    = −r/τ_r + h_r,           dh_r/dt = −h_r/τ_d,i
     spike of j:  h_i += w_ij/(τ_r τ_d,i);  own spike: h_r += 1/(τ_r τ_d,i)
-    o = Σ_i w^out_i r_i + b^out
+    o = Σ_i w^out_i r_i + b^out        (b^out left out with readout_bias=False, as the authors' code)
 
 with the rate network's weights scaled by ``λ = 1/scaling_factor``::
 
@@ -36,7 +36,7 @@ import numpy as np
 from brian2 import mV, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
 
-from brianforce.checks import as_count, as_number
+from brianforce.checks import as_count, as_flag, as_number
 from brianforce.rate.backprop import DaleRNNParams
 from brianforce.io import load_arrays, save_arrays
 from brianforce.naming import own_clock, timed_table
@@ -120,13 +120,14 @@ class TransferredLIF:
     neuron: dict = field(default_factory=dict)
 
     @classmethod
-    def from_rate(cls, rate: DaleRNNParams, scaling_factor: float, **neuron) -> "TransferredLIF":
-        """Map ``rate`` with ``1/λ = scaling_factor``; neuron parameters as Brian2 quantities."""
+    def from_rate(cls, rate: DaleRNNParams, scaling_factor: float, *, readout_bias: bool = True,
+                  **neuron) -> "TransferredLIF":
+        """Map ``rate`` with ``1/λ = scaling_factor``; neuron parameters as Brian2 quantities
+        (``readout_bias=False``: ``b_out`` left out, see :class:`LIFTransfer`)."""
         s = as_number(scaling_factor, "scaling_factor (1/lambda)", low=0.0, low_open=True)
-        si = _neuron_si(neuron)
-        return cls(W_rate=rate.W.copy(), w_in_rate=rate.w_in.copy(), w_out_rate=rate.w_out.copy(),
-                   b_out=float(rate.b_out), tau_d=rate.tau.copy(), scaling_factor=s,
-                   input_dt=float(rate.dt), neuron=si)
+        b_out = float(rate.b_out) if as_flag(readout_bias, "readout_bias") else 0.0
+        return cls(W_rate=rate.W.copy(), w_in_rate=rate.w_in.copy(), w_out_rate=rate.w_out.copy(), b_out=b_out,
+                   tau_d=rate.tau.copy(), scaling_factor=s, input_dt=float(rate.dt), neuron=_neuron_si(neuron))
 
     @property
     def lambda_(self) -> float:
@@ -369,6 +370,10 @@ class LIFTransfer:
         neuron starts below threshold). The authors' code draws them up to 30 mV
         (``LIF_network_fnc.m``: ``v = vreset + rand(N,1)*(30-vreset)``), so about three quarters
         of the neurons spike together in the first step.
+    readout_bias : bool
+        Add the rate network's readout bias ``b_out`` to the spiking readout (default). ``False``: the
+        readout is ``λ·w_out·r`` alone, in the grid search and after it, as the authors' LIF code reads
+        out (``LIF_network_fnc.m``: ``out = w_out/scaling_factor*rs``).
     seed : int
 
     Attributes
@@ -387,9 +392,8 @@ class LIFTransfer:
     """
 
     def __init__(self, scaling_factors=DEFAULT_SCALING_FACTORS, n_validation: int = 20, *,
-                 dt=0.05 * ms, record_dt=1 * ms, seed: int = 0, **neuron):
-        self.scaling_factors = scaling_factors
-        self.n_validation = n_validation
+                 dt=0.05 * ms, record_dt=1 * ms, readout_bias: bool = True, seed: int = 0, **neuron):
+        self.scaling_factors, self.n_validation, self.readout_bias = scaling_factors, n_validation, readout_bias
         self.dt, self.record_dt, self.seed = dt, record_dt, seed
         self.neuron = neuron
         self._check()
@@ -401,6 +405,7 @@ class LIFTransfer:
         if _quantity("record_dt", self.record_dt, second) < _quantity("dt", self.dt, second):
             raise ValueError(f"record_dt ({self.record_dt}) must be >= dt ({self.dt})")
         check_seed(self.seed)
+        as_flag(self.readout_bias, "readout_bias")
         _neuron_si(self.neuron)
 
     def fit(self, rate: DaleRNNParams, task) -> "LIFTransfer":
@@ -410,7 +415,7 @@ class LIFTransfer:
         if abs(task.dt - rate.dt) > 1e-12:
             raise ValueError(f"task step ({task.dt} s) differs from the rate network's dt ({rate.dt} s)")
         seed = check_seed(self.seed)
-        base = TransferredLIF.from_rate(rate, factors[0], **self.neuron)
+        base = TransferredLIF.from_rate(rate, factors[0], readout_bias=self.readout_bias, **self.neuron)
         val = task.sample(n_val, rng_for(seed, "lif-validation-trials"))
         k = factors.size
         run = simulate_lif(base, np.tile(val.inputs, (k, 1, 1)), seed=seed, dt=self.dt,
@@ -425,7 +430,8 @@ class LIFTransfer:
         self.scaling_factor_ = float(factors[choice])
         self.lambda_ = 1.0 / self.scaling_factor_
         self.validation_accuracy_ = float(acc[choice])
-        self.model_ = TransferredLIF.from_rate(rate, self.scaling_factor_, **self.neuron)
+        self.model_ = TransferredLIF.from_rate(rate, self.scaling_factor_, readout_bias=self.readout_bias,
+                                               **self.neuron)
         return self
 
     def predict(self, inputs, *, seed: int = 1, record_spikes: int = 0) -> LIFRun:
@@ -479,7 +485,7 @@ KIM2019_RECIPE_KEYS = {
              "rectifier"),
     "training": ("learning_rate", "batch_size", "max_iter", "min_iter", "loss_threshold", "target_accuracy",
                  "eval_every", "n_eval", "train_input_weights", "divergence_factor", "verbose"),
-    "transfer": ("scaling_factors", "n_validation", "dt", "record_dt", *_NEURON_DEFAULTS),
+    "transfer": ("scaling_factors", "n_validation", "dt", "record_dt", "readout_bias", *_NEURON_DEFAULTS),
     "evaluation": ("n_test",),
 }
 _RATE_TIMES = ("tau_min", "tau_max", "dt")
