@@ -13,10 +13,10 @@ fresh seeds, by the reproduction's rule, in ``test_acceptance_ci_seeds.py``.
 
 Not here, because no reduced size fits the suite: the DePasquale oscillation's Dale's-law variant (a Dale run
 takes 17-41 min at full size). Kim et al. 2019 XOR runs from ``test_acceptance_ci_xor.py`` (a file of its own,
-to share the load; its full-size table is that of the recipe as it stands, at the fresh seeds 121-125, and
-Go/NoGo's at 126-130, seeds that guided none of its settings); its ci
+to share the load; its full-size table is that of the recipe as it stands, at the fresh seeds 121-125); its ci
 size meets both criteria at 8 of the 10 tuning seeds, the share the reproduction asks of a method's seeds,
-where the others here meet them at 9 or 10 (two of the ten shipped rate networks transfer at 0.89).
+where the others here meet them at 9 or 10 (two of the ten shipped rate networks transfer at 0.89). The
+full-size table of Kim et al. 2019 Go/NoGo is the one at 126-130, seeds that guided none of its settings.
 Reaching EMG (2 and 13 muscles) is asserted at its ci size where its recording is present
 (``test_acceptance_ci_reaching.py``; skipped without it: the synthetic look-alikes only stand in for the
 recordings, and the 2-muscle one misses at full size).
