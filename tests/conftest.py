@@ -9,6 +9,46 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
 
+#: Test files that take longest, longest first (their summed test times in a run with the compiled code
+#: cached, ``python3 -m pytest --durations=0``). The two workers take these first and the many short
+#: files after them, so that no long file starts while the other worker is about to run out of work:
+#: longest-first list scheduling. Files not listed follow in pytest-xdist's own order. The acceptance runs on
+#: the recordings lead: the longest file where the recorded data are present, skipped at once where not.
+LONGEST_FILES = (
+    "test_acceptance_ci_reaching.py", "test_acceptance_ci_xor.py", "test_acceptance_ci.py", "test_tutorials.py", "test_acceptance_ci_oscillation.py",
+    "test_standalone.py", "test_recurrent_training.py", "test_acceptance_ci_seeds.py", "test_student.py",
+    "test_student_trials.py", "test_reaching.py", "test_recurrent_program.py", "test_student_network.py",
+    "test_standalone_cache.py", "test_fingerprints.py", "test_force_default_device.py",
+    "test_acceptance_ci_depasquale.py", "test_student_program.py",
+)
+
+
+def longest_first(files) -> list:
+    """``files`` (test file paths) with those of :data:`LONGEST_FILES` first, in its order; the others after
+    them in their given order."""
+    rank = {name: k for k, name in enumerate(LONGEST_FILES)}
+    return sorted(files, key=lambda f: rank.get(Path(f).name, len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With ``--dist loadfile``: whole files to each worker, the longest files first."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFilesFirst(LoadFileScheduling):
+        def _assign_work_unit(self, node):
+            if not getattr(self, "_ordered", False):      # the queue is complete at the first assignment
+                order = longest_first(self.workqueue)
+                units = {scope: self.workqueue[scope] for scope in order}
+                self.workqueue.clear()
+                self.workqueue.update(units)
+                self._ordered = True
+            super()._assign_work_unit(node)
+
+    return LongestFilesFirst(config, log)
+
 
 @pytest.fixture(autouse=True)
 def _brian_runtime_defaults():
