@@ -13,5 +13,6 @@ def test_every_listed_file_exists():
 
 def test_listed_files_come_first_in_their_order_and_the_others_keep_theirs():
     files = ["tests/test_io.py", "tests/test_tutorials.py", "tests/test_cli.py", "tests/test_acceptance_ci_xor.py"]
-    assert longest_first(files) == ["tests/test_acceptance_ci_xor.py", "tests/test_tutorials.py",
-                                    "tests/test_io.py", "tests/test_cli.py"]
+    assert "test_io.py" not in LONGEST_FILES and "test_cli.py" not in LONGEST_FILES
+    first = sorted(files[1::2], key=lambda f: LONGEST_FILES.index(Path(f).name))
+    assert longest_first(files) == first + ["tests/test_io.py", "tests/test_cli.py"]
