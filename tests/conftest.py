@@ -9,20 +9,19 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
 
-#: Test files that take longest, longest first: on a fresh machine, their test time with the compiled code
-#: cached (``python3 -m pytest --durations=0``) plus the Cython and standalone compiling they ask for with empty
-#: caches (``benchmarks/results/suite_compiles.csv``). The two workers take these first and the many short files
-#: after them, so that no long file starts while the other worker is about to run out of work: longest-first
-#: list scheduling. Files not listed follow in pytest-xdist's own order. The acceptance runs on the recordings
-#: lead: the longest file where the recorded data are present, skipped at once where not.
+#: Test files that take longest, longest first (their summed test times in a run with the compiled code
+#: cached, ``python3 -m pytest --durations=0``). The two workers take these first and the many short
+#: files after them, so that no long file starts while the other worker is about to run out of work:
+#: longest-first list scheduling. Files not listed follow in pytest-xdist's own order. The acceptance runs on
+#: the recordings lead: the longest file where the recorded data are present, skipped at once where not.
+#: Ranking the files by their time on a fresh machine instead (adding the compiling each asks for with empty
+#: caches) was slower there (``benchmarks/results/fresh_setup.csv``; RESULTS.md, "Other results files").
 LONGEST_FILES = (
-    "test_acceptance_ci_reaching.py", "test_standalone.py", "test_tutorials.py", "test_learning_force.py",
-    "test_student_network.py", "test_acceptance_ci.py", "test_acceptance_ci_xor.py",
-    "test_acceptance_ci_oscillation.py", "test_learning_recurrent.py", "test_student.py", "test_interop.py",
-    "test_neurons.py", "test_nicola_clopath_discretisation.py", "test_reaching.py", "test_student_trials.py",
-    "test_recurrent_program.py", "test_acceptance_ci_seeds.py", "test_standalone_cache.py",
-    "test_student_program.py", "test_compile_once.py", "test_training.py", "test_recurrent_training.py",
-    "test_acceptance_ci_depasquale.py", "test_force_default_device.py", "test_fingerprints.py",
+    "test_acceptance_ci_reaching.py", "test_acceptance_ci_xor.py", "test_acceptance_ci.py", "test_tutorials.py",
+    "test_acceptance_ci_oscillation.py", "test_standalone.py", "test_recurrent_training.py",
+    "test_acceptance_ci_seeds.py", "test_student.py", "test_student_trials.py", "test_reaching.py",
+    "test_recurrent_program.py", "test_student_network.py", "test_standalone_cache.py", "test_fingerprints.py",
+    "test_force_default_device.py", "test_acceptance_ci_depasquale.py", "test_student_program.py",
 )
 
 
