@@ -198,6 +198,7 @@ def run_cell(params: dict) -> dict:
     simulated time (s) and the error of the diverged network is ``inf``.
     """
     from brianforce.blas import one_blas_thread
+    from brianforce.heap import frozen_heap
 
     from brian2 import second, volt
 
@@ -220,7 +221,7 @@ def run_cell(params: dict) -> dict:
     model = params["model"]
     lag = task.period / 4 if task.period else 0.05
     settle, train, test = params["settle"], params["train"], params["test"]
-    with one_blas_thread():
+    with one_blas_thread(), frozen_heap():
         try:
             if model == "both":
                 res = comp.fit(task, settle=settle * second, train=train * second, test=test * second,

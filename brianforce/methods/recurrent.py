@@ -27,6 +27,7 @@ from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 from brianforce.analysis.population import time_correlations as correlations
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
+from brianforce.heap import on_frozen_heap
 from brianforce.io import save_arrays
 from brianforce.networks.balanced import (BalancedConnectivity, BalancedNetwork, balanced_connectivity,
                        build_balanced_network)
@@ -258,6 +259,7 @@ class RecurrentTrainer(RateFitting):
         nrn.v_[:] = self._trial_rng.uniform(v_reset, v_th, self.n)
         _clear_state(nrn)
 
+    @on_frozen_heap
     def spontaneous(self, duration=1 * second, *, neurons=None, sample_dt=1 * ms,
                     warmup=200 * ms, condition: int | None = None) -> np.ndarray:
         """Record the network's ``I_syn`` (T, M) in volts, sampled every ``sample_dt``.
@@ -308,6 +310,7 @@ class RecurrentTrainer(RateFitting):
     rls_ = property(lambda self: getattr(getattr(self, "learner_", None), "rls_", None),
                     doc="The per-neuron RLS state of the learner (:class:`PerNeuronRLS`).")
 
+    @on_frozen_heap
     def fit(self, targets: Trials) -> "RecurrentTrainer":
         """Train on ``targets`` for ``n_trials`` trials per condition; returns self.
 
@@ -454,6 +457,7 @@ class RecurrentTrainer(RateFitting):
         return rms, buf
 
     # -- evaluation ----------------------------------------------------------------------
+    @on_frozen_heap
     def run_trials(self, n_trials: int = 5, *, batch: int = 1, allow_diverged: bool = False) -> TrialRecording:
         """Run ``n_trials`` test trials per condition with fixed weights (no learning).
 

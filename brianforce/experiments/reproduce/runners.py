@@ -304,11 +304,12 @@ def run_acceptance_cell(params: dict, runs_dir: str) -> dict:
     """One Dask cell: :func:`run_acceptance` of ``params`` into ``runs_dir/<method>/<recipe>_<size>_seed<k>``,
     with BLAS on one thread; an exception is recorded in the row's ``error``, not raised."""
     from brianforce.blas import one_blas_thread
+    from brianforce.heap import frozen_heap
 
     out = Path(runs_dir) / params["method"] / f"{params['recipe']}_{params['size']}_seed{params['seed']}"
     wall0 = time.perf_counter()
     try:
-        with one_blas_thread():
+        with one_blas_thread(), frozen_heap():
             outcome = run_acceptance(params["kind"], params["recipe"], params["seed"], params["size"], out,
                                      params.get("data"))
     except Exception as exc:  # noqa: BLE001 - one run's failure must not end the reproduction

@@ -31,6 +31,7 @@ from brianforce.methods.factor_student.results import StudentRun
 from brianforce.methods.factor_student.structure import draw_structure
 from brianforce.networks.force_lif import require_runtime_device
 from brianforce.blas import one_blas_thread
+from brianforce.heap import frozen_heap
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["FactorStudent", "TRAINING_DEVICES"]
@@ -202,7 +203,7 @@ class FactorStudent:
         wall0 = time.perf_counter()
         self.timings_, self.test_timings_, self.test_device_ = {}, {}, None
         try:
-            with one_blas_thread():
+            with one_blas_thread(), frozen_heap():
                 return self._fit(inputs, factor_targets, output_targets, dt, rest_step)
         finally:
             self.timings_["fit_s"] = time.perf_counter() - wall0
@@ -277,10 +278,9 @@ class FactorStudent:
                 if c is not None:
                     clipped.append(c)
                 if not np.isfinite(e) or (r > 0 and e > sched.divergence_threshold):
-                    raise TrainingDiverged(
-                        r, loop.t, e, self.dt, counter="RLS trial",
-                        message=f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
-                                f"(t = {loop.t:.3f} s of simulation)")
+                    raise TrainingDiverged(r, loop.t, e, self.dt, counter="RLS trial",
+                                           message=f"RLS training diverged: factor nMSE {e:.3g} in RLS trial {r} "
+                                                   f"(t = {loop.t:.3f} s of simulation)")
         except TrainingDiverged as exc:      # kept for allow_diverged=True
             self.diverged_ = exc
             self.train_errors_, self.dale_clipped_, self.mean_rate_ = np.array(errs), np.array(clipped), np.nan
@@ -432,7 +432,7 @@ class FactorStudent:
         run = self._compiled("predict_program", device, inputs, record_rates, record_spikes)
         if run is not None:
             return run
-        with one_blas_thread():
+        with one_blas_thread(), frozen_heap():
             return self._predict(inputs, record_rates, record_spikes)
 
     def _compiled(self, program: str, device, *args):
@@ -511,12 +511,13 @@ class FactorStudent:
         rest_rng = loop.rest_rng
         runs = []
         try:
-            for r in range(int(n_repeats)):
-                loop.net.restore(name)
-                loop.rest_rng = rng_for(self.seed, f"student-{stream}-repeat-rest-{r}")
-                loop.set_jittered_v(loop.G.v_[:], rng_for(self.seed, f"student-{stream}-repeat-{r}"), amp)
-                runs.append(self.predict(inputs, record_rates=False, record_spikes=False,
-                                         allow_diverged=allow_diverged, device="runtime"))
+            with frozen_heap():
+                for r in range(int(n_repeats)):
+                    loop.net.restore(name)
+                    loop.rest_rng = rng_for(self.seed, f"student-{stream}-repeat-rest-{r}")
+                    loop.set_jittered_v(loop.G.v_[:], rng_for(self.seed, f"student-{stream}-repeat-{r}"), amp)
+                    runs.append(self.predict(inputs, record_rates=False, record_spikes=False,
+                                             allow_diverged=allow_diverged, device="runtime"))
         finally:
             loop.net.restore(name)
             loop.rest_rng = rest_rng
@@ -528,7 +529,7 @@ class FactorStudent:
         self._fitted("force")
         inputs = trial_array(inputs, "inputs")
         factor_targets = self._mirrored(trial_array(factor_targets, "factor_targets"))
-        with one_blas_thread():
+        with one_blas_thread(), frozen_heap():
             for k in range(inputs.shape[0]):
                 self._run_trial("forced", k, inputs[k], factor_targets[k], None)
         return self
