@@ -43,6 +43,7 @@ from brianforce.analysis.decoders import (PCProjection, cross_trial_decoder, dec
                                           offline_rls_decoder, rls_pc_gain)
 from brianforce.analysis.metrics import normalised_rmse
 from brianforce.analysis.phase_lead import lif_phase_lead, unit_lags
+from brianforce.heap import on_frozen_heap
 from brianforce.methods.force import FORCETrainer, as_task
 from brianforce.methods.lead_compensation import LeadCompensatedRateNetwork, calibrate_rate_lead
 from brianforce.methods.teacher_forcing import teacher_forced_rate_basis, teacher_forced_spiking_basis
@@ -243,6 +244,7 @@ class MatchedForceComparison:
             net.W = net.W.toarray()  # dense matvec is several times faster at these sizes
         return net
 
+    @on_frozen_heap
     def fit(self, task, settle=0.5 * second, train=2 * second, test=1 * second, cross_trial: bool = True,
             open_loop=None):
         """Train both networks, test each, swap decoders and test again.
