@@ -9,6 +9,7 @@ outcome), which must be the same both ways.
     python3 benchmarks/frozen_heap.py recipe depasquale_oscillation_dale --seed 0 \\
         student.n_rls=6 student.period_calibration=2 student.calibration_copies=2
     python3 benchmarks/frozen_heap.py tests tests/test_student.py tests/test_learning_force.py
+    python3 benchmarks/frozen_heap.py suite --modes 1,0
 """
 from __future__ import annotations
 
@@ -73,8 +74,9 @@ def main(argv=None):
     from brianforce.io import append_csv_row
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("recipe", "tests"))
-    ap.add_argument("items", nargs="+", help="recipe name and section.key=value overrides, or test files")
+    ap.add_argument("what", choices=("recipe", "tests", "suite"),
+                    help="suite: the README's test command (its two workers; the collector's time is not counted)")
+    ap.add_argument("items", nargs="*", help="recipe name and section.key=value overrides, or test files")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--modes", default="0,1", help="BRIANFORCE_FREEZE_HEAP values, in this order")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -88,6 +90,8 @@ def main(argv=None):
         env = {**os.environ, "BRIANFORCE_FREEZE_HEAP": mode, "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"}
         if a.what == "recipe":
             cmd = [sys.executable, __file__, "recipe", *a.items, "--seed", str(a.seed), "--child"]
+        elif a.what == "suite":
+            cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *a.items]
         else:     # one process, no workers, so that the collector's time is all in this one
             env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
             cmd = [sys.executable, "-m", "pytest", "-p", "frozen_heap", "-p", "no:cacheprovider", "-n", "0", "-q",
@@ -104,12 +108,12 @@ def main(argv=None):
             res = json.loads(found[-1][7:])
         else:
             found = [ln for ln in lines if ln.startswith("GCSTATS ")]
-            res = json.loads(found[-1][8:]) if found else {"gc_s": float("nan"), "full_collections": -1}
+            res = json.loads(found[-1][8:]) if found else {"gc_s": float("nan"), "full_collections": ""}
             res["outcome"] = next((ln.strip("= ") for ln in reversed(lines) if " passed" in ln or " failed" in ln),
                                   f"exit code {proc.returncode}")
         row = {"date": time.strftime("%Y-%m-%d %H:%M"), "what": a.what, "items": " ".join(a.items),
                "seed": a.seed if a.what == "recipe" else "", "freeze_heap": mode, "wall_s": round(wall, 1),
-               "gc_s": round(res["gc_s"], 1), "full_collections": res["full_collections"],
+               "gc_s": round(res["gc_s"], 1) if res["gc_s"] == res["gc_s"] else "", "full_collections": res["full_collections"],
                "outcome": res["outcome"], "load_avg_1min": round(os.getloadavg()[0], 2)}
         append_csv_row(a.results, row)
         print(row, flush=True)
