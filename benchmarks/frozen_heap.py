@@ -59,17 +59,6 @@ def child_recipe(recipe: str, seed: int, overrides: dict) -> None:
                                   "outcome": json.dumps(outcome["metrics"], sort_keys=True)}))
 
 
-def parse_overrides(items) -> dict:
-    out = {}
-    for item in items:
-        key, _, text = item.partition("=")
-        try:
-            out[key] = json.loads(text)
-        except ValueError:
-            out[key] = text
-    return out
-
-
 def main(argv=None):
     from brianforce.io import append_csv_row
 
@@ -84,6 +73,8 @@ def main(argv=None):
     a = ap.parse_intermixed_args(argv)
     if a.child:
         gc.callbacks.append(_count)
+        from ci_size_probe import parse_overrides     # this script's folder is on the path
+
         child_recipe(a.items[0], a.seed, parse_overrides(a.items[1:]))
         return
     for mode in a.modes.split(","):
