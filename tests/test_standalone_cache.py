@@ -38,16 +38,26 @@ def test_all_slots_busy_gives_a_temporary_directory(cache):
     held = [project_directory(None, "net", KEY) for _ in range(MAX_SLOTS)]
     extra = project_directory(None, "net", KEY)
     assert all(h.cached for h in held) and not extra.cached and str(cache) not in extra.path
+    assert extra.temporary and os.path.isdir(extra.path)
+    extra.close()
+    assert not os.path.exists(extra.path)                         # removed: nothing left behind
     for h in held:
         h.close()
+    assert all(os.path.isdir(h.path) for h in held)               # cache slots stay
 
 
 def test_explicit_directory_and_cache_off(tmp_path, monkeypatch):
     mine = project_directory(tmp_path / "mine", "net", KEY)
-    assert mine.path == str(tmp_path / "mine") and not mine.cached and os.path.isdir(mine.path)
+    assert mine.path == str(tmp_path / "mine") and not mine.cached and not mine.temporary
+    (Path(mine.path) / "main.cpp").write_text("// a user's project")
+    mine.close()
+    assert (Path(mine.path) / "main.cpp").is_file()              # an explicit directory stays as it is
     monkeypatch.setenv("BRIANFORCE_CACHE_DIR", "off")
     off = project_directory(None, "net", KEY)
-    assert not off.cached and "brianforce_standalone_" in off.path
+    assert not off.cached and off.temporary and "brianforce_standalone_" in off.path
+    with off:
+        (Path(off.path) / "main.cpp").write_text("// a build")
+    assert not os.path.exists(off.path)
 
 
 def test_clear_keeps_slots_in_use(cache):

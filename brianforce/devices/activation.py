@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import gc
 import re
-import tempfile
-from pathlib import Path
 
 import brian2 as b2
 from brian2 import NeuronGroup, second
@@ -19,7 +17,7 @@ from brian2.devices.device import RuntimeDevice
 
 from brianforce.devices.precompiled_header import precompiled_header
 
-__all__ = ["DEVICES", "activate", "restore_runtime", "project_dir", "cuda_clock_anchor", "build", "build_and_time",
+__all__ = ["DEVICES", "activate", "restore_runtime", "cuda_clock_anchor", "build", "build_and_time",
            "mark_as_run", "CompilationFailed"]
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
@@ -72,14 +70,6 @@ def mark_as_run(net) -> None:
         obj = stack.pop()
         obj._network = net.id
         stack.extend(obj.contained_objects)
-
-
-def project_dir(directory) -> str:
-    """``directory`` (created if missing) as a string, or a new temporary directory when ``None``."""
-    if directory is None:
-        return tempfile.mkdtemp(prefix="brianforce_standalone_")
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    return str(directory)
 
 
 def cuda_clock_anchor(device: str, dt: float, prefix: str) -> list:

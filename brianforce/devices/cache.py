@@ -11,7 +11,7 @@ directory of its architecture: ``<root>/<name>-<digest of key>/<slot>``. A slot 
 directory; a second process takes the next slot (its first build compiles in full).
 
 The root is ``$BRIANFORCE_CACHE_DIR`` if set (``off`` disables the cache: every build gets a
-new temporary directory), else ``$XDG_CACHE_HOME/brianforce/standalone`` or
+new temporary directory, removed when its project is closed), else ``$XDG_CACHE_HOME/brianforce/standalone`` or
 ``~/.cache/brianforce/standalone``. ``brianforce cache info`` and ``brianforce cache clear``
 show and empty it.
 """
@@ -52,19 +52,27 @@ class ProjectDirectory:
     path : str
     cached : bool
         Whether the directory is a cache slot (reused by later builds of the same architecture).
+    temporary : bool
+        Whether it is a new temporary directory (the cache off, or every slot in use), removed on
+        :meth:`close`, so that builds outside the cache leave nothing behind. An explicit directory
+        is neither and stays as it is.
     """
 
-    def __init__(self, path: str, lock_file=None):
+    def __init__(self, path: str, lock_file=None, *, temporary: bool = False):
         self.path = str(path)
         self._lock_file = lock_file
         self.cached = lock_file is not None
+        self.temporary = bool(temporary)
 
     def close(self):
-        """Release the slot's lock (a no-op for directories outside the cache)."""
+        """Release the slot's lock; remove a temporary directory (an explicit one stays)."""
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             self._lock_file.close()
             self._lock_file = None
+        if self.temporary:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.temporary = False
 
     def __enter__(self) -> "ProjectDirectory":
         return self
@@ -103,7 +111,7 @@ def project_directory(directory, name: str, key: dict) -> ProjectDirectory:
         return ProjectDirectory(str(directory))
     root = cache_root()
     if root is None:
-        return ProjectDirectory(tempfile.mkdtemp(prefix="brianforce_standalone_"))
+        return ProjectDirectory(tempfile.mkdtemp(prefix="brianforce_standalone_"), temporary=True)
     entry = root / f"{name}-{_key_digest(key)}"
     entry.mkdir(parents=True, exist_ok=True)
     (entry / "key.json").write_text(json.dumps(key, sort_keys=True, indent=1, default=str))
@@ -119,7 +127,7 @@ def project_directory(directory, name: str, key: dict) -> ProjectDirectory:
         _LOG.debug("standalone project %s (slot %d)", entry, slot)
         return ProjectDirectory(str(path), lock)
     _LOG.info("all %d cached projects of %s are in use: building in a new temporary directory", MAX_SLOTS, entry)
-    return ProjectDirectory(tempfile.mkdtemp(prefix="brianforce_standalone_"))
+    return ProjectDirectory(tempfile.mkdtemp(prefix="brianforce_standalone_"), temporary=True)
 
 
 def cache_info() -> dict:
