@@ -81,7 +81,10 @@ class ProjectDirectory:
         self.close()
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - at interpreter exit the modules it needs may be gone
+            pass
 
     def __repr__(self) -> str:
         return f"ProjectDirectory({self.path!r}, cached={self.cached})"
