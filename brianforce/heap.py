@@ -2,9 +2,8 @@
 
 Brian2's ``Network.run`` begins with ``gc.collect()`` (so that objects created but left out of a
 network are reported), a full collection that visits every object the process tracks: the
-imported modules, sympy's caches, everything a notebook holds. After importing brian2 and this
-package that is about 0.12 s a run on this project's 2-core VM, and a training loop runs a network
-once per trial. :func:`frozen_heap` moves the objects alive when it is entered into the permanent
+imported modules, sympy's caches, everything a notebook holds; and a training loop runs a
+network once per trial. :func:`frozen_heap` moves the objects alive when it is entered into the permanent
 generation (:func:`gc.freeze`), so each collection inside visits only what the loop creates;
 leaving it moves them back (:func:`gc.unfreeze`), where the next full collection finds any of
 them that died in between. Nothing else changes: garbage without reference cycles is freed by
