@@ -56,11 +56,14 @@ def pytest_xdist_make_scheduler(config, log):
 @pytest.fixture(autouse=True, scope="module")
 def _frozen_heap():
     """At the start of each test file, collect once and freeze what is alive (``gc.freeze``): the full
-    collection that starts every Brian2 run then skips the imported modules and caches (measured: a third
-    or more of the suite's time; :mod:`brianforce.heap`). Frozen objects are never collected, so this
-    is for the test processes only; the package freezes only for the duration of its training loops.
-    ``BRIANFORCE_FREEZE_HEAP=0`` turns it off (``benchmarks/frozen_heap.py`` compares the two)."""
-    if os.environ.get("BRIANFORCE_FREEZE_HEAP", "1") != "0":
+    collection that starts every Brian2 run then skips the imported modules and caches (measured: about
+    half the time of files that run many small networks, 15 % of the suite's; ``docs/design.md``). Frozen
+    objects are never collected, so this is for the test processes only; the package freezes only for the
+    duration of its training loops (:mod:`brianforce.heap`). ``BRIANFORCE_FREEZE_HEAP=0`` turns it off
+    (``benchmarks/frozen_heap.py`` compares the two)."""
+    from brianforce.heap import ENV_DISABLE
+
+    if os.environ.get(ENV_DISABLE, "1") != "0":
         gc.collect()
         gc.freeze()
     yield
