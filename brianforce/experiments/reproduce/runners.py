@@ -94,6 +94,9 @@ CI_OVERRIDES = {
     # learn the oscillation; with the recipe's teacher and student, 20 RLS trials and a 2-period x 2-copy
     # calibration (about 145 s) the error ratio exceeded 3 at 3 of the first 4 tuning seeds (0, 1, 5: 16.9,
     # 57.0, 58.2; seed 6: 0.92; benchmarks/results/ci_size_probes.csv, label "R20 calibration 2x2 k10").
+    # 40 RLS trials with that calibration: 2 of 5 (label "R40 calibration 2x2 k10"); with the recipe's whole
+    # calibration, run as a compiled program: 9.3 and 3.57 at seeds 0 and 1, 347-368 s a run (label
+    # "R40 k10 program tests").
     "depasquale_oscillation_dale": {**_OSC_CI, "student.period_calibration": 2, "student.calibration_copies": 2},
     "depasquale_integration": _INTEGRATION_CI,
     "depasquale_classification": _CLASSIFICATION_CI,
