@@ -23,6 +23,7 @@ import tempfile
 import time
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,13 @@ def _remove_stale(path: Path) -> None:
 
 
 def _umask() -> int:
+    """The process umask, read without setting it where the system shows it (``os.umask`` sets it
+    for a moment, which other threads creating files would see)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -131,26 +139,38 @@ def append_csv_row(path, row: dict) -> Path:
     """Append ``row`` to the results table ``path`` (written with its header when new).
 
     Results files are appended, never overwritten; a row whose columns differ from the table's
-    header is refused (version the file instead) rather than written under the wrong names.
+    header is refused (version the file instead) rather than written under the wrong names, and so is
+    a table whose last line is unterminated (a killed writer or a full disk): the new row would be
+    glued onto it. Each row is one write, flushed to disk.
     """
     import csv
+    import io
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.stat().st_size:
+    new = not (path.exists() and path.stat().st_size)
+    if not new:
         with open(path, newline="") as fh:
             header = next(csv.reader(fh), [])
         if header != list(row):
             raise ValueError(f"{path} has the columns {header}; this row has {list(row)}. "
                              "Write it to a new, versioned file")
-        new = False
-    else:
-        new = True
+        with open(path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.seek(max(0, path.stat().st_size - 200))
+                last = fh.read().decode(errors="replace").splitlines()[-1]
+                raise ValueError(f"{path} ends in an unterminated line ({last!r}), the trace of an interrupted "
+                                 "write: check that row and end it (or remove it) before appending")
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=list(row))
+    if new:
+        w.writeheader()
+    w.writerow(row)
     with open(path, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow(row)
+        fh.write(text.getvalue())
+        fh.flush()
+        os.fsync(fh.fileno())
     return path
 
 
@@ -251,12 +271,16 @@ def _check_sizes(path: Path, zf: zipfile.ZipFile, max_bytes: int) -> None:
                 read_header = (npy_format.read_array_header_1_0 if version == (1, 0)
                                else npy_format.read_array_header_2_0)
                 shape, _, dtype = read_header(fh)
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
                 raise ModelFileError(f"{path}: member {info.filename!r} is not a valid array ({exc})") from exc
             need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             if dtype.hasobject or need > info.file_size:
                 raise ModelFileError(f"{path}: member {info.filename!r} declares shape {shape} of {dtype} "
                                      f"({need} bytes) but holds {info.file_size} bytes")
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value (metadata are written without NaN or Infinity)")
 
 
 def load_arrays(path, *, kind: str | None = None, key=None, max_bytes: int = MAX_BYTES,
@@ -294,14 +318,14 @@ def load_arrays(path, *, kind: str | None = None, key=None, max_bytes: int = MAX
             arrays = {k: f[k] for k in f.files}
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zlib.error) as exc:
         raise ModelFileError(f"{path} is not a readable brianforce model file ({exc})") from exc
     raw = arrays.pop(_META_KEY, None)
     if raw is None:
         raise ModelFileError(f"{path} has no brianforce metadata")
     try:
-        meta = json.loads(raw.tobytes().decode("utf8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = json.loads(raw.tobytes().decode("utf8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:          # json.JSONDecodeError is a ValueError
         raise ModelFileError(f"{path}: metadata is not valid JSON ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != "brianforce":
         raise ModelFileError(f"{path} is not a brianforce model file")

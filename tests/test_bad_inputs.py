@@ -331,6 +331,14 @@ RECIPES = {
                                 r"unknown key 'tau_d' in \[network\]; did you mean 'tau_d_ms'"),
     "force [network] alpah": ("force", "nicola_clopath_sinusoid.toml", "[network]\n", "[network]\nalpah = 1e-6\n",
                               RecipeError, r"unknown key 'alpah' in \[network\]; did you mean 'alpha'"),
+    "force [evaluation]": ("force", "nicola_clopath_sinusoid.toml", "[protocol]\n", "[evaluation]\nwindow = 1\n"
+                           "[protocol]\n", RecipeError, r"unknown key 'evaluation' in the recipe"),
+    "force [protocol] train in kHz": ("force", "nicola_clopath_sinusoid.toml", 'train = "9.5 s"',
+                                      'train = "9.5 kHz"', DimensionMismatchError,
+                                      r"\[protocol\] train must have units of second"),
+    "force [experiment] seed = 1.7": ("force", "nicola_clopath_van_der_pol.toml", "seed = 0", "seed = 1.7",
+                                      TypeError,
+                                      r"\[experiment\] seed must be an integer, got 1\.7"),
     "sweep [experiment] seed": ("sweep", "newton_nicola_alpha_sweep.toml", "seeds = ", "seed = ", RecipeError,
                                 r"unknown key 'seed' in \[experiment\]; did you mean 'seeds'"),
     # values: counts, flags and durations are checked, never coerced

@@ -194,3 +194,63 @@ def test_results_tables_are_appended_and_never_mix_columns(tmp_path):
     with pytest.raises(ValueError, match=r"has the columns \['seed', 'error'\]; this row has \['seed', 'rmse'\]"):
         append_csv_row(path, {"seed": 2, "rmse": 0.3})
     assert len(path.read_text().splitlines()) == 3
+
+
+def test_every_corrupted_byte_gives_a_model_file_error_or_the_same_model(tmp_path):
+    """A byte flipped anywhere in the file (compressed data included) is a ModelFileError naming the file,
+    never another exception; a flip in a part that holds nothing of the model leaves it loading as saved."""
+    rng = np.random.default_rng(0)
+    arrays = {"w": rng.standard_normal((60, 40)), "n": np.arange(50)}
+    path = save_arrays(tmp_path / "m.npz", arrays, {"alpha": 1.0}, kind="k")
+    data = bytearray(path.read_bytes())
+    bad = tmp_path / "bad.npz"
+    outcomes = set()
+    for offset in np.linspace(0, len(data) - 1, 300).astype(int):
+        flipped = bytearray(data)
+        flipped[offset] ^= 0xFF
+        bad.write_bytes(bytes(flipped))
+        try:
+            got, meta = load_arrays(bad, kind="k")
+        except ModelFileError as exc:
+            assert str(bad) in str(exc)
+            outcomes.add("error")
+        else:
+            assert meta["alpha"] == 1.0 and all(np.array_equal(got[k], arrays[k]) for k in arrays)
+            outcomes.add("same")
+    assert "error" in outcomes
+
+
+def test_metadata_with_nan_is_a_model_file_error(tmp_path):
+    path = save_arrays(tmp_path / "m.npz", {"w": np.ones(3)}, {"alpha": 1.0}, kind="k")
+    with np.load(path) as f:
+        members = {k: f[k] for k in f.files}
+    key = next(k for k in members if k not in ("w",))
+    text = members[key].tobytes().decode().replace('"alpha": 1.0', '"alpha": NaN')
+    members[key] = np.frombuffer(text.encode(), dtype=np.uint8)
+    np.savez(tmp_path / "nan.npz", **members)
+    with pytest.raises(ModelFileError, match=r"nan\.npz: metadata is not valid JSON \(NaN is not a JSON value"):
+        load_arrays(tmp_path / "nan.npz", kind="k")
+
+
+def test_results_tables_refuse_to_append_to_an_unterminated_line(tmp_path):
+    from brianforce.io import append_csv_row
+
+    path = tmp_path / "table.csv"
+    append_csv_row(path, {"seed": 1, "error": 0.1})
+    append_csv_row(path, {"seed": 2, "error": 0.25})
+    path.write_bytes(path.read_bytes()[:-4])                   # a writer killed mid-row
+    with pytest.raises(ValueError, match=r"table\.csv ends in an unterminated line \('2,0\.'\)"):
+        append_csv_row(path, {"seed": 3, "error": 0.3})
+    assert path.read_bytes() == b"seed,error\r\n1,0.1\r\n2,0."
+
+
+def test_reading_the_umask_leaves_it_unchanged():
+    import os
+
+    from brianforce.io import _umask
+
+    before = os.umask(0o027)
+    try:
+        assert _umask() == 0o027 and os.umask(0o027) == 0o027
+    finally:
+        os.umask(before)

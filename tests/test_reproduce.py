@@ -150,6 +150,25 @@ def test_a_failing_run_is_recorded_and_retried(tmp_path, monkeypatch):
     assert len(again.computed) == 1 and len(again.reused) == 1         # only the failed run is tried again
 
 
+def test_the_command_line_fails_when_a_run_failed_after_writing_the_rest(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(runners.RUNNERS, "force", _fake_force)
+    out = tmp_path / "out"
+    assert main(["reproduce", "nicola_clopath_sinusoid", "--seeds", "101-102", "--size", "ci", "--out", str(out),
+                 "--scheduler", "synchronous"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"^brianforce: error: reproduce: 1 of 2 runs failed \(first: nicola_clopath_sinusoid seed 102: "
+                     r"RuntimeError: planted failure\)", err, re.M)
+    assert (out / "force_ci_seeds101-102.csv").is_file()
+
+
+def test_missing_recorded_data_is_refused_before_any_run(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["reproduce", "reaching_m1", "--seeds", "101", "--size", "ci", "--out", str(out),
+                 "--scheduler", "synchronous", "--data", str(tmp_path / "does_not_exist")]) == 1
+    assert "does_not_exist does not exist" in capsys.readouterr().err
+    assert not (out / "cells").exists() or not list((out / "cells").iterdir())
+
+
 def test_a_table_is_never_replaced_by_a_less_complete_one(tmp_path):
     from brianforce.experiments.reproduce import write_table
 
@@ -226,7 +245,12 @@ def test_ci_reproduction_writes_csv_markdown_and_figure(ci_run):
     assert "| recipe | criterion (paper) | metric | threshold | seed 101 | seed 102 | median | passing | meets |" in md
     assert "tuning seeds: 0-9" in md and "data: none (simulated task)" in md
     assert Path(f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (ci_run / "runs" / "force" / "nicola_clopath_sinusoid_ci_seed101" / "summary.json").is_file()
+    # one folder per run, named by its cell (runs on other data or of a changed recipe do not share it)
+    cells_ = [json.loads(p.read_text()) for p in (ci_run / "cells").glob("*.json")]
+    expected = sorted(f"nicola_clopath_sinusoid_ci_seed{c['params']['seed']}_{c['key']}" for c in cells_)
+    folders = sorted((ci_run / "runs" / "force").iterdir())
+    assert [f.name for f in folders] == expected and len(expected) == 2
+    assert all((f / "summary.json").is_file() for f in folders)
 
 
 def test_a_second_run_recomputes_nothing_and_a_corrupt_cell_is_recomputed(ci_run):

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,33 @@ def test_a_failing_cell_is_recorded_and_does_not_end_the_sweep(tmp_path):
     assert run_sweep(spec, tmp_path, scheduler="synchronous", progress=False).computed == [cell_key(spec.cells()[0])]
 
 
+def test_the_sweep_command_fails_when_a_cell_failed_after_writing_the_rest(tmp_path, capsys):
+    from brianforce.experiments.cli import main
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("""
+[experiment]
+method = "sweep"
+name = "fails"
+model = "rate"
+seeds = [0]
+[network]
+n_neurons = 100
+rate_dt = "0.5 ms"
+[protocol]
+settle = "0.05 s"
+train = "0.3 s"
+test = "0.2 s"
+[grid]
+alpha = [0.0, 5e-6]
+""")
+    assert main(["sweep", str(recipe), "--out", str(tmp_path / "out"), "--scheduler", "synchronous"]) == 1
+    assert re.search(r"^brianforce: error: sweep: 1 of 2 runs failed \(first: seed 0: ValueError: alpha",
+                     capsys.readouterr().err, re.M)
+    frame = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert len(frame) == 2 and (tmp_path / "out" / "curve.png").stat().st_size > 1000
+
+
 def test_bad_specs_raise():
     with pytest.raises(ValueError, match="model"):
         SweepSpec(**{**SMALL, "model": "lstm"})
@@ -167,7 +195,16 @@ Q = { start = "10 mV", stop = "40 mV", num = 2 }
     # typos are errors naming the key and the closest valid one, before any work
     for edit, message in ((("seeds = [0]", "seed = [0, 1, 2]"), "unknown key 'seed' in \\[experiment\\]; did you mean 'seeds'"),
                           (("n_neurons = 100", "n_neuron = 100"), "unknown key 'n_neuron' in \\[network\\]; did you mean 'n_neurons'"),
-                          (("[grid]", "[dask]\nn_workers = 0\n[grid]"), "n_workers must be an integer >= 1, got 0")):
+                          (("[grid]", "[dask]\nn_workers = 0\n[grid]"), "n_workers must be an integer >= 1, got 0"),
+                          # values in the wrong units or of the wrong type, and a [task] typo
+                          (('"0.02 mV*s"', '"0.02 mV"'), r"\[grid\] G must have units of V\*s, got '0.02 mV'"),
+                          (('rate_dt = "0.5 ms"', 'rate_dt = "0.5 mV"'), r"\[network\] rate_dt must have units of s"),
+                          (('train = "0.3 s"', 'train = "3 Hz"'), r"\[protocol\] train must have units of second"),
+                          (("seeds = [0]", "seeds = [0.9]"), r"\[experiment\] seeds must be an integer, got 0\.9"),
+                          (("n_neurons = 100", "n_neurons = true"), r"\[network\] n_neurons must be an integer"),
+                          (("num = 2 }", 'num = 2, log = "no" }'), r"\[grid\] Q log must be True or False"),
+                          (("num = 2 }", "num = 2, lgo = true }"), r"unknown key 'lgo' in \[grid\] Q; did you mean 'log'"),
+                          (("frequency = 5.0", "frequncy = 5.0"), r"\[task\]: .*'frequncy'")):
         bad.write_text(recipe.read_text().replace(*edit))
         with pytest.raises((RecipeError, ValueError), match=message):
             sweep_cli(bad, tmp_path / "typo", scheduler="synchronous")

@@ -8,7 +8,8 @@ and hands every finished row to a callback, which writes it atomically to its ow
 key (:func:`cell_key`) is a hash of the parameters, so a rerun finds the finished cells
 (:func:`read_cell`) and computes only the missing ones; a truncated, edited or foreign file is
 recomputed, with a warning naming it. A cell that raises is recorded as a row with an ``error``
-(it does not end the run) and is tried again on the next run.
+(it does not end the run) and is tried again on the next run; the command line then ends with
+:class:`CellsFailed` (exit status 1) once everything else is written.
 
 Brian2 is not thread-safe: cells that simulate spiking networks need worker *processes*.
 """
@@ -22,10 +23,26 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["CELL_FORMAT", "cell_key", "cell_checksum", "cell_record", "read_cell", "write_json_atomic",
-           "run_cells", "preload_brian2"]
+           "run_cells", "preload_brian2", "CellsFailed"]
 
 #: Format number of ``cells/<key>.json``.
 CELL_FORMAT = 1
+
+
+class CellsFailed(RuntimeError):
+    """Some cells of a sweep or reproduction ended with an error (their rows record it; the results of
+    the others are written, and a rerun tries the failed ones again).
+
+    Attributes
+    ----------
+    failures : list of str     one line per failed cell
+    n_cells : int              the cells of the run
+    """
+
+    def __init__(self, what: str, failures: list, n_cells: int, out):
+        self.failures, self.n_cells = list(failures), int(n_cells)
+        super().__init__(f"{what}: {len(self.failures)} of {self.n_cells} runs failed (first: {self.failures[0]}); "
+                         f"the others are written to {out}, and running the same command again retries the failed")
 
 
 def cell_key(params: dict) -> str:

@@ -24,7 +24,7 @@ __all__ = ["run_force_experiment", "run_force_recipe", "FORCE_RECIPE_KEYS", "CRI
 
 #: Keys of a ``method = "force"`` recipe, per section (``[task]`` is checked by the task).
 FORCE_RECIPE_KEYS = {
-    "": ("experiment", "task", "network", "protocol", "paper", "evaluation"),
+    "": ("experiment", "task", "network", "protocol", "paper"),      # [paper]: free-form reference
     "experiment": ("method", "title", "name", "description", "seed"),
     "network": ("n_neurons", "p", "G", "Q", "alpha", "reg", "rls_interval", "dt", "tau_m", "tau_ref", "tau_r",
                 "tau_d", "v_th", "v_reset", "bias", "normalised", "divergence_factor", "n_record", "record_dt"),
@@ -172,7 +172,8 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
 
 def run_force_recipe(recipe: dict, out, progress: bool = True, device: str = "auto") -> dict:
     """Run a ``method = "force"`` recipe (see ``models/nicola_clopath_*.toml``)."""
-    from brianforce.config import RecipeError, check_sections, parse_quantity
+    from brianforce.checks import as_count
+    from brianforce.config import RecipeError, check_sections, parse_quantity, recipe_seconds
     from brianforce.tasks import make_task
 
     check_sections(recipe, FORCE_RECIPE_KEYS, "the recipe")    # [experiment] also takes tuning_seeds
@@ -181,8 +182,9 @@ def run_force_recipe(recipe: dict, out, progress: bool = True, device: str = "au
         task_cfg = dict(task_cfg)
         task = make_task(task_cfg.pop("name"), **task_cfg)
         kwargs = {k: (parse_quantity(v) if isinstance(v, str) else v) for k, v in net.items()}
-        kwargs["seed"] = int(exp.get("seed", 0))
-        durations = {k: float(parse_quantity(proto[k]) / parse_quantity("1 s")) for k in ("settle", "train", "test")}
+        kwargs["seed"] = as_count(exp.get("seed", 0), "[experiment] seed")
+        durations = {k: recipe_seconds(proto[k], f"[protocol] {k}", allow_zero=k == "settle")
+                     for k in ("settle", "train", "test")}
     except KeyError as exc:
         raise RecipeError(f"recipe is missing {exc}") from exc
     return run_force_experiment(out, task, trainer_kwargs=kwargs, progress=progress, device=device,

@@ -116,10 +116,17 @@ class SweepSpec:
 
     @classmethod
     def from_recipe(cls, recipe: dict) -> "SweepSpec":
-        """Build from a ``method = "sweep"`` TOML recipe (see ``models/newton_nicola_*_sweep.toml``)."""
-        from brianforce.config import RecipeError
+        """Build from a ``method = "sweep"`` TOML recipe (see ``models/newton_nicola_*_sweep.toml``).
 
-        from brianforce.config import COMMON_EXPERIMENT_KEYS, check_keys
+        Every value is checked before any cell runs: quantities against the units of
+        :data:`NETWORK_UNITS` (``"0.08 mV*s"``; a plain number is read in SI units), counts and seeds as
+        integers, ``log`` as a boolean, the protocol as durations, and ``[task]`` by building the task.
+        """
+        from brian2 import DimensionMismatchError
+
+        from brianforce.checks import as_count, as_number
+        from brianforce.config import COMMON_EXPERIMENT_KEYS, RecipeError, check_keys, recipe_seconds
+        from brianforce.tasks import make_task
 
         check_keys(recipe, RECIPE_SECTIONS, "the sweep recipe")
         check_keys(recipe.get("experiment", {}), (*EXPERIMENT_KEYS, *COMMON_EXPERIMENT_KEYS), "[experiment]")
@@ -129,37 +136,71 @@ class SweepSpec:
         check_keys(recipe.get("dask", {}), ("n_workers", "threads_per_worker"), "[dask]")
         try:
             exp = recipe["experiment"]
-            net = {k: _si(v) for k, v in recipe.get("network", {}).items()}
-            axes = {k: _axis(v) for k, v in recipe["grid"].items()}
-            proto = {k: _si(v) for k, v in recipe.get("protocol", {}).items()}
-            return cls(name=exp.get("name", exp.get("title", "sweep")), axes=axes,
-                       seeds=tuple(int(s) for s in exp.get("seeds", [0])), network=net,
-                       task=dict(recipe.get("task", {"name": "sinusoid"})), model=exp.get("model", "rate"),
-                       threshold=float(exp.get("threshold", 0.3)), **proto)
+            net = {k: _si(v, k, f"[network] {k}") for k, v in recipe.get("network", {}).items()}
+            axes = {k: _axis(v, k) for k, v in recipe["grid"].items()}
+            proto = {k: recipe_seconds(v, f"[protocol] {k}", allow_zero=k == "settle")
+                     for k, v in recipe.get("protocol", {}).items()}
+            seeds = exp.get("seeds", [0])
+            if not isinstance(seeds, list):
+                raise TypeError(f"[experiment] seeds must be a list of integers, got {seeds!r}")
+            seeds = tuple(as_count(s, "[experiment] seeds") for s in seeds)
+            task = dict(recipe.get("task", {"name": "sinusoid"}))
+            try:
+                make_task(**task)
+            except TypeError as exc:
+                raise RecipeError(f"[task]: {exc}") from exc
+            return cls(name=exp.get("name", exp.get("title", "sweep")), axes=axes, seeds=seeds, network=net,
+                       task=task, model=exp.get("model", "rate"),
+                       threshold=as_number(exp.get("threshold", 0.3), "[experiment] threshold"), **proto)
         except KeyError as exc:
             raise RecipeError(f"sweep recipe is missing {exc}") from exc
-        except TypeError as exc:
+        except (TypeError, DimensionMismatchError) as exc:
             raise RecipeError(f"sweep recipe: {exc}") from exc
 
 
-def _si(value):
-    """Recipe value → SI float (``"10 ms"`` → 0.01) or the value itself."""
-    if isinstance(value, str):
-        from brianforce.config import parse_quantity
+def _si(value, key: str, name: str):
+    """A network value as an SI float (an int for ``n_neurons``), checked against ``NETWORK_UNITS[key]``:
+    a quantity string (``"10 ms"`` → 0.01) or a plain number read in SI units."""
+    from brian2 import DimensionMismatchError, have_same_dimensions
 
-        return float(np.asarray(parse_quantity(value)))
-    return value
+    from brianforce.checks import as_count, as_number
+    from brianforce.config import parse_quantity
+
+    if key == "n_neurons":
+        return as_count(value, name, minimum=1)
+    unit = NETWORK_UNITS[key]
+    if not isinstance(value, str):
+        return as_number(value, name)
+    if unit is None:
+        raise TypeError(f"{name} must be a plain number, got {value!r}")
+    q = parse_quantity(value)
+    if not have_same_dimensions(q, parse_quantity(f"1 {unit}")):
+        raise DimensionMismatchError(f"{name} must have units of {unit}, got {value!r}")
+    return as_number(float(np.asarray(q)), name)
 
 
-def _axis(v) -> list:
+def _axis(v, key: str) -> list:
     """``[..]`` or ``{start, stop, num, log}`` (linear or log spacing) → list of SI values."""
+    from brianforce.checks import as_count, as_flag
+    from brianforce.config import check_keys
+
+    name = f"[grid] {key}"
     if isinstance(v, dict):
-        start, stop, num = _si(v["start"]), _si(v["stop"]), int(v["num"])
-        vals = np.geomspace(start, stop, num) if v.get("log", False) else np.linspace(start, stop, num)
-        return [float(x) for x in vals]
+        check_keys(v, ("start", "stop", "num", "log"), name)
+        if not {"start", "stop", "num"} <= set(v):
+            raise TypeError(f"{name} needs start, stop and num, got {v!r}")
+        start, stop = _si(v["start"], key, f"{name} start"), _si(v["stop"], key, f"{name} stop")
+        num = as_count(v["num"], f"{name} num", minimum=1)
+        if as_flag(v.get("log", False), f"{name} log"):
+            if not (start > 0 and stop > 0):
+                raise ValueError(f"{name}: a log axis needs start and stop > 0, got {start!r}, {stop!r}")
+            vals = np.geomspace(start, stop, num)
+        else:
+            vals = np.linspace(start, stop, num)
+        return [int(round(x)) for x in vals] if key == "n_neurons" else [float(x) for x in vals]
     if isinstance(v, list):
-        return [_si(x) for x in v]
-    raise TypeError(f"grid axis must be a list or a {{start, stop, num}} table, got {v!r}")
+        return [_si(x, key, name) for x in v]
+    raise TypeError(f"{name} must be a list or a {{start, stop, num}} table, got {v!r}")
 
 
 ROW_KEYS = ("seed", "model", "task", "spiking_error", "rate_error", "diverged", "spiking_converged",
@@ -385,7 +426,9 @@ def sweep_cli(recipe_path, out_dir, scheduler=None):
     """``brianforce sweep RECIPE --out DIR [--scheduler ADDR]``: run, save CSV and heat map.
 
     Returns the results DataFrame. Writes ``results.csv`` and, for a sweep over two
-    axes, ``heatmap.png`` (convergence fraction over seeds) to ``out_dir``.
+    axes, ``heatmap.png`` (convergence fraction over seeds) to ``out_dir``, the figures from the
+    cells that ran. Raises :class:`~brianforce.experiments.cells.CellsFailed` after that where a
+    cell ended with an error.
     """
     from brianforce.config import load_recipe
 
@@ -399,9 +442,16 @@ def sweep_cli(recipe_path, out_dir, scheduler=None):
     dask_cfg = recipe.get("dask", {})
     run = run_sweep(spec, out_dir, scheduler=scheduler, n_workers=dask_cfg.get("n_workers", 2),
                     threads_per_worker=dask_cfg.get("threads_per_worker", 1))
-    if len(run.frame):
-        _figures(spec, run.frame, Path(out_dir))
-    return run.frame
+    frame = run.frame
+    failed = frame["error"].astype(bool) if "error" in frame else np.zeros(len(frame), bool)
+    if (~failed).any():
+        _figures(spec, frame[~failed], Path(out_dir))
+    if failed.any():
+        from brianforce.experiments.cells import CellsFailed
+
+        raise CellsFailed("sweep", [f"seed {r['seed']}: {r['error']}" for _, r in frame[failed].iterrows()],
+                          len(frame), out_dir)
+    return frame
 
 
 def _figures(spec: SweepSpec, frame, out: Path) -> None:

@@ -5,8 +5,9 @@ a scheduler address or ``"synchronous"`` — with the resumable cell files of
 :mod:`brianforce.experiments.cells`, and writes one table per method
 (:mod:`~brianforce.experiments.reproduce.tables`). The output folder holds::
 
-    cells/<key>.json                          one checksummed file per run (key: recipe, seed, size, data)
-    runs/<method>/<recipe>_<size>_seed<k>/    the run's own outputs (summary.json, figures, model)
+    cells/<key>.json                          one checksummed file per run (key: recipe and its contents,
+                                              seed, size, data)
+    runs/<method>/<recipe>_<size>_seed<k>_<key>/  the run's own outputs (summary.json, figures, model)
     <method>_<size>_seeds<seeds>.csv|.md|.png the method's table
 
 A rerun into the same folder computes only the runs without a valid cell file (missing, corrupt or
@@ -136,6 +137,8 @@ class Reproduction:
         Cell keys computed by this call / found finished.
     failed : list of str
         ``"<recipe> seed <k>: <error>"`` of the runs without a result.
+    n_runs : int
+        The runs asked for (recipes × seeds).
     wall_s : float
     """
 
@@ -145,6 +148,7 @@ class Reproduction:
     computed: list = field(default_factory=list)
     reused: list = field(default_factory=list)
     failed: list = field(default_factory=list)
+    n_runs: int = 0
     wall_s: float = 0.0
 
 
@@ -215,6 +219,8 @@ def reproduce(names=None, seeds=DEFAULT_SEEDS, out="reproduce", *, scheduler=Non
     tuning = check_tuning_seeds([r for _, runs in chosen for r in runs], seeds, allow_tuning_seeds)
     data = data if data is not None else os.environ.get(ENV_VAR) or None
     data = str(Path(data).resolve()) if data else None
+    if data is not None and not Path(data).exists():
+        raise FileNotFoundError(f"recorded data {data} does not exist (--data or {ENV_VAR})")
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     result = Reproduction()
@@ -273,6 +279,7 @@ def reproduce(names=None, seeds=DEFAULT_SEEDS, out="reproduce", *, scheduler=Non
         result.tables[method.name], result.markdown[method.name] = frame, md
         result.failed.extend(errors)
     result.wall_s = time.perf_counter() - wall0
+    result.n_runs = len(plan)
     if progress:
         _log(f"{len(result.computed)} runs computed, {len(result.reused)} reused, {len(result.failed)} without a "
              f"result; tables in {out} ({result.wall_s:.0f} s)")
@@ -280,10 +287,15 @@ def reproduce(names=None, seeds=DEFAULT_SEEDS, out="reproduce", *, scheduler=Non
 
 
 def reproduce_cli(args) -> Reproduction:
-    """``brianforce reproduce``: run :func:`reproduce` from parsed arguments and print each table."""
+    """``brianforce reproduce``: run :func:`reproduce` from parsed arguments and print each table; then
+    :class:`~brianforce.experiments.cells.CellsFailed` where a run ended with an error."""
     res = reproduce(args.methods, args.seeds, args.out, scheduler=args.scheduler, size=args.size, data=args.data,
                     allow_tuning_seeds=args.allow_tuning_seeds, n_workers=args.workers)
     for name, md in res.markdown.items():
         print(md)
         print(f"(written: {', '.join(str(p) for p in res.paths[name].values())})\n")
+    if res.failed:
+        from brianforce.experiments.cells import CellsFailed
+
+        raise CellsFailed("reproduce", res.failed, res.n_runs, args.out)
     return res

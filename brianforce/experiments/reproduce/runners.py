@@ -304,12 +304,16 @@ def failed_cell_row(params: dict, exc: BaseException) -> dict:
 
 
 def run_acceptance_cell(params: dict, runs_dir: str) -> dict:
-    """One Dask cell: :func:`run_acceptance` of ``params`` into ``runs_dir/<method>/<recipe>_<size>_seed<k>``,
-    with BLAS on one thread; an exception is recorded in the row's ``error``, not raised."""
+    """One Dask cell: :func:`run_acceptance` of ``params`` into
+    ``runs_dir/<method>/<recipe>_<size>_seed<k>_<key>`` (``key``: the cell's, so runs on other data or of
+    a changed recipe keep folders of their own), with BLAS on one thread; an exception is recorded in the
+    row's ``error``, not raised."""
     from brianforce.blas import one_blas_thread
+    from brianforce.experiments.cells import cell_key
     from brianforce.heap import frozen_heap
 
-    out = Path(runs_dir) / params["method"] / f"{params['recipe']}_{params['size']}_seed{params['seed']}"
+    out = (Path(runs_dir) / params["method"]
+           / f"{params['recipe']}_{params['size']}_seed{params['seed']}_{cell_key(params)}")
     wall0 = time.perf_counter()
     try:
         with one_blas_thread(), frozen_heap():

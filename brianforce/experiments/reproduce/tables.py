@@ -48,7 +48,7 @@ def criteria_table(method, runs, seeds, rows: dict, size: str):
                 rec[f"value_{s}"] = v
                 rec[f"pass_{s}"] = p
             rec.update(zip(tail, (judged.median, judged.n_pass, len(seeds), judged.required, judged.meets, size,
-                                  "; ".join(data) or "none (simulated task)")))
+                                  "; ".join(data) or ("none (simulated task)" if any(got) else "no run finished"))))
             out.append(rec)
     return pd.DataFrame(out)
 
