@@ -114,6 +114,27 @@ def test_killed_overwrite_never_leaves_files_of_two_runs(tmp_path, monkeypatch):
     assert len(np.load(run / "output.npz")["t"]) < 0.15 / 5e-4             # the 0.1 s run's output
 
 
+def test_overwrite_removes_the_earlier_runs_files_but_not_the_model_it_runs(tmp_path, monkeypatch):
+    from brianforce.experiments import cli
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("summary.json", "model.npz", "figure.png", "raster.png", "notes.txt"):
+        (out / name).write_text("earlier run")
+    cli.prepare_output(out, overwrite=True, keep=(out / "model.npz",))
+    assert sorted(p.name for p in out.iterdir()) == ["model.npz", "notes.txt"]     # the user's own file stays
+    cli.prepare_output(out, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+    def interrupted(recipe, seed):                  # a kim2019 run killed before it wrote anything
+        raise KeyboardInterrupt
+
+    (out / "summary.json").write_text('{"run": "earlier"}')
+    monkeypatch.setattr("brianforce.methods.transfer.run_kim2019", interrupted)
+    assert main(["train", "kim2019_xor", "--out", str(out), "--overwrite"]) == 130
+    assert not (out / "summary.json").exists()
+
+
 def test_durations_too_short_to_score_are_refused_before_work(tmp_path, capsys):
     for args, message in ((["--test", "0.05"], "test (0.05 s) is shorter than the scored window (0.2 s"),
                           (["--train", "0.001"], "train (0.001 s) is shorter than one RLS interval")):

@@ -157,6 +157,22 @@ def test_trial_targets_train_alike_with_teacher_forcing_on_both_backends():
     np.testing.assert_allclose(decoders[1], decoders[0], rtol=1e-7, atol=1e-12 * np.abs(decoders[0]).max())
 
 
+def test_a_trial_target_is_shown_where_its_trials_are_played_and_each_fit_reports_its_own_runs():
+    """Settling and a test after the trials show no target (NaN); a trial set without inputs (M = 0) trains;
+    ``history_`` and the phase results of a second fit describe that fit only."""
+    y = np.sin(np.linspace(0, 2 * np.pi, 40))
+    trials = type("Trials", (), dict(inputs=np.zeros((2, 40, 0)), targets=np.stack([y, y])[..., None], dt=1e-3))()
+    g, s, eta = lif_network(N=30, seed=2)
+    f = FORCE(g, feedback="I_fb", encoders=eta, network=Network(g, s), alpha=5e-6, interval=1 * ms)
+    f.fit(trials, settle=50 * ms, test=10 * ms)             # settle longer than the trials, a test after them
+    assert np.isnan(f.settle_result_.target).all() and np.isnan(f.test_result_.target).all()
+    assert np.isfinite(f.train_result_.target).all() and len(f.history_.times) == 80
+    assert 0.99 < np.abs(f.train_result_.target).max() <= 1.0
+    f.fit(sinusoid(5 * Hz), train=20 * ms)                  # no settle, no test
+    assert f.settle_result_ is None and f.test_result_ is None
+    assert len(f.history_.times) == 20 and f.history_.times[0] > f.train_result_.t[0]
+
+
 def test_bad_inputs_raise_clear_errors():
     g, s, eta = lif_network(N=20)
     net = Network(g, s)
@@ -259,6 +275,7 @@ def test_saved_decoder_and_state_continue_in_a_rebuilt_network(tmp_path):
     g = trained()
     g.load_state(path)
     np.testing.assert_array_equal(np.asarray(g.decoder_), np.asarray(f.decoder_))
+    np.testing.assert_allclose(g.backend_.P(), f.backend_.P(), rtol=1e-12, atol=0)   # training can go on
     again = g.predict(50 * ms)
     np.testing.assert_allclose(again.z, ref.z, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(again.spike_i, ref.spike_i)

@@ -89,6 +89,12 @@ def test_condition_arrays_loader(tmp_path):
                 dict(emg=np.full((2, 5, 1), np.nan), dt=0.01)):
         with pytest.raises(ds.DataFormatError):
             ds.load_condition_arrays(_write(tmp_path, "bad.npz", **bad))
+    emg = _signals(1, 50, 1)[0]
+    for bad, message in ((dict(dt=0.01, time=np.arange(50) * 0.001), r"'dt' \(0\.01 s\) disagrees with the step"),
+                         (dict(dt=0.001, go_time=7.5), r"'go_time' \(7\.5 s\) lies outside the stored window"),
+                         (dict(time=np.arange(-200, 300, 10.0)), r"10\.0 s is implausible.*not milliseconds")):
+        with pytest.raises(ds.DataFormatError, match=message):
+            ds.load_condition_arrays(_write(tmp_path, "bad.npz", emg=emg, **bad))
 
 
 # ----------------------------------------------------------------------------- targets of any size

@@ -152,6 +152,18 @@ alpha = [0.0, 5e-6]
     assert len(frame) == 2 and (tmp_path / "out" / "curve.png").stat().st_size > 1000
 
 
+def test_another_sweep_in_the_same_folder_gets_versioned_files(tmp_path):
+    first = SweepSpec(**{**SMALL, "axes": {"alpha": [5e-6]}, "seeds": (0,)})
+    second = SweepSpec(**{**SMALL, "axes": {"alpha": [5e-6]}, "seeds": (1,)})
+    a = run_sweep(first, tmp_path, scheduler="synchronous", progress=False)
+    b = run_sweep(second, tmp_path, scheduler="synchronous", progress=False)
+    assert a.csv_path.name == "results.csv" and b.csv_path.name == "results.v2.csv"
+    assert pd.read_csv(a.csv_path)["seed"].tolist() == [0] and pd.read_csv(b.csv_path)["seed"].tolist() == [1]
+    assert json.loads((tmp_path / "spec.json").read_text())["seeds"] == [0]
+    again = run_sweep(first, tmp_path, scheduler="synchronous", progress=False)       # resumes its own table
+    assert again.csv_path.name == "results.csv" and again.computed == []
+
+
 def test_bad_specs_raise():
     with pytest.raises(ValueError, match="model"):
         SweepSpec(**{**SMALL, "model": "lstm"})

@@ -342,6 +342,8 @@ def load_condition_arrays(path) -> EMGData | PopulationRates:
         if steps.min() <= 0 or not np.allclose(steps, steps[0], rtol=1e-6, atol=1e-12):
             raise DataFormatError(f"{p}: 'time' must increase in uniform steps")
         dt = float(steps[0])
+        if "dt" in d and not np.isclose(_scalar(d, "dt", p), dt, rtol=1e-6, atol=0):
+            raise DataFormatError(f"{p}: 'dt' ({_scalar(d, 'dt', p)} s) disagrees with the step of 'time' ({dt} s)")
     elif "dt" in d:
         dt = _scalar(d, "dt", p)
         if dt <= 0:
@@ -349,11 +351,17 @@ def load_condition_arrays(path) -> EMGData | PopulationRates:
         time = np.arange(T) * dt
     else:
         raise DataFormatError(f"{p}: give the sample step 'dt' (s) or the sample times 'time' (s)")
+    if dt >= 1.0:
+        raise DataFormatError(f"{p}: a sample step of {dt} s is implausible for trial-averaged signals; "
+                              "'dt' and 'time' are in seconds, not milliseconds")
     conditions = _labels(d, "conditions", p, C, np.arange(C))
     channels = _labels(d, "channels", p, Q, np.array([f"{'muscle' if key == 'emg' else 'unit'}_{i}" for i in range(Q)]))
     unit = str(np.asarray(d["value_unit"]).ravel()[0]) if "value_unit" in d else (
         "arbitrary" if key == "emg" else "spikes/s")
     go = _scalar(d, "go_time", p) if "go_time" in d else None
+    if go is not None and not time[0] <= go <= time[-1]:
+        raise DataFormatError(f"{p}: 'go_time' ({go} s) lies outside the stored window "
+                              f"[{time[0]:g}, {time[-1]:g}] s")
     meta = {"origin": "load_condition_arrays", "time_reference": "start of the stored window"}
     if key == "emg":
         return EMGData(emg=x, dt=dt, time=time, conditions=conditions, condition_angles=np.full(C, np.nan),

@@ -22,14 +22,21 @@ __all__ = ["main", "run_demo", "run_force_experiment", "run_force_recipe", "run_
 
 #: Files that mark a folder as holding the results of an earlier run.
 RUN_OUTPUTS = ("summary.json", "model.npz", "network.npz", "rate_model.npz", "lif_model.npz", "output.npz")
+#: Figures and tables of ``train`` and ``run``; with ``--overwrite`` they go with the earlier run's results.
+RUN_FIGURES = ("figure.png", "output.png", "outputs.png", "raster.png", "pcs.png", "emg_fits.png", "m1_rates.png",
+               "unit_table.csv")
 
 
 class OutputExistsError(FileExistsError):
     """The output folder holds an earlier run's results."""
 
 
-def prepare_output(out, *, overwrite: bool = False) -> Path:
+def prepare_output(out, *, overwrite: bool = False, keep=()) -> Path:
     """Create ``out`` and check, before any work, that it is writable and holds no earlier results.
+
+    With ``overwrite``, the earlier run's results and figures (:data:`RUN_OUTPUTS`, :data:`RUN_FIGURES`)
+    are removed first, so that the folder never holds files of two runs side by side; files in ``keep``
+    (the model a ``run`` reads) stay.
 
     Raises
     ------
@@ -52,6 +59,11 @@ def prepare_output(out, *, overwrite: bool = False) -> Path:
         probe.unlink()
     except OSError as exc:
         raise PermissionError(f"cannot write to the output folder {out} ({exc.strerror or exc})") from exc
+    if overwrite:
+        kept = {Path(k).resolve() for k in keep}
+        for name in ("summary.json", *RUN_OUTPUTS, *RUN_FIGURES):          # the summary first
+            if (out / name).resolve() not in kept:
+                (out / name).unlink(missing_ok=True)
     return out
 
 DEMO_FULL = dict(n_neurons=2000, settle=0.5, train=9.5, test=2.0)
@@ -92,6 +104,7 @@ def run_kim2019_recipe(path, out) -> dict:
     seed = int(recipe.get("experiment", {}).get("seed", 0))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").unlink(missing_ok=True)      # written last: no summary beside new models
     _log(f"{path}: training the rate RNN (BPTT) and transferring it to LIF, seed {seed} ...")
     res = run_kim2019(recipe, seed)
     summary = {"task": res.task_name, "seed": seed, "rate_converged": bool(res.rate_converged),
@@ -248,7 +261,7 @@ def _command(parser, args) -> None:
             parser.error(f"--trials must be >= 1, got {args.trials}")
         if not Path(args.model).is_file():
             raise FileNotFoundError(f"no model file at {args.model}")
-        prepare_output(args.out, overwrite=args.overwrite)
+        prepare_output(args.out, overwrite=args.overwrite, keep=(args.model,))
         run_model_cli(args.model, args.device, args.duration, args.out, n_trials=args.trials, seed=args.seed)
     elif args.command == "sweep":
         from brianforce.experiments.sweep import sweep_cli

@@ -21,6 +21,7 @@ matched comparison. PLoS Comput Biol 21:e1013224 (G × Q and learning-rate sweep
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from itertools import product
@@ -355,7 +356,8 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     ----------
     spec : SweepSpec
     out_dir : path
-        Holds ``cells/<key>.json`` (one per finished cell), ``spec.json`` and ``results.csv``.
+        Holds ``cells/<key>.json`` (one per finished cell), ``spec.json`` and ``results.csv``; a folder
+        holding another sweep's gets this one's as ``spec.v2.json`` and ``results.v2.csv`` (then ``.v3``, …).
     scheduler : None, "synchronous", address string or distributed.Client
         ``None`` starts a LocalCluster (``n_workers`` × ``threads_per_worker``,
         ``processes``); ``"synchronous"`` runs cells one by one in this process
@@ -380,7 +382,9 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     threads_per_worker = as_count(threads_per_worker, "threads_per_worker", minimum=1)
     out = Path(out_dir)
     (out / "cells").mkdir(parents=True, exist_ok=True)
-    cells.write_json_atomic(out / "spec.json", {**spec.__dict__, "seeds": list(spec.seeds)})
+    spec_record = json.loads(json.dumps({**spec.__dict__, "seeds": list(spec.seeds)}))
+    tag = _version_tag(out, spec_record)
+    cells.write_json_atomic(out / f"spec{tag}.json", spec_record)
     wall0 = time.perf_counter()
     todo, reused = [], []
     for params in spec.cells():
@@ -411,7 +415,7 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     cells.run_cells(todo, run_cell_recording_errors, finish, failed_row, scheduler=scheduler, n_workers=n_workers,
                     threads_per_worker=threads_per_worker, processes=processes)
     frame = load_results(spec, out)
-    csv_path = out / "results.csv"
+    csv_path = out / f"results{tag}.csv"
     from brianforce.io import atomic_path
 
     with atomic_path(csv_path) as tmp:
@@ -420,6 +424,24 @@ def run_sweep(spec: SweepSpec, out_dir, *, scheduler=None, n_workers: int = 2, t
     if progress:
         _log(f"{len(frame)}/{n_total} cells in {csv_path} ({len(computed)} computed now, {wall:.1f} s)")
     return SweepRun(frame, computed, reused, wall, csv_path)
+
+
+def _version_tag(out: Path, spec_record: dict) -> str:
+    """``""`` where ``out`` holds no sweep or this one (``spec.json``), else the first ``".v<k>"`` (k >= 2)
+    whose ``spec.v<k>.json`` is free or this sweep's: another sweep's table and figures are never replaced
+    (the cells, keyed by their parameters, are shared)."""
+    k = 1
+    while True:
+        tag = "" if k == 1 else f".v{k}"
+        path = out / f"spec{tag}.json"
+        if not path.exists():
+            return tag
+        try:
+            if json.loads(path.read_text()) == spec_record:
+                return tag
+        except (OSError, ValueError):
+            pass
+        k += 1
 
 
 def sweep_cli(recipe_path, out_dir, scheduler=None):
@@ -445,7 +467,7 @@ def sweep_cli(recipe_path, out_dir, scheduler=None):
     frame = run.frame
     failed = frame["error"].astype(bool) if "error" in frame else np.zeros(len(frame), bool)
     if (~failed).any():
-        _figures(spec, frame[~failed], Path(out_dir))
+        _figures(spec, frame[~failed], Path(out_dir), run.csv_path.stem[len("results"):])
     if failed.any():
         from brianforce.experiments.cells import CellsFailed
 
@@ -454,7 +476,7 @@ def sweep_cli(recipe_path, out_dir, scheduler=None):
     return frame
 
 
-def _figures(spec: SweepSpec, frame, out: Path) -> None:
+def _figures(spec: SweepSpec, frame, out: Path, tag: str = "") -> None:
     import matplotlib.pyplot as plt
 
     from brianforce.io import atomic_savefig
@@ -468,7 +490,7 @@ def _figures(spec: SweepSpec, frame, out: Path) -> None:
             plot_heatmap(frame, x=axes[0], y=axes[1], value=f"{m}_converged", ax=ax,
                          title=f"{m} network: fraction converged")
         fig.tight_layout()
-        atomic_savefig(fig, out / "heatmap.png", dpi=110)
+        atomic_savefig(fig, out / f"heatmap{tag}.png", dpi=110)
         plt.close(fig)
     elif len(axes) == 1:
         if spec.model == "both":
@@ -485,5 +507,5 @@ def _figures(spec: SweepSpec, frame, out: Path) -> None:
             fig, ax0 = plt.subplots(figsize=(5.5, 4))
             plot_alpha_curve(frame, x=axes[0], value=f"{spec.model}_error", ax=ax0)
         fig.tight_layout()
-        atomic_savefig(fig, out / "curve.png", dpi=110)
+        atomic_savefig(fig, out / f"curve{tag}.png", dpi=110)
         plt.close(fig)

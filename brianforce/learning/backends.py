@@ -221,6 +221,20 @@ class CodegenRLSBackend(RLSBackend):
     def P(self):
         return None if on_standalone_device() else current_P(self.fns.buffers)
 
+    def set_P(self, P) -> None:
+        """Continue from a saved ``P`` (runtime only: a standalone program starts from ``I/λ``)."""
+        if on_standalone_device():
+            raise StandaloneNotSupportedError("a saved P is restored at runtime only; on a standalone device "
+                                              "training starts from P(0) = I/reg")
+        n = len(self.readout.neurons)
+        P = np.asarray(P, dtype=float)
+        if P.shape != (n, n) or not np.all(np.isfinite(P)) or not np.allclose(P, P.T, rtol=1e-10, atol=0):
+            raise ValueError(f"P must be a finite symmetric ({n}, {n}) matrix, got shape {P.shape}")
+        buf = self.fns.buffers
+        buf["_bf_rls_P"][:] = P.reshape(-1)
+        buf["_bf_rls_Pprev"][:] = 0.0                # no rank-1 update pending
+        buf["_bf_rls_state"][10] = 0.0
+
 
 RLS_BACKENDS = {"numpy": NumpyRLSBackend, "codegen": CodegenRLSBackend}
 

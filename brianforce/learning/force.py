@@ -217,7 +217,11 @@ class FORCE:
             si, st = np.zeros(0, dtype=int), np.zeros(0)
         y = np.full_like(z, np.nan)
         if target is not None and len(t):
-            y = target.task(self._target_time(t + self.dt, target, offset))
+            tt = self._target_time(t + self.dt, target, offset)
+            # a trial set has a target where its trials are played only (not while settling, nor after)
+            shown = np.ones(len(t), bool) if target.duration is None else (tt >= 0) & (tt <= target.duration)
+            if shown.any():
+                y[shown] = target.task(tt[shown])
         return SimulationResult(t, z, y, si, st, self.n_record, len(self.neurons), phase, wall)
 
     @staticmethod
@@ -277,9 +281,11 @@ class FORCE:
             raise ValueError(f"train ({train_s} s) is shorter than one RLS interval ({self.interval} s)")
         t0 = self.t_
         t_train = t0 + settle_s
+        self.settle_result_ = self.train_result_ = self.test_result_ = None       # this fit's runs only
         span = (self._target_time(t_train + self.dt, tgt, t_train), self._target_time(t_train + train_s, tgt, t_train))
         tgt.task(np.array(span))                                            # coverage, finiteness
         backend = self._backend(self.divergence_factor * divergence_scale(tgt.task, *span))
+        n_before = len(backend.times)                 # history_ holds this fit's updates only
         self.target_ = tgt
         standalone = on_standalone_device()
         if standalone:
@@ -311,10 +317,9 @@ class FORCE:
         finally:
             if standalone:
                 dev.build_on_run = build_on_run
-        for phase, mons, offset, wall in phases:
-            setattr(self, f"{phase}_result_", self._result(mons, phase, tgt, offset, wall))
         backend.collect()
-        self.history_ = TrainingHistory(np.array(backend.times), np.array(backend.errors).reshape(-1, self.n_outputs),
+        times = np.array(backend.times)[n_before:]
+        self.history_ = TrainingHistory(times, np.array(backend.errors).reshape(-1, self.n_outputs)[n_before:],
                                         backend.diverged is not None,
                                         None if backend.diverged is None else backend.diverged[1])
         if getattr(backend, "wall", None) is not None:
@@ -322,6 +327,11 @@ class FORCE:
         if backend.diverged is not None:
             step, t_bad, err = backend.diverged
             self.diverged_ = TrainingDiverged(step, t_bad, err, self.dt)
+        for phase, mons, offset, wall in phases:
+            # a trial set's trials are laid from the start of training, so settling shows no target
+            shown = None if (phase == "settle" and tgt.duration is not None) else tgt
+            setattr(self, f"{phase}_result_", self._result(mons, phase, shown, offset, wall))
+        if self.diverged_ is not None:
             raise self.diverged_
         return self
 
@@ -452,6 +462,6 @@ class FORCE:
             if key.startswith("state_"):
                 self.neurons.variables[key[6:]].set_value(value + (self.t_ if key == "state_lastspike" else 0))
         self.readout_.readout.variables["z"].set_value(np.asarray(arrays["readout_z"], float))
-        if "P" in arrays and hasattr(self.backend_, "set_P"):
+        if "P" in arrays:
             self.backend_.set_P(arrays["P"])
         return self

@@ -95,7 +95,9 @@ def learning_target(target, n_outputs: int, dt: float | None = None) -> Learning
         step = float(target.dt)
         flat_t = targets.reshape(-1, targets.shape[2])
         task = as_task(np.vstack([flat_t, flat_t[-1:]]), n_outputs, step)
-        return LearningTarget(task, inputs.reshape(-1, inputs.shape[2]), step, flat_t.shape[0] * step)
+        n, T, M = inputs.shape
+        flat_in = inputs.reshape(n * T, M) if M else None          # M = 0: targets without input
+        return LearningTarget(task, flat_in, step, flat_t.shape[0] * step)
     if callable(target) and not isinstance(target, Task):
         fn = target
         probe = np.asarray(fn(np.array([0.0, 1e-3])), dtype=float)
