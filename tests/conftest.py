@@ -3,7 +3,8 @@ import os
 from pathlib import Path
 
 # Before numpy is imported: one BLAS thread. The suite runs many small level-2 BLAS
-# calls on a 2-core machine, where multi-threaded OpenBLAS spin-waits (up to 10x slower).
+# calls on a 2-core machine, where a second OpenBLAS thread waits for a busy core (2.6-111x slower an
+# update, benchmarks/results/blas_threads.csv).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # Headless plotting everywhere in the test-suite.
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -15,8 +16,8 @@ import pytest  # noqa: E402
 #: files after them, so that no long file starts while the other worker is about to run out of work:
 #: longest-first list scheduling. Files not listed follow in pytest-xdist's own order. The acceptance runs on
 #: the recordings lead: the longest file where the recorded data are present, skipped at once where not.
-#: Ranking the files by their time on a fresh machine instead (adding the compiling each asks for with empty
-#: caches) was slower there (``benchmarks/results/fresh_setup.csv``; RESULTS.md, "Other results files").
+#: A ranking by the files' times on a fresh machine (the compiling each asks for with empty caches
+#: included) is slower there (``benchmarks/results/fresh_setup.csv``; RESULTS.md, "Other results files").
 LONGEST_FILES = (
     "test_acceptance_ci_reaching.py", "test_acceptance_ci_xor.py", "test_acceptance_ci.py", "test_tutorials.py",
     "test_acceptance_ci_oscillation.py", "test_standalone.py", "test_recurrent_training.py",

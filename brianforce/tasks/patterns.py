@@ -174,13 +174,12 @@ def _smoothed_curve(grid, sigma: float, **lif) -> np.ndarray:
 
 
 def lif_transfer(mu, sigma: float = 0.0, *, white: float = 0.0, tau_m: float = 10e-3,
-                 tau_ref: float = 2e-3, v_th: float = -40e-3, v_reset: float = -65e-3,
-                 n_points: int = 41) -> np.ndarray:
+                 tau_ref: float = 2e-3, v_th: float = -40e-3, v_reset: float = -65e-3) -> np.ndarray:
     """Firing rate (Hz) of a LIF neuron whose total input is ``mu + sigma·ξ`` (volts).
 
     ``ξ`` is slow unit Gaussian noise (correlation time ≫ ``τ_m``), so the rate is the
-    Gaussian average of the curve for fixed input, computed by convolution on a 10 µV grid
-    (``n_points`` is kept for compatibility and unused). For fixed input the curve is the deterministic
+    Gaussian average of the curve for fixed input, computed by convolution on a 10 µV grid. For fixed
+    input the curve is the deterministic
     ``f(I) = 1/(τ_ref + τ_m ln((I − v_reset)/(I − v_th)))`` for ``I > v_th`` (else 0), or,
     with ``white > 0`` (free membrane SD of an additional white-noise input, volts, as in
     :func:`brianforce.networks.balanced.build_balanced_network` ``noise``), the Siegert formula.
