@@ -311,6 +311,21 @@ class RecurrentRLS:
             self.timings_["rls_s"] += time.perf_counter() - w0
         return rls_update
 
+    def _offset_message(self, window: _Window) -> str:
+        n_ticks = int(np.ceil(window.duration / self.interval - 1e-9))
+        first = self.dt + self.target_offset
+        return (f"target_offset ({self.target_offset:g} s) leaves no update inside the target window (0, "
+                f"{window.duration:g}] s: the updates would use the targets at window times {first:g} s to "
+                f"{first + (n_ticks - 1) * self.interval:g} s")
+
+    def _check_offset(self, window: _Window) -> None:
+        """Refuse a ``target_offset`` that leaves no update inside the window (ticks every ``interval`` from
+        the window start)."""
+        n_ticks = int(np.ceil(window.duration / self.interval - 1e-9))
+        s = np.arange(n_ticks) * self.interval + self.dt + self.target_offset
+        if not np.any((s > 1e-12) & (s <= window.duration + 1e-9)):
+            raise ValueError(self._offset_message(window))
+
     def fit(self, targets, repeats: int = 1, *, dt=None, duration=None, settle=0 * second, before_repeat=None,
             window_objects=(), report=None, level: int = 0) -> "RecurrentRLS":
         """Train on the target window ``repeats`` times in a row; returns ``self``.
@@ -336,6 +351,8 @@ class RecurrentRLS:
         ------
         TrainingDiverged
             With the update's index (within this fit), time (s) and errors.
+        ValueError
+            When ``target_offset`` leaves no update inside the target window.
         """
         ns = get_local_namespace(level=level + 1)
         self._check_usable()
@@ -345,6 +362,7 @@ class RecurrentRLS:
         if settle_s < 0 or window.duration < self.interval:
             raise ValueError(f"need settle >= 0 s (got {settle!r}) and a window >= one interval "
                              f"({window.duration} s < {self.interval} s)")
+        self._check_offset(window)
         limit = self.max_error if self.max_error is not None else \
             self.divergence_factor * window.scale
         self.target_, times, errors = window, [], []
@@ -361,6 +379,8 @@ class RecurrentRLS:
         bad = self._bad
         self.history_ = TrainingHistory(np.array(times), np.reshape(errors, (len(times), self.n_trained)),
                                         bad is not None, None if bad is None else bad[1])
+        if bad is None and not times:
+            raise ValueError(self._offset_message(window))
         if bad is not None:
             raise self.diverged_
         return self

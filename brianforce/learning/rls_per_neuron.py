@@ -68,6 +68,8 @@ class PerNeuronRLS:
     weights : array (M, N) or (M, K), optional
         Initial weights, dense over all inputs (entries outside ``mask`` ignored) or
         already padded. Default zeros.
+    layout : {'auto', 'dense', 'padded'}
+        How ``weights`` is laid out (see :meth:`set_weights`).
     chunk : int
         Neurons updated per batched block (bounds temporary memory to ~chunk·K² floats).
 
@@ -87,7 +89,7 @@ class PerNeuronRLS:
     """
 
     def __init__(self, mask, *, reg=None, alpha=None, normalised: bool = True, weights=None,
-                 chunk: int = 8):
+                 layout: str = "auto", chunk: int = 8):
         self.index, self.valid = padded_inputs(mask)
         self.n_neurons, self.max_inputs = self.index.shape
         self.n_inputs = int(np.asarray(mask).shape[1])
@@ -100,22 +102,41 @@ class PerNeuronRLS:
         self.P = np.broadcast_to(np.eye(K) / self.reg, (M, K, K)).copy()
         self.W = np.zeros((M, K))
         if weights is not None:
-            self.set_weights(weights)
+            self.set_weights(weights, layout=layout)
         self.n_updates = 0
 
     # -- weights -----------------------------------------------------------------------
-    def set_weights(self, weights) -> None:
-        """Set weights from a dense (M, N) or padded (M, K) array."""
+    def set_weights(self, weights, *, layout: str = "auto") -> None:
+        """Set weights from a dense (M, N) or padded (M, K) array.
+
+        Parameters
+        ----------
+        weights : array (M, N) or (M, K)
+            Finite weights; dense entries outside the mask are ignored.
+        layout : {'auto', 'dense', 'padded'}
+            ``'auto'`` reads the layout from the shape. When the largest in-degree ``K`` equals
+            ``N`` and the mask is not full, both layouts have the same shape: give ``layout``.
+        """
         w = np.asarray(weights, dtype=float)
         M, K = self.index.shape
-        if w.shape == (M, self.n_inputs):
+        dense, padded = (M, self.n_inputs), (M, K)
+        if layout not in ("auto", "dense", "padded"):
+            raise ValueError(f"layout must be 'auto', 'dense' or 'padded', got {layout!r}")
+        use = layout
+        if layout == "auto":
+            if w.shape == dense == padded and not self.valid.all():
+                raise ValueError(f"weights of shape {w.shape} may be dense or padded (the largest in-degree "
+                                 f"equals the number of inputs, {K}); pass layout='dense' or layout='padded'")
+            use = "dense" if w.shape == dense else "padded"
+        if w.shape != (dense if use == "dense" else padded):
+            raise ValueError(f"weights must have shape {dense} (dense) or {padded} (padded), got {w.shape}"
+                             + ("" if layout == "auto" else f" with layout={layout!r}"))
+        if use == "dense":
             w = np.take_along_axis(w, self.index, axis=1)
-        elif w.shape != (M, K):
-            raise ValueError(f"weights must have shape {(M, self.n_inputs)} (dense) or {(M, K)} "
-                             f"(padded), got {w.shape}")
+        w = np.where(self.valid, w, 0.0)
         if not np.all(np.isfinite(w)):
             raise ValueError("weights contain NaN or Inf")
-        self.W[...] = np.where(self.valid, w, 0.0)
+        self.W[...] = w
 
     def dense_weights(self) -> np.ndarray:
         """Weights as a dense (M, N) array (zeros off the mask)."""
@@ -147,6 +168,10 @@ class PerNeuronRLS:
         Returns ``r_mᵀ P_m r_m`` before the update (M,), a diagnostic.
         """
         R = self.gather(r)
+        if not np.all(np.isfinite(R)):
+            bad = np.flatnonzero(~np.all(np.isfinite(R), axis=1))
+            raise TrainingDiverged(self.n_updates, message=f"non-finite RLS regressor r for trained neurons "
+                                                           f"{bad[:5].tolist()} at update {self.n_updates}")
         error = np.asarray(error, dtype=float)
         if error.shape != (self.n_neurons,):
             raise ValueError(f"error must have shape ({self.n_neurons},), got {error.shape}")

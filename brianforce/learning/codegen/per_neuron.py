@@ -26,11 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Function, NeuronGroup, TimedArray, get_unit, second
+from brian2 import Function, NeuronGroup, Quantity, TimedArray, get_unit, second
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
+from brianforce.checks import as_number
 from brianforce.learning.codegen import read_source
 from brianforce.learning.rls_per_neuron import padded_inputs
+from brianforce.units import as_positive_si
 from brianforce.naming import own_clock
 
 __all__ = ["PerNeuronRLSProgram", "per_neuron_rls_operations", "PER_NEURON_STATE_FIELDS"]
@@ -82,15 +84,19 @@ def per_neuron_rls_operations(synapses, *, weight: str, regressor: str, target_n
         Target currents (SI) of the updates, one row per update.
     update_row : array (n_ticks,)
         At tick ``k`` (time ``k·interval``): 1 + the row of ``targets`` to update with, 0 for none.
-    interval : float
-        Seconds between ticks.
+    interval : float or Quantity (second)
+        Time between ticks (a plain number is in seconds), > 0.
     reg, limit : float
-        Ridge λ (``P(0) = I/λ``); largest accepted ``|error|`` (SI).
+        Ridge λ (``P(0) = I/λ``); largest accepted ``|error|`` (SI). Both finite and > 0.
     sign : array (n_pre,) of ±1, optional
         Dale's law: weights that change sign are clipped at 0.
     threads : int
         Threads of the update (neurons split between them).
     """
+    reg = as_number(reg, "reg", low=0.0, low_open=True)
+    limit = as_number(limit, "limit", low=0.0, low_open=True)
+    interval = as_positive_si(interval, second, "interval") if isinstance(interval, Quantity) else \
+        as_number(interval, "interval", low=0.0, low_open=True)
     pre = np.asarray(synapses.i[:], dtype=np.int64)
     post = np.asarray(synapses.j[:], dtype=np.int64)
     n_pre, n_post = len(synapses.source), len(synapses.target)
