@@ -651,3 +651,25 @@ def test_period_calibration_refuses_what_it_cannot_calibrate():
             PeriodCalibration(n_periods=bad)
     with pytest.raises(ValueError, match="n_copies"):
         PeriodCalibration(n_copies=0)
+
+
+def test_a_refused_refit_leaves_the_fitted_student_as_it_was():
+    """Arguments are checked before anything of the student changes: a refit refused for its ``dt`` or
+    ``rest_step`` keeps the first fit's sample step, timings and calibration; a time scale must be > 0."""
+    T = 40
+    t = np.arange(T) * 1e-3
+    fac = np.stack([np.sin(2 * np.pi * 25 * t), np.cos(2 * np.pi * 25 * t)], 1)[None]
+    inp, out = np.zeros((1, T, 1)), fac[..., :1]
+    s = FactorStudent(8, schedule=StudentSchedule(n_forced=1, n_mean=1, n_rls=2), seed=1).fit(inp, fac, out, 1 * ms)
+    first = s.predict(inp, device="runtime").duration
+    before = (s.dt_op_, dict(s.timings_), s.calibration_lags_.copy())
+    with pytest.raises(ValueError, match="must be a multiple of the integration step"):
+        s.fit(inp, fac, out, 0.07 * ms)
+    with pytest.raises(ValueError, match="rest_step must be a sample index"):
+        s.fit(inp, fac, out, 1 * ms, rest_step=-1)
+    assert (s.dt_op_, s.timings_) == before[:2] and np.array_equal(s.calibration_lags_, before[2])
+    assert s.predict(inp, device="runtime").duration == pytest.approx(first) == pytest.approx(0.04)
+    for bad in (-1.0, 0.0, np.nan):
+        with pytest.raises(ValueError, match="scale"):
+            s.set_time_scale(bad)
+    assert s.time_scale_ == 1.0

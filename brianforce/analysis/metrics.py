@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from brianforce.checks import as_count, as_number
+
 __all__ = ["rmse", "normalised_rmse", "lag_adjusted_correlation", "dominant_frequency",
            "circular_lag", "lag_drift"]
 
@@ -17,6 +19,23 @@ def _pair(output, target):
     return output, target
 
 
+def _first_non_finite(x):
+    """``(sample, channel, value)`` of the first non-finite entry of a 2-d ``x``, or ``None``."""
+    bad = np.argwhere(~np.isfinite(x))
+    if not len(bad):
+        return None
+    i, k = bad[0]
+    return int(i), int(k), float(x[i, k])
+
+
+def _require_finite(x, what: str, function: str):
+    """Raise ``ValueError`` naming ``function`` and the first non-finite sample of ``x`` (2-d)."""
+    bad = _first_non_finite(x)
+    if bad is not None:
+        i, k, v = bad
+        raise ValueError(f"{function}: {what} must be finite, got {v} at sample {i} of channel {k}")
+
+
 def rmse(output, target) -> np.ndarray:
     """Root-mean-square error per output channel."""
     output, target = _pair(output, target)
@@ -24,8 +43,25 @@ def rmse(output, target) -> np.ndarray:
 
 
 def normalised_rmse(output, target) -> np.ndarray:
-    """RMSE per channel divided by the target's amplitude (half its peak-to-peak range)."""
+    """RMSE per channel divided by the target's amplitude (half its peak-to-peak range).
+
+    Parameters
+    ----------
+    output, target : array_like (n,) or (n, channels)
+        ``target`` must be finite; a non-finite ``output`` gives a NaN or infinite error for its
+        channel (the output of a diverged network is scored, not refused).
+
+    Returns
+    -------
+    ndarray (channels,)
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, ``target`` has a NaN or infinite sample, or a target channel is constant.
+    """
     output, target = _pair(output, target)
+    _require_finite(target, "target", "normalised_rmse")
     amp = (target.max(0) - target.min(0)) / 2
     if np.any(amp <= 0):
         raise ValueError("target has zero amplitude in some channel")
@@ -35,12 +71,39 @@ def normalised_rmse(output, target) -> np.ndarray:
 def lag_adjusted_correlation(output, target, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
     """Pearson correlation per channel, maximised over shifts of up to ``max_lag`` samples.
 
-    Returns ``(correlation, lag)``; a positive lag means the output trails the target.
+    Parameters
+    ----------
+    output, target : array_like (n,) or (n, channels)
+        ``target`` must be finite. An output channel with a NaN or infinite sample (a diverged
+        network) has correlation NaN, so does a channel whose output or target is constant
+        (zero variance: the correlation is undefined).
+    max_lag : int
+        Largest shift tried, in samples, in ``[0, n // 2)``.
+
+    Returns
+    -------
+    correlation : ndarray of float (channels,)
+        The largest correlation over the shifts; NaN for the channels described above.
+    lag : ndarray of int (channels,)
+        The shift (samples) that gives it; a positive lag means the output trails the target.
+        It is 0, and means nothing, where the correlation is NaN.
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, ``target`` has a NaN or infinite sample, or ``max_lag`` is out of range.
     """
     output, target = _pair(output, target)
+    _require_finite(target, "target", "lag_adjusted_correlation")
     n = len(target)
-    if not 0 <= max_lag < n // 2:
+    max_lag = as_count(max_lag, "max_lag")
+    if not max_lag < n // 2:
         raise ValueError(f"max_lag must be in [0, {n // 2}), got {max_lag}")
+    undefined = (~np.all(np.isfinite(output), axis=0) | np.all(output == output[:1], axis=0)
+                 | np.all(target == target[:1], axis=0))
+    if np.any(undefined):
+        output = output.copy()
+        output[:, undefined] = 0.0      # no NaN arithmetic; these channels are reported as NaN
     best = np.full(output.shape[1], -np.inf)
     best_lag = np.zeros(output.shape[1], dtype=int)
     for lag in range(-max_lag, max_lag + 1):
@@ -54,6 +117,7 @@ def lag_adjusted_correlation(output, target, max_lag: int) -> tuple[np.ndarray, 
         c = np.divide((a * b).sum(0), denom, out=np.zeros(a.shape[1]), where=denom > 0)
         better = c > best
         best[better], best_lag[better] = c[better], lag
+    best[undefined], best_lag[undefined] = np.nan, 0
     return best, best_lag
 
 
@@ -62,18 +126,36 @@ def dominant_frequency(signal, dt: float) -> np.ndarray:
 
     The peak is refined by parabolic interpolation of the log power spectrum of the
     Hann-windowed, mean-removed signal.
+
+    Parameters
+    ----------
+    signal : array_like (n,) or (n, channels)
+    dt : float
+        Sampling interval (s), finite and > 0.
+
+    Returns
+    -------
+    ndarray (channels,)
+        NaN for a channel with a NaN or infinite sample, and for a channel without a peak: a
+        constant one, or one whose windowed spectrum is zero beyond the DC bin.
     """
     x = np.asarray(signal, dtype=float)
     if x.ndim == 1:
         x = x[:, None]
-    if dt <= 0:
-        raise ValueError("dt must be > 0")
+    as_number(dt, "dt", low=0.0, low_open=True)
+    no_peak = ~np.all(np.isfinite(x), axis=0) | np.all(x == x[:1], axis=0)
+    if np.any(no_peak):
+        x = x.copy()
+        x[:, no_peak] = 0.0             # no NaN arithmetic; these channels are reported as NaN
     n = len(x)
     w = np.hanning(n)[:, None]
     spec = np.abs(np.fft.rfft((x - x.mean(0)) * w, axis=0)) ** 2
     freqs = np.fft.rfftfreq(n, dt)
     out = np.empty(x.shape[1])
     for c in range(x.shape[1]):
+        if no_peak[c] or not np.any(spec[1:, c] > 0):
+            out[c] = np.nan
+            continue
         k = int(np.argmax(spec[1:, c])) + 1
         if 1 <= k < len(freqs) - 1:
             a, b, g = np.log(spec[k - 1:k + 2, c] + 1e-300)
@@ -88,8 +170,14 @@ def dominant_frequency(signal, dt: float) -> np.ndarray:
 def circular_lag(output, target) -> int:
     """Signed circular lag (samples, in ``[−n/2, n/2)``) that best aligns a periodic
     ``output`` (n, channels) with ``target``: positive when the output runs *behind*
-    (``output(t) ≈ target(t − lag)``). Found by circular cross-correlation summed over channels."""
+    (``output(t) ≈ target(t − lag)``). Found by circular cross-correlation summed over channels.
+
+    Both must be finite: a NaN or infinite sample raises ``ValueError`` (naming it), as in
+    :func:`lag_drift`, which these lags feed.
+    """
     output, target = _pair(output, target)
+    _require_finite(output, "output", "circular_lag")
+    _require_finite(target, "target", "circular_lag")
     n = len(target)
     xc = np.fft.irfft(np.sum(np.fft.rfft(output, axis=0) * np.conj(np.fft.rfft(target, axis=0)),
                              axis=1), n)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from brianforce.analysis.phase_lead import unit_lags
+from brianforce.checks import as_number
 from brianforce.methods.teacher_forcing import teacher_forced_rate_basis
 from brianforce.rate.networks import LIFRateNetwork
 
@@ -32,13 +33,19 @@ class LeadCompensatedRateNetwork(LIFRateNetwork):
     neurons driven by a slowly modulated input fire ahead of their stationary f–I rate
     (:func:`~brianforce.analysis.phase_lead.lif_phase_lead`); a lead of a few ms reproduces that advance. With
     ``tau_lead = 0`` it is the instantaneous network exactly.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As :class:`~brianforce.rate.networks.LIFRateNetwork`.
+    tau_lead : float
+        The lead (s), a plain SI float, finite and >= 0 (a Brian2 quantity raises
+        ``DimensionMismatchError``, a bool ``TypeError``).
     """
 
     def __init__(self, *args, tau_lead: float = 0.0, **kwargs):
         super().__init__(*args, **kwargs)
-        if not tau_lead >= 0:
-            raise ValueError(f"tau_lead must be >= 0 s, got {tau_lead}")
-        self.tau_lead = float(tau_lead)
+        self.tau_lead = as_number(tau_lead, "tau_lead", low=0.0)
         self._I_prev = None
 
     def rates_from_input(self, current) -> np.ndarray:

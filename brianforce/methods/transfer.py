@@ -175,7 +175,12 @@ class LIFRun:
 
     Attributes
     ----------
-    outputs : (B, n_samples) readout; sample ``k`` at time ``(k + 1)·record_dt``.
+    outputs : (B, n_samples) readout, ``n_samples = duration/record_dt``; sample ``k`` is the
+        readout of the network state at time ``k·record_dt`` (``record_dt`` a multiple of ``dt``):
+        the readout sums ``r`` in the ``groups`` slot before the LIF neurons integrate the step
+        from ``k·record_dt``, so sample 0 is the initial state (``o = b_out``) and the state at the
+        end of the trial is not recorded. It equals sample ``k·record_dt/dt`` of a run with
+        ``record_dt = dt``.
     record_dt : float, seconds.
     scaling_factors : (B,) the ``1/λ`` used for each trial.
     spike_trial, spike_unit, spike_time : 1-D arrays (seconds) of the recorded spikes
@@ -193,11 +198,16 @@ class LIFRun:
 
     @property
     def times(self) -> np.ndarray:
-        """Sample times (seconds)."""
+        """Sample labels ``(k + 1)·record_dt`` (seconds): the end of the record interval that starts
+        at the state's time ``k·record_dt``, one ``record_dt`` after it. This is the convention of the
+        Kim et al. (2019) task criteria (:mod:`brianforce.tasks.kim2019`: sample ``k`` of outputs
+        sampled every ``dt`` taken at ``(k + 1)·dt``), which score :attr:`outputs` with
+        ``dt=record_dt``."""
         return (np.arange(self.outputs.shape[1]) + 1) * self.record_dt
 
     def to_frame(self):
-        """One row per trial and sample: ``trial``, ``t`` (s, :attr:`times`), ``output``, and the
+        """One row per trial and sample: ``trial``, ``t`` (s, :attr:`times`: ``(k + 1)·record_dt``,
+        one ``record_dt`` after the time ``k·record_dt`` of the state read out), ``output``, and the
         trial's ``scaling_factor`` (``1/λ``) and ``mean_rate_hz``."""
         import pandas as pd
 
@@ -380,7 +390,9 @@ class LIFTransfer:
     ----------
     scaling_factor_ : float
         Chosen ``1/λ`` (best validation accuracy, scored with ``task.spiking_criterion()``
-        as in the authors' grid search; ties → the median of the tied values).
+        as in the authors' grid search; ties → the median of the tied values, sorted by value
+        whatever the order of ``scaling_factors``, and the upper of the two middle ones for an even
+        number of ties).
     lambda_ : float
     grid_accuracy_ : ndarray
         Validation accuracy per candidate.
@@ -423,8 +435,7 @@ class LIFTransfer:
         crit = _spiking(task)
         ok = crit.correct(run.outputs, np.tile(val.labels, k), dt=run.record_dt).reshape(k, n_val)
         acc = ok.mean(axis=1)
-        best = np.flatnonzero(acc == acc.max())
-        choice = best[len(best) // 2]
+        choice = _median_best(factors, acc)
         self.grid_accuracy_ = acc
         self.grid_mean_rate_ = run.mean_rate.reshape(k, n_val).mean(axis=1)
         self.scaling_factor_ = float(factors[choice])
@@ -450,6 +461,15 @@ class LIFTransfer:
         self.test_run_, self.test_labels_ = run, batch.labels
         crit = _spiking(task) if spiking_criterion else task
         return crit.accuracy(run.outputs, batch.labels, dt=run.record_dt)
+
+
+def _median_best(factors: np.ndarray, accuracy: np.ndarray) -> int:
+    """Index of the chosen candidate: the best ``accuracy``; among tied candidates the median of
+    their ``factors`` by value (the upper middle one for an even number of ties), whatever the
+    order of the grid."""
+    best = np.flatnonzero(accuracy == accuracy.max())
+    best = best[np.argsort(factors[best], kind="stable")]
+    return int(best[len(best) // 2])
 
 
 def _spiking(task):

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from brianforce.checks import as_number
 from brianforce.neurons import LIFParams
 
 __all__ = ["NicolaClopathLoopResult", "nicola_clopath_loop"]
@@ -105,32 +106,49 @@ def nicola_clopath_loop(weights, encoders, v0, target: Callable | None = None, *
     ``refractory='matlab'`` instead repeats the MATLAB code's floating-point test
     ``dt*i > tlast + tref`` with ``tlast = tlast + (dt*i − tlast)·spike``: at dt = 0.05 ms and
     τref = 2 ms, rounding lets a neuron that spiked at step j integrate again one step early (at
-    j + 40 instead of j + 41) for about 13 % of the steps j. RLS steps are those with
-    ``(i − 1) mod (interval/dt) = 0`` and ``n_settle ≤ i − 1 < n_settle + n_train``; with
-    ``imin = n_settle``, ``icrit = n_settle + n_train`` this is MATLAB's
-    ``mod(i, step) == 1 && imin < i && i < icrit`` (for ``icrit mod step ≠ 1``). ``P(0) = α I``.
+    j + 40 instead of j + 41) for about 13 % of the steps j. ``P(0) = α I``.
+
+    RLS steps count from the start of training: with ``step = interval/dt`` and ``n_settle``,
+    ``n_train`` the phase lengths in steps, they are ``i = n_settle + 1 + m·step`` for ``m = 0, 1, …``
+    while ``i ≤ n_settle + n_train``, i.e. ``(i − 1 − n_settle) mod step = 0`` and
+    ``n_settle ≤ i − 1 < n_settle + n_train``: the first step of training and every ``step``-th after
+    it. MATLAB's rule, ``mod(i, step) == 1 && imin < i && i < icrit`` with ``imin = n_settle`` and
+    ``icrit = n_settle + n_train``, counts the phase from ``i = 1`` instead. The two give the same
+    (non-empty) steps exactly when ``n_settle`` is a multiple of ``step``, ``step ≥ 2`` and
+    ``n_train mod step ≠ 1``, as for settle and training phases that are whole multiples of an
+    interval of two steps or more (``LIFFORCESINE.m``'s). Otherwise they differ: with ``n_settle``
+    not a multiple of ``step`` the updates are shifted in phase, with ``n_train mod step = 1`` this
+    loop has one more update (at ``i = icrit``), and with ``step = 1`` MATLAB's test never holds.
 
     Parameters
     ----------
     weights : ndarray (N, N) (post, pre) or SparseWeights
-        Static weights Ω in V·s.
+        Static weights Ω in V·s (finite).
     encoders : ndarray (N, K)
-        Feedback encoders E in volts.
+        Feedback encoders E in volts (finite).
     v0 : ndarray (N,)
-        Initial membrane potentials (V).
+        Initial membrane potentials (V, finite).
     target : callable, optional
         ``target(t)`` for times ``t`` (s, shape (n,)) → (n, K) (a :class:`brianforce.tasks.Task`);
         needed when ``train > 0``.
     settle, train, test : float
-        Phase lengths (s): no learning, RLS every ``interval``, no learning.
+        Phase lengths (s, finite, >= 0; each rounded to whole steps of ``dt``): no learning, RLS
+        every ``interval``, no learning.
     alpha : float
-        ``P(0) = α I`` (``r`` in Hz).
+        ``P(0) = α I`` (``r`` in Hz), finite and > 0.
     dt, interval : float
-        Time step and RLS interval (s); ``interval`` is a multiple of ``dt``.
+        Time step and RLS interval (s, > 0); ``interval`` is a multiple of ``dt``.
     lif : LIFParams
         ``v_th`` is N&C's ``vpeak``, ``bias`` their ``BIAS``.
     phi0 : ndarray (N, K), optional
-        Initial decoder (default zeros).
+        Initial decoder (default zeros; finite).
+
+    Raises
+    ------
+    ValueError
+        A negative or non-finite phase length, ``alpha``, ``dt`` or ``interval`` out of range, an
+        ``interval`` that is not a multiple of ``dt``, a wrong shape, NaN or Inf in ``weights``,
+        ``encoders``, ``v0`` or ``phi0``, or ``train > 0`` without a ``target``.
     record_decoders : bool
         Keep φ after every update.
     refractory : {'steps', 'matlab'}
@@ -139,6 +157,11 @@ def nicola_clopath_loop(weights, encoders, v0, target: Callable | None = None, *
     if refractory not in ("steps", "matlab"):
         raise ValueError(f"refractory must be 'steps' or 'matlab', got {refractory!r}")
     matlab = refractory == "matlab"
+    dt = as_number(dt, "dt", low=0.0, low_open=True)
+    interval = as_number(interval, "interval", low=0.0, low_open=True)
+    alpha = as_number(alpha, "alpha", low=0.0, low_open=True)
+    settle, train, test = (as_number(x, name, low=0.0) for x, name in
+                           ((settle, "settle"), (train, "train"), (test, "test")))
     W = _dense(weights)
     N = W.shape[0]
     E = np.asarray(encoders, dtype=float)
@@ -151,6 +174,9 @@ def nicola_clopath_loop(weights, encoders, v0, target: Callable | None = None, *
     if v.shape != (N,):
         raise ValueError(f"v0 must have shape ({N},), got {v.shape}")
     phi = np.zeros((N, K)) if phi0 is None else np.array(phi0, dtype=float).reshape(N, K)
+    for name, a in (("weights", W), ("encoders", E), ("v0", v), ("phi0", phi)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} contains NaN or Inf")
     n_settle, n_train, n_test = (int(round(x / dt)) for x in (settle, train, test))
     step = int(round(interval / dt))
     if step < 1 or abs(interval / dt - step) > 1e-6:

@@ -22,6 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
+from brianforce.checks import as_number
+
 __all__ = ["LIFParams", "lif_rate", "lif_equations", "membrane_equation", "filtered_spike_train", "lif_threshold",
            "lif_reset", "SYNAPTIC_CURRENT", "OWN_RATE"]
 
@@ -33,6 +35,24 @@ class LIFParams:
     Defaults are Nicola & Clopath (2017): τ_m 10 ms, τ_ref 2 ms, v_th −40 mV,
     v_reset −65 mV, synaptic rise 2 ms and decay 20 ms, bias −40 mV (= v_th).
     Currents are expressed in voltage units (``R·I``).
+
+    Parameters
+    ----------
+    tau_m, tau_r, tau_d : float
+        Membrane time constant, synaptic rise and decay (s), finite and > 0.
+    tau_ref : float
+        Refractory period (s), finite and >= 0.
+    v_th, v_reset, bias : float
+        Threshold, reset and bias (V), finite, with ``v_reset < v_th``.
+
+    Raises
+    ------
+    DimensionMismatchError
+        A field given as a Brian2 quantity with units (these fields are plain SI floats).
+    TypeError
+        A field that is not a number (a bool, a string, an array).
+    ValueError
+        A field that is NaN, infinite or out of range, or ``v_reset >= v_th``.
     """
 
     tau_m: float = 10e-3
@@ -44,11 +64,13 @@ class LIFParams:
     bias: float = -40e-3
 
     def __post_init__(self):
-        for name in ("tau_m", "tau_r", "tau_d"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.tau_ref < 0:
-            raise ValueError(f"tau_ref must be >= 0, got {self.tau_ref}")
+        ranges = {"tau_m": dict(low=0.0, low_open=True), "tau_ref": dict(low=0.0),
+                  "tau_r": dict(low=0.0, low_open=True), "tau_d": dict(low=0.0, low_open=True)}
+        for name in ("tau_m", "tau_ref", "v_th", "v_reset", "tau_r", "tau_d", "bias"):
+            value = getattr(self, name)
+            v = as_number(value, name, **ranges.get(name, {}))
+            if hasattr(value, "dim"):           # a dimensionless Brian2 quantity: kept as a float
+                object.__setattr__(self, name, v)
         if not self.v_reset < self.v_th:
             raise ValueError(f"v_reset ({self.v_reset}) must be below v_th ({self.v_th})")
 
@@ -58,7 +80,8 @@ def lif_rate(current, params: LIFParams = LIFParams()) -> np.ndarray:
 
     ``f(I) = 1 / (τ_ref + τ_m ln((I − v_reset)/(I − v_th)))`` for ``I > v_th``, else 0
     (the neuron integrates ``τ_m dv/dt = −v + I`` from ``v_reset`` to ``v_th`` and is
-    then refractory for ``τ_ref``).
+    then refractory for ``τ_ref``). The limits carry over: ``I = +inf`` fires at
+    ``1/τ_ref`` (``inf`` for ``τ_ref = 0``), ``I = −inf`` at 0, and a NaN current gives NaN.
 
     References
     ----------
@@ -68,8 +91,13 @@ def lif_rate(current, params: LIFParams = LIFParams()) -> np.ndarray:
     current = np.asarray(current, dtype=float)
     out = np.zeros_like(current)
     above = current > params.v_th
+    infinite = current == np.inf
+    if np.any(infinite):
+        above &= ~infinite
+        out[infinite] = np.inf if params.tau_ref == 0 else 1.0 / params.tau_ref
     I = current[above]
     out[above] = 1.0 / (params.tau_ref + params.tau_m * np.log((I - params.v_reset) / (I - params.v_th)))
+    out[np.isnan(current)] = np.nan
     return out
 
 

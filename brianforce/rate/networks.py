@@ -49,6 +49,15 @@ class RateResult:
         return pd.DataFrame({"t": np.asarray(self.t), **cols})
 
 
+def _rate_result(task, ts, zs, acts, errs, record_activity: int, n_outputs: int) -> RateResult:
+    """A :class:`RateResult` of the samples recorded by ``_OnlineRateNet._run`` (possibly none)."""
+    t = np.array(ts)
+    z = np.array(zs).reshape(len(t), -1) if len(t) else np.zeros((0, n_outputs))
+    return RateResult(t, z, task(t) if len(t) else np.zeros((0, 1)),
+                      np.array(acts) if record_activity else None,
+                      np.array(errs) if errs else None)
+
+
 def _check_divergence(err, limit, step, t, dt):
     if not (np.all(np.isfinite(err)) and np.max(np.abs(err)) <= limit):
         raise TrainingDiverged(step, t, err, dt)
@@ -73,28 +82,54 @@ class _OnlineRateNet:
         n_steps = int(round(duration / self.dt))
         ts, zs, acts, errs = [], [], [], []
         limit = self.divergence_factor * divergence_scale(task, self.t_, self.t_ + duration) if train else np.inf
-        for n in range(n_steps):
-            self._step()
-            self.t_ += self.dt
-            x = self._regressor()
-            if train and n % self.rls_every == 0:
-                err = x @ self.rls_.W - task(np.array([self.t_]))[0]
-                _check_divergence(err, limit, self.rls_.n_updates, self.t_, self.dt)
-                self.rls_.update(x, err)
-                errs.append(err)
-            if n % self.record_every == 0:
-                ts.append(self.t_)
-                zs.append(x @ self.rls_.W)
-                if record_activity:
-                    acts.append(x[:record_activity].copy())
-        t = np.array(ts)
-        return RateResult(t, np.array(zs).reshape(len(t), -1), task(t) if len(t) else np.zeros((0, 1)),
-                          np.array(acts) if record_activity else None,
-                          np.array(errs) if errs else None)
+        try:
+            for n in range(n_steps):
+                self._step()
+                self.t_ += self.dt
+                x = self._regressor()
+                if train and n % self.rls_every == 0:
+                    err = x @ self.rls_.W - task(np.array([self.t_]))[0]
+                    _check_divergence(err, limit, self.rls_.n_updates, self.t_, self.dt)
+                    self.rls_.update(x, err)
+                    errs.append(err)
+                if n % self.record_every == 0:
+                    ts.append(self.t_)
+                    zs.append(x @ self.rls_.W)
+                    if record_activity:
+                        acts.append(x[:record_activity].copy())
+        except TrainingDiverged:
+            # what the diverged training reached: the samples and errors before the update that diverged
+            self.train_result_ = _rate_result(task, ts, zs, acts, errs, record_activity, self.rls_.W.shape[1])
+            raise
+        return _rate_result(task, ts, zs, acts, errs, record_activity, self.rls_.W.shape[1])
 
     @on_one_blas_thread
     def fit(self, task, settle: float = 0.5, train: float = 4.5):
-        """Settle without learning, then train the readout online by RLS; returns self."""
+        """Settle without learning, then train the readout online by RLS.
+
+        A second call continues from where the network is: training goes on from the current
+        readout weights, RLS matrix ``P``, network state and time ``t_`` (nothing is reset).
+
+        Parameters
+        ----------
+        task : Task
+            The target, a function of time (s).
+        settle : float
+            Time (s) run without learning first, >= 0.
+        train : float
+            Time (s) of online RLS training, > 0.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        TrainingDiverged
+            An error is not finite or exceeds ``divergence_factor`` target amplitudes. It is kept in
+            ``diverged_``, and ``train_result_`` holds what this training reached before the update
+            that diverged (not the result of an earlier fit).
+        """
         if as_number(settle, "settle") < 0 or as_number(train, "train") <= 0:
             raise ValueError(f"settle must be >= 0 and train > 0 (seconds), got {settle!r}, {train!r}")
         self.task_, self.diverged_ = task, None
@@ -110,7 +145,22 @@ class _OnlineRateNet:
     @on_one_blas_thread
     def predict(self, duration: float = 2.0, record_activity: int = 0, *, allow_diverged: bool = False) -> RateResult:
         """Free-running continuation (no learning); refused after :class:`TrainingDiverged` unless
-        ``allow_diverged=True``."""
+        ``allow_diverged=True``.
+
+        Parameters
+        ----------
+        duration : float
+            Time (s) to run.
+        record_activity : int
+            Number of units (the first ones) whose activity is recorded, >= 0; 0 records none.
+        allow_diverged : bool
+            Run a network whose training diverged.
+
+        Returns
+        -------
+        RateResult
+        """
+        record_activity = as_count(record_activity, "record_activity")
         if not hasattr(self, "task_"):
             raise RuntimeError("call fit() first")
         refuse_if_diverged(self.diverged_, allow_diverged, "the readout",

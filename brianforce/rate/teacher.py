@@ -7,8 +7,10 @@ Dynamics (plain floats, SI units; ``dt`` and ``tau`` in seconds)::
 Target-driven training (as in the 2023 demos / full-FORCE): a *driven* copy with random
 recurrence ``J_D`` (gain ``g``) is driven by the target through random weights ``u_f``,
 ``tau dx/dt = -x + J_D tanh(x) + u_f f(t) + u_in·input(t)``. The learned ``J`` and ``W_out``
-are then fit by batch ridge regression so that ``J r_D ≈ J_D r_D + u_f f`` and
-``W_outᵀ r_D ≈ f``: the trained network generates the driven activity autonomously.
+are then fit so that ``J r ≈ J_D r_D + u_f f`` and ``W_outᵀ r ≈ f``: online by recursive least
+squares with ``r`` the rates of the learned network running next to the driven one (full-FORCE,
+the default), or by batch ridge regression with ``r = r_D``. The trained network generates the
+driven activity autonomously.
 
 References
 ----------
@@ -85,7 +87,7 @@ def _train_error(sq_err: float, sq_target: float, n: int) -> float:
 
 
 class RateTeacher:
-    """Tanh rate network trained target-driven (batch ridge), scikit-learn style.
+    """Tanh rate network trained target-driven (online full-FORCE or batch ridge), scikit-learn style.
 
     Parameters
     ----------
@@ -98,11 +100,23 @@ class RateTeacher:
     target_gain, input_gain : float
         Scale of the uniform(−1, 1) weights ``u_f`` (target drive) and ``u_in`` (inputs).
     reg : float
-        Ridge parameter λ (> 0) of the batch fit.
+        Ridge parameter λ (> 0): of the batch fit, or ``P(0) = I/λ`` of the online RLS.
     noise : float
         Std of white noise added to x each step of the driven runs (robustness), default 0.
-    washout : float
-        Seconds of the first driven trial discarded from the fit (transient).
+    washout : float or None
+        Seconds at the start of the first driven trial left out of the ridge fit (the transient
+        from the random initial state), for ``method='batch'`` on continuous tasks only (trial
+        tasks start every trial at rest and keep every sample). Default ``None``: 0.5 s with
+        ``method='batch'``, 0 with ``method='full-force'``, which learns online from the first
+        sample and refuses a ``washout`` > 0 (``ValueError``).
+    method : {'full-force', 'batch'}
+        ``'full-force'`` (default): online training, the learned network runs closed loop next to
+        the driven one and ``J_`` and ``W_out_`` are updated by recursive least squares (``P(0) =
+        I/reg``). ``'batch'``: the driven network is run once and ``J_`` and ``W_out_`` are fit by
+        ridge regression on all its samples (after ``washout``).
+    update_every : int
+        Samples between two RLS updates of ``method='full-force'`` (>= 1, default 2: every other
+        sample); ``method='batch'`` does not use it.
     seed : int
         Fixes ``J_D``, ``u_f``, ``u_in``, initial state and noise (streams ``teacher-*``).
 
@@ -133,7 +147,7 @@ class RateTeacher:
 
     def __init__(self, n_units: int = 200, *, tau: float = 10e-3, g: float = 1.5,
                  target_gain: float = 1.0, input_gain: float = 1.0, reg: float = 1e-2,
-                 noise: float = 0.0, washout: float = 0.5, method: str = "full-force",
+                 noise: float = 0.0, washout: float | None = None, method: str = "full-force",
                  update_every: int = 2, seed: int = 0):
         if method not in ("full-force", "batch"):
             raise ValueError(f"method must be 'full-force' or 'batch', got {method!r}")
@@ -141,10 +155,15 @@ class RateTeacher:
         self.n_units = as_count(n_units, "n_units", minimum=2)
         # plain SI floats: a Brian2 unit (tau=10*ms) is refused, not stripped
         self.tau, self.reg = (as_number(v, k, low=0.0, low_open=True) for k, v in (("tau", tau), ("reg", reg)))
+        if washout is None:
+            washout = 0.5 if method == "batch" else 0.0
         self.g, self.target_gain, self.input_gain, self.noise, self.washout = (
             as_number(v, k, low=0.0) for k, v in (("g", g), ("target_gain", target_gain),
                                                   ("input_gain", input_gain), ("noise", noise),
                                                   ("washout", washout)))
+        if method == "full-force" and self.washout > 0:
+            raise ValueError(f"washout is for method='batch' only; method='full-force' trains online from the "
+                             f"first sample, got washout={washout!r}")
         self.seed = check_seed(seed)
 
     # ------------------------------------------------------------------ internals
@@ -307,13 +326,42 @@ class RateTeacher:
         refuse_if_diverged(self.diverged_, allow_diverged, "the trained network",
                            "fit again with a larger reg or a smaller target_gain")
 
+    def _run_inputs(self, inputs):
+        """``inputs`` as trials (n_trials, T, M) with the ``M`` input streams the teacher was fit on."""
+        inputs = trial_array(inputs, "inputs")
+        if inputs.shape[2] != self.u_in_.shape[1]:
+            raise ValueError(f"inputs must have {self.u_in_.shape[1]} streams (as in fit), got shape {inputs.shape}")
+        return inputs
+
+    def _start_state(self, x0) -> np.ndarray:
+        """``x0`` checked: ``None`` gives ``x_end_``, otherwise a finite array of shape (N,)."""
+        if x0 is None:
+            return self.x_end_
+        if hasattr(x0, "dim") and not getattr(x0, "is_dimensionless", True):
+            raise TypeError(f"x0 must be plain floats, got a quantity {x0!r:.60}")
+        x = np.asarray(x0, dtype=float)
+        if x.shape != (self.n_units,):
+            raise ValueError(f"x0 must have shape ({self.n_units},), got {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"x0 contains NaN or Inf, got {x0!r:.60}")
+        return x
+
     def run_driven(self, inputs, targets, *, x0=None, allow_diverged: bool = False) -> TeacherRun:
         """Run the *driven* network (``J_D``, target fed in through ``u_f``) — the activity the
         trained network was fit to reproduce (exactly periodic for a periodic target). Refused after
-        :class:`TrainingDiverged` unless ``allow_diverged=True``."""
+        :class:`TrainingDiverged` unless ``allow_diverged=True``.
+
+        ``inputs`` (n_trials, T, M) and ``targets`` (n_trials, T, Q) share their trials and samples and
+        have the widths ``M`` and ``Q`` of the fit (``ValueError`` otherwise); the run starts from
+        ``x0``, a finite array (N,) (default ``x_end_``).
+        """
         self._check_run("run_driven", allow_diverged)
-        inputs, targets = trial_array(inputs, "inputs"), trial_array(targets, "targets")
-        x0 = self.x_end_ if x0 is None else np.asarray(x0, dtype=float)
+        inputs, targets = self._run_inputs(inputs), trial_array(targets, "targets")
+        if inputs.shape[:2] != targets.shape[:2]:
+            raise ValueError(f"inputs {inputs.shape} and targets {targets.shape} disagree in trials/time")
+        if targets.shape[2] != self.u_f_.shape[1]:
+            raise ValueError(f"targets must have {self.u_f_.shape[1]} outputs (as in fit), got shape {targets.shape}")
+        x0 = self._start_state(x0)
         with one_blas_thread():
             rates, x = self._simulate(self.J_D_, inputs, self.dt_, x0, drive=targets,
                                       continuous=self.continuous_, x_rest=None)
@@ -322,13 +370,14 @@ class RateTeacher:
     def run(self, inputs, *, x0=None, allow_diverged: bool = False) -> TeacherRun:
         """Run the trained (autonomous) network on ``inputs`` (n_trials, T, M).
 
-        Continuous tasks start from ``x0`` (default ``x_end_``, the driven state at the end of
-        training); other tasks start every trial at ``x_rest_``. Refused after
-        :class:`TrainingDiverged` unless ``allow_diverged=True``.
+        Continuous tasks start from ``x0`` (a finite array (N,); default ``x_end_``, the driven state
+        at the end of training); other tasks start every trial at ``x_rest_``. ``inputs`` have the ``M``
+        streams of the fit (``ValueError`` otherwise). Refused after :class:`TrainingDiverged` unless
+        ``allow_diverged=True``.
         """
         self._check_run("run", allow_diverged)
-        inputs = trial_array(inputs, "inputs")
-        x0 = self.x_end_ if x0 is None else np.asarray(x0, dtype=float)
+        inputs = self._run_inputs(inputs)
+        x0 = self._start_state(x0)
         with one_blas_thread():
             rates, x = self._simulate(self.J_, inputs, self.dt_, x0, continuous=self.continuous_,
                                   x_rest=self.x_rest_)

@@ -210,13 +210,20 @@ def current_targets(values, dt: float, neurons, *, name: str = "currents", info:
 def trial_array(values, name: str) -> np.ndarray:
     """``values`` as a float array (n_trials, T, dims); one trial (T, dims) gets a leading axis.
 
-    What teachers and students take for trials of inputs or targets given as plain arrays.
+    What teachers and students take for trials of inputs or targets given as plain arrays (SI
+    floats, as :class:`Trials` holds them); a dimensionless Brian2 quantity is read as plain numbers.
 
     Raises
     ------
+    TypeError
+        A Brian2 quantity with units (e.g. targets in mV): it is refused, not stripped to its SI value,
+        as by :class:`Trials`.
     ValueError
         Another shape, or NaN/Inf values.
     """
+    if hasattr(values, "dim") and not getattr(values, "is_dimensionless", True):
+        raise TypeError(f"{name} must be plain SI floats, got a quantity {values!r:.60}; "
+                        "use Trials.from_units for Brian2 quantities")
     a = np.asarray(values, dtype=float)
     if a.ndim == 2:
         a = a[None]

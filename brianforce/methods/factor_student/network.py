@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import Network, NetworkOperation, NeuronGroup, SpikeMonitor, Synapses, second, volt
 
+from brianforce.checks import as_number
 from brianforce.devices.activation import mark_as_run
 from brianforce.errors import TrainingDiverged
 from brianforce.learning.rls import RLS
@@ -370,6 +371,7 @@ class StudentLoop:
         The current state is mapped too (filtered rates ÷ ρ, their derivatives ÷ ρ², ρ the
         change of scale), so the network carries on from the same point of its trajectory.
         """
+        scale = as_number(scale, "scale", low=0.0, low_open=True)
         G = self.G
         rho = scale / self.time_scale
         for name, power in (("h", 1), ("r_f", 1), ("r_s", 1), ("hr_f", 2), ("hr_s", 2)):

@@ -25,7 +25,7 @@ from brianforce.checks import as_count, as_flag, as_number
 from brianforce.config import RecipeError, parse_quantity
 from brianforce.neurons.lif import LIFParams
 
-__all__ = ["StudentNeuron", "FixedNetwork", "StudentSchedule", "DaleSettings", "PeriodCalibration",
+__all__ = ["check_fit_arguments", "StudentNeuron", "FixedNetwork", "StudentSchedule", "DaleSettings", "PeriodCalibration",
            "DALE_METHODS", "DALE_POOLS", "UPDATE_TIMES", "recipe_student_kwargs", "parse_student_section",
            "STUDENT_KEYS", "check_quantity", "DEFAULT_DT"]
 
@@ -65,6 +65,32 @@ def check_quantity(value, unit, name: str, *, positive: bool = True, allow_zero:
     if positive and not (v > 0 or (allow_zero and v == 0)):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
     return v
+
+
+def check_fit_arguments(inputs, factor_targets, output_targets, dt, rest_step, *, step: float,
+                        calibrated: bool, n_forced: int) -> tuple:
+    """The arguments of :meth:`FactorStudent.fit <brianforce.methods.factor_student.FactorStudent.fit>`,
+    checked before anything of the student changes: ``(inputs, factor_targets, output_targets, dt)``, the
+    arrays as (n_trials, T, ·) floats and ``dt`` in seconds, a multiple of the integration ``step`` (s)."""
+    from brianforce.tasks.trials import trial_array
+
+    inputs, factor_targets, output_targets = (trial_array(a, n) for a, n in (
+        (inputs, "inputs"), (factor_targets, "factor_targets"), (output_targets, "output_targets")))
+    if not inputs.shape[:2] == factor_targets.shape[:2] == output_targets.shape[:2]:
+        raise ValueError("inputs, factor_targets and output_targets must share (n_trials, T)")
+    if calibrated and (inputs.shape[0] != 1 or rest_step is not None):
+        raise ValueError("period calibration is for autonomous rhythms: one target trial (one "
+                         "period) and no rest_step")
+    dt = check_quantity(dt, second, "dt")
+    ratio = dt / step
+    if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+        raise ValueError(f"dt of the targets ({dt} s) must be a multiple of the integration step ({step} s)")
+    if rest_step is not None:
+        if isinstance(rest_step, bool) or int(rest_step) != rest_step or not 0 <= rest_step < inputs.shape[1]:
+            raise ValueError(f"rest_step must be a sample index in [0, {inputs.shape[1]}), got {rest_step!r}")
+        if n_forced < 1:
+            raise ValueError("rest_step needs n_forced >= 1 (the state is stored in a forced trial)")
+    return inputs, factor_targets, output_targets, dt
 
 
 def _si(value, unit) -> float:

@@ -26,7 +26,8 @@ from brianforce.learning.targets import divergence_scale_of
 from brianforce.methods.factor_student.calibration import period_drift
 from brianforce.methods.factor_student.network import StudentLoop
 from brianforce.methods.factor_student.params import (DEFAULT_DT, DaleSettings, FixedNetwork, PeriodCalibration,
-                                                      StudentNeuron, StudentSchedule, check_quantity)
+                                                      StudentNeuron, StudentSchedule, check_fit_arguments,
+                                                      check_quantity)
 from brianforce.methods.factor_student.results import StudentRun
 from brianforce.methods.factor_student.structure import draw_structure
 from brianforce.networks.force_lif import require_runtime_device
@@ -200,37 +201,23 @@ class FactorStudent:
             ±1 mV membrane jitter), as the teacher starts every trial at ``x_rest_``.
             Default ``None``: trials follow each other without reset.
         """
+        args = check_fit_arguments(inputs, factor_targets, output_targets, dt, rest_step, step=self.dt,
+                                   calibrated=self.calibration is not None, n_forced=self.schedule.n_forced)
         wall0 = time.perf_counter()
         self.timings_, self.test_timings_, self.test_device_ = {}, {}, None
         try:
             with one_blas_thread(), frozen_heap():
-                return self._fit(inputs, factor_targets, output_targets, dt, rest_step)
+                return self._fit(*args, rest_step)
         finally:
             self.timings_["fit_s"] = time.perf_counter() - wall0
 
     def _fit(self, inputs, factor_targets, output_targets, dt, rest_step=None):
-        inputs, factor_targets, output_targets = (trial_array(a, n) for a, n in (
-            (inputs, "inputs"), (factor_targets, "factor_targets"), (output_targets, "output_targets")))
-        if not inputs.shape[:2] == factor_targets.shape[:2] == output_targets.shape[:2]:
-            raise ValueError("inputs, factor_targets and output_targets must share (n_trials, T)")
-        if self.calibration is not None and (inputs.shape[0] != 1 or rest_step is not None):
-            raise ValueError("period calibration is for autonomous rhythms: one target trial (one "
-                             "period) and no rest_step")
         sched = self.schedule
         period = (inputs[0], factor_targets[0])
         self.calibration_lags_, self.calibration_drift_ = np.zeros(0), 0.0
-        self.dt_op_ = check_quantity(dt, second, "dt")
-        ratio = self.dt_op_ / self.dt
-        if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
-            raise ValueError(f"dt of the targets ({self.dt_op_} s) must be a multiple of the "
-                             f"integration step ({self.dt} s)")
+        self.dt_op_ = dt
         factor_targets = self._mirrored(factor_targets)
         P, Q = factor_targets.shape[2], output_targets.shape[2]
-        if rest_step is not None:
-            if isinstance(rest_step, bool) or int(rest_step) != rest_step or not 0 <= rest_step < inputs.shape[1]:
-                raise ValueError(f"rest_step must be a sample index in [0, {inputs.shape[1]}), got {rest_step!r}")
-            if sched.n_forced < 1:
-                raise ValueError("rest_step needs n_forced >= 1 (the state is stored in a forced trial)")
         self.rest_step_, self.diverged_ = rest_step, None
         st = draw_structure(self.n_neurons, factor_targets, inputs.shape[2], self.network, self.dale, self.seed)
         self.U_, self.U_in_, self.signs_, self.dale_beta_ = st.U, st.U_in, st.signs, st.dale_beta
