@@ -10,6 +10,15 @@ pytest.importorskip("distributed")
 from brianforce.config import RecipeError
 from brianforce.experiments.sweep import SweepSpec, cell_key, load_results, run_sweep, sweep_cli
 
+#: The [network] and [protocol] of the small recipes below (N = 100, 0.3 s of training).
+SMALL_BODY = """[network]
+n_neurons = 100
+rate_dt = "0.5 ms"
+[protocol]
+settle = "0.05 s"
+train = "0.3 s"
+test = "0.2 s"
+"""
 # 2 × 2 G × Q grid of small rate networks (N = 100, 0.3 s of training)
 SMALL = dict(name="test-gq", axes={"G": [0.02e-3, 0.08e-3], "Q": [10e-3, 40e-3]}, seeds=(0,),
              network={"n_neurons": 100, "rate_dt": 5e-4}, settle=0.05, train=0.3, test=0.2, model="rate",
@@ -135,14 +144,7 @@ method = "sweep"
 name = "fails"
 model = "rate"
 seeds = [0]
-[network]
-n_neurons = 100
-rate_dt = "0.5 ms"
-[protocol]
-settle = "0.05 s"
-train = "0.3 s"
-test = "0.2 s"
-[grid]
+""" + SMALL_BODY + """[grid]
 alpha = [0.0, 5e-6]
 """)
     assert main(["sweep", str(recipe), "--out", str(tmp_path / "out"), "--scheduler", "synchronous"]) == 1
@@ -185,14 +187,7 @@ threshold = 0.5
 [task]
 name = "sinusoid"
 frequency = 5.0
-[network]
-n_neurons = 100
-rate_dt = "0.5 ms"
-[protocol]
-settle = "0.05 s"
-train = "0.3 s"
-test = "0.2 s"
-[grid]
+""" + SMALL_BODY + """[grid]
 G = ["0.02 mV*s", "0.08 mV*s"]
 Q = { start = "10 mV", stop = "40 mV", num = 2 }
 """)

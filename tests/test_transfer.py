@@ -45,7 +45,7 @@ def test_single_neurons_follow_the_lif_fi_curve_and_readout_scaling():
     # readout: o = λ w_out r + b_out with ∫r dt = 1 per spike  →  ⟨o⟩ = f/40 + 0.1
     late = run.outputs[0, 500:]
     assert late.mean() == pytest.approx(expected[0] / 40 + 0.1, rel=0.03)
-    assert run.times[0] == pytest.approx(1e-3) and run.outputs.shape == (1, 1000)
+    assert run.times[0] == 0.0 and run.times[1] == pytest.approx(1e-3) and run.outputs.shape == (1, 1000)
     # the authors' readout (no b_out): the same spikes, the output lower by b_out alone
     plain = simulate_lif(TransferredLIF.from_rate(p, 40, readout_bias=False, sigma_v=0 * mV), np.ones((1, 200, 1)),
                          seed=0, record_spikes=1)

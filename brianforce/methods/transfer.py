@@ -39,6 +39,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.rate.backprop import DaleRNNParams
 from brianforce.io import load_arrays, save_arrays
+from brianforce.methods.transfer_results import LIFRun
 from brianforce.naming import own_clock, timed_table
 from brianforce.neurons import lif_equations, lif_reset, lif_threshold
 from brianforce.seeding import check_seed, rng_for
@@ -169,62 +170,6 @@ class TransferredLIF:
                    input_dt=meta["input_dt"], neuron=meta["neuron"])
 
 
-@dataclass
-class LIFRun:
-    """Result of :func:`simulate_lif`.
-
-    Attributes
-    ----------
-    outputs : (B, n_samples) readout, ``n_samples = duration/record_dt``; sample ``k`` is the
-        readout of the network state at time ``k·record_dt`` (``record_dt`` a multiple of ``dt``):
-        the readout sums ``r`` in the ``groups`` slot before the LIF neurons integrate the step
-        from ``k·record_dt``, so sample 0 is the initial state (``o = b_out``) and the state at the
-        end of the trial is not recorded. It equals sample ``k·record_dt/dt`` of a run with
-        ``record_dt = dt``.
-    record_dt : float, seconds.
-    scaling_factors : (B,) the ``1/λ`` used for each trial.
-    spike_trial, spike_unit, spike_time : 1-D arrays (seconds) of the recorded spikes
-        (only the first ``record_spikes`` trials; empty otherwise).
-    mean_rate : (B,) population firing rate per trial, hertz.
-    """
-
-    outputs: np.ndarray
-    record_dt: float
-    scaling_factors: np.ndarray
-    spike_trial: np.ndarray
-    spike_unit: np.ndarray
-    spike_time: np.ndarray
-    mean_rate: np.ndarray
-
-    @property
-    def times(self) -> np.ndarray:
-        """Sample labels ``(k + 1)·record_dt`` (seconds): the end of the record interval that starts
-        at the state's time ``k·record_dt``, one ``record_dt`` after it. This is the convention of the
-        Kim et al. (2019) task criteria (:mod:`brianforce.tasks.kim2019`: sample ``k`` of outputs
-        sampled every ``dt`` taken at ``(k + 1)·dt``), which score :attr:`outputs` with
-        ``dt=record_dt``."""
-        return (np.arange(self.outputs.shape[1]) + 1) * self.record_dt
-
-    def to_frame(self):
-        """One row per trial and sample: ``trial``, ``t`` (s, :attr:`times`: ``(k + 1)·record_dt``,
-        one ``record_dt`` after the time ``k·record_dt`` of the state read out), ``output``, and the
-        trial's ``scaling_factor`` (``1/λ``) and ``mean_rate_hz``."""
-        import pandas as pd
-
-        n, T = self.outputs.shape[:2]
-        return pd.DataFrame({"trial": np.repeat(np.arange(n), T), "t": np.tile(self.times, n),
-                             "output": np.asarray(self.outputs).reshape(n * T),
-                             "scaling_factor": np.repeat(np.asarray(self.scaling_factors, dtype=float), T),
-                             "mean_rate_hz": np.repeat(np.asarray(self.mean_rate, dtype=float), T)})
-
-    def spikes_frame(self):
-        """Recorded spikes: ``trial``, ``neuron`` and ``t`` (s from the trial start)."""
-        import pandas as pd
-
-        return pd.DataFrame({"trial": np.asarray(self.spike_trial), "neuron": np.asarray(self.spike_unit),
-                             "t": np.asarray(self.spike_time)})
-
-
 def _require_runtime():
     """Runtime device, or a fresh standalone device that builds and runs on ``run()``
     (:func:`brianforce.devices.standalone.run_transferred_standalone` sets one up)."""
@@ -347,7 +292,7 @@ def simulate_lif(model: TransferredLIF, inputs, *, seed: int = 0, dt=0.05 * ms, 
     out = np.asarray(mon.o) + model.b_out
     if not np.all(np.isfinite(out)):
         bad = np.argwhere(~np.isfinite(out))[0]
-        raise FloatingPointError(f"LIF readout became NaN/Inf in trial {bad[0]} at t = {(bad[1] + 1) * rec_s:.4f} s")
+        raise FloatingPointError(f"LIF readout became NaN/Inf in trial {bad[0]} at t = {bad[1] * rec_s:.4f} s")
     counts = np.asarray(count.count).reshape(B, N)
     if n_rec:
         idx = np.asarray(spk.i)
