@@ -142,6 +142,10 @@ def nicola_clopath_loop(weights, encoders, v0, target: Callable | None = None, *
         ``v_th`` is N&C's ``vpeak``, ``bias`` their ``BIAS``.
     phi0 : ndarray (N, K), optional
         Initial decoder (default zeros; finite).
+    record_decoders : bool
+        Keep φ after every update.
+    refractory : {'steps', 'matlab'}
+        Refractory test on whole steps (as the Brian2 network) or MATLAB's rounding of it.
 
     Raises
     ------
@@ -149,10 +153,6 @@ def nicola_clopath_loop(weights, encoders, v0, target: Callable | None = None, *
         A negative or non-finite phase length, ``alpha``, ``dt`` or ``interval`` out of range, an
         ``interval`` that is not a multiple of ``dt``, a wrong shape, NaN or Inf in ``weights``,
         ``encoders``, ``v0`` or ``phi0``, or ``train > 0`` without a ``target``.
-    record_decoders : bool
-        Keep φ after every update.
-    refractory : {'steps', 'matlab'}
-        Refractory test on whole steps (as the Brian2 network) or MATLAB's rounding of it.
     """
     if refractory not in ("steps", "matlab"):
         raise ValueError(f"refractory must be 'steps' or 'matlab', got {refractory!r}")
