@@ -236,3 +236,13 @@ def test_predict_records_activity_of_the_first_units():
     net = TanhForceNetwork(20, rng=rng_for(0, "teacher")).fit(sinusoid(5.0), settle=0.0, train=0.02)
     assert net.predict(0.01, record_activity=3).activity.shape == (10, 3)
     assert net.predict(0.01, record_activity=0).activity is None
+
+
+@pytest.mark.parametrize("duration", [-0.1, 0.0, float("nan"), True])
+def test_predict_checks_its_duration(duration):
+    from brianforce.rate.networks import TanhForceNetwork
+    from brianforce.tasks import sinusoid
+
+    net = TanhForceNetwork(30, rng=rng_for(0, "teacher")).fit(sinusoid(5.0), settle=0.0, train=0.05)
+    with pytest.raises((ValueError, TypeError), match="duration"):
+        net.predict(duration)

@@ -150,7 +150,7 @@ class _OnlineRateNet:
         Parameters
         ----------
         duration : float
-            Time (s) to run.
+            Time (s) to run, > 0.
         record_activity : int
             Number of units (the first ones) whose activity is recorded, >= 0; 0 records none.
         allow_diverged : bool
@@ -161,6 +161,7 @@ class _OnlineRateNet:
         RateResult
         """
         record_activity = as_count(record_activity, "record_activity")
+        duration = as_number(duration, "duration", low=0.0, low_open=True)
         if not hasattr(self, "task_"):
             raise RuntimeError("call fit() first")
         refuse_if_diverged(self.diverged_, allow_diverged, "the readout",
