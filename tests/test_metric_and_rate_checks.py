@@ -30,7 +30,7 @@ def test_lag_adjusted_correlation_of_finite_signals_is_unchanged():
 @pytest.mark.parametrize("where", [0, 3, 200, 399])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_output_channel_has_nan_correlation(where, bad):
-    """A NaN near either end used to be dropped by one of the shifts, which then won."""
+    """A NaN near either end of an output is not dropped by a shift that leaves it out: the channel is NaN."""
     z = np.c_[LAGGED, LAGGED]
     z[where, 0] = bad
     corr, lag = lag_adjusted_correlation(z, np.c_[SINE, SINE], 20)
@@ -45,7 +45,7 @@ def test_all_nan_output_has_nan_correlation():
 
 @pytest.mark.parametrize("level", [0.0, 0.1, -3.0])
 def test_constant_output_channel_has_nan_correlation(level):
-    """Zero variance: no correlation (it used to report lag = -max_lag, correlation 0)."""
+    """Zero variance: no correlation (not a lag of -max_lag with correlation 0)."""
     corr, lag = lag_adjusted_correlation(np.c_[np.full(400, level), SINE], np.c_[SINE, SINE], 20)
     assert np.isnan(corr[0]) and lag[0] == 0 and corr[1] == pytest.approx(1.0)
 
@@ -80,7 +80,7 @@ def test_circular_lag_of_finite_signals_is_unchanged():
 @pytest.mark.parametrize("which", ["output", "target"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_circular_lag_refuses_non_finite_samples(which, bad):
-    """An all-NaN cross-correlation used to give argmax 0, a confident lag of 0."""
+    """An all-NaN cross-correlation gives no lag (not the argmax 0 of NaNs)."""
     z, y = np.c_[LAGGED, LAGGED], np.c_[SINE, SINE]
     (z if which == "output" else y)[5, 1] = bad
     with pytest.raises(ValueError, match=rf"circular_lag: {which} must be finite, got {bad} at sample 5 "
@@ -91,7 +91,7 @@ def test_circular_lag_refuses_non_finite_samples(which, bad):
 # ---------------------------------------------------------------- dominant_frequency, normalised_rmse
 
 def test_dominant_frequency_of_a_constant_channel_is_nan():
-    """A flat channel has no peak (it used to give the first non-DC bin, 1/(n dt))."""
+    """A flat channel has no peak (not the first non-DC bin, 1/(n dt))."""
     x = np.c_[SINE, np.zeros(400), np.full(400, 0.1)]
     f = dominant_frequency(x, 1e-3)
     assert f[0] == pytest.approx(5.0, rel=1e-3) and np.isnan(f[1]) and np.isnan(f[2])
