@@ -222,7 +222,7 @@ def test_lif_run_and_kim2019_result_frames():
                  np.array([0.002]), np.array([5.0, 6.0]))
     f = run.to_frame()
     assert list(f.columns) == ["trial", "t", "output", "scaling_factor", "mean_rate_hz"]
-    np.testing.assert_allclose(f["t"], [1e-3, 2e-3, 3e-3] * 2)
+    np.testing.assert_allclose(f["t"], [0.0, 1e-3, 2e-3] * 2)
     assert f["output"].tolist() == list(range(6)) and f["scaling_factor"].tolist() == [20.0] * 3 + [30.0] * 3
     assert run.spikes_frame().to_dict("list") == {"trial": [1], "neuron": [4], "t": [0.002]}
     res = Kim2019Result("go_nogo", 0, True, 10, 0.9, 25.0, 0.04, np.ones(3), 0.8, 0.7)
