@@ -465,7 +465,8 @@ def sweep_cli(recipe_path, out_dir, scheduler=None):
     run = run_sweep(spec, out_dir, scheduler=scheduler, n_workers=dask_cfg.get("n_workers", 2),
                     threads_per_worker=dask_cfg.get("threads_per_worker", 1))
     frame = run.frame
-    failed = frame["error"].astype(bool) if "error" in frame else np.zeros(len(frame), bool)
+    failed = (frame["error"].fillna("").astype(str) != "").to_numpy() if "error" in frame \
+        else np.zeros(len(frame), bool)
     if (~failed).any():
         _figures(spec, frame[~failed], Path(out_dir), run.csv_path.stem[len("results"):])
     if failed.any():
