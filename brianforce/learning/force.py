@@ -115,8 +115,11 @@ class FORCE:
     decoder_ : Quantity (N, K)
         φ, in the inverse units of the regressor.
     history_ : ~brianforce.learning.TrainingHistory
-        A-priori errors per RLS update.
+        A-priori errors per RLS update of the last :meth:`fit` (a further fit continues the
+        decoder and ``P``).
     train_result_, settle_result_, test_result_ : SimulationResult
+        The phases of the last :meth:`fit` (``None`` where it had no such phase); a trial set's
+        target is NaN outside its trials.
     timings_ : dict
         Wall-clock seconds: ``simulation_s``, ``rls_s`` (numpy backend), ``compile_s`` and ``run_s``
         (standalone).
