@@ -22,7 +22,7 @@ from scipy.linalg import blas
 from brianforce.checks import as_count, as_number
 from brianforce.errors import TrainingDiverged
 
-__all__ = ["RLS", "regularisation_from"]
+__all__ = ["RLS", "regularisation_from", "check_inverse_correlation"]
 
 
 def regularisation_from(reg: float | None = None, alpha: float | None = None) -> float:
@@ -116,7 +116,7 @@ class RLS:
         P = np.asarray(P, dtype=float)
         if P.shape != (N, N):
             raise ValueError(f"P must have shape {(N, N)}, got {P.shape}")
-        _check_inverse_correlation(P)
+        check_inverse_correlation(P)
         if copy or not P.flags.writeable or not (P.flags.c_contiguous or P.flags.f_contiguous):
             self._P = np.array(P, order="F")
         elif P.flags.f_contiguous:
@@ -172,7 +172,7 @@ class RLS:
         return error
 
 
-def _check_inverse_correlation(P, *, name: str = "P", block: int = 256) -> None:
+def check_inverse_correlation(P, *, name: str = "P", block: int = 256) -> None:
     """Raise ``ValueError`` unless the square ``P`` is finite and ``np.allclose(P, P.T)``.
 
     Checked ``block`` rows at a time, so the temporaries stay small for a large ``P``.

@@ -56,10 +56,7 @@ class Trials:
 
     def __post_init__(self):
         for name in ("inputs", "targets", "dt"):
-            value = getattr(self, name)
-            if hasattr(value, "dim") and not getattr(value, "is_dimensionless", True):
-                raise TypeError(f"{name} must be plain SI floats, got a quantity {value!r:.60}; "
-                                "use Trials.from_units for Brian2 quantities")
+            _refuse_units(getattr(self, name), name)
         inputs = np.asarray(self.inputs, dtype=float)
         targets = np.asarray(self.targets, dtype=float)
         if inputs.ndim != 3:
@@ -207,6 +204,13 @@ def current_targets(values, dt: float, neurons, *, name: str = "currents", info:
                   info={} if info is None else dict(info), neurons=neurons)
 
 
+def _refuse_units(value, name: str) -> None:
+    """``TypeError`` for a Brian2 quantity with units: trials hold plain SI floats, never stripped ones."""
+    if hasattr(value, "dim") and not getattr(value, "is_dimensionless", True):
+        raise TypeError(f"{name} must be plain SI floats, got a quantity {value!r:.60}; "
+                        "use Trials.from_units for Brian2 quantities")
+
+
 def trial_array(values, name: str) -> np.ndarray:
     """``values`` as a float array (n_trials, T, dims); one trial (T, dims) gets a leading axis.
 
@@ -221,9 +225,7 @@ def trial_array(values, name: str) -> np.ndarray:
     ValueError
         Another shape, or NaN/Inf values.
     """
-    if hasattr(values, "dim") and not getattr(values, "is_dimensionless", True):
-        raise TypeError(f"{name} must be plain SI floats, got a quantity {values!r:.60}; "
-                        "use Trials.from_units for Brian2 quantities")
+    _refuse_units(values, name)
     a = np.asarray(values, dtype=float)
     if a.ndim == 2:
         a = a[None]
