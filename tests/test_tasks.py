@@ -142,3 +142,20 @@ def test_every_trial_task_returns_trials():
             reaching_trials(load_reaching_emg(synthetic_path("reaching_emg")), dt=0.01)]
     for tr in made:
         assert isinstance(tr, Trials) and tr.targets.ndim == 3
+
+
+def test_classification_target_rises_over_the_delay_and_holds_through_the_response():
+    from brianforce.tasks import classification_trials
+
+    dt, nb, npul, ng, nd, nr = 1e-3, 200, 100, 100, 100, 300
+    trials = classification_trials(4, dt, baseline=nb * dt, pulse=npul * dt, gap=ng * dt, delay=nd * dt,
+                                   response=nr * dt)
+    t0 = nb + 2 * npul + ng                        # end of the second pulse
+    assert trials.response == (t0 + nd, t0 + nd + nr)
+    for k, c in enumerate(trials.labels.astype(int)):
+        y = trials.targets[k, :, c]
+        assert np.all(y[:t0] == 0) and np.all(trials.targets[k, :, 1 - c] == 0)
+        rise = y[t0:t0 + nd]
+        np.testing.assert_allclose(rise, np.sin(np.pi / 2 * np.arange(1, nd + 1) / nd) ** 2, rtol=0, atol=1e-15)
+        assert np.all(y[t0 + nd:] == 1.0)
+        assert np.max(np.diff(y)) < 0.03          # no step: the largest increment of a 100-sample sin² rise
