@@ -7,13 +7,15 @@ unchanged:
 * spikes: the ``units`` table, one unit per recorded neuron (``id`` = neuron index), spike times
   in seconds;
 * outputs: the processing module ``brianforce`` holds the ``TimeSeries`` ``z`` (decoder output)
-  and ``target``, shape (n_times, n_outputs), at the recorded ``timestamps`` (s), unit ``a.u.``
-  (the result's ``unit`` where it has one, e.g. volts for recurrent currents), and the one-row
-  table ``run``: ``phase``, ``n_neurons``, ``n_recorded``, ``wall_time_s``.
+  and ``target``, shape (n_times, n_outputs) or (n_times,) as the result has them, at the
+  recorded ``timestamps`` (s), unit ``a.u.`` (the result's ``unit`` where it has one, e.g. volts
+  for recurrent currents, ``dimensionless`` for a plain number), and the one-row table ``run``:
+  ``phase``, ``n_neurons``, ``n_recorded``, ``wall_time_s``.
 
-Values are stored as float64, so spike times, indices and outputs read back bit for bit. Spikes read
-back ordered by time, then neuron (the order of a Brian2 ``SpikeMonitor``). The file is written
-atomically (:func:`brianforce.io.atomic_path`). Needs ``pynwb`` (``pip install "brianforce[nwb]"``).
+Values are stored as float64, so spike times, indices and outputs read back bit for bit, in their
+shapes. Spikes read back ordered by time, then neuron (the order of a Brian2 ``SpikeMonitor``).
+The file is written atomically (:func:`brianforce.io.atomic_path`). Needs ``pynwb``
+(``pip install "brianforce[nwb]"``).
 
 References
 ----------
@@ -53,9 +55,48 @@ def _unit_of(result) -> str:
     unit = getattr(result, "unit", None)
     if unit is None:
         return "a.u."
-    from brian2 import get_unit
+    from brian2 import get_dimensions, get_unit
 
-    return str(get_unit(unit.dim))
+    dim = get_dimensions(unit)
+    return "dimensionless" if dim.is_dimensionless else str(get_unit(dim))
+
+
+def _checked_arrays(result: SimulationResult):
+    """``t, z, target, spike_i, spike_t, n_recorded`` of ``result``, checked for writing."""
+    name = f"{type(result).__name__} (phase {result.phase!r})"
+    t = np.asarray(result.t, dtype=float)
+    if t.ndim != 1 or not t.size:
+        raise ValueError(f"{name} has no recorded samples to write: t has shape {t.shape}")
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) < 0):
+        bad = np.flatnonzero(~np.isfinite(t) | (np.diff(t, prepend=t[0]) < 0))[0]
+        raise ValueError(f"{name}: t must be finite and non-decreasing; t[{bad}] = {t[bad]}")
+    outputs = []
+    for field in ("z", "target"):
+        x = np.asarray(getattr(result, field), dtype=float)
+        if x.ndim not in (1, 2) or x.shape[0] != len(t):
+            raise ValueError(f"{name}: {field} must be (n_times, n_outputs) or (n_times,) with n_times = "
+                             f"len(t) = {len(t)}, got shape {x.shape}")
+        outputs.append(x)
+    raw_i = np.asarray(result.spike_i)
+    spike_t = np.asarray(result.spike_t, dtype=float)
+    if raw_i.dtype.kind not in "iuf" or (raw_i.dtype.kind == "f" and not np.all(np.isfinite(raw_i)
+                                                                                & (raw_i == np.round(raw_i)))):
+        raise ValueError(f"{name}: spike_i must hold whole neuron indices, got dtype {raw_i.dtype} "
+                         f"({raw_i.ravel()[:5].tolist()} ...)")
+    spike_i = raw_i.astype(np.int64)
+    n_recorded, n_neurons = int(result.n_recorded), int(result.n_neurons)
+    if not 0 <= n_recorded <= n_neurons:
+        raise ValueError(f"{name}: n_recorded must be in [0, n_neurons = {n_neurons}], got {n_recorded}")
+    if spike_i.shape != spike_t.shape or (spike_i.size and not 0 <= spike_i.min() <= spike_i.max() < n_recorded):
+        raise ValueError(f"{name}: spike_i must index the {n_recorded} recorded neurons, one per spike time; got "
+                         f"{spike_i.size} indices in [{spike_i.min(initial=0)}, {spike_i.max(initial=0)}] "
+                         f"and {spike_t.size} times")
+    step = (t[-1] - t[0]) / (len(t) - 1) if len(t) > 1 else np.inf     # one sample: no span to check
+    lo, hi = t[0] - step, t[-1] + step
+    if spike_t.size and not (np.all(np.isfinite(spike_t)) and lo <= spike_t.min() and spike_t.max() <= hi):
+        raise ValueError(f"{name}: spike times must be finite and within the run, [{lo:g}, {hi:g}] s (t[0] .. "
+                         f"t[-1], one sample step either side); got {spike_t.min()} .. {spike_t.max()} s")
+    return t, outputs[0], outputs[1], spike_i, spike_t, n_recorded
 
 
 def to_nwb(result: SimulationResult, path, *, session_description: str = "brianforce simulation",
@@ -77,22 +118,22 @@ def to_nwb(result: SimulationResult, path, *, session_description: str = "brianf
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ValueError
+        No samples; non-finite or decreasing ``t``; ``z`` or ``target`` not ``(len(t), n_outputs)``
+        or ``(len(t),)``; fractional spike indices or indices outside ``[0, n_recorded)``;
+        non-finite spike times or, with two samples or more, spike times outside the run (more
+        than one mean sample step beyond ``t[0] .. t[-1]``); ``n_recorded`` outside
+        ``[0, n_neurons]``.
     """
     pynwb = _pynwb()
     from hdmf.common import DynamicTable, VectorData
 
     if not isinstance(result, SimulationResult):
         raise TypeError(f"to_nwb writes a SimulationResult, got {type(result).__name__}")
-    t = np.asarray(result.t, dtype=float)
-    z = np.asarray(result.z, dtype=float).reshape(len(t), -1)
-    target = np.asarray(result.target, dtype=float).reshape(len(t), -1)
-    spike_i = np.asarray(result.spike_i, dtype=np.int64)
-    spike_t = np.asarray(result.spike_t, dtype=float)
-    n_recorded = int(result.n_recorded)
-    if spike_i.shape != spike_t.shape or (spike_i.size and not 0 <= spike_i.min() <= spike_i.max() < n_recorded):
-        raise ValueError(f"spike_i must index the {n_recorded} recorded neurons, one per spike time; got "
-                         f"{spike_i.size} indices in [{spike_i.min(initial=0)}, {spike_i.max(initial=0)}] "
-                         f"and {spike_t.size} times")
+    t, z, target, spike_i, spike_t, n_recorded = _checked_arrays(result)
     start = session_start_time or datetime.now(timezone.utc)
     nwb = pynwb.NWBFile(session_description=session_description, identifier=identifier or str(uuid.uuid4()),
                         session_start_time=start)

@@ -1,4 +1,5 @@
 """Tests for brianforce.datasets: synthetic look-alikes, path resolution, validation, real data."""
+import dataclasses
 import importlib.util
 import os
 from pathlib import Path
@@ -277,6 +278,59 @@ def test_m1_bad_files(tmp_path, change, match):
         ds.load_m1_rates(p)
 
 
+@pytest.mark.parametrize("deg", [np.deg2rad(np.arange(0, 360, 45)), np.arange(8) * 22.5,
+                                 np.array([0, 0, 90, 90, 180, 180, 270, 270]), np.arange(45, 361, 45),
+                                 np.arange(-45, 315, 45)])
+def test_m1_directions_are_distinct_whole_degrees(tmp_path, deg):
+    a = _m1_arrays()
+    a["reach_direction_deg"] = deg
+    p = tmp_path / "m1.npz"
+    np.savez(p, **a)
+    with pytest.raises(ds.DataFormatError, match=r"reach_direction_deg must be 8 distinct whole degrees in \[0, 360\)"):
+        ds.load_m1_rates(p)
+
+
+def test_m1_kinematics_are_checked(tmp_path):
+    a = _m1_arrays()
+    x = np.random.default_rng(2).normal(size=(8, 121))
+    a.update(xhandposition=x, elbowangle=x + 1, duration_mean=np.ones(8))
+    p = tmp_path / "m1.npz"
+    np.savez(p, **a)
+    r = ds.load_m1_rates(p)
+    assert sorted(r.extras) == ["elbowangle", "xhandposition"] and np.array_equal(r.extras["xhandposition"], x)
+    bad = x.copy()
+    bad[3, 10] = np.nan
+    np.savez(p, **dict(a, xhandposition=bad))
+    with pytest.raises(ds.DataFormatError, match=r"'xhandposition' has NaN/Inf values.*\(3, 10\)"):
+        ds.load_m1_rates(p)
+    np.savez(p, **dict(a, elbowangle=x.T))
+    with pytest.raises(ds.DataFormatError, match=r"'elbowangle' .*shape \(121, 8\), expected \(8, 121\)"):
+        ds.load_m1_rates(p)
+
+
+def test_resampled_keeps_kinematics_and_refuses_too_few_samples(no_env):
+    from brian2 import ms
+
+    r = ds.load_m1_rates(synthetic=True)
+    r = dataclasses.replace(r, extras=dict(r.extras, per_condition=np.arange(8.0)))
+    for kind in ("hold", "linear", "pchip"):
+        rr = r.resampled(1e-3, kind=kind)
+        assert sorted(rr.extras) == sorted(r.extras)
+        assert np.array_equal(rr.extras["per_condition"], np.arange(8.0))   # no time axis: unchanged
+        for k in ("xhandposition", "yhandspeed"):
+            v = r.extras[k]
+            assert rr.extras[k].shape == (8, 1210)
+            assert np.allclose(rr.extras[k][:, ::10], v)                    # passes through the samples
+            alone = dataclasses.replace(r, rates=v[:, :, None], extras={}).resampled(1e-3, kind=kind)
+            assert np.array_equal(rr.extras[k], alone.rates[:, :, 0])
+    e = ds.load_reaching_emg(synthetic=True)
+    for data, dts in ((e, (1, 0.81, 0.6, 5.0)), (r, (1, 1.21, 0.9, 5.0))):    # 0.81 s and 1.21 s of data
+        for dt in dts:
+            with pytest.raises(ValueError, match=r"leaves [01] sample\(s\).*dt is in seconds"):
+                data.resampled(dt)
+    assert e.resampled(0.4).emg.shape == (8, 2, 2) and e.resampled(1 * ms).emg.shape == (8, 810, 2)
+
+
 def test_m1_axis_order_against_file(tmp_path):
     a = _m1_arrays()
     a["firing_rate"] = np.random.default_rng(0).uniform(0, 50, (141, 121, 8))
@@ -310,6 +364,23 @@ def test_alm_files(tmp_path):
     (folder / "movingrate_Pyr1Hz_lickright.jld").write_bytes(b"garbage")
     with pytest.raises(ds.DataFormatError, match="HDF5"):
         ds.load_alm_rates(folder)
+
+
+def test_alm_single_file_is_refused(tmp_path):
+    h5py = pytest.importorskip("h5py", reason="h5py (optional extra 'data') is needed to write .jld test files")
+    folder = tmp_path / "alm_kim"
+    folder.mkdir()
+    for side, value in (("left", 1.0), ("right", 2.0)):
+        with h5py.File(folder / f"movingrate_Pyr1Hz_lick{side}.jld", "w") as f:
+            f["Pyr"] = np.full((101, 1824), value)
+    for side in ("left", "right"):
+        one = folder / f"movingrate_Pyr1Hz_lick{side}.jld"
+        with pytest.raises(ds.DataFormatError, match=r"single ALM file.*needs the folder holding both"):
+            ds.load_alm_rates(one)
+        with pytest.raises(ds.DataFormatError, match="single ALM file"):
+            ds.load_dataset("auto", one)
+    r = ds.load_dataset("auto", folder)
+    assert r.rates[0].max() == 1.0 and r.rates[1].max() == 2.0
 
 
 def test_alm_without_h5py(tmp_path, monkeypatch):
@@ -394,6 +465,13 @@ def test_real_alm_rates(real_root):
     r = ds.load_alm_rates(real_root)
     assert r.rates.shape == (2, 101, 1824)
     assert np.isclose(r.rates[0].max(), 52.6, atol=0.1) and np.isclose(r.rates[1].max(), 69.1, atol=0.1)
+
+
+def test_real_alm_single_file_is_refused(real_root):
+    pytest.importorskip("h5py", reason="h5py (optional extra 'data') is needed to read the .jld files")
+    one = _real_file(real_root, "alm_kim/movingrate_Pyr1Hz_lickright.jld")
+    with pytest.raises(ds.DataFormatError, match="single ALM file"):
+        ds.load_dataset("auto", one)
 
 
 def test_real_churchland(real_root):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.io import savemat
 
 from brianforce import datasets as ds
 from brianforce.config import RecipeError, check_keys, check_sections
@@ -69,7 +70,9 @@ def test_detect_dataset_layouts(tmp_path):
     arr = _write(tmp_path, "a.npz", emg=_signals(3, 50, 5), dt=0.01)
     assert ds.detect_dataset(arr) == "arrays"
     assert ds.detect_dataset(_write(tmp_path, "t.npz", dataTensor=np.zeros((61, 50, 10)))) == "churchland_tme"
-    assert ds.detect_dataset(_write(tmp_path, "c.npz", emg=np.zeros((20, 3)), factors=np.zeros((20, 2)))) == "cycling"
+    cyc = tmp_path / "c.mat"
+    savemat(cyc, {"emg": np.zeros((20, 3)), "factors": np.zeros((20, 2))})
+    assert ds.detect_dataset(cyc) == "cycling"
     with pytest.raises(ds.DataFormatError, match="no known layout"):
         ds.detect_dataset(_write(tmp_path, "x.npz", something=np.zeros(3)))
     with pytest.raises(FileNotFoundError):
@@ -95,6 +98,74 @@ def test_condition_arrays_loader(tmp_path):
                          (dict(time=np.arange(-200, 300, 10.0)), r"10\.0 s is implausible.*not milliseconds")):
         with pytest.raises(ds.DataFormatError, match=message):
             ds.load_condition_arrays(_write(tmp_path, "bad.npz", emg=emg, **bad))
+
+
+def test_matlab_only_layouts_in_npz_are_refused_clearly(tmp_path):
+    reach = _write(tmp_path, "reach.npz", emg=np.zeros((8, 81, 2)))
+    cyc = _write(tmp_path, "cyc.npz", emg=np.zeros((2000, 3)), factors=np.zeros((2000, 12)))
+    for p, name in ((reach, "reaching_emg"), (cyc, "cycling")):
+        with pytest.raises(ds.DataFormatError, match=f"'{name}' layout, which is read from a MATLAB v5 .mat file only"):
+            ds.detect_dataset(p)
+        with pytest.raises(ds.DataFormatError, match=r"is a \.npz file, but this data set is read from a MATLAB"):
+            ds.load_dataset(name, p)
+    assert ds.detect_dataset(_write(tmp_path, "arr.npz", emg=np.zeros((8, 81, 2)), dt=0.01)) == "arrays"
+
+
+def _mat(tmp_path, name, **variables):
+    p = tmp_path / name
+    savemat(p, variables)
+    return p
+
+
+def test_condition_arrays_matlab_text(tmp_path):
+    x = _signals(2, 10, 3)
+    r = ds.load_condition_arrays(_mat(tmp_path, "cell.mat", rates=x, dt=0.01,
+                                      conditions=np.array(["left", "right"], dtype=object),
+                                      channels=np.array(["a", "bb", "ccc"], dtype=object),
+                                      value_unit=np.array(["Hz"], dtype=object)))
+    assert r.conditions.tolist() == ["left", "right"] and r.units.tolist() == ["a", "bb", "ccc"]
+    assert r.value_unit == "Hz"
+    r = ds.load_condition_arrays(_mat(tmp_path, "char.mat", rates=x, dt=0.01, conditions=np.array(["left", "right"]),
+                                      value_unit="spikes/s"))
+    assert r.conditions.tolist() == ["left", "right"] and r.value_unit == "spikes/s"
+    for unit in (np.array([3.0]), np.array(["Hz", "Hz"])):
+        with pytest.raises(ds.DataFormatError, match=r"'value_unit' must be one text"):
+            ds.load_condition_arrays(_write(tmp_path, "u.npz", rates=x, dt=0.01, value_unit=unit))
+    with pytest.raises(ds.DataFormatError, match=r"'conditions' must hold text or numbers, not a mix"):
+        ds.load_condition_arrays(_mat(tmp_path, "mix.mat", rates=x, dt=0.01,
+                                      conditions=np.array(["left", 2.0], dtype=object)))
+
+
+def test_condition_arrays_two_dimensional(tmp_path):
+    x = _signals(8, 81, 1)
+    r = ds.load_condition_arrays(_mat(tmp_path, "one.mat", rates=x, time=np.arange(81) * 0.01))
+    assert r.shape == (8, 81, 1) and np.array_equal(r.rates, x)         # stored as (8, 81)
+    r = ds.load_condition_arrays(_write(tmp_path, "one.npz", rates=x[..., 0], time=np.arange(81) * 0.01))
+    assert r.shape == (8, 81, 1) and np.array_equal(r.rates, x)
+    r = ds.load_condition_arrays(_mat(tmp_path, "tq.mat", rates=x[0], time=np.arange(81) * 0.01))
+    assert r.shape == (1, 81, 1) and np.array_equal(r.rates[0], x[0])  # (time, channel) of one condition
+    r = ds.load_condition_arrays(_mat(tmp_path, "tq2.mat", rates=_signals(1, 30, 4)[0], time=np.arange(30) * 0.01))
+    assert r.shape == (1, 30, 4)
+    for p in (_mat(tmp_path, "nt.mat", rates=x[..., 0], dt=0.01),
+              _mat(tmp_path, "sq.mat", rates=np.ones((5, 5)), time=np.arange(5) * 0.01),
+              _write(tmp_path, "other.npz", rates=x[..., 0], time=np.arange(7) * 0.01)):
+        with pytest.raises(ds.DataFormatError, match=r"2-D 'rates' of shape .* has no unambiguous layout.*axis 1 .*axis 0"):
+            ds.load_condition_arrays(p)
+
+
+def test_condition_arrays_rates_and_scalars(tmp_path):
+    x = _signals(2, 10, 3)
+    for unit in ("spikes/s", "Hz", None):
+        extra = {} if unit is None else {"value_unit": unit}
+        with pytest.raises(ds.DataFormatError, match=r"'rates' spans -.*firing rates in"):
+            ds.load_condition_arrays(_write(tmp_path, "neg.npz", rates=x - 1.0, dt=0.01, **extra))
+    centred = ds.load_condition_arrays(_write(tmp_path, "c.npz", rates=x - 1.0, dt=0.01, value_unit="normalised"))
+    assert np.array_equal(centred.rates, x - 1.0)
+    assert np.array_equal(ds.load_condition_arrays(_write(tmp_path, "e.npz", emg=x - 1.0, dt=0.01)).emg, x - 1.0)
+    with pytest.raises(ds.DataFormatError, match=r"'go_time' is not finite \(got nan\)"):
+        ds.load_condition_arrays(_write(tmp_path, "go.npz", rates=x, dt=0.01, go_time=np.nan))
+    with pytest.raises(ds.DataFormatError, match=r"'dt' must be one number, got dtype float64 and shape \(2,\)"):
+        ds.load_condition_arrays(_write(tmp_path, "dt.npz", rates=x, dt=np.array([0.01, 0.02])))
 
 
 # ----------------------------------------------------------------------------- targets of any size

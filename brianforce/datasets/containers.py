@@ -46,8 +46,9 @@ def _resample_time(values, time, dt_old, dt, kind):
     """Resample ``values[:, time, :]`` onto a ``dt`` grid covering ``len(time) * dt_old`` seconds."""
     dt = _as_seconds(dt)
     n_new = int(round(len(time) * dt_old / dt))
-    if n_new < 1:
-        raise ValueError(f"dt={dt} s is longer than the whole recording ({len(time) * dt_old} s)")
+    if n_new < 2:
+        raise ValueError(f"dt={dt} s leaves {n_new} sample(s) of the {len(time) * dt_old:g} s recording; "
+                         "dt is in seconds (e.g. 0.001 or 1*ms) and must give at least 2 samples")
     t_new = time[0] + np.arange(n_new) * dt
     if kind == "hold":               # repeat each bin (the DePasquale demo's upsampling)
         idx = np.minimum(np.floor((t_new - time[0]) / dt_old + 1e-9).astype(int), len(time) - 1)
@@ -115,7 +116,8 @@ class EMGData:
 
         ``kind``: ``"hold"`` repeats each bin (as the DePasquale demo does), ``"linear"``
         interpolates, ``"pchip"`` is a shape-preserving cubic; beyond the last sample the last
-        value is held.
+        value is held. A ``dt`` that leaves fewer than 2 samples is refused (``ValueError``): a
+        plain number is in seconds, so ``resampled(1)`` is 1 s, not 1 ms.
         """
         emg, t, dt = _resample_time(self.emg, self.time, self.dt, dt, kind)
         return dataclasses.replace(self, emg=emg, time=t, dt=dt,
@@ -155,7 +157,8 @@ class PopulationRates:
     source, synthetic, metadata
         As in :class:`EMGData`.
     extras : dict
-        Other per-condition arrays of the file (e.g. hand kinematics, ``(C, T)``).
+        Other per-condition arrays of the file (e.g. hand kinematics, ``(C, T)``); those sharing
+        the time axis are resampled along with the rates by :meth:`resampled`.
     """
 
     rates: np.ndarray
@@ -176,9 +179,21 @@ class PopulationRates:
         return self.rates.shape
 
     def resampled(self, dt, kind: str = "linear") -> "PopulationRates":
-        """Copy on a ``dt`` grid spanning ``T * self.dt`` seconds (see :meth:`EMGData.resampled`)."""
-        rates, t, dt = _resample_time(self.rates, self.time, self.dt, dt, kind)
-        return dataclasses.replace(self, rates=rates, time=t, dt=dt, extras={},
+        """Copy on a ``dt`` grid spanning ``T * self.dt`` seconds (see :meth:`EMGData.resampled`).
+
+        ``extras`` of shape ``(C, T, ...)`` (sharing the time axis) are resampled the same way;
+        other extras are kept unchanged.
+        """
+        rates, t, dt_new = _resample_time(self.rates, self.time, self.dt, dt, kind)
+        shape = self.rates.shape[:2]
+        extras = {}
+        for k, v in self.extras.items():
+            v = np.asarray(v)
+            if v.shape[:2] == shape:
+                v = _resample_time(v.reshape(*shape, -1), self.time, self.dt, dt_new, kind)[0].reshape(
+                    shape[0], len(t), *v.shape[2:])
+            extras[k] = v
+        return dataclasses.replace(self, rates=rates, time=t, dt=dt_new, extras=extras,
                                    metadata=dict(self.metadata, resampled_from=self.dt, resample_kind=kind))
 
     def to_frame(self):

@@ -151,9 +151,13 @@ def read_synthetic(p: Path, name: str):
 
 
 def read_mat(p: Path) -> dict:
-    """Variables of a v5 MAT-file."""
+    """Variables of a v5 MAT-file (a ``.npz`` file is refused with a clear message)."""
     from scipy.io import loadmat
 
+    if p.suffix.lower() == ".npz":
+        raise DataFormatError(f"{p} is a .npz file, but this data set is read from a MATLAB v5 .mat file; "
+                              "save it with scipy.io.savemat, or add 'dt' (s) to read it with "
+                              "load_condition_arrays")
     try:
         return loadmat(p)
     except NotImplementedError as exc:  # v7.3 (HDF5) MAT files
@@ -180,8 +184,8 @@ def checked_array(d: dict, key: str, p: Path, shape: tuple, what: str) -> np.nda
         raise DataFormatError(f"{p}: variable {key!r} ({what}) has shape {a.shape}, expected {tuple(shape)}")
     a = a.astype(float)
     if not np.all(np.isfinite(a)):
-        bad = np.argwhere(~np.isfinite(a))[0]
-        raise DataFormatError(f"{p}: variable {key!r} has NaN/Inf values (first at index {tuple(bad)})")
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise DataFormatError(f"{p}: variable {key!r} has NaN/Inf values (first at index {bad})")
     return a
 
 

@@ -166,7 +166,15 @@ def load_m1_rates(path=None, synthetic=False) -> PopulationRates:
     PopulationRates
         ``rates`` in spikes/s, ``dt`` = 0.01 s, ``time`` -0.8 .. +0.4 s relative to movement
         onset, ``conditions`` = reach direction in degrees, ``units`` = ``unit_000`` ...;
-        ``extras`` holds the (direction, time) hand kinematics found in the file.
+        ``extras`` holds the (direction, time) hand kinematics found in the file (every variable
+        named ``*position``, ``*speed`` or ``*angle``; each must be finite and (8, 121)).
+
+    Raises
+    ------
+    DataFormatError
+        A missing or misshapen variable, non-finite values (kinematics included), implausible
+        rates, time not in 10 ms steps, or directions that are not 8 distinct whole degrees in
+        [0, 360).
 
     References
     ----------
@@ -191,11 +199,11 @@ def load_m1_rates(path=None, synthetic=False) -> PopulationRates:
     check_range(rates, -1e-6, 1000.0, p, "firing_rate", "firing rates in spikes/s")
     if not np.allclose(np.diff(t_ms), 10.0):
         raise DataFormatError(f"{p}: time_ms must be in 10 ms steps (got steps {np.unique(np.diff(t_ms))})")
-    extras = {}
-    for k, v in d.items():
-        v = np.asarray(v)
-        if k.endswith(("position", "speed", "angle")) and v.shape == (8, 121):
-            extras[k] = v.astype(float)
+    if np.any(deg != np.round(deg)) or deg.min() < 0 or deg.max() >= 360 or np.unique(deg).size != deg.size:
+        raise DataFormatError(f"{p}: reach_direction_deg must be 8 distinct whole degrees in [0, 360), "
+                              f"got {deg.tolist()}")
+    extras = {k: checked_array(d, k, p, (8, 121), "hand kinematics (direction, time)")
+              for k in d if k.endswith(("position", "speed", "angle"))}
     return PopulationRates(
         rates=np.ascontiguousarray(np.clip(rates, 0.0, None).transpose(2, 1, 0)), dt=0.01, time=t_ms / 1000.0,
         conditions=deg.astype(int), units=np.array([f"unit_{i:03d}" for i in range(141)]),
@@ -221,7 +229,8 @@ def _read_h5_pyr(p: Path) -> np.ndarray:
 def load_alm_rates(path=None) -> PopulationRates:
     """Mouse ALM pyramidal-neuron rates, lick-left vs lick-right: (condition=2, time=101, unit=1824).
 
-    ``path`` may be a data root or the ``alm_kim`` folder holding both ``.jld`` files.
+    ``path`` may be a data root or the ``alm_kim`` folder holding both ``.jld`` files; a single
+    ``.jld`` file is refused (it holds one condition; pass the folder holding both).
 
     Returns
     -------
@@ -234,6 +243,11 @@ def load_alm_rates(path=None) -> PopulationRates:
     Finkelstein A et al. (2021). Nat Neurosci 24:843-850.
     Kim CM, Chow CC (2018). Learning recurrent dynamics in spiking networks. eLife 7:e37124.
     """
+    if path is not None and Path(path).expanduser().is_file():
+        p = Path(path).expanduser()
+        raise DataFormatError(f"{p} is a single ALM file (one condition); load_alm_rates needs the folder "
+                              f"holding both movingrate_Pyr1Hz_lickleft.jld and movingrate_Pyr1Hz_lickright.jld "
+                              f"(e.g. {p.parent}) or a data root")
     files = [resolve_data_file(k, path, False) for k in ("alm_left", "alm_right")]
     rates = np.stack([_read_h5_pyr(p) for p in files])
     for p, r in zip(files, rates):
@@ -285,9 +299,23 @@ def load_churchland_tme(path=None, synthetic=False) -> PopulationRates:
 
 def _scalar(d, key, p):
     v = np.asarray(d[key])
-    if v.dtype.kind not in "fiu" or v.size != 1 or not np.isfinite(v).all():
-        raise DataFormatError(f"{p}: variable {key!r} must be one finite number, got shape {v.shape}")
-    return float(v.ravel()[0])
+    if v.dtype.kind not in "fiu" or v.size != 1:
+        raise DataFormatError(f"{p}: variable {key!r} must be one number, got dtype {v.dtype} and shape {v.shape}")
+    x = float(v.ravel()[0])
+    if not np.isfinite(x):
+        raise DataFormatError(f"{p}: variable {key!r} is not finite (got {x})")
+    return x
+
+
+def _text(x):
+    """``x`` as a stripped string (MATLAB cells and 1-element arrays unwrapped), or None if not text."""
+    while isinstance(x, np.ndarray) and x.size == 1 and x.dtype.kind in "OUS":
+        x = x.ravel()[0]
+    if isinstance(x, np.ndarray) and x.size == 0 and x.dtype.kind in "US":
+        return ""
+    if isinstance(x, bytes):
+        x = x.decode()
+    return x.strip() if isinstance(x, str) else None
 
 
 def _labels(d, key, p, n, default):
@@ -296,23 +324,68 @@ def _labels(d, key, p, n, default):
     v = np.asarray(d[key]).ravel()
     if v.size != n:
         raise DataFormatError(f"{p}: variable {key!r} has {v.size} entries, expected {n}")
-    return np.array([str(x).strip() for x in v]) if v.dtype.kind in "USO" else v
+    if v.dtype.kind not in "USO":
+        return v
+    text = [_text(x) for x in v]
+    if None in text:
+        k = text.index(None)
+        raise DataFormatError(f"{p}: variable {key!r} must hold text or numbers, not a mix or nested "
+                              f"values (entry {k} is {v[k]!r})")
+    return np.array(text)
+
+
+def _value_unit(d, p, key):
+    if "value_unit" not in d:
+        return "arbitrary" if key == "emg" else "spikes/s"
+    v = np.asarray(d["value_unit"])
+    unit = _text(v) if v.dtype.kind in "OUS" else None
+    if unit is None:
+        raise DataFormatError(f"{p}: variable 'value_unit' must be one text, e.g. 'spikes/s', got {v.tolist()!r}")
+    return unit
+
+
+def _as_3d(x, d, p, key):
+    """(condition, time, channel) of a 2-D variable: (condition, time) of one channel where 'time'
+    matches axis 1 only (MATLAB drops a trailing dimension of 1), else (time, channel) of one
+    condition where 'time' matches axis 0, or, in a .npz without 'time', always."""
+    mat = p.suffix.lower() == ".mat"
+    n_t = np.size(d["time"]) if "time" in d else None
+    rows, cols = x.shape
+    if n_t == cols and n_t != rows:
+        return x[:, :, None]
+    if (n_t == rows and not (mat and rows == cols)) or (n_t is None and not mat):
+        return x[None]
+    got = "no 'time'" if n_t is None else f"'time' of {n_t} entries"
+    raise DataFormatError(
+        f"{p}: 2-D {key!r} of shape {x.shape} with {got} has no unambiguous layout: store (condition, time, channel), "
+        "or give 'time' (s) with one entry per time bin, matching axis 1 "
+        "for (condition, time) of one channel (a MAT-file drops a trailing channel dimension of 1) or "
+        "axis 0 for (time, channel) of one condition")
+
+
+_RATE_UNITS = ("spikes/s", "spikes/sec", "spikes per second", "hz", "1/s")
 
 
 def load_condition_arrays(path) -> EMGData | PopulationRates:
     """Trial-averaged signals of any size from a ``.npz`` (no pickles) or v5 ``.mat`` file.
 
     Layout: ``emg`` (gives :class:`EMGData`) or ``rates`` (gives :class:`PopulationRates`),
-    ``(condition, time, channel)``, or ``(time, channel)`` for a single condition; the sample
-    step ``dt`` (s) or uniformly spaced sample times ``time`` (s, one per time bin). Optional:
-    ``go_time`` (s into the window; ``metadata["go_time"]`` of population rates), ``conditions``
-    and ``channels`` (labels), ``value_unit`` (text; rates default to spikes/s).
+    ``(condition, time, channel)``; the sample step ``dt`` (s) or uniformly spaced sample times
+    ``time`` (s, one per time bin). Optional: ``go_time`` (s into the window;
+    ``metadata["go_time"]`` of population rates), ``conditions`` and ``channels`` (labels; MATLAB
+    cell arrays of text are unwrapped), ``value_unit`` (one text; rates default to spikes/s).
+
+    A 2-D variable is read as ``(condition, time)`` of one channel where ``time`` has as many
+    entries as axis 1 only (a MAT-file drops a trailing channel dimension of 1), else as
+    ``(time, channel)`` of one condition where ``time`` matches axis 0 or, in a ``.npz``, where
+    there is no ``time``; any other 2-D variable is refused.
 
     Raises
     ------
     DataFormatError
-        Neither or both of ``emg``/``rates``, a wrong number of dimensions, no ``dt``/``time``,
-        non-uniform time, non-finite values or mismatched labels.
+        Neither or both of ``emg``/``rates``, a wrong number of dimensions, an ambiguous 2-D
+        variable, no ``dt``/``time``, non-uniform time, non-finite values, mismatched labels, a
+        ``value_unit`` that is not text, or negative values in a rate unit (spikes/s, Hz).
     """
     if path is None:
         raise FileNotFoundError("load_condition_arrays needs the path of a .npz or .mat file")
@@ -330,7 +403,7 @@ def load_condition_arrays(path) -> EMGData | PopulationRates:
     key = keys[0]
     x = np.asarray(d[key])
     if x.ndim == 2:
-        x = x[None]
+        x = _as_3d(x, d, p, key)
     if x.ndim != 3 or min(x.shape) < 1 or x.shape[1] < 2:
         raise DataFormatError(f"{p}: {key!r} must be (condition, time >= 2, channel), got shape {np.shape(d[key])}")
     x = checked_array({key: x}, key, p, x.shape, "(condition, time, channel)")
@@ -356,8 +429,9 @@ def load_condition_arrays(path) -> EMGData | PopulationRates:
                               "'dt' and 'time' are in seconds, not milliseconds")
     conditions = _labels(d, "conditions", p, C, np.arange(C))
     channels = _labels(d, "channels", p, Q, np.array([f"{'muscle' if key == 'emg' else 'unit'}_{i}" for i in range(Q)]))
-    unit = str(np.asarray(d["value_unit"]).ravel()[0]) if "value_unit" in d else (
-        "arbitrary" if key == "emg" else "spikes/s")
+    unit = _value_unit(d, p, key)
+    if unit.lower() in _RATE_UNITS:
+        check_range(x, -1e-6, 1e6, p, key, f"firing rates in {unit}")
     go = _scalar(d, "go_time", p) if "go_time" in d else None
     if go is not None and not time[0] <= go <= time[-1]:
         raise DataFormatError(f"{p}: 'go_time' ({go} s) lies outside the stored window "

@@ -74,20 +74,31 @@ def _variables(p: Path) -> dict:
         raise DataFormatError(f"{p} is not a readable pickle-free .npz file ({exc})") from exc
 
 
+def _matlab_only(p: Path, name: str, what: str) -> str:
+    """``name``, whose layout is read from a MATLAB file only; a ``.npz`` file is refused."""
+    if p.suffix == ".npz":
+        raise DataFormatError(f"{p}: {what} is the {name!r} layout, which is read from a MATLAB v5 .mat file "
+                              "only; save the arrays with scipy.io.savemat, or add 'dt' (s) to read a "
+                              "(condition, time, channel) emg with the 'arrays' loader")
+    return name
+
+
 def detect_dataset(path) -> str:
     """Name of the loader (:data:`LOADERS`) that reads ``path``, from its variables.
 
     ``dataTensor`` → ``churchland_tme``; ``all_EMG`` → ``hatsopoulos_emg``; ``firing_rate`` →
     ``m1_rates``; ``emg`` with ``factors`` → ``cycling``; ``emg`` or ``rates`` with ``dt`` or
     ``time`` → ``arrays``; a 3-D ``emg`` alone → ``reaching_emg``; a ``.jld`` file or a folder
-    holding the ALM ``.jld`` files → ``alm_rates``; a synthetic look-alike → its data set.
+    holding the ALM ``.jld`` files → ``alm_rates`` (whose loader needs the folder); a synthetic look-alike → its data set. The
+    ``cycling`` and ``reaching_emg`` layouts are MATLAB files only: in a ``.npz`` they are refused.
 
     Raises
     ------
     FileNotFoundError
         ``path`` is None or does not exist.
     DataFormatError
-        No layout matches (the message lists the variables found).
+        No layout matches (the message lists the variables found), or a ``.npz`` file holds a
+        MATLAB-only layout.
     """
     if path is None:
         raise FileNotFoundError(f"dataset = {AUTO!r} needs a data file (--data FILE)")
@@ -122,11 +133,11 @@ def detect_dataset(path) -> str:
     if "firing_rate" in v:
         return "m1_rates"
     if "emg" in v and "factors" in v:
-        return "cycling"
+        return _matlab_only(p, "cycling", "emg + factors")
     if ("emg" in v or "rates" in v) and ("dt" in v or "time" in v):
         return "arrays"
     if "emg" in v and len(v["emg"]) == 3:
-        return "reaching_emg"
+        return _matlab_only(p, "reaching_emg", "a 3-D emg without dt or time")
     found = sorted(k for k in v if not k.startswith("__"))
     raise DataFormatError(
         f"{p}: no known layout (variables {found}); expected dataTensor (churchland_tme), all_EMG "
