@@ -4,7 +4,7 @@ Shared by the code-generated programs of :mod:`brianforce.devices.standalone` (F
 transferred LIF networks, in-code FORCE training) and :mod:`brianforce.devices.student_network`
 (trained DePasquale students): activate a device with a fresh project, give every build a
 project directory, work around Brian2CUDA's ``defaultclock`` references, and go back to
-the runtime device afterwards.
+the runtime device and the caller's Brian2 preferences afterwards.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from brian2.devices.device import RuntimeDevice
 
 from brianforce.devices.precompiled_header import precompiled_header
 
-__all__ = ["DEVICES", "activate", "restore_runtime", "cuda_clock_anchor", "build", "build_and_time",
+__all__ = ["DEVICES", "CALLER_PREFS", "activate", "restore_runtime", "cuda_clock_anchor", "build", "build_and_time",
            "mark_as_run", "CompilationFailed"]
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
@@ -27,8 +27,18 @@ class CompilationFailed(RuntimeError):
     """The standalone project did not compile (Brian2's message, with the project directory)."""
 
 
+#: Brian2 preferences a standalone build may set; :func:`restore_runtime` gives them back the values
+#: they had when :func:`activate` was called.
+CALLER_PREFS = ("devices.cpp_standalone.openmp_threads",)
+_saved_prefs: dict = {}
+
+
 def activate(device: str, directory=None, build_on_run: bool = False):
-    """Switch Brian2 to ``device`` (fresh state, ``build_on_run=False`` unless asked)."""
+    """Switch Brian2 to ``device`` (fresh state, ``build_on_run=False`` unless asked).
+
+    A standalone device also keeps the caller's values of :data:`CALLER_PREFS`, which
+    :func:`restore_runtime` puts back.
+    """
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     if device == "cuda_standalone":
@@ -37,12 +47,14 @@ def activate(device: str, directory=None, build_on_run: bool = False):
         except ImportError as exc:
             raise ImportError("device='cuda_standalone' needs Brian2CUDA: pip install 'brianforce[cuda]' "
                               "(and a CUDA toolkit + GPU), see docs/standalone.md") from exc
-        # Brian2CUDA refuses any OpenMP thread count (NotImplementedError at build time): do not
-        # inherit one left behind by an earlier cpp_standalone build in this process
-        b2.prefs.devices.cpp_standalone.openmp_threads = 0
     if device == "runtime":
         b2.set_device("runtime")
         return
+    for name in CALLER_PREFS:    # the first activation since the last restore holds the caller's values
+        _saved_prefs.setdefault(name, b2.prefs[name])
+    if device == "cuda_standalone":
+        # Brian2CUDA refuses any OpenMP thread count (NotImplementedError at build time)
+        b2.prefs.devices.cpp_standalone.openmp_threads = 0
     # objects of an earlier build that are only held in reference cycles still own their names:
     # collect them, so that the same network gets the same code-object names (and file names)
     gc.collect()
@@ -52,12 +64,16 @@ def activate(device: str, directory=None, build_on_run: bool = False):
 
 
 def restore_runtime():
-    """Forget the standalone project and go back to the runtime device."""
+    """Forget the standalone project, go back to the runtime device and give the preferences of
+    :data:`CALLER_PREFS` the values they had when :func:`activate` was called."""
     dev = b2.get_device()
     if not isinstance(dev, RuntimeDevice):
         dev.reinit()
         dev.activate()
     b2.set_device("runtime")
+    while _saved_prefs:
+        name, value = _saved_prefs.popitem()
+        b2.prefs[name] = value
     gc.collect()  # drop the project's objects so the next build gets the same code-object names
 
 

@@ -212,7 +212,8 @@ def run_force_program(c, weights, eta, v0, task, settle_s: float, train_s: float
     record_spikes : bool
         Record spikes while settling and training too (the test phase always records them).
     want_P : bool
-        Return the final ``P`` (a standalone program writes it after its last update).
+        Return the final ``P`` (a standalone program writes it after its last update; ``None`` when
+        the run diverged at its first update, i.e. ``P`` is still ``I/reg``).
     """
     standalone = device != "runtime"
     if not standalone and test_s:
@@ -264,7 +265,11 @@ def run_force_program(c, weights, eta, v0, task, settle_s: float, train_s: float
                       name=f"{prefix}_network")
         w = time.perf_counter()
         net.run(total * second, namespace=ns, report=report, report_period=5 * second)
+        dumped = Path(slot.path) / "results" / "bf_rls_P.bin" if standalone else None
         if standalone:
+            # the program writes P only once it has one (not after a divergence at the first update):
+            # a file of an earlier program in this directory must not be read as this run's P
+            dumped.unlink(missing_ok=True)
             timed = build_and_time(slot.path, wall0, with_output=report is not None)
             run_s, compile_s = timed["run_s"], timed["compile_s"]
         else:
@@ -307,7 +312,6 @@ def run_force_program(c, weights, eta, v0, task, settle_s: float, train_s: float
             if rls == "synapses":
                 P = fns.P()
             elif standalone:
-                dumped = Path(slot.path) / "results" / "bf_rls_P.bin"
                 P = read_dumped_P(dumped, c.n_neurons) if dumped.exists() and n_updates else None
             else:
                 P = current_P(fns.buffers)

@@ -49,7 +49,8 @@ class StandaloneFORCETrainer:
     """FORCE training with the RLS update inside the generated code (Nicola & Clopath 2017).
 
     Same model, constructor arguments and results as :class:`brianforce.methods.force.FORCETrainer`
-    (same seed → same structure, initial state and — to round-off — the same decoder),
+    (same seed → same structure, initial state and — to round-off, for a training that does not
+    diverge — the same decoder),
     but the decoder's RLS update is generated code: every ``rls_interval`` a
     ``run_regularly`` operation on the decoder synapses hands ``r`` and φ to a user
     function (C++ for standalone devices, Cython at runtime) that holds a dense ``P``
@@ -66,8 +67,8 @@ class StandaloneFORCETrainer:
         names, by default ``'bfsa'`` for standalone devices and ``'force'`` at runtime).
     device : {'cpp_standalone', 'runtime', 'cuda_standalone'}
         ``'runtime'`` uses Brian2's Cython target (same generated RLS, for comparison).
-        ``'cuda_standalone'`` needs Brian2CUDA and a C++/CUDA implementation of the RLS
-        function, which is not provided: it raises ``NotImplementedError``.
+        ``'cuda_standalone'`` needs Brian2CUDA and trains with ``rls='synapses'`` (its default
+        there); ``rls='function'`` has no CUDA implementation and raises ``NotImplementedError``.
     directory : path, optional
         Standalone project directory. By default the cached directory of this architecture
         (:mod:`brianforce.devices.cache`): a later fit of the same size, device and options
@@ -89,7 +90,8 @@ class StandaloneFORCETrainer:
         ``rᵀ P r`` and the a-priori error are summed variables and the updates are
         ``run_regularly`` operations — so it runs on every device and code-generation
         target (numpy, Cython, C++, CUDA), at about four times the memory traffic.
-        Both give the same decoder to round-off.
+        Both give the same decoder to round-off when the training does not diverge; after a
+        divergence they differ (see :meth:`fit`).
 
     Attributes
     ----------
@@ -188,8 +190,9 @@ class StandaloneFORCETrainer:
         TrainingDiverged
             With the RLS update index and time at which the a-priori error became
             non-finite or exceeded ``divergence_factor`` target amplitudes (a constant target: its
-            largest ``|value|``, a zero target: 1); the generated code freezes the decoder from that
-            update on.
+            largest ``|value|``, a zero target: 1). With ``rls='function'`` the generated code
+            freezes the decoder from that update on; with ``rls='synapses'`` the updates go on to the
+            end of the training window, so the decoder holds the divergent updates too.
         """
         c = self.config
         self.diverged_ = None

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import brian2 as b2
-from brian2 import Network, SpikeMonitor, StateMonitor, second
+from brian2 import DimensionMismatchError, Network, SpikeMonitor, StateMonitor, get_unit, have_same_dimensions, second
 
 from brianforce.networks.connectivity import SparseWeights, synapse_capacity
 from brianforce.devices.activation import build, activate, cuda_clock_anchor, restore_runtime
@@ -38,7 +38,7 @@ from brianforce.io import ModelFileError, load_arrays
 from brianforce.neurons import LIFParams
 from brianforce.networks.force_lif import build_force_network
 from brianforce.methods.force import MODEL_KIND, SimulationResult
-from brianforce.units import as_positive_si
+from brianforce.units import as_count, as_positive_si
 
 __all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalone", "STATE_VARIABLES",
            "STANDALONE_PREFIX"]
@@ -106,7 +106,8 @@ class StandaloneProject:
     readout every ``record_dt`` and all spikes. Run it with other values of the
     settable variables (``"v"``, ``"I_syn"``, ``"h"``, ``"r"``, ``"hr"`` of the neurons,
     ``"phi"`` of the decoder, in SI units) without recompiling: :meth:`run`,
-    :meth:`run_many` (parallel processes).
+    :meth:`run_many` (parallel processes). After :meth:`close` the directory may hold
+    another program: running is refused.
 
     Attributes
     ----------
@@ -130,11 +131,18 @@ class StandaloneProject:
     compile_time: float
     env: dict
     slot: ProjectDirectory | None = field(default=None, repr=False, compare=False)
+    closed: bool = field(default=False, init=False, compare=False)
 
     def close(self):
         """Release the project directory to other builds (a cached directory stays on disk)."""
+        self.closed = True
         if self.slot is not None:
             self.slot.close()
+
+    def _check_open(self):
+        if self.closed:
+            raise RuntimeError(f"the standalone project in {self.directory} is closed: its directory may now "
+                               "hold another program; build it again with build_project()")
 
     def __enter__(self) -> "StandaloneProject":
         return self
@@ -151,10 +159,15 @@ class StandaloneProject:
         for key, value in (values or {}).items():
             if key not in self.settable:
                 raise KeyError(f"cannot set {key!r}; settable: {sorted(self.settable)}")
-            target, dtype, size = self.settable[key]
-            arr = np.ascontiguousarray(np.asarray(value, dtype=dtype).reshape(-1))
-            if arr.size != size:
-                raise ValueError(f"{key} needs {size} values, got {arr.size}")
+            target, dtype, shape, unit = self.settable[key]
+            if hasattr(value, "dim") and not have_same_dimensions(value, unit):
+                raise DimensionMismatchError(f"{key} must be in units of {unit!r} (or SI numbers), got a value "
+                                             f"in {get_unit(value.dim)!r}", value.dim)
+            arr = np.asarray(value, dtype=dtype)
+            shapes = [shape] + ([shape[:1]] if shape[1:] == (1,) else [])
+            if arr.shape not in shapes:
+                raise ValueError(f"{key} must have shape {' or '.join(map(str, shapes))}, got {arr.shape}")
+            arr = np.ascontiguousarray(arr.reshape(-1))
             if not np.all(np.isfinite(arr.astype(float))):
                 raise ValueError(f"{key} contains NaN/Inf")
             fname = f"init_{target.replace('.', '_')}_{hashlib.md5(arr.data).hexdigest()}.dat"
@@ -219,9 +232,16 @@ class StandaloneProject:
         ----------
         results_directory : path, optional
             Where the program writes its results (default: a new sub-directory).
-        **values : array
-            New initial values (SI units), e.g. ``v=...`` (N,), ``phi=...`` (N, K).
+        **values : array or Quantity
+            New initial values, SI numbers or quantities of the variable's units, of shape (N,)
+            (``v``, ``I_syn``, ``h``, ``r``, ``hr``) or (N, K) (``phi``; (N,) too when K = 1).
+
+        Raises
+        ------
+        RuntimeError
+            After :meth:`close`.
         """
+        self._check_open()
         wall0 = time.perf_counter()
         proc, log, rdir = self._start(values, results_directory)
         return self._finish(proc, log, rdir, wall0)
@@ -229,8 +249,8 @@ class StandaloneProject:
     def run_many(self, values: list, processes: int = 2, results_prefix: str = "run") -> list:
         """Run the program once per entry of ``values`` (dicts as for :meth:`run`), at most
         ``processes`` at a time, each in its own results directory ``<prefix>_<k>``."""
-        if processes < 1:
-            raise ValueError("processes must be >= 1")
+        self._check_open()
+        processes = as_count(processes, "processes", minimum=1)
         runs = [None] * len(values)
         pending = list(enumerate(values))
         active = []
@@ -270,18 +290,27 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
         :meth:`~StandaloneProject.close` (or the end of a ``with`` block). Re-building the same
         network into the same directory rewrites no file and recompiles nothing.
     record_dt : Quantity (second), optional
-        Output sampling step (default: the model's ``record_dt``).
+        Output sampling step, at least the model's ``dt`` and at most ``duration`` (default: the
+        model's ``record_dt``).
     n_record : int, optional
-        Neurons whose spikes are returned (default: the model's ``n_record``).
+        Neurons whose spikes are returned, >= 0 (default: the model's ``n_record``).
     threads : int
-        OpenMP threads of the C++ program (0 = no OpenMP).
+        OpenMP threads of the C++ program, >= 0 (0 = no OpenMP).
     """
     duration_s = as_positive_si(duration, second, "duration")
     if device not in ("cpp_standalone", "cuda_standalone"):
         raise ValueError(f"device must be 'cpp_standalone' or 'cuda_standalone', got {device!r}")
+    if n_record is not None:
+        n_record = as_count(n_record, "n_record")
+    threads = as_count(threads, "threads")
     model = _load_model(model_path)
     rec = as_positive_si(record_dt, second, "record_dt") if record_dt is not None else float(
         model.config.get("record_dt", model.dt))
+    if rec < model.dt * (1 - 1e-9):
+        raise ValueError(f"record_dt ({rec!r} s) must not be shorter than the model's dt ({model.dt!r} s)")
+    if duration_s < rec * (1 - 1e-9):
+        raise ValueError(f"duration ({duration_s!r} s) is shorter than the output sampling step record_dt "
+                         f"({rec!r} s): nothing would be recorded")
     n_rec = int(min(n_record if n_record is not None else model.config.get("n_record", 100), model.weights.n))
     key = {"device": device, "n_neurons": model.weights.n, "n_outputs": int(model.phi.shape[1]),
            "p": model.config.get("p"), "threads": int(threads)}
@@ -305,8 +334,10 @@ def build_project(model_path, duration, device: str = "cpp_standalone", director
                       name=f"{STANDALONE_PREFIX}_network")
         net.run(duration_s * second, namespace={})
         g, d = objs.neurons, objs.decoder
-        settable = {k: (f"{g.name}.{k}", g.variables[k].dtype, len(g)) for k in ("v", "I_syn", "h", "r", "hr")}
-        settable["phi"] = (f"{d.name}.phi", d.variables["phi"].dtype, len(g) * objs.n_outputs)
+        settable = {k: (f"{g.name}.{k}", g.variables[k].dtype, (len(g),), get_unit(g.variables[k].dim))
+                    for k in ("v", "I_syn", "h", "r", "hr")}
+        settable["phi"] = (f"{d.name}.phi", d.variables["phi"].dtype, (len(g), objs.n_outputs),
+                           get_unit(d.variables["phi"].dim))
         outputs = {"t": _array_file(zmon.variables["t"]), "z": _array_file(zmon.variables["z"]),
                    "spike_i": _array_file(smon.variables["i"]), "spike_t": _array_file(smon.variables["t"]),
                    "state_phi": _array_file(d.variables["phi"]),

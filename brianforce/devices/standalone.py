@@ -27,7 +27,7 @@ from brianforce.methods.force import MODEL_KIND
 
 __all__ = ["StandaloneProject", "StandaloneRun", "build_project", "run_standalone",
            "StandaloneFORCETrainer", "run_model_cli", "MODEL_RUNNERS", "run_force_model_cli", "run_transferred_cli",
-           "run_transferred_standalone", "model_kind", "DEVICES"]
+           "run_transferred_standalone", "model_kind", "check_model_run", "MODEL_DEVICES", "DEVICES"]
 
 #: How ``brianforce run`` runs a saved model of each kind: ``kind -> (module, function)``. A runner
 #: takes the model path and the keywords ``device``, ``out``, ``duration``, ``directory``,
@@ -38,12 +38,59 @@ MODEL_RUNNERS = {
     TRANSFER_KIND: ("brianforce.devices.transferred", "run_transferred_cli"),
     "depasquale-student": ("brianforce.devices.student_network", "run_student_cli"),
 }
+#: Devices ``brianforce run`` runs each model kind on.
+MODEL_DEVICES = {
+    MODEL_KIND: ("runtime", "cpp_standalone", "cuda_standalone"),
+    TRANSFER_KIND: ("runtime", "cpp_standalone"),
+    "depasquale-student": ("runtime", "cpp_standalone", "cuda_standalone"),
+}
 
 
 def model_kind(path) -> str:
     """The ``kind`` recorded in a brianforce model file (checksum verified)."""
     _, meta = load_arrays(path)
     return str(meta.get("kind"))
+
+
+def check_model_run(model, device: str = "cpp_standalone", duration: float = 2.0) -> str:
+    """Check, before any work or output, that ``brianforce run`` can run ``model``; returns its kind.
+
+    Parameters
+    ----------
+    model : path
+        A saved model file (checksum verified).
+    device : str
+        One of the kind's :data:`MODEL_DEVICES`.
+    duration : float
+        Seconds (FORCE models): > 0 and at least the model's output sampling step.
+
+    Raises
+    ------
+    ModelFileError
+        A missing or unreadable file, or a kind that :data:`MODEL_RUNNERS` cannot run.
+    ValueError
+        A device the kind does not run on, or a duration too short to record anything.
+    """
+    _, meta = load_arrays(model)
+    kind = str(meta.get("kind"))
+    if kind not in MODEL_RUNNERS:
+        raise ModelFileError(f"{model}: a {kind!r} model cannot be run from the command line; runnable kinds: "
+                             f"{', '.join(sorted(MODEL_RUNNERS))}")
+    devices = MODEL_DEVICES.get(kind, DEVICES)
+    if device not in devices:
+        raise ValueError(f"device {device!r}: a {kind!r} model runs on {', '.join(devices)}")
+    if kind == MODEL_KIND:
+        duration = float(duration)
+        if not duration > 0:
+            raise ValueError(f"duration must be > 0 s, got {duration}")
+        try:
+            record_dt = float(meta["config"]["record_dt"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{model}: no output sampling step in the model's settings ({exc})") from exc
+        if duration < record_dt:
+            raise ValueError(f"duration {duration} s is shorter than the model's output sampling step "
+                             f"({record_dt} s): nothing would be recorded")
+    return kind
 
 
 def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, out="standalone_run",
@@ -55,18 +102,14 @@ def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, 
     ``output.npz`` (t, z, target, spikes; SI units) and ``output.png`` to ``out``.
     Transferred LIF models (``kim2019-lif``; 'cpp_standalone' or 'runtime') and DePasquale
     students (``depasquale-student``; any of the three devices): runs ``n_trials`` test
-    trials of the model's task and reports accuracy / error. Returns the summary
-    (see :data:`MODEL_RUNNERS`).
+    trials of the model's task and reports accuracy / error. The model's kind, the device and
+    the duration are checked (:func:`check_model_run`) before ``out`` is created. Returns the
+    summary (see :data:`MODEL_RUNNERS`).
     """
+    kind = check_model_run(model, device, duration)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    kind = model_kind(model)
-    if kind not in MODEL_RUNNERS:
-        raise ModelFileError(f"{model}: a {kind!r} model cannot be run from the command line; runnable kinds: "
-                             f"{', '.join(sorted(MODEL_RUNNERS))}")
     module, function = MODEL_RUNNERS[kind]
     runner = getattr(importlib.import_module(module), function)
     return runner(model, device=device, out=out, duration=duration, directory=directory, n_trials=n_trials,
                   seed=seed)
-
-

@@ -31,8 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 
 import brian2 as b2
-from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, linked_var, second, volt
+from brian2 import (DimensionMismatchError, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, get_unit,
+                    have_same_dimensions, linked_var, second, volt)
 
+from brianforce.checks import as_count
 from brianforce.config import si_float
 from brianforce.devices.activation import build_and_time, DEVICES, activate, cuda_clock_anchor, restore_runtime
 from brianforce.devices.cache import project_directory
@@ -50,6 +52,9 @@ STUDENT_KIND = "depasquale-student"
 #: reaching recipes' background input channels) come as one table of every neuron's input current.
 MAX_INPUT_TERMS = 16
 _PARAMS = ("tau_m", "tau_ref", "v_th", "v_reset", "tau_r", "tau_d", "tau_slow", "dt")
+#: Units of the neurons' state variables (``initial_state`` takes SI numbers or quantities of these).
+STATE_UNITS = {"v": volt, "I_syn": volt, "h": volt / second, "r_f": b2.Hz, "hr_f": b2.Hz / second, "r_s": b2.Hz,
+               "hr_s": b2.Hz / second, "lastspike": second, "not_refractory": 1}
 
 
 def _params(neuron: dict, dt: float, time_scale: float) -> dict:
@@ -176,10 +181,23 @@ def _initial_state(net: StudentNetwork, B: int, initial_state, seed):
     lastspike = np.full((B, N), -1e4)
     not_ref = np.ones((B, N), dtype=bool)
     if initial_state is not None:
+        if not isinstance(initial_state, dict):
+            raise TypeError(f"initial_state must be a dict of state variables, got {initial_state!r}")
         for k, v in initial_state.items():
-            if k not in (*STATE_VARIABLES, "lastspike", "not_refractory"):
-                raise ValueError(f"unknown state variable {k!r}")
-            arr = np.broadcast_to(np.asarray(v), (B, N))
+            if k not in STATE_UNITS:
+                raise ValueError(f"unknown state variable {k!r} in initial_state; known: {sorted(STATE_UNITS)}")
+            unit = STATE_UNITS[k]
+            if hasattr(v, "dim") and not have_same_dimensions(v, unit):
+                raise DimensionMismatchError(f"initial_state[{k!r}] must be in units of {get_unit(unit)!r} "
+                                             f"(or SI numbers), got {v!r}", v.dim)
+            try:
+                arr = np.broadcast_to(np.asarray(v), (B, N))
+                finite = np.all(np.isfinite(arr.astype(float)))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"initial_state[{k!r}] must be numbers of shape ({N},) or ({B}, {N}), "
+                                 f"got {v!r}") from exc
+            if not finite:
+                raise ValueError(f"initial_state[{k!r}] must be finite, got {v!r}")
             if k == "lastspike":
                 lastspike = np.array(arr, dtype=float)
             elif k == "not_refractory":
@@ -198,7 +216,7 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     ----------
     net : StudentNetwork
     inputs : array (B, T, M)
-        Task input per trial, one value per ``dt_op``.
+        Task input per trial, one value per ``dt_op`` (B >= 1 trials of T >= 1 steps).
     device : {'runtime', 'cpp_standalone', 'cuda_standalone'}
         ``'cuda_standalone'`` needs Brian2CUDA (``pip install 'brianforce[cuda]'``, a CUDA
         toolkit and a GPU; see docs/standalone.md), else an ``ImportError`` says how to install
@@ -210,8 +228,9 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
         Standalone project directory (default: the cached project of this architecture,
         :mod:`brianforce.devices.cache`).
     initial_state : dict, optional
-        Start values of ``v, I_syn, h, r_f, hr_f, r_s, hr_s`` (SI, shape (N,) or (B, N)),
-        ``lastspike`` (s, relative to the run start) and ``not_refractory``; default: the
+        Start values of ``v, I_syn, h, r_f, hr_f, r_s, hr_s`` (finite SI numbers or quantities of
+        their units, :data:`STATE_UNITS`; shape (N,) or (B, N)), ``lastspike`` (s, relative to the
+        run start) and ``not_refractory``; default: the
         student's rest state with ±1 mV jitter of ``v`` (trial tasks trained with a rest state,
         as ``FactorStudent.predict``), else ``v`` uniform in [v_reset, v_th) from ``seed`` and
         the other variables zero.
@@ -219,12 +238,13 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     record_spikes, record_rates : bool
         Record the spikes; the fast filtered spike trains with the outputs (B·T·N values).
     threads : int
-        OpenMP threads of the ``cpp_standalone`` program (ignored under ``cuda_standalone``:
+        OpenMP threads (>= 0) of the ``cpp_standalone`` program (ignored under ``cuda_standalone``:
         Brian2CUDA has no OpenMP).
     """
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     seed = check_seed(seed)
+    threads = as_count(threads, "threads")
     inputs = np.asarray(inputs, dtype=float)
     if inputs.ndim == 2:
         inputs = inputs[None]
@@ -234,6 +254,9 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
     if not np.all(np.isfinite(inputs)):
         raise ValueError("inputs contain NaN or Inf")
     B, T, _ = inputs.shape
+    if B < 1 or T < 1:
+        raise ValueError(f"inputs must hold at least one trial of at least one step, got shape {inputs.shape} "
+                         "(n_trials, T, n_inputs)")
     N, P = net.U.shape
     Q = net.W_out.shape[1]
     p = net.params
@@ -281,9 +304,8 @@ def run_student_network(net: StudentNetwork, inputs, device: str = "runtime", di
             G.trial = np.repeat(np.arange(B), N)
             for m in range(M):
                 setattr(G, f"Uin{m}", np.tile(net.U_in[:, m], B) * volt)
-        for k, unit in (("v", volt), ("I_syn", volt), ("h", volt / second), ("r_f", b2.Hz),
-                        ("hr_f", b2.Hz / second), ("r_s", b2.Hz), ("hr_s", b2.Hz / second)):
-            setattr(G, k, state[k].reshape(-1) * unit)
+        for k in STATE_VARIABLES:
+            setattr(G, k, state[k].reshape(-1) * STATE_UNITS[k])
         G.lastspike = lastspike.reshape(-1) * second
         G.not_refractory = not_ref.reshape(-1)
         offs = np.repeat(np.arange(B) * N, len(net.fixed_i))
