@@ -68,7 +68,8 @@ if FAST:
 #   −65 mV, refractory 2 ms), with a constant bias I_bias drawn per neuron from
 #   `bias_mV` = [−37.5, −35] mV: above threshold, so that only recurrent inhibition keeps the
 #   rates moderate;
-# * excitatory weights j0·τ_m/√K (an isolated EPSP peaks at about `j0`/√K, `j0` = 10 mV),
+# * excitatory weights j0·τ_m/√K (`j0` = 10 mV; with the synapses below an isolated EPSP peaks at
+#   0.13·`j0`/√K, 22 ms after the spike),
 #   inhibitory weights −`g` = −6 times that;
 # * double-exponential synapses, rise `tau_r` = 2 ms, decay `tau_d` = 50 ms (the recipe notes
 #   that τ_d = 20 ms learned but was unstable across trials); time step `dt` = 0.05 ms.

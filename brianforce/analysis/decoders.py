@@ -24,14 +24,22 @@ __all__ = ["decoder_correlation", "filtered_rates_from_spikes", "cross_trial_dec
 
 
 def decoder_correlation(phi_a, phi_b) -> float:
-    """Pearson correlation between two decoders (all entries, shape (N, K))."""
+    """Pearson correlation between two decoders (all entries, shape (N, K)).
+
+    NaN when either decoder has all entries equal (no variance); NaN or Inf entries raise
+    ``ValueError``.
+    """
     a = np.asarray(phi_a, float).ravel()
     b = np.asarray(phi_b, float).ravel()
     if a.shape != b.shape:
         raise ValueError(f"decoder shapes differ: {np.shape(phi_a)} vs {np.shape(phi_b)}")
+    for name, v in (("phi_a", a), ("phi_b", b)):
+        if not np.all(np.isfinite(v)):
+            k = int(np.argmax(~np.isfinite(v)))
+            raise ValueError(f"{name} contains NaN or Inf ({v[k]} at flat index {k})")
     a, b = a - a.mean(), b - b.mean()
     denom = np.sqrt((a @ a) * (b @ b))
-    return float(a @ b / denom) if denom > 0 else 0.0
+    return float(a @ b / denom) if denom > 0 else float("nan")
 
 
 def filtered_rates_from_spikes(spike_i, spike_t, n_neurons: int, t, tau_r: float, tau_d: float) -> np.ndarray:
@@ -45,6 +53,11 @@ def filtered_rates_from_spikes(spike_i, spike_t, n_neurons: int, t, tau_r: float
     Returns
     -------
     ndarray (len(t), n_neurons)
+
+    Raises
+    ------
+    ValueError
+        A neuron index outside ``[0, n_neurons)``, or ``spike_i`` and ``spike_t`` of different shapes.
     """
     t = np.asarray(t, float)
     if t.ndim != 1 or len(t) < 2:
@@ -53,6 +66,11 @@ def filtered_rates_from_spikes(spike_i, spike_t, n_neurons: int, t, tau_r: float
         raise ValueError("need tau_r > 0, tau_d > 0 and tau_r != tau_d")
     dt = float(np.median(np.diff(t)))
     spike_i, spike_t = np.asarray(spike_i, int), np.asarray(spike_t, float)
+    if spike_i.shape != spike_t.shape:
+        raise ValueError(f"spike_i {spike_i.shape} and spike_t {spike_t.shape} must have the same shape")
+    bad = (spike_i < 0) | (spike_i >= n_neurons)
+    if np.any(bad):
+        raise ValueError(f"spike_i must be neuron indices in [0, {n_neurons}), got {spike_i[bad][0]}")
     k = np.floor((spike_t - t[0]) / dt + 1e-9).astype(int)
     keep = (k >= 0) & (k < len(t))
     counts = np.zeros((len(t), n_neurons))
@@ -146,10 +164,16 @@ def decoder_pc_projection(rates, phi) -> PCProjection:
     """Project decoder ``phi`` (N, K) on the principal components of ``rates`` (T, N).
 
     The RLS regressor is the raw (uncentred) filtered rate, so the basis is the
-    eigen-decomposition of ``RᵀR/T``.
+    eigen-decomposition of ``RᵀR/T``. ``phi`` of shape (N,) is one output.
     """
     rates = np.asarray(rates, float)
-    phi = np.asarray(phi, float).reshape(rates.shape[1], -1)
+    if rates.ndim != 2:
+        raise ValueError(f"rates must have shape (T, N), got {rates.shape}")
+    phi = np.asarray(phi, float)
+    if phi.ndim not in (1, 2) or phi.shape[0] != rates.shape[1]:
+        raise ValueError(f"phi must have shape ({rates.shape[1]}, K) or ({rates.shape[1]},) to match "
+                         f"rates {rates.shape}, got {phi.shape}")
+    phi = phi.reshape(rates.shape[1], -1)
     lam, vec = np.linalg.eigh(rates.T @ rates / len(rates))
     order = np.argsort(lam)[::-1]
     lam, vec = np.clip(lam[order], 0, None), vec[:, order]
@@ -178,13 +202,26 @@ def lag_adjusted_error(z, target, max_lag: int, window: int | None = None) -> fl
     the per-window errors are averaged, so a slow phase drift (a frequency off by a few
     per cent) is not counted either. The worst output channel is reported; ``inf`` if
     ``z`` is not finite.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 samples, ``max_lag < 0``, or a ``window`` of 2·len(z) samples or more (no
+        window could hold over half its samples) or below 1.
     """
     z, target = np.asarray(z, float), np.asarray(target, float)
     if z.ndim == 1:
         z, target = z[:, None], target[:, None]
+    n = len(z)
+    if n < 2:
+        raise ValueError(f"z must have at least 2 samples, got {n}")
+    if not max_lag >= 0:
+        raise ValueError(f"max_lag must be >= 0 samples, got {max_lag!r}")
+    if window and not 1 <= window < 2 * n:
+        raise ValueError(f"window must be in [1, {2 * n}) samples (a lag counts where over half a window "
+                         f"overlaps; len(z) = {n}), got {window!r}")
     if not np.all(np.isfinite(z)):
         return float("inf")
-    n = len(z)
     max_lag = int(min(max_lag, n // 2 - 1))
     amp = (target.max(0) - target.min(0)) / 2
     if np.any(amp <= 0):
@@ -214,11 +251,27 @@ def offline_rls_decoder(rates, target, alpha: float, every: int = 1, normalised:
 
     Runs the RLS core over ``rates`` (T, N, Hz) sampled every ``every`` rows against
     ``target`` (T, K); with ``normalised=True`` the result is exactly ridge regression
-    with λ = 1/α, whose PC spectrum :func:`rls_pc_gain` predicts.
+    with λ = 1/α, whose PC spectrum :func:`rls_pc_gain` predicts. ``target`` of shape (T,) is
+    one output.
+
+    Raises
+    ------
+    ValueError
+        ``rates`` not (T, N), ``target`` not (T, K) or (T,), or NaN or Inf in either.
     """
     from brianforce.learning.rls import RLS
 
-    rates, target = np.asarray(rates, float), np.asarray(target, float).reshape(len(rates), -1)
+    rates, target = np.asarray(rates, float), np.asarray(target, float)
+    if rates.ndim != 2:
+        raise ValueError(f"rates must have shape (T, N), got {rates.shape}")
+    if target.ndim not in (1, 2) or target.shape[0] != len(rates):
+        raise ValueError(f"target must have shape ({len(rates)}, K) or ({len(rates)},) to match rates "
+                         f"{rates.shape}, got {target.shape}")
+    for name, v in (("rates", rates), ("target", target)):
+        if not np.all(np.isfinite(v)):
+            k = int(np.argmax(~np.isfinite(v.ravel())))
+            raise ValueError(f"{name} contains NaN or Inf ({v.ravel()[k]} at flat index {k})")
+    target = target.reshape(len(rates), -1)
     rls = RLS(rates.shape[1], target.shape[1], alpha=alpha, normalised=normalised)
     for r, y in zip(rates[::every], target[::every]):
         rls.step(r, y)

@@ -34,11 +34,32 @@ def lif_phase_lead(offset: float, amplitude: float, frequency: float = 5.0, lif=
     Returns
     -------
     dict with ``lead_s``, ``spiking_rate_hz`` and ``rate_model_hz`` (means after the transient).
+    ``lead_s`` is NaN where no lead is defined: ``amplitude = 0``, no spike after the transient,
+    or a rate-model output without modulation after it.
+
+    Raises
+    ------
+    ValueError
+        ``frequency`` or ``dt`` not > 0, ``transient < 0``, or a window after the transient
+        (``duration − transient``) not longer than half a period of the drive (the lags searched
+        span ±a quarter period).
     """
     from scipy.signal import lfilter
 
+    from brianforce.checks import as_number
     from brianforce.neurons import LIFParams, lif_rate
 
+    frequency = as_number(frequency, "frequency", low=0.0, low_open=True)
+    dt = as_number(dt, "dt", low=0.0, low_open=True)
+    duration = as_number(duration, "duration", low=0.0, low_open=True)
+    transient = as_number(transient, "transient", low=0.0)
+    as_number(offset, "offset")
+    as_number(amplitude, "amplitude")
+    as_number(noise, "noise", low=0.0)
+    n_after = len(np.arange(0.0, duration, dt)) - int(round(transient / dt))
+    if n_after <= 2 * int(round(0.25 / frequency / dt)):
+        raise ValueError(f"duration - transient must exceed half a period of the drive (0.5/frequency = "
+                         f"{0.5 / frequency:g} s), got duration={duration!r}, transient={transient!r}")
     lif = LIFParams() if lif is None else lif
     t = np.arange(0.0, duration, dt)
     current = lif.v_th + offset + amplitude * np.sin(2 * np.pi * frequency * t)
@@ -66,7 +87,9 @@ def lif_phase_lead(offset: float, amplitude: float, frequency: float = 5.0, lif=
     max_lag = int(round(0.25 / frequency / dt))
     n = len(a)
     cc = [np.dot(a[max_lag:n - max_lag], b[max_lag + k:n - max_lag + k]) for k in range(-max_lag, max_lag + 1)]
-    lead = (int(np.argmax(cc)) - max_lag) * dt
+    defined = (amplitude != 0 and np.any(spikes[k0:]) and np.any(a != 0) and np.any(b != 0)
+               and np.all(np.isfinite(cc)))
+    lead = (int(np.argmax(cc)) - max_lag) * dt if defined else np.nan
     return {"lead_s": float(lead), "spiking_rate_hz": float(rs.mean()), "rate_model_hz": float(rr.mean())}
 
 

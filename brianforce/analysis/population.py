@@ -380,15 +380,25 @@ def nanmedian_or_none(values) -> float | None:
 
 
 def gaussian_smooth(x, sd_samples: float, axis: int = -2) -> np.ndarray:
-    """Gaussian smoothing (SD in samples) along ``axis``, edges renormalised (no zero padding)."""
+    """Gaussian smoothing (SD in samples) along ``axis``, edges renormalised (no zero padding).
+
+    The kernel is cut at ±4 SD; the result has the shape of ``x``, also when ``x`` is shorter
+    than the kernel along ``axis``.
+    """
     x = np.asarray(x, dtype=float)
     if sd_samples <= 0:
         return x.copy()
     half = int(np.ceil(4 * sd_samples))
     kern = np.exp(-0.5 * (np.arange(-half, half + 1) / sd_samples) ** 2)
     kern /= kern.sum()
-    norm = np.convolve(np.ones(x.shape[axis]), kern, mode="same")
-    return np.apply_along_axis(lambda v: np.convolve(v, kern, mode="same") / norm, axis, x)
+
+    def smooth(v):
+        if v.size >= kern.size:
+            return np.convolve(v, kern, mode="same")
+        return np.convolve(v, kern, mode="full")[half:half + v.size]   # centred part, len(v)
+
+    norm = smooth(np.ones(x.shape[axis]))
+    return np.apply_along_axis(lambda v: smooth(v) / norm, axis, x)
 
 
 def time_correlations(x, y) -> np.ndarray:

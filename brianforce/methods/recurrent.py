@@ -77,7 +77,8 @@ class RecurrentTrainer(RateFitting):
         Connection probability, excitatory fraction, relative inhibition
         (see :func:`brianforce.networks.balanced.balanced_connectivity`).
     j0 : Quantity (voltage)
-        Coupling scale (EPSP ≈ ``j0/√K``).
+        Coupling scale: excitatory weights ``j0 τ_m/√K`` (an isolated EPSP peaks at ``0.25 j0/√K``
+        for τ_d = 20 ms, ``0.13 j0/√K`` for 50 ms; :func:`~brianforce.networks.balanced.balanced_connectivity`).
     bias : (Quantity, Quantity)
         Range of the constant supra-threshold bias ``I_bias``.
     stim_duration : Quantity (time)

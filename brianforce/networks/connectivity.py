@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from brianforce.checks import as_count
+
 __all__ = ["SparseWeights", "static_weights", "feedback_weights", "synapse_capacity"]
 
 
@@ -35,12 +37,13 @@ def static_weights(n: int, p: float, gain: float, rng: np.random.Generator) -> S
     n : int
     p : float in (0, 1]
     gain : float
-        ``G`` in SI units (V·s for currents in voltage units).
+        ``G`` in SI units (V·s for currents in voltage units), finite.
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    n = as_count(n, "n", minimum=1)
     if not 0 < p <= 1:
         raise ValueError(f"connection probability p must be in (0, 1], got {p}")
+    if not np.isfinite(gain):
+        raise ValueError(f"gain must be finite, got {gain!r}")
     if not isinstance(rng.bit_generator, np.random.PCG64):
         return _dense_static_weights(n, p, gain, rng)
     # The same numbers as drawing an n×n uniform mask and then n×n normals (the dense form
@@ -89,7 +92,9 @@ def _dense_static_weights(n: int, p: float, gain: float, rng: np.random.Generato
 
 
 def feedback_weights(n: int, n_outputs: int, Q: float, rng: np.random.Generator) -> np.ndarray:
-    """Fixed feedback encoders η ~ U(−Q, Q) (Nicola & Clopath), shape (n, n_outputs)."""
+    """Fixed feedback encoders η ~ U(−Q, Q) (Nicola & Clopath), shape (n, n_outputs); ``Q`` finite, >= 0."""
+    if not (np.isfinite(Q) and Q >= 0):
+        raise ValueError(f"Q must be finite and >= 0, got {Q!r}")
     return Q * (2.0 * rng.random((n, n_outputs)) - 1.0)
 
 

@@ -84,12 +84,12 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     weights : SparseWeights
         Static recurrent weights ω in V·s.
     eta : ndarray (N, K)
-        Feedback encoders in volts.
+        Feedback encoders in volts (finite).
     phi : ndarray (N, K)
-        Initial decoder in seconds (``z = φᵀ r`` with ``r`` in Hz).
+        Initial decoder in seconds (``z = φᵀ r`` with ``r`` in Hz; finite).
     lif : LIFParams
-    v0 : ndarray (N,)
-        Initial membrane potentials in volts.
+    v0 : ndarray (N,) or float
+        Initial membrane potentials in volts (finite).
     dt : Quantity
         Simulation time step.
     name : str
@@ -120,9 +120,16 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     N = weights.n
     eta = np.asarray(eta, dtype=float)
     phi = np.asarray(phi, dtype=float)
-    K = eta.shape[1]
+    K = eta.shape[1] if eta.ndim == 2 else -1
     if eta.shape != (N, K) or phi.shape != (N, K):
         raise ValueError(f"eta and phi must have shape ({N}, K); got {eta.shape} and {phi.shape}")
+    v_init = np.asarray(v0, dtype=float)
+    if v_init.shape not in ((), (N,)):
+        raise ValueError(f"v0 must have shape ({N},) or be a scalar, got {v_init.shape}")
+    for what, a in (("eta", eta), ("phi", phi), ("v0", v_init)):
+        if not np.all(np.isfinite(a)):
+            k = int(np.argmax(~np.isfinite(a.ravel())))
+            raise ValueError(f"{what} contains NaN or Inf ({a.ravel()[k]} at flat index {k})")
     if not len(weights.pre):
         raise ValueError("the static weights have no synapses (increase p or n)")
     ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,
@@ -132,7 +139,7 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
                           reset=lif_reset(),
                           refractory=lif.tau_ref * second, method="euler", namespace=ns,
                           clock=own_clock(f"{name}_neurons", dt), name=f"{name}_neurons")
-    neurons.v = np.asarray(v0, dtype=float) * volt
+    neurons.v = v_init * volt
     neurons.I_bias = lif.bias * volt
     for k in range(K):
         setattr(neurons, f"eta_{k}", eta[:, k] * volt)

@@ -151,8 +151,9 @@ def nicola_clopath_loop(weights, encoders, v0, target: Callable | None = None, *
     ------
     ValueError
         A negative or non-finite phase length, ``alpha``, ``dt`` or ``interval`` out of range, an
-        ``interval`` that is not a multiple of ``dt``, a wrong shape, NaN or Inf in ``weights``,
-        ``encoders``, ``v0`` or ``phi0``, or ``train > 0`` without a ``target``.
+        ``interval`` that is not a multiple of ``dt``, a wrong shape (of ``target(t)`` too), NaN or
+        Inf in ``weights``, ``encoders``, ``v0``, ``phi0`` or ``target(t)``, or ``train > 0``
+        without a ``target``.
     """
     if refractory not in ("steps", "matlab"):
         raise ValueError(f"refractory must be 'steps' or 'matlab', got {refractory!r}")
@@ -173,7 +174,13 @@ def nicola_clopath_loop(weights, encoders, v0, target: Callable | None = None, *
     v = np.array(v0, dtype=float)
     if v.shape != (N,):
         raise ValueError(f"v0 must have shape ({N},), got {v.shape}")
-    phi = np.zeros((N, K)) if phi0 is None else np.array(phi0, dtype=float).reshape(N, K)
+    if phi0 is None:
+        phi = np.zeros((N, K))
+    else:
+        phi = np.array(phi0, dtype=float)
+        if phi.shape != (N, K) and not (K == 1 and phi.shape == (N,)):
+            raise ValueError(f"phi0 must have shape ({N}, {K}) (neurons, outputs), got {phi.shape}")
+        phi = phi.reshape(N, K)
     for name, a in (("weights", W), ("encoders", E), ("v0", v), ("phi0", phi)):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{name} contains NaN or Inf")
@@ -189,8 +196,16 @@ def nicola_clopath_loop(weights, encoders, v0, target: Callable | None = None, *
     if len(upd) and target is None:
         raise ValueError("a target is needed to train")
     all_t = np.arange(1, n_steps + 1) * dt
-    y = np.asarray(target(all_t), dtype=float).reshape(n_steps, K) if target is not None \
-        else np.full((n_steps, K), np.nan)
+    if target is None:
+        y = np.full((n_steps, K), np.nan)
+    else:
+        y = np.asarray(target(all_t), dtype=float)
+        if y.shape != (n_steps, K) and not (K == 1 and y.shape == (n_steps,)):
+            raise ValueError(f"target(t) must return shape ({n_steps}, {K}) (times, outputs) for t of shape "
+                             f"({n_steps},), got {y.shape}")
+        y = y.reshape(n_steps, K)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"target(t) contains NaN or Inf (first at t = {all_t[np.argmax(~np.isfinite(y).all(1))]:g} s)")
 
     WT = np.ascontiguousarray(W.T)            # row j: what presynaptic neuron j sends
     P = np.eye(N) * alpha

@@ -47,7 +47,8 @@ class _Task:
 
     def __post_init__(self):
         """Timing fields are whole steps (``n_steps`` >= 1), ``dt`` > 0 s, flags ``True``/``False``,
-        ``p_go`` in [0, 1] and the other numbers >= 0; each error names the field and the value."""
+        ``p_go`` in [0, 1] and the other numbers >= 0; the stimulus, target and response windows
+        are non-empty and inside the trial. Each error names the field and the value."""
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "dt":          # seconds, or a Brian2 time
@@ -58,6 +59,24 @@ class _Task:
                 as_flag(value, f.name)
             else:
                 as_number(value, f.name, low=0.0, high=1.0 if f.name == "p_go" else None)
+        self._check_timing()
+
+    def _fits(self, **windows):
+        """Each ``(start, stop)`` window in steps non-empty and inside ``[0, n_steps]``; the error
+        names the window, its steps and the trial length."""
+        for what, (start, stop) in windows.items():
+            if not 0 <= start < stop <= self.n_steps:
+                raise ValueError(f"{type(self).__name__}: {what} (steps {start} to {stop}) must be non-empty and "
+                                 f"lie inside the trial (n_steps={self.n_steps}), given {self._timing()}")
+
+    def _timing(self) -> str:
+        return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self) if f.type == "int")
+
+    def _check_timing(self):
+        """Stimulus, target and response windows inside the trial."""
+        off = self.stim_on + self.stim_dur
+        self._fits(stimulus=(self.stim_on, off), target=(off, self.n_steps),
+                   response_window=(self.response_start, self.n_steps))
 
     def _window(self, outputs, labels, dt):
         outputs = np.asarray(outputs, dtype=float)
@@ -188,6 +207,13 @@ class XOR(_Task):
         t0 = on2 + self.stim_dur + self.target_delay
         z[:, t0:t0 + self.target_dur] = labels[:, None]
         return self._trials(u, z, labels)
+
+    def _check_timing(self):
+        """Both pulses, the target and the response window inside the trial."""
+        on2 = self.stim_on + self.stim_dur + self.delay
+        t0 = on2 + self.stim_dur + self.target_delay
+        self._fits(pulse_1=(self.stim_on, self.stim_on + self.stim_dur), pulse_2=(on2, on2 + self.stim_dur),
+                   target=(t0, t0 + self.target_dur), response_window=(self.response_start, self.n_steps))
 
     def correct(self, outputs, labels, dt: float | None = None) -> np.ndarray:
         """Boolean per trial. ``outputs`` (B, n_samples) or (B, n_samples, 1), sampled every ``dt`` s."""

@@ -43,8 +43,15 @@ class Task:
     scale: float | None = None
 
     def __call__(self, t) -> np.ndarray:
+        """Target at the times ``t`` (s), shape (len(t), n_outputs); ``fn`` must return exactly that
+        (or (len(t),) for one output) and finite values, else ``ValueError``."""
         t = np.atleast_1d(np.asarray(t, dtype=float))
-        out = np.asarray(self.fn(t), dtype=float).reshape(len(t), self.n_outputs)
+        out = np.asarray(self.fn(t), dtype=float)
+        n, k = len(t), self.n_outputs
+        if out.shape != (n, k) and not (k == 1 and out.shape == (n,)):
+            raise ValueError(f"task {self.name!r}: fn(t) must return shape ({n}, {k}) (times, outputs) "
+                             f"for {n} times, got {out.shape}")
+        out = out.reshape(n, k)
         if not np.all(np.isfinite(out)):
             raise ValueError(f"task {self.name!r} produced non-finite targets")
         return out

@@ -36,7 +36,11 @@ def _check_shape(n_neurons, duration, dt):
     duration, dt = as_number(duration, "duration"), as_number(dt, "dt")
     if not (duration > 0 and dt > 0 and duration >= dt):
         raise ValueError(f"need duration >= dt > 0 (seconds), got duration={duration}, dt={dt}")
-    return n_neurons, int(round(duration / dt))
+    T = int(round(duration / dt))
+    if T < 2:
+        raise ValueError(f"duration must span at least 2 samples of dt (patterns are standardised over "
+                         f"time), got duration={duration}, dt={dt}")
+    return n_neurons, T
 
 
 def sinusoid_patterns(n_neurons: int, duration: float, dt: float, rng: np.random.Generator, *,
@@ -48,7 +52,7 @@ def sinusoid_patterns(n_neurons: int, duration: float, dt: float, rng: np.random
 
     Returns
     -------
-    ndarray (T, n_neurons), ``T = round(duration/dt)``.
+    ndarray (T, n_neurons), ``T = round(duration/dt)`` (at least 2).
     """
     duration, dt, periods = seconds(duration, "duration"), seconds(dt, "dt"), seconds(periods, "periods")
     n, T = _check_shape(n_neurons, duration, dt)
@@ -75,7 +79,7 @@ def ou_patterns(n_neurons: int, duration: float, dt: float, rng: np.random.Gener
 
     Returns
     -------
-    ndarray (T, n_neurons)
+    ndarray (T, n_neurons), ``T = round(duration/dt)`` (at least 2).
     """
     duration, dt, tau, smooth = (seconds(v, k) for k, v in dict(duration=duration, dt=dt, tau=tau,
                                                                 smooth=smooth).items())
@@ -183,16 +187,26 @@ def lif_transfer(mu, sigma: float = 0.0, *, white: float = 0.0, tau_m: float = 1
     ``f(I) = 1/(τ_ref + τ_m ln((I − v_reset)/(I − v_th)))`` for ``I > v_th`` (else 0), or,
     with ``white > 0`` (free membrane SD of an additional white-noise input, volts, as in
     :func:`brianforce.networks.balanced.build_balanced_network` ``noise``), the Siegert formula.
-    ``sigma = 0``: no averaging.
+    ``sigma = 0``: no averaging. NaN entries of ``mu`` give NaN.
+
+    Raises
+    ------
+    ValueError
+        ``tau_m <= 0``, ``tau_ref < 0``, ``v_reset >= v_th``, or a negative or non-finite ``sigma``
+        or ``white``.
     """
     mu = np.asarray(mu, dtype=float)
     as_number(sigma, "sigma", low=0.0)
     as_number(white, "white", low=0.0)
+    as_number(tau_m, "tau_m", low=0.0, low_open=True)
+    as_number(tau_ref, "tau_ref", low=0.0)
+    if not as_number(v_reset, "v_reset") < as_number(v_th, "v_th"):
+        raise ValueError(f"v_reset must be below v_th, got v_reset={v_reset!r}, v_th={v_th!r}")
 
     def f(current):
         if white > 0:
             return _siegert(current, white, tau_m, tau_ref, v_th, v_reset)
-        out = np.zeros_like(current)
+        out = np.where(np.isnan(current), np.nan, 0.0)
         above = current > v_th
         c = current[above]
         out[above] = 1.0 / (tau_ref + tau_m * np.log((c - v_reset) / (c - v_th)))
@@ -202,6 +216,12 @@ def lif_transfer(mu, sigma: float = 0.0, *, white: float = 0.0, tau_m: float = 1
         return f(mu)
     if mu.size == 0:
         return np.zeros_like(mu)
+    nan = np.isnan(mu)
+    if nan.any():
+        out = np.full(mu.shape, np.nan)
+        out[~nan] = lif_transfer(mu[~nan], sigma, white=white, tau_m=tau_m, tau_ref=tau_ref, v_th=v_th,
+                                 v_reset=v_reset)
+        return out
     # Gaussian average by convolution on a 10 µV grid (accurate at the deterministic
     # curve's kink at threshold, where Gauss-Hermite quadrature is not), then interpolation
     step = 10e-6
@@ -253,6 +273,9 @@ def rates_to_targets(rates, dt: float, neurons, bias, sigma: float, *, min_rate:
     if rates.max() > top:
         raise ValueError(f"rate {rates.max():.1f} Hz exceeds the transfer curve's maximum {top:.1f} Hz")
     keep = np.r_[True, np.diff(curve) > 0]  # strictly increasing part for interpolation
+    first = int(np.argmax(curve > 0))
+    if first > 0:               # rate 0 at the last input of zero rate, just below the curve's rise
+        keep[0], keep[first - 1] = False, True
     mu = np.interp(np.maximum(rates, min_rate), curve[keep], grid[keep])
     return current_targets(mu - np.asarray(bias, dtype=float), dt, neurons)
 

@@ -267,7 +267,13 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
         data = data.resampled(dt, kind="linear")
     E = np.asarray(data.emg, dtype=float) * float(target_scale)
     n_c = E.shape[0]
-    idx_c = np.arange(n_c) if conditions is None else np.asarray(conditions, dtype=int)
+    if conditions is None:
+        idx_c = np.arange(n_c)
+    else:
+        raw = np.asarray(conditions)
+        if raw.dtype.kind not in "iuf" or (raw.dtype.kind == "f" and not np.all(np.mod(raw, 1) == 0)):
+            raise ValueError(f"conditions must be integer indices in [0, {n_c}), got {conditions!r}")
+        idx_c = raw.astype(int)
     if idx_c.ndim != 1 or idx_c.size == 0 or idx_c.min() < 0 or idx_c.max() >= n_c:
         raise ValueError(f"conditions must be indices in [0, {n_c}), got {conditions!r}")
     if crop is not None:
