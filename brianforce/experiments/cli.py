@@ -1,8 +1,9 @@
 """Command line: ``brianforce demo | train | sweep | reproduce | run | recipes``.
 
-Every output folder is checked before any work starts (writable; not holding an earlier run's
-results unless ``--overwrite``). Errors are one line on stderr (exit status 1; 2 for usage
-errors); ``--debug`` shows the traceback.
+Every input (options, recipe, model file, durations) and then every output folder (writable; not
+holding an earlier run's results unless ``--overwrite``) is checked before any work starts; with
+``--overwrite`` the earlier run's results are removed only once those checks have passed. Errors
+are one line on stderr (exit status 1; 2 for usage errors); ``--debug`` shows the traceback.
 """
 from __future__ import annotations
 
@@ -81,8 +82,12 @@ def _log(msg: str) -> None:
 
 def run_demo(out, *, quick: bool = False, seed: int = 0, task: str = "sinusoid", n_neurons: int | None = None,
              settle: float | None = None, train: float | None = None, test: float | None = None,
-             progress: bool = True, device: str = "auto") -> dict:
-    """The demo: Nicola & Clopath's sinusoid LIF network (durations in seconds)."""
+             progress: bool = True, device: str = "auto", before_work=None) -> dict:
+    """The demo: Nicola & Clopath's sinusoid LIF network (durations in seconds).
+
+    ``before_work`` (no arguments) is called once the settings and durations have been checked,
+    before any simulation or output (:func:`run_force_experiment`).
+    """
     from brianforce.tasks import make_task
 
     d = dict(DEMO_QUICK if quick else DEMO_FULL)
@@ -92,16 +97,27 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, task: str = "sinusoid",
     kwargs = dict(n_neurons=d["n_neurons"], seed=seed, **DEMO_TASK_SETTINGS.get(task, {}))
     return run_force_experiment(out, make_task(task), trainer_kwargs=kwargs,
                                 settle=d["settle"], train=d["train"], test=d["test"], progress=progress,
-                                device=device)
+                                device=device, before_work=before_work)
 
 
-def run_kim2019_recipe(path, out) -> dict:
-    """Run a ``method = "kim2019"`` recipe: train the rate RNN, transfer to LIF, save both."""
+def run_kim2019_recipe(path, out, before_work=None) -> dict:
+    """Run a ``method = "kim2019"`` recipe: train the rate RNN, transfer it to LIF, save both.
+
+    The recipe and the settings of the rate trainer and of the transfer are checked first;
+    ``before_work`` (no arguments) is called after these checks, before any training or output.
+    """
+    from brianforce.checks import as_count
     from brianforce.io import atomic_write_text
-    from brianforce.methods.transfer import read_recipe, run_kim2019
+    from brianforce.methods.transfer import LIFTransfer, read_recipe, recipe_settings, run_kim2019
+    from brianforce.rate.backprop import DaleRNNTrainer
 
     recipe = read_recipe(path)
-    seed = int(recipe.get("experiment", {}).get("seed", 0))
+    seed = as_count(recipe.get("experiment", {}).get("seed", 0), "[experiment] seed")
+    _, trainer_kwargs, transfer_kwargs, _ = recipe_settings(recipe)
+    LIFTransfer(seed=seed, **transfer_kwargs)
+    DaleRNNTrainer(seed=seed, **trainer_kwargs)
+    if before_work is not None:
+        before_work()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").unlink(missing_ok=True)      # written last: no summary beside new models
@@ -133,6 +149,10 @@ def _version() -> str:
 DEVICE_CHOICES = ["runtime", "cpp_standalone", "cuda_standalone"]
 #: Devices of ``demo`` and ``train``: ``auto`` picks the fastest one here (see ``FORCETrainer``).
 TRAIN_DEVICE_CHOICES = ["auto", *DEVICE_CHOICES]
+#: Recipe methods of ``train``.
+TRAIN_METHODS = ("depasquale", "force", "kim2019", "reaching", "reaching_m1")
+#: Recipe methods that read recorded data (``train --data``).
+DATA_METHODS = ("reaching", "reaching_m1")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -167,8 +187,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="FORCE recipes: runtime (RLS in numpy) or one compiled program with the RLS in generated "
                        "code, cached by architecture (auto: compiled where a C++ compiler is present); DePasquale and "
                        "reaching students without Dale's law: cpp_standalone trains and tests in compiled programs (auto: "
-                       "the recipe's [student] device); the other methods train at runtime "
-                       "(default: %(default)s)")
+                       "the recipe's [student] device); reaching_m1: runtime or cpp_standalone (auto: the recipe's "
+                       "[training] device); kim2019 trains at runtime (default: %(default)s)")
     sw = sub.add_parser("sweep", help="run a resumable parameter sweep recipe on Dask")
     sw.add_argument("recipe", help="path of a sweep recipe (method = \"sweep\")")
     sw.add_argument("--out", required=True, help="output folder; rerunning into it resumes the sweep")
@@ -253,7 +273,7 @@ def _recipes(parser, args) -> None:
 
 def _command(parser, args) -> None:
     if args.command == "run":
-        from brianforce.devices.standalone import run_model_cli
+        from brianforce.devices.standalone import check_model_run, run_model_cli
 
         if not args.duration > 0:
             parser.error(f"--duration must be > 0 seconds, got {args.duration}")
@@ -261,6 +281,7 @@ def _command(parser, args) -> None:
             parser.error(f"--trials must be >= 1, got {args.trials}")
         if not Path(args.model).is_file():
             raise FileNotFoundError(f"no model file at {args.model}")
+        check_model_run(args.model, args.device, args.duration)
         prepare_output(args.out, overwrite=args.overwrite, keep=(args.model,))
         run_model_cli(args.model, args.device, args.duration, args.out, n_trials=args.trials, seed=args.seed)
     elif args.command == "sweep":
@@ -283,45 +304,71 @@ def _command(parser, args) -> None:
 
         args.recipe = str(recipe_path(args.recipe))
         recipe = load_recipe(args.recipe)
+        _check_tables(recipe, args.recipe)
         method = recipe.get("experiment", {}).get("method")
-        runners = {"force": lambda: run_force_recipe(recipe, args.out, device=args.device),
-                   "depasquale": lambda: _depasquale(args),
-                   "kim2019": lambda: run_kim2019_recipe(args.recipe, args.out),
-                   "reaching": lambda: _reaching(args, "run_reaching_recipe"),
-                   "reaching_m1": lambda: _reaching(args, "run_m1_recipe")}
-        if method not in runners:
-            parser.error(f"{args.recipe}: unknown experiment.method {method!r}; one of {sorted(runners)}")
-        compiled_student = method in ("depasquale", "reaching") and args.device == "cpp_standalone"
-        if args.device not in ("auto", "runtime") and method != "force" and not compiled_student:
-            parser.error(f"--device {args.device}: {method!r} recipes train at runtime only (their learning runs "
-                         "in Python); train there and run the saved model with 'brianforce run --device'")
-        if compiled_student and recipe.get("student", {}).get("dale", False):
-            parser.error(f"--device {args.device}: Dale's law students train at runtime only (their constrained "
-                         "re-solves run in numpy)")
-        prepare_output(args.out, overwrite=args.overwrite)
-        runners[method]()
+        if method not in TRAIN_METHODS:
+            parser.error(f"{args.recipe}: unknown experiment.method {method!r}; one of {list(TRAIN_METHODS)}")
+        _check_train_options(parser, args, method, recipe)
+        _train(method, recipe, args, lambda: prepare_output(args.out, overwrite=args.overwrite))
     elif args.command == "demo":
         for name in ("n_neurons", "settle", "train", "test"):
-            value = getattr(args, name)
-            if value is not None and not value > (0 if name != "settle" else -1e-300):
-                parser.error(f"--{name.replace('_', '-')} must be > 0, got {value}")
-        prepare_output(args.out, overwrite=args.overwrite)
+            value, settle = getattr(args, name), name == "settle"
+            if value is not None and not (value >= 0 if settle else value > 0):
+                parser.error(f"--{name.replace('_', '-')} must be {'>= 0' if settle else '> 0'}, got {value}")
         run_demo(args.out, quick=args.quick, seed=args.seed, task=args.task, n_neurons=args.n_neurons,
-                 settle=args.settle, train=args.train, test=args.test, device=args.device)
+                 settle=args.settle, train=args.train, test=args.test, device=args.device,
+                 before_work=lambda: prepare_output(args.out, overwrite=args.overwrite))
 
 
-def _depasquale(args):
-    from brianforce.experiments.depasquale import train_from_recipe
+def _check_tables(recipe: dict, path) -> None:
+    """Refuse a recipe whose top-level entries are not all tables (``[section]``)."""
+    from brianforce.config import RecipeError
 
-    device = {} if args.device == "auto" else {"student.device": args.device}    # auto: the recipe's own
-    return train_from_recipe(args.recipe, args.out, device)
+    for name, value in recipe.items():
+        if not isinstance(value, dict):
+            raise RecipeError(f"{path}: {name} = {value!r} is not a table; write it as a [{name}] section")
 
 
-def _reaching(args, name: str):
-    from brianforce.experiments import reaching
+def _check_train_options(parser, args, method: str, recipe: dict) -> None:
+    """Refuse ``--data`` and ``--device`` values that ``method`` recipes cannot use (usage errors)."""
+    if args.data is not None and method not in DATA_METHODS:
+        parser.error(f"--data {args.data}: {method!r} recipes read no data (only {' and '.join(DATA_METHODS)} "
+                     "recipes do)")
+    if args.device in ("auto", "runtime") or method == "force":
+        return
+    if method == "reaching_m1":
+        if args.device != "cpp_standalone":
+            parser.error(f"--device {args.device}: 'reaching_m1' recipes train at runtime or on cpp_standalone "
+                         "(their RLS program is C++)")
+        return
+    compiled_student = method in ("depasquale", "reaching") and args.device == "cpp_standalone"
+    if not compiled_student:
+        parser.error(f"--device {args.device}: {method!r} recipes train at runtime only (their learning runs "
+                     "in Python); train there and run the saved model with 'brianforce run --device'")
+    if recipe.get("student", {}).get("dale", False):
+        parser.error(f"--device {args.device}: Dale's law students train at runtime only (their constrained "
+                     "re-solves run in numpy)")
 
-    student = {"student.device": args.device} if name == "run_reaching_recipe" and args.device != "auto" else {}
-    return getattr(reaching, name)(args.recipe, args.out, data=args.data, overrides=student)
+
+def _train(method: str, recipe: dict, args, clear) -> None:
+    """Train a ``method`` recipe; ``clear`` (prepares the output folder) is called after every check, before
+    any work."""
+    if method == "force":
+        run_force_recipe(recipe, args.out, device=args.device, before_work=clear)
+    elif method == "kim2019":
+        run_kim2019_recipe(args.recipe, args.out, before_work=clear)
+    elif method == "depasquale":
+        from brianforce.experiments.depasquale import train_from_recipe
+
+        overrides = {} if args.device == "auto" else {"student.device": args.device}   # auto: the recipe's own
+        train_from_recipe(args.recipe, args.out, overrides, before_work=clear)
+    else:
+        from brianforce.experiments import reaching
+
+        key, name = (("student.device", "run_reaching_recipe") if method == "reaching" else
+                     ("training.device", "run_m1_recipe"))
+        overrides = {} if args.device == "auto" else {key: args.device}               # auto: the recipe's own
+        getattr(reaching, name)(args.recipe, args.out, data=args.data, overrides=overrides, before_work=clear)
 
 
 def main(argv=None) -> int:

@@ -250,11 +250,13 @@ def _check_recipe(rec: dict, path) -> str:
     return task_name
 
 
-def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
+def train_from_recipe(path, out_dir, overrides: dict | None = None, before_work=None) -> dict:
     """Run the experiment described by the TOML recipe ``path``; write results to ``out_dir``.
 
     ``overrides`` (``{"student.alpha": 0.1, ...}``) replace recipe entries (sweeps, tests).
-    Returns the summary dict (also written to ``out_dir/summary.json``).
+    ``before_work`` (no arguments) is called once the recipe and the settings of the task, teacher
+    and student have been checked, before any training or output (the command line clears an
+    earlier run's results there). Returns the summary dict (also written to ``out_dir/summary.json``).
     """
     import brian2
 
@@ -285,11 +287,14 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     if reset_opt is not None:
         reset_opt = as_flag(reset_opt, "[student] reset_trials")
     skw = recipe_student_kwargs(stud_sec)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    student = FactorStudent(seed=seed, **skw)         # checks its settings before any work
     gen = TASKS[task_name]
     train = gen(n_train, dt, seed=seed, **task_kw)
     test = gen(n_test, dt, seed=seed + 1000, **task_kw)
+    if before_work is not None:
+        before_work()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
 
     # teacher -------------------------------------------------------------------------
     teacher.fit(train.inputs, train.targets, dt, continuous=train.continuous)
@@ -328,7 +333,6 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None) -> dict:
     if reset:
         active = np.flatnonzero(np.any(stud_train.inputs != 0, axis=(0, 2)))
         rest_step = max(int(active[0]) - 1, 0) if len(active) else 0
-    student = FactorStudent(seed=seed, **skw)
     student.fit(stud_train.inputs, ytilde, out_targets, dt * brian2.second, rest_step=rest_step)
     if n_cue:
         student.force(stud_train.inputs[:n_cue], ytilde[:n_cue])

@@ -437,13 +437,16 @@ def _figures(out: Path, summary: dict, result: dict) -> None:
     run, test = result["student_run"], result["test"]
     n_show = min(4, test.n_trials)
     fig, ax = plt.subplots(figsize=(9, 3.5), constrained_layout=True)
-    m = (run.spike_t < n_show * run.duration) & (run.spike_i < 200)
+    n_neurons = result["student_model"].n_neurons
+    n_raster = min(200, n_neurons)
+    m = (run.spike_t < n_show * run.duration) & (run.spike_i < n_raster)
     ax.plot(run.spike_t[m], run.spike_i[m], "k.", ms=0.8)
     for s in run.trial_starts[:n_show]:
         ax.axvline(s, color="r", lw=0.6)
     ax.set_xlabel("time (s), test trials back to back")
     ax.set_ylabel("neuron")
-    ax.set_title(f"spiking student raster (200 of {result['student_model'].n_neurons} neurons); "
+    shown = f"{n_raster} of {n_neurons}" if n_raster < n_neurons else f"all {n_neurons}"
+    ax.set_title(f"spiking student raster ({shown} neurons); "
                  f"median ISI CV {_fmt(summary['student']['isi_cv_median'])}, CV2 "
                  f"{_fmt(summary['student']['cv2_median'])}, Fano {_fmt(summary['student']['fano_factor_median'])}",
                  fontsize=9)
@@ -511,13 +514,14 @@ def _parsed(v, section: str, key: str):
 
 
 def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
-                        progress: bool = True) -> dict:
+                        progress: bool = True, before_work=None) -> dict:
     """Run a ``method = "reaching"`` recipe (``models/reaching_emg.toml``) and write ``out``.
 
     ``data`` (file, folder or data root) overrides ``BRIANFORCE_DATA``; with neither, the recipe's
     ``[data] synthetic = true`` falls back to the look-alike in ``data/``. ``overrides``:
     ``{"section.key": value}`` replacements (tests, FAST runs). The recipe's sections and keys
-    (:data:`REACHING_RECIPE_KEYS`) and its settings are checked before any work.
+    (:data:`REACHING_RECIPE_KEYS`) and its settings are checked and the data read before any work;
+    ``before_work`` (no arguments) is called then, before any training or output.
     """
     import copy
 
@@ -565,6 +569,8 @@ def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
         _student_settings(student)
     emg = reaching_targets(datasets.load_dataset(name, data, synthetic=synthetic), signal=signal,
                            max_channels=max_channels, go_time=go_time)
+    if before_work is not None:
+        before_work()
     summary = fit_reaching(emg, dt=dt, task=task, teacher=teacher, student=student,
                            variance=variance, n_factors=n_factors, out=out,
                            pca_smoothing=pca_smoothing, seed=seed, progress=progress, **run_kw)

@@ -6,6 +6,8 @@ of a balanced LIF network trained with per-neuron RLS (Kim & Chow 2018;
 rates of test trials with the recordings (:func:`unit_quality_table`, with the Poisson ceiling
 of :func:`poisson_ceiling`). :func:`run_m1_recipe` reads ``models/reaching_m1.toml``
 (``method = "reaching_m1"``) and writes ``unit_table.csv``, ``summary.json`` and ``m1_rates.png``.
+The targets are ``[data] rate_gain`` times the recorded rates (default 1.0: the recorded rates); the
+``rate_gain`` of the ``[model] base`` recipe (3.0 in ``kimchow_m1.toml``) is not inherited.
 
 References
 ----------
@@ -35,7 +37,7 @@ M1_RECIPE_KEYS = {
     "": ("experiment", "model", "data", "evaluation", "network", "training"),
     "experiment": ("method", "name", "paper"),
     "model": ("base",),
-    "data": ("synthetic", "min_mean_rate_hz", "smoothing_ms"),
+    "data": ("synthetic", "min_mean_rate_hz", "smoothing_ms", "rate_gain"),
     "evaluation": ("n_test_trials", "max_units", "batch"),
 }
 
@@ -162,7 +164,8 @@ def write_unit_table(table, path) -> Path:
 
 def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float = 1.0,
                  smoothing: float = 0.025, n_test_trials: int = 24, max_units: int | None = None,
-                 batch: int = 1, out=None, progress: bool = False) -> dict:
+                 batch: int = 1, rate_gain: float = 1.0, out=None, progress: bool = False,
+                 before_work=None) -> dict:
     """Spiking network whose neurons' rates follow recorded M1 units; per-unit quality table.
 
     Units with a mean rate above ``min_mean_rate_hz`` (the ``max_units`` most active, if set)
@@ -181,13 +184,19 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
         (``training`` also holds ``sigma_mV``, ``rounds``, ``calibration_trials``, ``rest``).
     batch : int
         Trials simulated at once (where the trainer supports it).
+    rate_gain : float
+        Targets = ``rate_gain`` × the recorded rates (units are selected on the recorded rates);
+        the model's rates are compared with these targets.
     out : path, optional
         Folder for ``unit_table.csv``, ``summary.json`` and ``m1_rates.png``.
+    before_work : callable, optional
+        Called without arguments once every setting has been checked, before training.
 
     Returns
     -------
     dict
-        ``summary`` (:func:`unit_table_summary` plus settings and timing), ``table`` (rows),
+        ``summary`` (:func:`unit_table_summary` plus settings, the device the network trained
+        on, ``device``, and timing), ``table`` (rows),
         ``model_rates`` and ``recorded`` (C, T, U), ``trainer``.
 
     References
@@ -204,7 +213,8 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
         units = np.sort(units[np.argsort(-mean[units])[:max_units]])
     if units.size == 0:
         raise ValueError(f"no unit has a mean rate above {min_mean_rate_hz} Hz")
-    R = data.rates[:, :, units]
+    rate_gain = as_number(rate_gain, "rate_gain", low=0.0, low_open=True)
+    R = data.rates[:, :, units] * rate_gain
     from brianforce.experiments.kimchow import trainer_from_sections
 
     tr = trainer_from_sections(network, training)
@@ -213,10 +223,15 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
     rounds = as_count(training.get("rounds", 2), "[training] rounds", minimum=1)
     calibration = as_count(training.get("calibration_trials", 4), "[training] calibration_trials")
     batch = as_count(batch, "batch", minimum=1)
+    rest = training.get("rest", "untrained")
+    if rest not in ("untrained", "stabilise"):
+        raise ValueError(f"[training] rest must be 'untrained' or 'stabilise', got {rest!r}")
+    if before_work is not None:
+        before_work()
     log(f"{units.size} units (> {min_mean_rate_hz} Hz) onto N = {tr.n}; {tr.n_trials} "
         f"trials per direction and round, {rounds} rounds")
     tr.fit_rates(R, data.dt, sigma=sigma, rounds=rounds, calibration_trials=calibration,
-                 rest=training.get("rest", "untrained"), smooth=smoothing, batch=batch)
+                 rest=rest, smooth=smoothing, batch=batch)
     t_train = time.time() - t0
     log(f"trained in {t_train:.0f} s; {n_test_trials} test trials per direction")
     rec = tr.run_trials(n_test_trials, batch=batch)
@@ -228,7 +243,8 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
     for row, u in zip(table, units):
         row["unit_index"] = int(u)
     summary = dict(unit_table_summary(table), n_neurons=int(tr.n), n_test_trials=n_test_trials,
-                   min_mean_rate_hz=float(min_mean_rate_hz), smoothing_s=float(smoothing),
+                   min_mean_rate_hz=float(min_mean_rate_hz), smoothing_s=float(smoothing), rate_gain=rate_gain,
+                   device=str(tr.device_),
                    transfer_sigma_mV=[float(s) * 1e3 for s in tr.transfer_sigma_],
                    source=str(data.source), synthetic=bool(data.synthetic),
                    train_wall_s=t_train, wall_time_s=time.time() - t0)
@@ -276,15 +292,19 @@ def _m1_figure(path, result, data) -> None:
 
 
 def run_m1_recipe(path, out, *, data=None, overrides: dict | None = None,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, before_work=None) -> dict:
     """Run a ``method = "reaching_m1"`` recipe (``models/reaching_m1.toml``) and write ``out``.
 
     The recipe's ``[model] base`` names a Kim & Chow recipe (``kimchow_m1.toml``, relative to
     the recipe) whose ``[network]``, ``[training]``, ``[data]`` and ``[evaluation]`` sections
     are used, updated by the same sections of this recipe, then by ``overrides``
-    (``{"section.key": value}``). ``data`` (file, folder or data root) overrides
-    ``BRIANFORCE_DATA``; with neither and ``[data] synthetic = true``, the look-alike is used.
-    Writes ``unit_table.csv`` (one row per unit), ``summary.json`` and ``m1_rates.png``.
+    (``{"section.key": value}``); the base's ``[data] rate_gain`` is not inherited: the targets
+    are this recipe's ``rate_gain`` times the recorded rates (default 1.0). ``data`` (file,
+    folder or data root) overrides ``BRIANFORCE_DATA``; with neither and ``[data] synthetic =
+    true``, the look-alike is used. ``before_work`` (no arguments) is called once the recipe has
+    been checked and the data read, before training. Writes ``unit_table.csv`` (one row per
+    unit), ``summary.json`` (with ``rate_gain`` and, in ``device`` and ``training.device``, the
+    device the network trained on) and ``m1_rates.png``.
     """
     import copy
 
@@ -301,6 +321,7 @@ def run_m1_recipe(path, out, *, data=None, overrides: dict | None = None,
     if base:
         merged = copy.deepcopy(load_recipe(path.parent / base))
         check_kimchow_recipe(merged, str(path.parent / base))
+        merged.get("data", {}).pop("rate_gain", None)
     for sec in ("network", "training", "data", "evaluation", "experiment"):
         merged.setdefault(sec, {}).update(rec.get(sec, {}))
     for dotted, value in (overrides or {}).items():
@@ -320,11 +341,13 @@ def run_m1_recipe(path, out, *, data=None, overrides: dict | None = None,
                                         low_open=True) * 1e-3,
                     n_test_trials=as_count(ev.get("n_test_trials", 24), "[evaluation] n_test_trials", minimum=1),
                     max_units=None if max_units is None else as_count(max_units, "[evaluation] max_units", minimum=1),
-                    batch=as_count(ev.get("batch", 1), "[evaluation] batch", minimum=1))
+                    batch=as_count(ev.get("batch", 1), "[evaluation] batch", minimum=1),
+                    rate_gain=as_number(dsec.get("rate_gain", 1.0), "[data] rate_gain", low=0.0, low_open=True))
     rates = datasets.load_m1_rates(data, synthetic=as_flag(dsec.get("synthetic", True), "[data] synthetic"))
     res = fit_m1_rates(rates, network=merged["network"], training=merged["training"], out=out, progress=progress,
-                       **settings)
+                       before_work=before_work, **settings)
+    used = dict(merged["training"], device=res["summary"]["device"])
     res["summary"].update(recipe=str(path), experiment=merged["experiment"].get("name", path.stem),
-                          network=merged["network"], training=merged["training"])
+                          network=merged["network"], training=used)
     atomic_write_text(Path(out) / "summary.json", json.dumps(res["summary"], indent=2, sort_keys=True))
     return res
