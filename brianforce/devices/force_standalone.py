@@ -38,7 +38,7 @@ from brianforce.methods.force import (MODEL_KIND, FORCETrainer, SimulationResult
                                      TrainingHistory, as_task)
 from brianforce.units import as_positive_si, as_si
 
-__all__ = ["StandaloneFORCETrainer", "run_force_model_cli", "RLS_BACKENDS"]
+__all__ = ["StandaloneFORCETrainer", "run_force_model_cli", "check_force_run_duration", "RLS_BACKENDS"]
 
 #: How :class:`StandaloneFORCETrainer` generates the RLS update (see its ``rls`` parameter).
 RLS_BACKENDS = RLS_KINDS
@@ -313,15 +313,19 @@ class StandaloneFORCETrainer:
 
 
 # ---------------------------------------------------------------------------- CLI
-def run_force_model_cli(model, *, device="cpp_standalone", out, duration=2.0, directory=None, **_) -> dict:
-    """``brianforce run`` for a ``force_lif`` model: free-running output, summary and figure."""
-    import matplotlib.pyplot as plt
+def check_force_run_duration(model, meta: dict, duration) -> float:
+    """``duration`` (s) of a free run of the ``force_lif`` model ``model`` (metadata ``meta``), checked.
 
-    out = Path(out)
+    Raises
+    ------
+    ValueError
+        ``duration`` not > 0, or shorter than the model's output sampling step (nothing recorded).
+    ModelFileError
+        The model's settings hold no output sampling step.
+    """
     duration = float(duration)
     if not duration > 0:
         raise ValueError(f"duration must be > 0 s, got {duration}")
-    _, meta = load_arrays(model, kind=MODEL_KIND)
     try:
         record_dt = float(meta["config"]["record_dt"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -329,6 +333,16 @@ def run_force_model_cli(model, *, device="cpp_standalone", out, duration=2.0, di
     if duration < record_dt:
         raise ValueError(f"duration {duration} s is shorter than the model's output sampling step "
                          f"({record_dt} s): nothing would be recorded")
+    return duration
+
+
+def run_force_model_cli(model, *, device="cpp_standalone", out, duration=2.0, directory=None, **_) -> dict:
+    """``brianforce run`` for a ``force_lif`` model: free-running output, summary and figure."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    _, meta = load_arrays(model, kind=MODEL_KIND)
+    duration = check_force_run_duration(model, meta, duration)
     wall0 = time.perf_counter()
     compile_s = None
     if device == "runtime":

@@ -19,7 +19,7 @@ import importlib
 from pathlib import Path
 
 from brianforce.devices.activation import DEVICES
-from brianforce.devices.force_standalone import StandaloneFORCETrainer, run_force_model_cli
+from brianforce.devices.force_standalone import StandaloneFORCETrainer, check_force_run_duration, run_force_model_cli
 from brianforce.devices.project import StandaloneProject, StandaloneRun, build_project, run_standalone
 from brianforce.devices.transferred import TRANSFER_KIND, run_transferred_cli, run_transferred_standalone
 from brianforce.io import ModelFileError, load_arrays
@@ -80,16 +80,7 @@ def check_model_run(model, device: str = "cpp_standalone", duration: float = 2.0
     if device not in devices:
         raise ValueError(f"device {device!r}: a {kind!r} model runs on {', '.join(devices)}")
     if kind == MODEL_KIND:
-        duration = float(duration)
-        if not duration > 0:
-            raise ValueError(f"duration must be > 0 s, got {duration}")
-        try:
-            record_dt = float(meta["config"]["record_dt"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{model}: no output sampling step in the model's settings ({exc})") from exc
-        if duration < record_dt:
-            raise ValueError(f"duration {duration} s is shorter than the model's output sampling step "
-                             f"({record_dt} s): nothing would be recorded")
+        check_force_run_duration(model, meta, duration)
     return kind
 
 
