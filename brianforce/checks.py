@@ -1,4 +1,4 @@
-"""Checking plain values at the public API: numbers, flags and counts (numpy only).
+"""Checking plain values at the public API: numbers, flags, counts and finite arrays (numpy only).
 
 Every check raises with a message naming the parameter and the value: a Brian2 unit where none
 belongs is a ``DimensionMismatchError`` (``alpha=5e-6*mV`` is not ``5e-6``), a wrong type a
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_number", "as_flag", "as_count"]
+__all__ = ["as_number", "as_flag", "as_count", "as_finite_array"]
 
 
 def as_number(value, name: str, *, low: float | None = None, high: float | None = None,
@@ -60,3 +60,13 @@ def as_count(value, name: str, *, minimum: int = 0) -> int:
     if int(value) < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def as_finite_array(value, name: str) -> np.ndarray:
+    """``value`` as a float array; ``ValueError`` naming the first NaN or Inf and its flat index."""
+    a = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(a)
+    if np.any(bad):
+        k = int(np.argmax(bad.ravel()))
+        raise ValueError(f"{name} contains NaN or Inf ({a.ravel()[k]} at flat index {k})")
+    return a

@@ -306,6 +306,8 @@ def test_m1_kinematics_are_checked(tmp_path):
     np.savez(p, **dict(a, elbowangle=x.T))
     with pytest.raises(ds.DataFormatError, match=r"'elbowangle' .*shape \(121, 8\), expected \(8, 121\)"):
         ds.load_m1_rates(p)
+    np.savez(p, **dict(a, targetangle=np.arange(8.0), handposition=np.zeros((8, 121, 2))))
+    assert sorted(ds.load_m1_rates(p).extras) == ["elbowangle", "xhandposition"]   # not (direction, time)
 
 
 def test_resampled_keeps_kinematics_and_refuses_too_few_samples(no_env):

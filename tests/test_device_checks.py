@@ -4,7 +4,6 @@ One small saved FORCE model is compiled once for the module (``project``); the o
 refuse their arguments before anything is built, or run on the runtime device.
 """
 import dataclasses
-import inspect
 from pathlib import Path
 
 import brian2 as b2
@@ -138,15 +137,25 @@ def test_restore_runtime_gives_back_the_callers_preferences(tmp_path):
         b2.prefs[THREADS] = before
 
 
-# ---------------------------------------------------------------------------- docstrings
-def test_docstrings_say_which_backend_freezes_and_what_cuda_builds():
-    fit_doc = " ".join(inspect.getdoc(StandaloneFORCETrainer.fit).split())
-    raises = fit_doc[fit_doc.index("TrainingDiverged"):]
-    assert "rls='function'" in raises and "rls='synapses'" in raises
-    cls_doc = " ".join(inspect.getdoc(StandaloneFORCETrainer).split())
-    assert "does not diverge" in cls_doc
-    device = cls_doc[cls_doc.index("device : "):cls_doc.index("directory : ")]
-    assert "rls='synapses'" in device and "rls='function'" in device
+# ---------------------------------------------------------------------------- after a divergence
+@pytest.mark.parametrize("rls", ["function", "synapses"])
+def test_after_a_divergence_only_the_function_backend_freezes_the_decoder(rls):
+    """As StandaloneFORCETrainer.fit says: with rls='function' the decoder stops at the divergent update,
+    with rls='synapses' the updates go on to the end of the training window (generated code at runtime)."""
+    from brian2 import ms, second
+
+    from brianforce.methods.force import TrainingDiverged
+    from brianforce.tasks import sinusoid
+
+    decoders, steps = [], []
+    for train in (40, 60):
+        tr = StandaloneFORCETrainer(100, seed=2, divergence_factor=0.3, device="runtime", rls=rls)
+        with pytest.raises(TrainingDiverged) as info:
+            tr.fit(sinusoid(5.0), settle=0 * ms, train=train * ms)
+        steps.append(info.value.step)
+        decoders.append(np.asarray(tr.decoder_ / second))
+    assert steps[0] == steps[1] and steps[0] * tr.config.rls_interval < 0.04      # diverged in both windows
+    assert np.array_equal(decoders[0], decoders[1]) == (rls == "function")
     with pytest.raises(NotImplementedError):
         StandaloneFORCETrainer(20, device="cuda_standalone", rls="function")
 

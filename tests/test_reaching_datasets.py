@@ -157,7 +157,8 @@ def test_condition_arrays_rates_and_scalars(tmp_path):
     x = _signals(2, 10, 3)
     for unit in ("spikes/s", "Hz", None):
         extra = {} if unit is None else {"value_unit": unit}
-        with pytest.raises(ds.DataFormatError, match=r"'rates' spans -.*firing rates in"):
+        hint = r".*set value_unit" if unit is None else ""
+        with pytest.raises(ds.DataFormatError, match=r"'rates' spans -.*firing rates in" + hint):
             ds.load_condition_arrays(_write(tmp_path, "neg.npz", rates=x - 1.0, dt=0.01, **extra))
     centred = ds.load_condition_arrays(_write(tmp_path, "c.npz", rates=x - 1.0, dt=0.01, value_unit="normalised"))
     assert np.array_equal(centred.rates, x - 1.0)

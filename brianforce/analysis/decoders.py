@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from brianforce.checks import as_finite_array
+
 __all__ = ["decoder_correlation", "filtered_rates_from_spikes", "cross_trial_decoder", "PCProjection",
            "decoder_pc_projection", "rls_pc_gain", "lag_adjusted_error", "offline_rls_decoder"]
 
@@ -33,10 +35,7 @@ def decoder_correlation(phi_a, phi_b) -> float:
     b = np.asarray(phi_b, float).ravel()
     if a.shape != b.shape:
         raise ValueError(f"decoder shapes differ: {np.shape(phi_a)} vs {np.shape(phi_b)}")
-    for name, v in (("phi_a", a), ("phi_b", b)):
-        if not np.all(np.isfinite(v)):
-            k = int(np.argmax(~np.isfinite(v)))
-            raise ValueError(f"{name} contains NaN or Inf ({v[k]} at flat index {k})")
+    a, b = as_finite_array(a, "phi_a"), as_finite_array(b, "phi_b")
     a, b = a - a.mean(), b - b.mean()
     denom = np.sqrt((a @ a) * (b @ b))
     return float(a @ b / denom) if denom > 0 else float("nan")
@@ -217,7 +216,7 @@ def lag_adjusted_error(z, target, max_lag: int, window: int | None = None) -> fl
         raise ValueError(f"z must have at least 2 samples, got {n}")
     if not max_lag >= 0:
         raise ValueError(f"max_lag must be >= 0 samples, got {max_lag!r}")
-    if window and not 1 <= window < 2 * n:
+    if window is not None and not 1 <= window < 2 * n:
         raise ValueError(f"window must be in [1, {2 * n}) samples (a lag counts where over half a window "
                          f"overlaps; len(z) = {n}), got {window!r}")
     if not np.all(np.isfinite(z)):
@@ -226,7 +225,7 @@ def lag_adjusted_error(z, target, max_lag: int, window: int | None = None) -> fl
     amp = (target.max(0) - target.min(0)) / 2
     if np.any(amp <= 0):
         raise ValueError("target has zero amplitude in some channel")
-    w = int(window) if window else n
+    w = n if window is None else int(window)
     n_win = max(n // w, 1)
     best = np.full((n_win, z.shape[1]), np.inf)
     idx = np.arange(n)
@@ -267,10 +266,7 @@ def offline_rls_decoder(rates, target, alpha: float, every: int = 1, normalised:
     if target.ndim not in (1, 2) or target.shape[0] != len(rates):
         raise ValueError(f"target must have shape ({len(rates)}, K) or ({len(rates)},) to match rates "
                          f"{rates.shape}, got {target.shape}")
-    for name, v in (("rates", rates), ("target", target)):
-        if not np.all(np.isfinite(v)):
-            k = int(np.argmax(~np.isfinite(v.ravel())))
-            raise ValueError(f"{name} contains NaN or Inf ({v.ravel()[k]} at flat index {k})")
+    rates, target = as_finite_array(rates, "rates"), as_finite_array(target, "target")
     target = target.reshape(len(rates), -1)
     rls = RLS(rates.shape[1], target.shape[1], alpha=alpha, normalised=normalised)
     for r, y in zip(rates[::every], target[::every]):

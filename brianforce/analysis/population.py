@@ -20,21 +20,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from brianforce.checks import as_finite_array
+
 __all__ = ["normalised_error", "r_squared", "PCAResult", "pca", "principal_angles", "variance_outside_span",
            "isi_cv", "isi_cv_by_neuron",
            "fano_factor", "nanmedian_or_none", "gaussian_smooth", "time_correlations"]
 
 
-def _finite(a, name):
-    a = np.asarray(a, dtype=float)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or Inf")
-    return a
 
 
 def _pair(output, target):
-    z = _finite(output, "output")
-    f = _finite(target, "target")
+    z = as_finite_array(output, "output")
+    f = as_finite_array(target, "target")
     if z.shape != f.shape:
         raise ValueError(f"output shape {z.shape} does not match target shape {f.shape}")
     if z.size == 0:
@@ -172,7 +169,7 @@ def pca(X, n_components: int | None = None, variance: float | None = None) -> PC
     ----------
     DePasquale B et al. (2023). Neuron 111:631-649 (top-10 PCs of rate and spiking networks).
     """
-    X = _finite(X, "X")
+    X = as_finite_array(X, "X")
     if X.ndim < 2:
         raise ValueError(f"X must be (samples, features), got shape {X.shape}")
     X = X.reshape(-1, X.shape[-1])
@@ -209,7 +206,7 @@ def pca(X, n_components: int | None = None, variance: float | None = None) -> PC
 def _basis(A, name):
     if isinstance(A, PCAResult):
         A = A.components.T
-    A = _finite(A, name)
+    A = as_finite_array(A, name)
     if A.ndim == 1:
         A = A[:, None]
     if A.ndim != 2 or A.shape[1] == 0:
@@ -268,10 +265,10 @@ def variance_outside_span(X, basis) -> dict:
         total variance along the residual's largest direction; ``per_feature`` (features,): each
         feature's residual fraction (NaN where a feature does not vary).
     """
-    X = _finite(X, "X")
+    X = as_finite_array(X, "X")
     if X.ndim != 2:
         raise ValueError(f"X must be (samples, features), got shape {X.shape}")
-    basis = _finite(basis, "basis")
+    basis = as_finite_array(basis, "basis")
     q = _basis(basis - basis.mean(axis=0), "basis")        # variation about the mean, as for X
     if q.shape[0] != X.shape[0]:
         raise ValueError(f"X has {X.shape[0]} samples but basis has {q.shape[0]} rows")
@@ -296,7 +293,7 @@ def _trains(spike_trains):
         spike_trains = [spike_trains]
     out = []
     for i, tr in enumerate(spike_trains):
-        tr = _finite(np.ravel(tr), f"spike train {i}")
+        tr = as_finite_array(np.ravel(tr), f"spike train {i}")
         if np.any(np.diff(tr) < 0):
             raise ValueError(f"spike train {i} is not sorted in time")
         out.append(tr)
@@ -357,7 +354,7 @@ def fano_factor(counts_across_trials, axis: int = 0) -> np.ndarray:
     ----------
     Churchland MM et al. (2010). Stimulus onset quenches neural variability. Nat Neurosci 13:369-378.
     """
-    c = _finite(counts_across_trials, "counts_across_trials")
+    c = as_finite_array(counts_across_trials, "counts_across_trials")
     if c.ndim == 0 or c.shape[axis] < 2:
         raise ValueError("fano_factor needs at least 2 trials along the trial axis")
     if np.any(c < 0):

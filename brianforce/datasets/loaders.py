@@ -167,7 +167,8 @@ def load_m1_rates(path=None, synthetic=False) -> PopulationRates:
         ``rates`` in spikes/s, ``dt`` = 0.01 s, ``time`` -0.8 .. +0.4 s relative to movement
         onset, ``conditions`` = reach direction in degrees, ``units`` = ``unit_000`` ...;
         ``extras`` holds the (direction, time) hand kinematics found in the file (every variable
-        named ``*position``, ``*speed`` or ``*angle``; each must be finite and (8, 121)).
+        named ``*position``, ``*speed`` or ``*angle`` with a direction and a time axis; each must be
+        finite and (8, 121)).
 
     Raises
     ------
@@ -202,8 +203,10 @@ def load_m1_rates(path=None, synthetic=False) -> PopulationRates:
     if np.any(deg != np.round(deg)) or deg.min() < 0 or deg.max() >= 360 or np.unique(deg).size != deg.size:
         raise DataFormatError(f"{p}: reach_direction_deg must be 8 distinct whole degrees in [0, 360), "
                               f"got {deg.tolist()}")
+    # (direction, time) kinematics: checked where they have the two axes (a transposed array is refused);
+    # variables of other shapes (e.g. per direction only) are not kinematics over time and are left out
     extras = {k: checked_array(d, k, p, (8, 121), "hand kinematics (direction, time)")
-              for k in d if k.endswith(("position", "speed", "angle"))}
+              for k in d if k.endswith(("position", "speed", "angle")) and sorted(np.shape(d[k])) == [8, 121]}
     return PopulationRates(
         rates=np.ascontiguousarray(np.clip(rates, 0.0, None).transpose(2, 1, 0)), dt=0.01, time=t_ms / 1000.0,
         conditions=deg.astype(int), units=np.array([f"unit_{i:03d}" for i in range(141)]),
@@ -431,7 +434,9 @@ def load_condition_arrays(path) -> EMGData | PopulationRates:
     channels = _labels(d, "channels", p, Q, np.array([f"{'muscle' if key == 'emg' else 'unit'}_{i}" for i in range(Q)]))
     unit = _value_unit(d, p, key)
     if unit.lower() in _RATE_UNITS:
-        check_range(x, -1e-6, 1e6, p, key, f"firing rates in {unit}")
+        check_range(x, -1e-6, 1e6, p, key, f"firing rates in {unit}" + (
+            "" if "value_unit" in d else " (the default 'value_unit' of rates; set value_unit, e.g. "
+            "'normalised', for signals that can be negative)"))
     go = _scalar(d, "go_time", p) if "go_time" in d else None
     if go is not None and not time[0] <= go <= time[-1]:
         raise DataFormatError(f"{p}: 'go_time' ({go} s) lies outside the stored window "

@@ -85,7 +85,7 @@ def check_model_run(model, device: str = "cpp_standalone", duration: float = 2.0
 
 
 def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, out="standalone_run",
-                  directory=None, n_trials: int = 20, seed: int = 0) -> dict:
+                  directory=None, n_trials: int = 20, seed: int = 0, before_work=None) -> dict:
     """``brianforce run MODEL --device D --duration S --out DIR``: runs a saved model by its kind.
 
     FORCE models (``force_lif``): runs the saved model for ``duration`` seconds on ``device``
@@ -94,10 +94,13 @@ def run_model_cli(model, device: str = "cpp_standalone", duration: float = 2.0, 
     Transferred LIF models (``kim2019-lif``; 'cpp_standalone' or 'runtime') and DePasquale
     students (``depasquale-student``; any of the three devices): runs ``n_trials`` test
     trials of the model's task and reports accuracy / error. The model's kind, the device and
-    the duration are checked (:func:`check_model_run`) before ``out`` is created. Returns the
-    summary (see :data:`MODEL_RUNNERS`).
+    the duration are checked (:func:`check_model_run`) before ``before_work`` (no arguments; the
+    command line clears an earlier run's results there) is called and ``out`` is created. Returns
+    the summary (see :data:`MODEL_RUNNERS`).
     """
     kind = check_model_run(model, device, duration)
+    if before_work is not None:
+        before_work()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     module, function = MODEL_RUNNERS[kind]

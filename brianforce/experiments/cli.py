@@ -273,7 +273,7 @@ def _recipes(parser, args) -> None:
 
 def _command(parser, args) -> None:
     if args.command == "run":
-        from brianforce.devices.standalone import check_model_run, run_model_cli
+        from brianforce.devices.standalone import run_model_cli
 
         if not args.duration > 0:
             parser.error(f"--duration must be > 0 seconds, got {args.duration}")
@@ -281,9 +281,8 @@ def _command(parser, args) -> None:
             parser.error(f"--trials must be >= 1, got {args.trials}")
         if not Path(args.model).is_file():
             raise FileNotFoundError(f"no model file at {args.model}")
-        check_model_run(args.model, args.device, args.duration)
-        prepare_output(args.out, overwrite=args.overwrite, keep=(args.model,))
-        run_model_cli(args.model, args.device, args.duration, args.out, n_trials=args.trials, seed=args.seed)
+        run_model_cli(args.model, args.device, args.duration, args.out, n_trials=args.trials, seed=args.seed,
+                      before_work=lambda: prepare_output(args.out, overwrite=args.overwrite, keep=(args.model,)))
     elif args.command == "sweep":
         from brianforce.experiments.sweep import sweep_cli
 

@@ -18,7 +18,18 @@ from brianforce.seeding import rng_for
 from brianforce.tasks.patterns import fit_transfer_noise, rates_to_targets
 from brianforce.tasks.trials import Trials, current_targets
 
-__all__ = ["RateFitting"]
+__all__ = ["RateFitting", "REST_MODES", "check_rest"]
+
+#: What :meth:`fit_rates` does with the neurons that map no recorded unit (``rest``).
+REST_MODES = ("untrained", "stabilise")
+
+
+def check_rest(rest) -> str:
+    """``rest`` if it is one of :data:`REST_MODES`, else ``ValueError`` naming it."""
+    if rest not in REST_MODES:
+        raise ValueError(f"rest must be one of {REST_MODES}, got {rest!r}")
+    return rest
+
 
 
 class RateFitting:
@@ -110,8 +121,7 @@ class RateFitting:
         """
         if int(rounds) < 1:
             raise ValueError(f"rounds must be >= 1, got {rounds}")
-        if rest not in ("untrained", "stabilise"):
-            raise ValueError(f"rest must be 'untrained' or 'stabilise', got {rest!r}")
+        check_rest(rest)
         mapped = self.rate_targets(rates, dt, neurons=neurons, sigma=sigma, min_rate=min_rate)
         self.mapped_ = mapped.neurons
         extra = None

@@ -22,6 +22,7 @@ import brian2 as b2
 from brian2.devices.device import RuntimeDevice
 from brian2 import Hz, NeuronGroup, Synapses, linked_var, second, volt
 
+from brianforce.checks import as_finite_array
 from brianforce.naming import own_clock
 from brianforce.networks.connectivity import SparseWeights
 from brianforce.errors import StandaloneNotSupportedError
@@ -127,9 +128,7 @@ def build_force_network(weights: SparseWeights, eta: np.ndarray, phi: np.ndarray
     if v_init.shape not in ((), (N,)):
         raise ValueError(f"v0 must have shape ({N},) or be a scalar, got {v_init.shape}")
     for what, a in (("eta", eta), ("phi", phi), ("v0", v_init)):
-        if not np.all(np.isfinite(a)):
-            k = int(np.argmax(~np.isfinite(a.ravel())))
-            raise ValueError(f"{what} contains NaN or Inf ({a.ravel()[k]} at flat index {k})")
+        as_finite_array(a, what)
     if not len(weights.pre):
         raise ValueError("the static weights have no synapses (increase p or n)")
     ns = dict(tau_m=lif.tau_m * second, tau_r=lif.tau_r * second, tau_d=lif.tau_d * second,

@@ -205,7 +205,7 @@ def lif_transfer(mu, sigma: float = 0.0, *, white: float = 0.0, tau_m: float = 1
 
     def f(current):
         if white > 0:
-            return _siegert(current, white, tau_m, tau_ref, v_th, v_reset)
+            return np.where(np.isnan(current), np.nan, _siegert(current, white, tau_m, tau_ref, v_th, v_reset))
         out = np.where(np.isnan(current), np.nan, 0.0)
         above = current > v_th
         c = current[above]

@@ -223,9 +223,9 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
     rounds = as_count(training.get("rounds", 2), "[training] rounds", minimum=1)
     calibration = as_count(training.get("calibration_trials", 4), "[training] calibration_trials")
     batch = as_count(batch, "batch", minimum=1)
-    rest = training.get("rest", "untrained")
-    if rest not in ("untrained", "stabilise"):
-        raise ValueError(f"[training] rest must be 'untrained' or 'stabilise', got {rest!r}")
+    from brianforce.methods.recurrent_rates import check_rest
+
+    rest = check_rest(training.get("rest", "untrained"))
     if before_work is not None:
         before_work()
     log(f"{units.size} units (> {min_mean_rate_hz} Hz) onto N = {tr.n}; {tr.n_trials} "
