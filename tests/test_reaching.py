@@ -287,25 +287,11 @@ def test_m1_recipe_cli_synthetic(tmp_path):
     import csv
 
     from brianforce.experiments.cli import main
+    from test_cli_checks import M1_TINY
 
     base = (REPO / "models" / "kimchow_m1.toml").as_posix()
     recipe = tmp_path / "m1.toml"
-    recipe.write_text(f"""[experiment]
-method = "reaching_m1"
-name = "m1_tiny"
-[model]
-base = "{base}"
-[data]
-synthetic = true
-[network]
-n = 200
-[training]
-n_trials = 1
-rounds = 1
-[evaluation]
-n_test_trials = 2
-max_units = 12
-""")
+    recipe.write_text(M1_TINY.format(base=base, data="", training=""))
     out = tmp_path / "out"
     assert main(["train", str(recipe), "--data", str(ds.synthetic_path("m1_rates")), "--out", str(out)]) == 0
     rows = list(csv.DictReader(open(out / "unit_table.csv")))
