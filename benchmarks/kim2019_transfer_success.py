@@ -8,9 +8,10 @@ Usage::
 Writes one CSV row per network to ``benchmarks/results/kim2019_<task>.csv`` (appending,
 so an interrupted run keeps its finished rows). A transfer succeeds when the LIF
 accuracy over ``n_test`` test trials reaches the recipe's ``expected_lif_accuracy``
-(paper: 94 of 100 sigmoid Go/NoGo networks). ``kim2019_*_tau50*.csv`` keep the
-earlier runs with decay constants bounded to 20-50 ms (Go/NoGo 6/10 successes, minibatches of 16:
-1/4; context 0.95); the recipes now use 20-100 ms, the authors' code default.
+(paper: 94 of 100 sigmoid Go/NoGo networks). ``kim2019_*_tau50*.csv`` hold runs with the decay
+constants bounded to 20-50 ms (``[rate] tau_max = "50 ms"`` in a copy of the recipe, given with
+``--recipe``; Go/NoGo 6/10 successes, with minibatches of 16 (``[training] batch_size = 16``) 1/4;
+context 0.95); the shipped recipes bound them to 20-100 ms, the authors' code default.
 """
 from __future__ import annotations
 

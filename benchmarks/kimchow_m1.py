@@ -30,17 +30,20 @@ asks for current modulations of only ~0.2 mV, which the trained currents follow 
 corr 0.69 per direction, ``kimchow_m1_gain1.csv``); at 3x they vary ~1.4 mV and are followed
 with correlation 0.87. The scores are correlations, hence unaffected by the gain itself; the
 CSV gives ``data_rate_hz`` (recorded), ``target_rate_hz`` (gain x recorded) and the model's
-rate, and the Poisson ceiling is computed at the target (gained) rates. ``--rate-gain 1`` is
-the earlier recipe; ``--directions 4`` probes on an evenly spaced subset of directions.
+rate, and the Poisson ceiling is computed at the target (gained) rates. ``--rate-gain 1`` fits
+the recorded rates themselves (targets at 1x, ``kimchow_m1_gain1.csv``); ``--directions 4`` probes
+on an evenly spaced subset of directions.
 
 Writes ``benchmarks/results/kimchow_m1.csv`` (one row per direction plus ``all``; network
 size, ``K`` plastic inputs per mapped neuron, trials, RLS cost per update, trial-averaged
 current mismatch vs target modulation, wall times), ``kimchow_m1_curve.csv`` (learning
-curves: RMS RLS error and current correlation per training trial) and ``kimchow_m1.png``.
+curves: RMS RLS error and current correlation per training trial) and ``kimchow_m1.png``; where
+these exist, under ``kimchow_m1[_TAG].v<k>`` with the first free k >= 2 (:func:`brianforce.io.free_stem`).
 Needs the recorded data (``BRIANFORCE_DATA`` or ``../shared/data``).
 Run: ``python benchmarks/kimchow_m1.py [--test-trials 40] [--n 500 --p 0.1 --drive 0]
-[--quick]``; the earlier recipe (one round, targets from the spontaneous SD of ``I_syn``) is
-``--rounds 1 --spontaneous-sigma --tag spontaneous_sigma``.
+[--quick]``; one round with the round-1 targets from the spontaneous SD of ``I_syn`` is
+``--rounds 1 --spontaneous-sigma --tag spontaneous_sigma`` (``kimchow_m1_spontaneous_sigma.csv`` records
+N = 500, p = 0.1 and 6 training trials per direction in its columns).
 """
 from __future__ import annotations
 
@@ -116,7 +119,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="N=300, 2 training trials (smoke run)")
     ap.add_argument("--rounds", type=int, default=None, help="override [training] rounds")
     ap.add_argument("--spontaneous-sigma", action="store_true",
-                    help="round-1 SD = spontaneous SD of I_syn (the earlier default) instead of sigma_mV")
+                    help="round-1 SD = spontaneous SD of I_syn instead of sigma_mV")
     ap.add_argument("--rest", choices=("untrained", "stabilise"), default=None,
                     help="override [training] rest")
     ap.add_argument("--n", type=int, default=None, help="override [network] n")

@@ -1,8 +1,11 @@
 """Recipes: TOML files whose physical values are strings with units ("10 ms", "0.04 mV*s").
 
 Unit strings are parsed against a whitelist (never ``eval``): a number followed by
-units from :data:`UNITS` joined by ``*`` or ``/`` (at most one ``/``), optionally with
-integer powers (``Hz^2``).
+units from :data:`UNITS` joined by ``*`` or ``/``, optionally with integer powers (``Hz^2``).
+At most one ``/`` is allowed, and only before the last unit (``"1 mV*s/ms"``, ``"1 mV/ms^2"``):
+``"1 mV/ms*s"`` is volt in Python (``1*mV/ms*second``) but mV/(ms*s) as units are often
+typeset, so it is refused; write ``"1 mV*s/ms"`` or use negative powers (``"1 mV*ms^-1*s^-1"``).
+Every value must be finite.
 """
 from __future__ import annotations
 
@@ -14,17 +17,13 @@ from pathlib import Path
 import brian2
 import numpy as np
 
-__all__ = ["UNITS", "parse_quantity", "si_float", "load_recipe", "RecipeError", "check_keys", "check_sections",
-           "recipe_seconds", "COMMON_EXPERIMENT_KEYS", "NOT_RECORDED", "tuning_seeds"]
+from brianforce.units import as_number, as_si, parse_units
 
-UNITS = {name: getattr(brian2, name) for name in (
-    "second", "ms", "us", "Hz", "kHz", "volt", "mV", "amp", "nA", "pA", "ohm", "Mohm",
-    "siemens", "nS", "farad", "pF", "metre", "cm")}
-UNITS.update({"s": brian2.second, "V": brian2.volt, "A": brian2.amp})
+__all__ = ["parse_quantity", "si_float", "load_recipe", "RecipeError", "check_keys", "check_sections",
+           "recipe_seconds", "COMMON_EXPERIMENT_KEYS", "NOT_RECORDED", "tuning_seeds"]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _QTY = re.compile(rf"^\s*({_NUMBER})\s*(.*?)\s*$")
-_FACTOR = re.compile(r"^([A-Za-z]+)(?:\^(-?\d+))?$")
 
 
 class RecipeError(ValueError):
@@ -40,37 +39,36 @@ NOT_RECORDED = "not recorded"
 
 
 def _units(expr: str):
-    if not expr:
-        return 1
-    num, _, den = expr.partition("/")
-    if "/" in den:
-        raise RecipeError(f"at most one '/' allowed in units: {expr!r}")
-    out = 1
-    for part, sign in ((num, 1), (den, -1)):
-        if not part.strip():
-            if sign == 1 and den:
-                continue
-            if sign == -1 and _:
-                raise RecipeError(f"missing unit after '/': {expr!r}")
-            continue
-        for factor in part.split("*"):
-            m = _FACTOR.match(factor.strip())
-            if not m or m.group(1) not in UNITS:
-                raise RecipeError(f"unknown unit {factor.strip()!r} in {expr!r}; allowed: {sorted(UNITS)}")
-            out = out * UNITS[m.group(1)] ** (sign * int(m.group(2) or 1))
-    return out
+    try:
+        return parse_units(expr)
+    except ValueError as exc:
+        raise RecipeError(str(exc)) from None
 
 
 def parse_quantity(text: str):
-    """``"10 ms"`` → ``10*ms``; ``"0.04 mV*s"`` → volt·second; ``"5"`` → 5.0."""
+    """``"10 ms"`` → ``10*ms``; ``"0.04 mV*s"`` → volt·second; ``"5"`` → 5.0.
+
+    Raises
+    ------
+    RecipeError
+        Not a quantity string, an unknown or ambiguous unit (see the module notes), or a value that
+        is not finite (``nan``, ``inf``, or an overflow such as ``"1e400 ms"``).
+    """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return float(text)
+        v = float(text) if abs(text) <= np.finfo(float).max else np.inf
+        if not np.isfinite(v):
+            raise RecipeError(f"a quantity must be finite, got {text!r}")
+        return v
     if not isinstance(text, str):
         raise RecipeError(f"expected a quantity string like '10 ms', got {text!r}")
     m = _QTY.match(text)
     if not m:
         raise RecipeError(f"cannot parse quantity {text!r} (expected e.g. '10 ms')")
-    return float(m.group(1)) * _units(m.group(2))
+    with np.errstate(over="ignore"):
+        q = float(m.group(1)) * _units(m.group(2))
+    if not np.isfinite(float(np.asarray(q))):
+        raise RecipeError(f"quantity {text!r} is not finite in SI units ({float(np.asarray(q))!r})")
+    return q
 
 
 def si_float(v):
@@ -85,9 +83,19 @@ def si_float(v):
     -------
     float or bool
         The value in SI units as a float; a bool is returned unchanged.
+
+    Raises
+    ------
+    RecipeError
+        A string that is not a quantity, or a value that is not finite.
     """
-    q = parse_quantity(v) if isinstance(v, str) else v
-    return float(np.asarray(q)) if not isinstance(q, bool) else q
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    q = parse_quantity(v) if isinstance(v, (str, int, float)) else v
+    x = float(np.asarray(q))
+    if not np.isfinite(x):
+        raise RecipeError(f"a quantity must be finite, got {v!r}")
+    return x
 
 
 def load_recipe(path) -> dict:
@@ -164,7 +172,6 @@ def recipe_seconds(value, name: str, *, allow_zero: bool = False) -> float:
     ValueError
         Not finite, or not > 0 (``>= 0`` with ``allow_zero``).
     """
-    from brianforce.units import as_number, as_si
 
     try:
         q = parse_quantity(value) if isinstance(value, str) else value
@@ -196,7 +203,10 @@ def tuning_seeds(recipe: dict, where: str = "the recipe"):
     RecipeError
         A value that is not a list of non-negative integers, a range ``"a-b"`` or :data:`NOT_RECORDED`.
     """
-    value = recipe.get("experiment", {}).get("tuning_seeds", NOT_RECORDED)
+    experiment = recipe.get("experiment", {})
+    if not isinstance(experiment, dict):
+        raise RecipeError(f"{where}: [experiment] must be a table of keys, got {experiment!r}")
+    value = experiment.get("tuning_seeds", NOT_RECORDED)
     if value == NOT_RECORDED:
         return None
     if isinstance(value, str):

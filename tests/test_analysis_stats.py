@@ -239,3 +239,14 @@ def test_nanmedian_or_none():
     assert nanmedian_or_none(np.full(4, np.nan)) is None
     assert nanmedian_or_none([]) is None
     assert isinstance(nanmedian_or_none(np.array([[1, 2], [3, 4]])), float)
+
+
+def test_isi_cv_reads_spike_times_in_seconds_and_refuses_other_units():
+    from brian2 import DimensionMismatchError, mV, ms, second
+
+    times = np.array([0.1, 0.2, 0.35, 0.5])
+    expected = isi_cv([times])
+    assert np.allclose(isi_cv({0: times * second}), expected)
+    assert np.allclose(isi_cv({0: times * 1000 * ms}), expected)
+    with pytest.raises(DimensionMismatchError, match="spike train 0 must have units of second"):
+        isi_cv({0: times * mV})

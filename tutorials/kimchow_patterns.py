@@ -26,9 +26,15 @@
 
 # %% [markdown]
 # ## Set-up
-# Every setting comes from the recipe `models/kimchow_patterns.toml` (times in ms, voltages in
-# mV), found with `recipe_path` wherever the package is installed. FAST mode overrides a few of
-# them. `BRIANFORCE_TUTORIAL_OUT` is the folder the figure is written to (default: the working
+# Every setting of the network, the targets, the training and the evaluation comes from the
+# recipe `models/kimchow_patterns.toml` (times in ms, voltages in mV), found with `recipe_path`
+# wherever the package is installed; FAST mode overrides a few of them. One recipe setting is not
+# used: `[training] device` ("auto": all the trials of a fit as one compiled program where a C++
+# compiler is found) is not passed to `RecurrentTrainer`, so this tutorial trains at runtime
+# (`RecurrentTrainer`'s default `device="runtime"`: the per-neuron RLS in a Python
+# `network_operation`). Add `device=train["device"]` to train as the recipe does; the weights
+# are the same to round-off.
+# `BRIANFORCE_TUTORIAL_OUT` is the folder the figure is written to (default: the working
 # directory).
 
 # %%
@@ -71,8 +77,8 @@ if FAST:
 # * excitatory weights j0·τ_m/√K (`j0` = 10 mV; with the synapses below an isolated EPSP peaks at
 #   0.13·`j0`/√K, 22 ms after the spike),
 #   inhibitory weights −`g` = −6 times that;
-# * double-exponential synapses, rise `tau_r` = 2 ms, decay `tau_d` = 50 ms (the recipe notes
-#   that τ_d = 20 ms learned but was unstable across trials); time step `dt` = 0.05 ms.
+# * double-exponential synapses, rise `tau_r` = 2 ms, decay `tau_d` = 50 ms; time step `dt` =
+#   0.05 ms.
 #
 # The training settings (`[training]`) are explained below. `spontaneous` runs the untrained
 # network from a random state (200 ms of warm-up, then 300 ms recorded) and returns every
@@ -185,9 +191,7 @@ plt.show()
 #
 # * a larger `reg` (stronger pull towards the balanced initial weights: each update moves them
 #   less);
-# * a longer `learn_every` (fewer updates per window);
-# * a slow synaptic decay: keep `tau_d` at the recipe's 50 ms (with 20 ms, learning was unstable
-#   across trials, see the recipe).
+# * a longer `learn_every` (fewer updates per window).
 
 # %% [markdown]
 # ## Success criterion

@@ -269,6 +269,22 @@ print(frame[["G", "Q", "rate_error", "rate_converged"]])
 # Slower learning concentrates the decoder on the leading PCs, the two networks learn correlated decoders
 # (correlation > 0.8 at full size, > 0.6 in FAST mode), the spiking units lead the matched
 # instantaneous rate units in phase, and the open-loop transfer ratios are finite.
+#
+# Not asserted: Newton & Nicola's transfer criterion, open-loop transfer within 2× of the
+# receiving network's own error in both directions, is not met in this configuration. At this
+# tutorial's full size (N = 500, α = 1.5e-7, G = 0.08 mV·s, Q = 20 mV, 8 s training, sinusoid),
+# seeds 0 and 1 give open-loop ratios spike → rate 1.62 / 2.02 and rate → spike 2.09 / 1.38
+# (`benchmarks/results/newton_nicola/transfer_n500.csv`, rows `instantaneous`; regenerate with
+# `python3 benchmarks/newton_nicola_transfer.py --n-neurons 500 --train 8 --alphas 1.5e-7 --out
+# benchmarks/results/newton_nicola/transfer_n500.csv`). The acceptance sweep (N = 300, 3 s training,
+# α = 5e-7) at the fresh seeds 101–105 gives largest open-loop ratios 1.40 / 2.03 / 2.95 / 2.27 / 3.06,
+# within 2× at 1 of 5 (`benchmarks/results/reproduce/newton_nicola_full_seeds101-105.md`;
+# `brianforce reproduce newton_nicola --seeds 101-105 --out benchmarks/results/reproduce`). The
+# ratio is set by the LIF units' phase lead over their f–I rate (section 2): a transferred decoder
+# reads a basis shifted by a few ms, an error that larger N or longer training does not shrink
+# while the networks' own errors fall, so the ratio grows as they fall
+# (`benchmarks/RESULTS.md`, "Spiking vs matched rate network"). Asserting < 2 here would pass or
+# fail with the seed, so only finiteness is asserted.
 
 # %%
 assert fractions[5e-8] > fractions[5e-4], fractions

@@ -293,7 +293,10 @@ def _trains(spike_trains):
         spike_trains = [spike_trains]
     out = []
     for i, tr in enumerate(spike_trains):
-        tr = as_finite_array(np.ravel(tr), f"spike train {i}")
+        unit = None
+        if hasattr(tr, "dim"):
+            from brian2 import second as unit   # SpikeMonitor.spike_trains() values: times in seconds
+        tr = np.ravel(as_finite_array(tr, f"spike train {i}", unit=unit))
         if np.any(np.diff(tr) < 0):
             raise ValueError(f"spike train {i} is not sorted in time")
         out.append(tr)

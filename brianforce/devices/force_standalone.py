@@ -18,7 +18,6 @@ simulator. eLife 8:e47314 (standalone code generation).
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from brian2 import SpikeMonitor, StateMonitor, second
 from brianforce.devices.activation import DEVICES
 from brianforce.devices.force_program import RLS_KINDS, STANDALONE_PREFIX, STATE_VARIABLES, run_force_program
 from brianforce.devices.project import build_project
-from brianforce.io import ModelFileError, atomic_savefig, atomic_savez, atomic_write_text, load_arrays, save_arrays
+from brianforce.io import ModelFileError, atomic_savefig, atomic_savez, atomic_write_text, json_text, load_arrays, save_arrays
 from brianforce.errors import refuse_if_diverged
 from brianforce.learning.codegen import rls_threads_for
 from brianforce.learning.targets import divergence_scale
@@ -376,5 +375,5 @@ def run_force_model_cli(model, *, device="cpp_standalone", out, duration=2.0, di
     fig.tight_layout()
     atomic_savefig(fig, out / "output.png", dpi=100)
     plt.close(fig)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json_text(summary, indent=2))
     return summary

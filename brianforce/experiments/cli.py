@@ -8,7 +8,6 @@ are one line on stderr (exit status 1; 2 for usage errors); ``--debug`` shows th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -107,7 +106,7 @@ def run_kim2019_recipe(path, out, before_work=None) -> dict:
     ``before_work`` (no arguments) is called after these checks, before any training or output.
     """
     from brianforce.checks import as_count
-    from brianforce.io import atomic_write_text
+    from brianforce.io import atomic_write_text, json_text
     from brianforce.methods.transfer import LIFTransfer, read_recipe, recipe_settings, run_kim2019
     from brianforce.rate.backprop import DaleRNNTrainer
 
@@ -130,7 +129,7 @@ def run_kim2019_recipe(path, out, before_work=None) -> dict:
                "lif_accuracy_rate_criterion": float(res.lif_accuracy_rate_criterion)}
     res.trainer.params_.save(out / "rate_model.npz", {"task": res.task_name, "seed": seed})
     res.transfer.model_.save(out / "lif_model.npz", {"task": res.task_name, "seed": seed})
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json_text(summary, indent=2))
     _log(f"rate accuracy {res.rate_accuracy:.3f}, LIF accuracy {res.lif_accuracy:.3f} at 1/lambda = "
          f"{res.scaling_factor:g}; wrote {out}")
     return summary

@@ -30,7 +30,6 @@ DePasquale B, Sussillo D, Abbott LF, Churchland MM (2023) Neuron 111:631-649.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from brianforce.analysis.population import (fano_factor, isi_cv, nanmedian_or_no
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.config import (COMMON_EXPERIMENT_KEYS, RecipeError, check_keys, check_sections, load_recipe,
                                parse_quantity, recipe_seconds)
-from brianforce.io import atomic_savefig, atomic_write_text, save_arrays
+from brianforce.io import atomic_savefig, atomic_write_text, json_text, save_arrays
 from brianforce.methods.factor_student.params import STUDENT_KEYS
 from brianforce.rate.factors import pca_factors
 from brianforce.rate.teacher import RateTeacher
@@ -402,5 +401,5 @@ def train_from_recipe(path, out_dir, overrides: dict | None = None, before_work=
     summary["wall_time_s"] = time.time() - t_start
     save_arrays(out / "network.npz", arrays, {"summary": summary, "recipe": rec},
                 kind="depasquale-student")
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
+    atomic_write_text(out / "summary.json", json_text(summary, indent=2, sort_keys=True))
     return summary

@@ -13,7 +13,6 @@ Nat Commun 8:2208.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
     import matplotlib.pyplot as plt
     from brian2 import second
 
-    from brianforce.io import atomic_savefig, atomic_write_text
+    from brianforce.io import atomic_savefig, atomic_write_text, json_text
     from brianforce.viz.force import plot_force_run
     from brianforce.methods.force import FORCETrainer
 
@@ -176,7 +175,7 @@ def run_force_experiment(out, task, *, trainer_kwargs: dict, settle: float, trai
     trainer.save(out / "model.npz")
     atomic_savefig(fig, out / "figure.png", dpi=110)
     plt.close(fig)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json_text(summary, indent=2))
     fmt = lambda xs: ", ".join(f"{x:.3f}" for x in xs)  # noqa: E731
     _log(f"test ({label}): RMSE/amplitude {fmt(metrics['rmse_over_amplitude'])}, "
          f"lag-adjusted correlation {fmt(metrics['lag_adjusted_correlation'])}, "

@@ -36,7 +36,7 @@ import numpy as np
 from brian2 import mV, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
 
-from brianforce.checks import as_count, as_flag, as_number
+from brianforce.checks import as_count, as_finite_array, as_flag, as_number
 from brianforce.rate.backprop import DaleRNNParams
 from brianforce.io import load_arrays, save_arrays
 from brianforce.methods.transfer_results import LIFRun
@@ -122,13 +122,21 @@ class TransferredLIF:
 
     @classmethod
     def from_rate(cls, rate: DaleRNNParams, scaling_factor: float, *, readout_bias: bool = True,
-                  **neuron) -> "TransferredLIF":
+                  allow_diverged: bool = False, **neuron) -> "TransferredLIF":
         """Map ``rate`` with ``1/λ = scaling_factor``; neuron parameters as Brian2 quantities
-        (``readout_bias=False``: ``b_out`` left out, see :class:`LIFTransfer`)."""
+        (``readout_bias=False``: ``b_out`` left out, see :class:`LIFTransfer`).
+
+        The rate network's weights, bias and decay constants must be finite (``ValueError`` naming
+        them); parameters kept from a training that diverged (``rate.diverged``) are refused
+        (``RuntimeError``) unless ``allow_diverged=True``.
+        """
+        _refuse_diverged_rate(rate, allow_diverged)
         s = as_number(scaling_factor, "scaling_factor (1/lambda)", low=0.0, low_open=True)
-        b_out = float(rate.b_out) if as_flag(readout_bias, "readout_bias") else 0.0
-        return cls(W_rate=rate.W.copy(), w_in_rate=rate.w_in.copy(), w_out_rate=rate.w_out.copy(), b_out=b_out,
-                   tau_d=rate.tau.copy(), scaling_factor=s, input_dt=float(rate.dt), neuron=_neuron_si(neuron))
+        a = {name: as_finite_array(value, f"the rate network's {name}").copy() for name, value in
+             (("W", rate.W), ("w_in", rate.w_in), ("w_out", rate.w_out), ("b_out", rate.b_out), ("tau", rate.tau))}
+        b_out = float(a["b_out"]) if as_flag(readout_bias, "readout_bias") else 0.0
+        return cls(W_rate=a["W"], w_in_rate=a["w_in"], w_out_rate=a["w_out"], b_out=b_out, tau_d=a["tau"],
+                   scaling_factor=s, input_dt=float(rate.dt), neuron=_neuron_si(neuron))
 
     @property
     def lambda_(self) -> float:
@@ -168,6 +176,14 @@ class TransferredLIF:
         arrays, meta = load_arrays(path, kind=_MODEL_KIND)
         return cls(b_out=float(arrays.pop("b_out")), **arrays, scaling_factor=meta["scaling_factor"],
                    input_dt=meta["input_dt"], neuron=meta["neuron"])
+
+
+def _refuse_diverged_rate(rate, allow_diverged) -> None:
+    """Refuse the parameters a diverged training kept (``rate.diverged``) unless ``allow_diverged=True``."""
+    if not as_flag(allow_diverged, "allow_diverged") and getattr(rate, "diverged", False):
+        raise RuntimeError("the rate network's parameters were kept from a training that diverged: not "
+                           "transferring them to LIF. Pass allow_diverged=True to do so anyway, or train the rate "
+                           "network again with a smaller learning_rate")
 
 
 def _require_runtime():
@@ -365,14 +381,20 @@ class LIFTransfer:
         as_flag(self.readout_bias, "readout_bias")
         _neuron_si(self.neuron)
 
-    def fit(self, rate: DaleRNNParams, task) -> "LIFTransfer":
-        """Grid-search ``1/λ`` on ``n_validation`` fresh trials of ``task``."""
+    def fit(self, rate: DaleRNNParams, task, *, allow_diverged: bool = False) -> "LIFTransfer":
+        """Grid-search ``1/λ`` on ``n_validation`` fresh trials of ``task``.
+
+        ``rate`` kept from a training that diverged (``rate.diverged``) is refused (``RuntimeError``)
+        unless ``allow_diverged=True``; non-finite weights always (``ValueError``).
+        """
         self._check()
+        _refuse_diverged_rate(rate, allow_diverged)
         factors, n_val = _scaling_factors(self.scaling_factors), int(self.n_validation)
         if abs(task.dt - rate.dt) > 1e-12:
             raise ValueError(f"task step ({task.dt} s) differs from the rate network's dt ({rate.dt} s)")
         seed = check_seed(self.seed)
-        base = TransferredLIF.from_rate(rate, factors[0], readout_bias=self.readout_bias, **self.neuron)
+        base = TransferredLIF.from_rate(rate, factors[0], readout_bias=self.readout_bias,
+                                        allow_diverged=allow_diverged, **self.neuron)
         val = task.sample(n_val, rng_for(seed, "lif-validation-trials"))
         k = factors.size
         run = simulate_lif(base, np.tile(val.inputs, (k, 1, 1)), seed=seed, dt=self.dt,
@@ -387,7 +409,7 @@ class LIFTransfer:
         self.lambda_ = 1.0 / self.scaling_factor_
         self.validation_accuracy_ = float(acc[choice])
         self.model_ = TransferredLIF.from_rate(rate, self.scaling_factor_, readout_bias=self.readout_bias,
-                                               **self.neuron)
+                                               allow_diverged=allow_diverged, **self.neuron)
         return self
 
     def predict(self, inputs, *, seed: int = 1, record_spikes: int = 0) -> LIFRun:

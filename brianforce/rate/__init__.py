@@ -1,6 +1,7 @@
 """Rate networks (numpy): tanh FORCE and the LIF-matched instantaneous rate network
 (:mod:`.networks`), DePasquale teachers (:mod:`.teacher`) and their factors (:mod:`.factors`), the
-Dale rate RNN trained by BPTT (:mod:`.backprop`).
+Dale rate RNN (its parameters and their checks: :mod:`brianforce.rate.dale`) trained by BPTT
+(:mod:`.backprop`).
 
 Public names are imported on first use (``from brianforce.rate import X``).
 """

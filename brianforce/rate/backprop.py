@@ -17,7 +17,8 @@ The network (Kim, Li & Sejnowski 2019), integrated with Euler steps of ``dt``::
   minibatch.
 
 All times are plain floats in **seconds** (``dt=0.005``, ``tau_min=0.020``); ``x``, ``r``
-and ``o`` are dimensionless. Brian2 is never imported here; see
+and ``o`` are dimensionless. The parameter record and the random initial network live in
+:mod:`brianforce.rate.dale` (re-exported here). Brian2 is never imported here; see
 :mod:`brianforce.methods.transfer` for the spiking network built from a trained model.
 
 References
@@ -31,15 +32,15 @@ Kingma DP, Ba J (2015) Adam: a method for stochastic optimization. ICLR.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from brianforce.blas import on_one_blas_thread
-from brianforce.checks import as_count, as_flag, as_number
+from brianforce.checks import as_count, as_finite_array, as_flag, as_number
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.rate.adam import Adam
-from brianforce.io import ModelFileError, load_arrays, save_arrays
+from brianforce.rate.dale import ACTIVATIONS, RECTIFIERS, DaleRNNParams, init_dale_rnn, network_settings, sigmoid
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = [
@@ -47,166 +48,22 @@ __all__ = [
     "init_dale_rnn", "simulate_rate", "loss_and_gradients", "DaleRNNTrainer", "RECTIFIERS",
 ]
 
-ACTIVATIONS = ("sigmoid", "softplus", "relu")
-#: How ``W̃`` is made non-negative: ``"abs"`` (``|W̃|``) or ``"relu"`` (``max(W̃, 0)``, the authors' code).
-RECTIFIERS = ("abs", "relu")
 _TRAINABLE = ("w_rec", "w_in", "w_out", "b_out", "tau_raw")
-_MODEL_KIND = "kim2019-rate-rnn"
-
-
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))          # overflow-free logistic
+#: What :meth:`DaleRNNTrainer.fit` sets; cleared when it starts.
+_FITTED = ("params_", "initial_params_", "history_", "n_iter_", "converged_", "diverged_", "accuracy_", "eval_loss_")
+_N_REFERENCE = 64           # trials of the divergence reference (their own stream, "divergence-reference")
 
 
 def _act(name, x):
     """Rates ``f(x)`` and slopes ``f'(x)``."""
     if name == "sigmoid":
-        r = _sigmoid(x)
+        r = sigmoid(x)
         return r, r * (1.0 - r)
     if name == "softplus":
-        return np.logaddexp(0.0, x), _sigmoid(x)
+        return np.logaddexp(0.0, x), sigmoid(x)
     if name == "relu":
         return np.maximum(x, 0.0), (x > 0).astype(x.dtype)
     raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
-
-
-def _positive(name, value):
-    """A finite plain number > 0 (SI units; a Brian2 unit, a bool or a string is refused)."""
-    return as_number(value, name, low=0.0, low_open=True)
-
-
-def _probability(name, value, *, allow_zero=True):
-    return as_number(value, name, low=0.0, high=1.0, low_open=not allow_zero)
-
-
-@dataclass
-class DaleRNNParams:
-    """Parameters of a Dale's-law rate RNN (plain arrays; times in seconds).
-
-    Attributes
-    ----------
-    w_rec : (N, N) unconstrained recurrent weights ``W̃`` (row = target unit).
-    mask : (N, N) fixed 0/1 connection mask ``M``.
-    sign : (N,) +1 (excitatory) / −1 (inhibitory) sign of each unit's outgoing weights.
-    w_in : (N, n_inputs) input weights.
-    w_out : (N,) readout weights; ``b_out`` : float readout bias.
-    tau_raw : (N,) ``θ``, mapped to ``τ = σ(θ)(τ_max − τ_min) + τ_min``.
-    tau_min, tau_max, dt : float, seconds.
-    activation : ``"sigmoid"``, ``"softplus"`` or ``"relu"``.
-    noise_std : float, std of the Gaussian noise added to ``x`` at every step.
-    rectifier : ``"abs"`` or ``"relu"``, how ``W̃`` is made non-negative (:data:`RECTIFIERS`).
-    """
-
-    w_rec: np.ndarray
-    mask: np.ndarray
-    sign: np.ndarray
-    w_in: np.ndarray
-    w_out: np.ndarray
-    b_out: float
-    tau_raw: np.ndarray
-    tau_min: float = 0.020
-    tau_max: float = 0.050
-    dt: float = 0.005
-    activation: str = "sigmoid"
-    noise_std: float = 0.1
-    rectifier: str = "abs"
-
-    @property
-    def n_units(self) -> int:
-        return self.w_rec.shape[0]
-
-    @property
-    def n_inputs(self) -> int:
-        return self.w_in.shape[1]
-
-    @property
-    def W(self) -> np.ndarray:
-        """Effective recurrent weights ``[W̃]₊ ⊙ M · diag(sign)`` (N, N)."""
-        positive = np.abs(self.w_rec) if self.rectifier == "abs" else np.maximum(self.w_rec, 0.0)
-        return positive * self.mask * self.sign[None, :]
-
-    @property
-    def tau(self) -> np.ndarray:
-        """Synaptic decay time constants (seconds), in ``[tau_min, tau_max]``."""
-        return _sigmoid(self.tau_raw) * (self.tau_max - self.tau_min) + self.tau_min
-
-    @property
-    def inhibitory(self) -> np.ndarray:
-        return self.sign < 0
-
-    def copy(self) -> "DaleRNNParams":
-        return replace(self, **{k: np.array(getattr(self, k), copy=True)
-                                for k in ("w_rec", "mask", "sign", "w_in", "w_out", "tau_raw")})
-
-    def save(self, path, metadata: dict | None = None):
-        """Save with :func:`brianforce.io.save_arrays` (kind ``"kim2019-rate-rnn"``)."""
-        arrays = {k: getattr(self, k) for k in ("w_rec", "mask", "sign", "w_in", "w_out", "tau_raw")}
-        arrays["b_out"] = np.array(float(self.b_out))
-        meta = dict(metadata or {})
-        meta["model"] = {k: getattr(self, k) for k in ("tau_min", "tau_max", "dt", "activation", "noise_std",
-                                                        "rectifier")}
-        meta["model"] = {k: (float(v) if not isinstance(v, str) else v) for k, v in meta["model"].items()}
-        return save_arrays(path, arrays, meta, kind=_MODEL_KIND)
-
-    @classmethod
-    def load(cls, path) -> "DaleRNNParams":
-        """Load a file written by :meth:`save` (raises ``ModelFileError`` if invalid)."""
-        arrays, meta = load_arrays(path, kind=_MODEL_KIND)
-        if meta["model"].get("rectifier", "abs") not in RECTIFIERS:        # files without it: "abs"
-            raise ModelFileError(f"{path}: rectifier {meta['model']['rectifier']!r} is not one of {RECTIFIERS}")
-        return cls(b_out=float(arrays.pop("b_out")), **arrays, **meta["model"])
-
-
-def _network_settings(n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, activation, noise_std,
-                      rectifier="abs") -> tuple:
-    """The network settings of :func:`init_dale_rnn` checked (each error names the parameter)."""
-    n_units = as_count(n_units, "n_units", minimum=2)
-    p_inh = _probability("p_inh", p_inh)
-    p_connect = _probability("p_connect", p_connect, allow_zero=False)
-    gain = _positive("gain", gain)
-    tau_min, tau_max, dt = _positive("tau_min", tau_min), _positive("tau_max", tau_max), _positive("dt", dt)
-    if tau_max < tau_min:
-        raise ValueError(f"tau_max ({tau_max}) must be >= tau_min ({tau_min})")
-    if dt > tau_min:
-        raise ValueError(f"dt ({dt} s) must not exceed tau_min ({tau_min} s) (Euler step would be unstable)")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if rectifier not in RECTIFIERS:
-        raise ValueError(f"rectifier must be one of {RECTIFIERS}, got {rectifier!r}")
-    return n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, as_number(noise_std, "noise_std", low=0.0)
-
-
-def init_dale_rnn(n_units: int, n_inputs: int, seed: int = 0, *, p_inh: float = 0.2,
-                  p_connect: float = 0.2, gain: float = 1.5, tau_min: float = 0.020,
-                  tau_max: float = 0.050, dt: float = 0.005, activation: str = "sigmoid",
-                  noise_std: float = 0.1, rectifier: str = "abs") -> DaleRNNParams:
-    """Random initial network as in Kim et al. (2019).
-
-    Each unit is inhibitory with probability ``p_inh``; connections exist with probability
-    ``p_connect`` (fixed mask, no self-connections); ``W̃ ~ |N(0, 1)| · gain / sqrt(N p)``;
-    ``W^in ~ N(0, 1)``; ``w^out ~ N(0, 0.01²)``; ``θ ~ N(0, 1)``. Times in seconds.
-
-    References
-    ----------
-    Kim, Li & Sejnowski (2019) PNAS 116:22811, Methods.
-    """
-    n_inputs = as_count(n_inputs, "n_inputs", minimum=1)
-    seed = check_seed(seed)
-    n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, noise_std = _network_settings(
-        n_units, p_inh, p_connect, gain, tau_min, tau_max, dt, activation, noise_std, rectifier)
-    N = int(n_units)
-    rng = rng_for(seed, "connectivity")
-    sign = np.where(rng.random(N) < p_inh, -1.0, 1.0)
-    mask = (rng.random((N, N)) < p_connect).astype(float)
-    np.fill_diagonal(mask, 0.0)
-    w_rec = np.abs(rng.standard_normal((N, N))) * gain / np.sqrt(N * p_connect) * mask
-    rng_io = rng_for(seed, "io-weights")
-    w_in = rng_io.standard_normal((N, int(n_inputs)))
-    w_out = rng_io.standard_normal(N) / 100.0
-    tau_raw = rng_for(seed, "time-constants").standard_normal(N)
-    return DaleRNNParams(w_rec=w_rec, mask=mask, sign=sign, w_in=w_in, w_out=w_out, b_out=0.0,
-                         tau_raw=tau_raw, tau_min=tau_min, tau_max=tau_max, dt=dt,
-                         activation=activation, noise_std=noise_std, rectifier=rectifier)
 
 
 @dataclass
@@ -237,9 +94,13 @@ def _check_inputs(params, inputs):
 
 
 def _noise_and_x0(params, B, T, rng, x0, noise):
+    """Initial states (B, N) and time-major noise (T, B, N): drawn from ``rng``, or the caller's
+    ``x0`` and ``noise`` (B, T, N) checked finite."""
     N = params.n_units
     if x0 is None:
         x0 = (rng.standard_normal((B, N)) / 100.0) if rng is not None else np.zeros((B, N))
+    else:
+        x0 = as_finite_array(x0, "x0")
     x0 = np.broadcast_to(np.asarray(x0, dtype=float), (B, N))
     if noise is None:
         if rng is not None and params.noise_std > 0:
@@ -247,7 +108,7 @@ def _noise_and_x0(params, B, T, rng, x0, noise):
         else:
             noise = np.zeros((T, B, N))
     else:
-        noise = np.asarray(noise, dtype=float)
+        noise = as_finite_array(noise, "noise")
         if noise.shape != (B, T, N):
             raise ValueError(f"noise must have shape (n_trials, n_steps, n_units) = {(B, T, N)}, got {noise.shape}")
         noise = np.ascontiguousarray(noise.transpose(1, 0, 2))
@@ -297,7 +158,8 @@ def simulate_rate(params: DaleRNNParams, inputs, *, rng: np.random.Generator | N
     """Run the rate network on ``inputs`` (B, T, n_inputs).
 
     Noise and the initial state ``x0`` (default ``N(0, 0.01²)``) are drawn from ``rng``;
-    with ``rng=None`` and no ``noise``/``x0`` the run is noise-free from ``x = 0``.
+    with ``rng=None`` and no ``noise``/``x0`` the run is noise-free from ``x = 0``. A given
+    ``x0`` (broadcast to (B, N)) or ``noise`` (B, T, N) with NaN or Inf raises ``ValueError``.
     """
     inputs = _check_inputs(params, inputs)
     B, T, _ = inputs.shape
@@ -321,13 +183,19 @@ def _single_output(trials) -> np.ndarray:
     return z
 
 
+def _silent_losses(trials, what: str) -> np.ndarray:
+    """Per trial, the loss ``sqrt(Σ_t z_t²)`` of a silent network (``o = 0``); targets checked finite."""
+    return np.sqrt(np.sum(as_finite_array(_single_output(trials), what) ** 2, axis=1))
+
+
 def loss_and_gradients(params: DaleRNNParams, inputs, targets, *, rng=None, x0=None, noise=None):
     """Loss and exact BPTT gradients.
 
     The loss is ``mean_b sqrt(Σ_t (o_bt − z_bt)²)``. Gradients are returned for the
     trainable arrays ``w_rec`` (through ``|W̃| ⊙ M · D``), ``w_in``, ``w_out``, ``b_out``
     and ``tau_raw`` (through ``τ = σ(θ)(τ_max − τ_min) + τ_min``), for the given noise.
-    ``targets`` is ``(B, T)`` or, as in :class:`~brianforce.tasks.trials.Trials`, ``(B, T, 1)``.
+    ``targets`` is ``(B, T)`` or, as in :class:`~brianforce.tasks.trials.Trials`, ``(B, T, 1)``;
+    ``x0`` and ``noise`` as in :func:`simulate_rate` (non-finite ones raise ``ValueError``).
 
     Returns
     -------
@@ -375,7 +243,7 @@ def loss_and_gradients(params: DaleRNNParams, inputs, targets, *, rng=None, x0=N
     dW = D.T @ R[:-1].reshape(T * B, N)
     U = inputs.transpose(1, 0, 2).reshape(T * B, -1)
     d_alpha = np.einsum("tbn,tbn->n", G, PRE - X[:-1])
-    s = _sigmoid(params.tau_raw)
+    s = sigmoid(params.tau_raw)
     grads = {
         "w_rec": dW * params.mask * params.sign[None, :] * (np.sign(params.w_rec) if params.rectifier == "abs"
                                                             else (params.w_rec > 0)),
@@ -431,18 +299,28 @@ class DaleRNNTrainer:
         step; minibatches converge in fewer steps but gave spiking transfers that were
         less reliable in our Go/NoGo benchmark).
     max_iter, min_iter : int
-        Update budget; no stopping before ``min_iter``.
+        Update budget; no stopping before ``min_iter`` (at most ``max_iter``).
     loss_threshold, target_accuracy : float
-        Stopping criteria (paper: mean loss < 7 and accuracy > 95 % on ``n_eval`` fresh
-        trials, checked every ``eval_every`` updates).
+        Stopping criteria: mean loss < ``loss_threshold`` and accuracy strictly above
+        ``target_accuracy``, which is therefore in (0, 1) (paper: mean loss < 7 and accuracy
+        > 95 % on ``n_eval`` fresh trials, checked every ``eval_every`` updates).
+    eval_every, n_eval : int
+        Updates between two evaluations, and trials per evaluation. The evaluation draws its
+        trials' noise and initial states from the training stream, so that the training trials
+        after it see other noise: ``eval_every`` and ``n_eval`` change the trained network and
+        are part of a recipe's settings.
     train_input_weights : bool
         Whether ``W^in`` is trained (paper: no).
     divergence_factor : float
         Raise :class:`~brianforce.errors.TrainingDiverged` (with the iteration and the loss) if a
-        batch loss is NaN/Inf or exceeds this multiple of the loss of a silent network
-        (``sqrt(Σ z²)``, at least 1, so all-zero targets count 1). The trainer keeps what it
-        reached (``params_``, ``history_``, ``diverged_``), and :meth:`predict`, :meth:`score`
-        and :meth:`save` then refuse unless ``allow_diverged=True``.
+        batch loss is NaN/Inf or exceeds this multiple of a reference loss: the largest loss of a
+        silent network (``o = 0``: ``sqrt(Σ_t z_t²)``, at least 1, so all-zero targets count 1)
+        over the first batch's trials and 64 trials drawn from the task with a stream of their own
+        (``"divergence-reference"``, which leaves the training draws untouched). So the threshold
+        does not hang on which trial comes first (a NoGo trial alone has the silent loss 0).
+        The trainer keeps what it reached (``params_``, marked ``diverged``; ``history_``,
+        ``diverged_``), and :meth:`predict`, :meth:`score` and :meth:`save` then refuse unless
+        ``allow_diverged=True``.
     seed : int
         Fixes initial weights, trials and noise (BLAS runs on one thread: :mod:`brianforce.blas`).
 
@@ -457,7 +335,8 @@ class DaleRNNTrainer:
     accuracy_, eval_loss_ : float
         Last evaluation.
     diverged_ : TrainingDiverged or None
-        The divergence that stopped :meth:`fit`, else None.
+        The divergence that stopped :meth:`fit`, else None. A :meth:`fit` that raises for any
+        other reason leaves the trainer unfitted.
 
     References
     ----------
@@ -486,15 +365,17 @@ class DaleRNNTrainer:
 
     def _check(self):
         """Every setting checked (in the constructor and again by :meth:`fit`); errors name it."""
-        _network_settings(self.n_units, self.p_inh, self.p_connect, self.gain, self.tau_min, self.tau_max,
-                          self.dt, self.activation, self.noise_std, self.rectifier)
+        network_settings(self.n_units, self.p_inh, self.p_connect, self.gain, self.tau_min, self.tau_max,
+                         self.dt, self.activation, self.noise_std, self.rectifier)
         for name in ("batch_size", "max_iter", "eval_every", "n_eval"):
             as_count(getattr(self, name), name, minimum=1)
-        as_count(self.min_iter, "min_iter")
-        _positive("learning_rate", self.learning_rate)
-        _positive("loss_threshold", self.loss_threshold)
-        _positive("divergence_factor", self.divergence_factor)
-        as_number(self.target_accuracy, "target_accuracy", low=0.0, high=1.0, low_open=True)
+        if as_count(self.min_iter, "min_iter") > self.max_iter:
+            raise ValueError(f"min_iter ({self.min_iter}) must not exceed max_iter ({self.max_iter})")
+        for name in ("learning_rate", "loss_threshold", "divergence_factor"):
+            as_number(getattr(self, name), name, low=0.0, low_open=True)
+        if as_number(self.target_accuracy, "target_accuracy", low=0.0, high=1.0, low_open=True) == 1.0:
+            raise ValueError(f"target_accuracy must be < 1 (training stops once the accuracy exceeds it), "
+                             f"got {self.target_accuracy!r}")
         as_flag(self.train_input_weights, "train_input_weights")
         as_flag(self.verbose, "verbose")
         check_seed(self.seed)
@@ -502,7 +383,10 @@ class DaleRNNTrainer:
     @on_one_blas_thread
     def fit(self, task) -> "DaleRNNTrainer":
         """Train on ``task`` (an object with ``sample`` → :class:`~brianforce.tasks.trials.Trials`
-        with one target column, ``accuracy``, ``n_inputs``, ``dt``)."""
+        with one target column, ``accuracy``, ``n_inputs``, ``dt``). A call that raises leaves the
+        trainer unfitted, except for :class:`TrainingDiverged`, after which it keeps what it reached."""
+        for name in _FITTED:
+            self.__dict__.pop(name, None)
         self._check()
         if abs(float(task.dt) - float(self.dt)) > 1e-12:
             raise ValueError(f"task step ({task.dt} s) differs from the network step dt ({self.dt} s)")
@@ -510,28 +394,27 @@ class DaleRNNTrainer:
                                p_connect=self.p_connect, gain=self.gain, tau_min=self.tau_min,
                                tau_max=self.tau_max, dt=self.dt, activation=self.activation,
                                noise_std=self.noise_std, rectifier=self.rectifier)
-        self.initial_params_ = params.copy()
+        initial = params.copy()
+        reference = task.sample(_N_REFERENCE, rng_for(self.seed, "divergence-reference"))
+        reference = float(np.max(_silent_losses(reference, "targets of the divergence-reference trials")))
         trainable = [k for k in _TRAINABLE if k != "w_in" or self.train_input_weights]
         opt = Adam(self.learning_rate)
         rng_trials = rng_for(self.seed, "trials")
         rng_noise = rng_for(self.seed, "rate-noise")
         rng_eval = rng_for(self.seed, "evaluation")
         hist = BPTTHistory()
-        self.converged_, self.diverged_ = False, None
-        first_loss = None
+        converged = False
         for it in range(1, self.max_iter + 1):
             batch = task.sample(self.batch_size, rng_trials)
             z = _single_output(batch)
             loss, grads, _ = loss_and_gradients(params, batch.inputs, z, rng=rng_noise)
-            if first_loss is None:
-                first_loss = loss
-                # scale of the loss of a silent (o = 0) network on typical trials
-                ref = max(float(np.mean(np.sqrt(np.sum(z ** 2, axis=1)))), 1.0)
+            if it == 1:
+                ref = max(reference, float(np.max(_silent_losses(batch, "targets"))), 1.0)
             if not np.isfinite(loss) or loss > self.divergence_factor * ref:
-                self._stop(params, hist, it, TrainingDiverged(
+                self._stop(params, initial, hist, it, TrainingDiverged(
                     it, None, loss, counter="iteration",
                     message=f"training diverged at iteration {it}: batch loss {loss!r} exceeds "
-                            f"{self.divergence_factor:g} x {ref:.3g} (loss of a silent network)"))
+                            f"{self.divergence_factor:g} x {ref:.3g} (largest loss of a silent network)"))
             hist.train_loss.append(loss)
             steps = opt.step({k: grads[k] for k in trainable})
             for k, d in steps.items():
@@ -542,9 +425,9 @@ class DaleRNNTrainer:
             if it % self.eval_every == 0 or it == self.max_iter:
                 ev = task.sample(self.n_eval, rng_eval)
                 try:
-                    traj = simulate_rate(params, ev.inputs, rng=rng_noise)
+                    traj = simulate_rate(params, ev.inputs, rng=rng_noise)     # the training noise stream
                 except TrainingDiverged as exc:
-                    self._stop(params, hist, it, TrainingDiverged(
+                    self._stop(params, initial, hist, it, TrainingDiverged(
                         it, None, None, counter="iteration", message=f"training diverged at iteration {it}: {exc}"))
                 ev_loss = float(np.mean(np.sqrt(np.sum((traj.outputs - _single_output(ev)) ** 2, axis=1))))
                 acc = task.accuracy(traj.outputs, ev.labels)
@@ -554,11 +437,10 @@ class DaleRNNTrainer:
                 if self.verbose:
                     print(f"iter {it:5d}  loss {ev_loss:7.3f}  accuracy {acc:.2f}")
                 if it >= self.min_iter and ev_loss < self.loss_threshold and acc > self.target_accuracy:
-                    self.converged_ = True
+                    converged = True
                     break
-        self.params_ = params
-        self.history_ = hist
-        self.n_iter_ = it
+        self.params_, self.initial_params_, self.history_, self.n_iter_ = params, initial, hist, it
+        self.converged_, self.diverged_ = converged, None
         self.accuracy_ = hist.eval_accuracy[-1]
         self.eval_loss_ = hist.eval_loss[-1]
         if not self.converged_:
@@ -566,9 +448,12 @@ class DaleRNNTrainer:
                           f"(last accuracy {self.accuracy_:.2f}, loss {self.eval_loss_:.2f})", RuntimeWarning)
         return self
 
-    def _stop(self, params, hist, it, exc: TrainingDiverged):
-        """Keep what a diverged training reached (for ``allow_diverged=True``) and raise ``exc``."""
-        self.params_, self.history_, self.n_iter_, self.diverged_ = params, hist, it, exc
+    def _stop(self, params, initial, hist, it, exc: TrainingDiverged):
+        """Keep what a diverged training reached (for ``allow_diverged=True``), its parameters marked
+        ``diverged``, and raise ``exc``."""
+        params.diverged = True
+        self.params_, self.initial_params_, self.history_, self.n_iter_ = params, initial, hist, it
+        self.converged_, self.diverged_ = False, exc
         self.accuracy_ = hist.eval_accuracy[-1] if hist.eval_accuracy else float("nan")
         self.eval_loss_ = hist.eval_loss[-1] if hist.eval_loss else float("nan")
         raise exc

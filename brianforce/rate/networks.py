@@ -183,6 +183,7 @@ class TanhForceNetwork(_OnlineRateNet):
     p : float
         Connection probability of J (entries N(0, 1/(pN))).
     tau, dt : float (s)
+        Unit time constant and Euler step, ``dt <= tau``.
     reg : float
         RLS regularisation (Sussillo & Abbott: α = 1 ⇒ reg = 1).
     n_outputs : int
@@ -194,6 +195,8 @@ class TanhForceNetwork(_OnlineRateNet):
         n, n_outputs = as_count(n, "n", minimum=1), as_count(n_outputs, "n_outputs", minimum=1)
         g, p = as_number(g, "g"), as_number(p, "p", low=0.0, high=1.0, low_open=True)
         tau, dt = (as_number(v, k, low=0.0, low_open=True) for k, v in (("tau", tau), ("dt", dt)))
+        if dt > tau:
+            raise ValueError(f"dt ({dt} s) must not exceed tau ({tau} s) (Euler step would be unstable)")
         rls_every = as_count(rls_every, "rls_every", minimum=1)
         record_every = as_count(record_every, "record_every", minimum=1)
         rng = np.random.default_rng(0) if rng is None else rng

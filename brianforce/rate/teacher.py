@@ -36,6 +36,11 @@ from brianforce.seeding import check_seed, rng_for
 
 __all__ = ["RateTeacher", "TeacherRun", "normalised_error"]
 
+#: What :meth:`RateTeacher.fit` sets; cleared when it starts, so that a fit that raises leaves the teacher
+#: unfitted (a divergence of the online training keeps what it reached, for ``allow_diverged=True``).
+_FITTED = ("J_D_", "u_f_", "u_in_", "x_init_", "J_", "W_out_", "x_rest_", "x_end_", "train_error_", "dt_",
+           "continuous_", "diverged_")
+
 
 def normalised_error(output, target) -> float:
     """``Σ|z − f|² / Σ|f|²`` over all samples (0 is perfect, 1 is as bad as z = 0)."""
@@ -208,10 +213,19 @@ class RateTeacher:
     # ------------------------------------------------------------------ API
     def fit(self, inputs, targets, dt: float, *, continuous: bool = True) -> "RateTeacher":
         with one_blas_thread():
-            return self._fit(inputs, targets, dt, continuous)
+            try:
+                return self._fit(inputs, targets, dt, continuous)
+            except BaseException as exc:
+                if exc is not self.diverged_:         # a divergence keeps what it reached
+                    for name in _FITTED:
+                        self.__dict__.pop(name, None)
+                raise
 
     def _fit(self, inputs, targets, dt, continuous):
         """Drive the network with ``targets`` and fit ``J_`` and ``W_out_`` by ridge.
+
+        A call that raises leaves the teacher unfitted (:meth:`run` refuses), except for a divergence of
+        the online training, which keeps what it reached (``diverged_``).
 
         Parameters
         ----------
@@ -222,14 +236,15 @@ class RateTeacher:
         continuous : bool
             Trials are consecutive (state carried over) or each starts at rest.
         """
+        for name in _FITTED:
+            self.__dict__.pop(name, None)
         inputs = trial_array(inputs, "inputs")
         targets = trial_array(targets, "targets")
         if inputs.shape[:2] != targets.shape[:2]:
             raise ValueError(f"inputs {inputs.shape} and targets {targets.shape} disagree in trials/time")
         dt = as_number(dt, "dt", low=0.0, low_open=True)
-        self.dt_ = dt
-        self.continuous_ = as_flag(continuous, "continuous")
-        self.diverged_ = None
+        continuous = as_flag(continuous, "continuous")
+        self.dt_, self.continuous_ = dt, continuous
         self._draw(inputs.shape[2], targets.shape[2])
         x_rest_D = self._rest_state(self.J_D_, dt, inputs.shape[2], self.x_init_) if not continuous else None
         if self.method == "full-force":
@@ -250,12 +265,11 @@ class RateTeacher:
         D = R @ self.J_D_.T + F @ self.u_f_.T  # driven recurrent input to be reproduced
         G = R.T @ R + self.reg * np.eye(self.n_units)
         c = cho_factor(G)
-        self.J_ = cho_solve(c, R.T @ D).T
-        self.W_out_ = cho_solve(c, R.T @ F)
-        self.train_error_ = _train_error(float(np.sum((R @ self.W_out_ - F) ** 2)), float(np.sum(F ** 2)), F.size)
-        self.x_end_ = x_end
-        self.x_rest_ = (self._rest_state(self.J_, dt, inputs.shape[2], x_rest_D)
-                        if not continuous else x_end)
+        J = cho_solve(c, R.T @ D).T
+        W_out = cho_solve(c, R.T @ F)
+        x_rest = self._rest_state(J, dt, inputs.shape[2], x_rest_D) if not continuous else x_end
+        self.J_, self.W_out_, self.x_end_, self.x_rest_ = J, W_out, x_end, x_rest
+        self.train_error_ = _train_error(float(np.sum((R @ W_out - F) ** 2)), float(np.sum(F ** 2)), F.size)
         return self
 
     def _fit_online(self, inputs, targets, dt, x_rest_D):

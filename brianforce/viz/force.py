@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from brianforce.checks import as_count, as_number
+
 __all__ = ["plot_output", "plot_raster", "plot_training_error", "plot_force_summary", "plot_force_run"]
+
+#: smallest error drawn on the log axis: exact zeros (and anything smaller) are drawn at this value
+ERROR_FLOOR = 1e-12
 
 
 def _axes(ax):
@@ -36,30 +41,84 @@ def plot_raster(spike_t, spike_i, ax=None, n_neurons: int | None = None):
     return ax
 
 
+def _seconds(value, name: str) -> float:
+    """A duration > 0 in seconds, from a Brian2 time or a plain number of seconds."""
+    if hasattr(value, "dim"):
+        from brian2 import second
+
+        from brianforce.units import as_positive_si
+
+        return as_positive_si(value, second, name)
+    return as_number(value, name, low=0.0, low_open=True)
+
+
 def plot_training_error(history, ax=None):
-    """Absolute a-priori RLS error per update (log scale)."""
+    """A-priori RLS error per update on a log scale: the largest ``|error|`` over the outputs.
+
+    Errors below :data:`ERROR_FLOOR` (exact zeros included) are drawn at the floor. NaN or Inf
+    errors cannot be drawn: the first update with one is marked by a vertical line, and so is
+    ``history.diverged_at`` when training stopped on divergence, each named in the legend.
+    """
     ax = _axes(ax)
-    if len(history.times):
-        ax.semilogy(history.times, np.maximum(history.abs_error, 1e-12), lw=0.5)
+    times = np.asarray(history.times, dtype=float)
+    marks = []
+    if len(times):
+        err = np.asarray(history.abs_error, dtype=float)
+        finite = np.isfinite(err)
+        ax.semilogy(times, np.where(finite, np.maximum(err, ERROR_FLOOR), np.nan), lw=0.5)
+        if not finite.all():
+            t_bad = float(times[np.argmax(~finite)])
+            marks.append((t_bad, f"first NaN/Inf error (t = {t_bad:.4g} s)", ":"))
+    diverged_at = getattr(history, "diverged_at", None)
+    if diverged_at is not None and np.isfinite(diverged_at):
+        if not any(np.isclose(t, diverged_at) for t, _, _ in marks):
+            marks.append((float(diverged_at), f"diverged (t = {float(diverged_at):.4g} s)", "--"))
+    for t, text, style in marks:
+        ax.axvline(t, color="tab:red", ls=style, lw=1.0, label=text)
+    if marks:
+        ax.legend(fontsize="small")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("|error| before update")
+    ax.set_ylabel("max |error| over outputs\nbefore update")
     return ax
 
 
-def plot_force_summary(test_result, history, train_result=None, axes=None):
-    """Three-panel summary: output vs target, raster, training error. Returns the axes."""
+def plot_force_summary(test_result, history, train_result=None, axes=None, train_tail=1.0):
+    """Summary of a FORCE run in ``n_outputs + 2`` panels.
+
+    One panel per output (the end of training, then the free-running test against its target,
+    with a red line where the test starts and RLS stops), a spike raster of the test and the
+    training error (:func:`plot_training_error`).
+
+    Parameters
+    ----------
+    test_result : SimulationResult
+        The free-running test.
+    history : ~brianforce.learning.TrainingHistory
+    train_result : SimulationResult, optional
+        The training phase; its last ``train_tail`` is drawn before the test.
+    axes : sequence of ``n_outputs + 2`` Axes, optional
+    train_tail : float or Brian2 time
+        How much of the end of training is shown (s, or a time such as ``500*ms``); > 0.
+
+    Returns
+    -------
+    sequence of Axes
+        Output panels, then the raster, then the training error.
+    """
+    tail_s = _seconds(train_tail, "train_tail")
+    n_out = test_result.z.shape[1]
     if axes is None:
         import matplotlib.pyplot as plt
 
-        n_out = test_result.z.shape[1]
         fig, axes = plt.subplots(2 + n_out, 1, figsize=(9, 2.4 * (2 + n_out)), constrained_layout=True)
-    n_out = test_result.z.shape[1]
     for k in range(n_out):
         if train_result is not None and len(train_result.t):
-            tail = train_result.t >= train_result.t[-1] - 1.0
-            axes[k].plot(train_result.t[tail], train_result.z[tail, k], color="0.6", lw=1, label="training")
+            tail = train_result.t >= train_result.t[-1] - tail_s
+            axes[k].plot(train_result.t[tail], train_result.z[tail, k], color="0.6", lw=1,
+                         label=f"training (last {tail_s:g} s)")
         plot_output(test_result, axes[k], channel=k, label="free-running test")
-        axes[k].axvline(test_result.t[0], color="r", lw=0.8)
+        axes[k].axvline(test_result.t[0], color="r", lw=0.8, label="test starts (RLS off)")
+        axes[k].legend(loc="upper right", fontsize="small")
     plot_raster(test_result.spike_t, test_result.spike_i, axes[n_out], test_result.n_recorded)
     axes[n_out].set_title(f"{test_result.n_recorded} of {test_result.n_neurons} neurons", fontsize="small")
     plot_training_error(history, axes[n_out + 1])
@@ -81,12 +140,13 @@ def plot_force_run(settle_result, train_result, test_result, history, *, n_raste
     settle_result, train_result, test_result : SimulationResult or None
         The recorded phases (``FORCETrainer.settle_result_``, ``train_result_`` and
         ``predict()``); spikes during settling and training are there when ``fit`` was called
-        with ``record_spikes=True``.
+        with ``record_spikes=True``. A phase without samples is left out; without a training
+        phase no RLS window is shaded. At least one phase must have samples.
     history : ~brianforce.learning.TrainingHistory
     n_raster : int
         Neurons shown in the raster (the first ones recorded).
     decoder_output : int
-        Output whose decoder weights are drawn.
+        Output whose decoder weights are drawn, ``0 <= decoder_output < n_outputs``.
     axes : sequence of ``n_outputs + 2`` Axes sharing x, optional
 
     Returns
@@ -105,7 +165,15 @@ def plot_force_run(settle_result, train_result, test_result, history, *, n_raste
     from matplotlib.transforms import blended_transform_factory
 
     phases = [r for r in (settle_result, train_result, test_result) if r is not None and len(r.t)]
+    if not phases:
+        raise ValueError("plot_force_run needs at least one phase with recorded samples; settle_result, "
+                         "train_result and test_result are all None or empty")
     n_out = phases[0].z.shape[1]
+    decoder_output = as_count(decoder_output, "decoder_output")
+    if decoder_output >= n_out:
+        raise ValueError(f"decoder_output must be < the number of outputs ({n_out}), got {decoder_output}")
+    if train_result is not None and not len(train_result.t):
+        train_result = None                          # no training recorded: no RLS window to shade
     if axes is None:
         _, axes = plt.subplots(n_out + 2, 1, sharex=True, figsize=(11, 1.9 * n_out + 4.6),
                                height_ratios=[1.4] * n_out + [1.0, 1.3], constrained_layout=True)

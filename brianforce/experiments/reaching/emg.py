@@ -33,14 +33,13 @@ DePasquale B, Churchland MM, Abbott LF (2016). arXiv:1601.07620.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from brianforce.experiments.progress import log as progress_log
-from brianforce.io import atomic_savefig, atomic_write_text
+from brianforce.io import atomic_savefig, atomic_write_text, json_text
 from brianforce.analysis.population import (fano_factor, gaussian_smooth, isi_cv, nanmedian_or_none, pca,
                                             principal_angles, r_squared)
 from brianforce.rate.factors import pca_factors
@@ -386,7 +385,7 @@ def _write(out: Path, summary: dict, result: dict) -> None:
         arrays.update({f"student_{k}": v for k, v in result["student_model"].arrays().items()})
         arrays.update(factor_components=result["factors"].components, factor_mean=result["factors"].mean)
     save_arrays(out / "network.npz", arrays, {"summary": summary}, kind="reaching-emg")
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
+    atomic_write_text(out / "summary.json", json_text(summary, indent=2, sort_keys=True))
 
 
 _MAX_SHOWN = 6   # channels drawn per condition in emg_fits.png
@@ -577,6 +576,6 @@ def run_reaching_recipe(path, out, *, data=None, overrides: dict | None = None,
     summary["recipe"] = str(path)
     summary["experiment"] = exp.get("name", Path(path).stem)
     res = summary.pop("_result")
-    atomic_write_text(Path(out) / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
+    atomic_write_text(Path(out) / "summary.json", json_text(summary, indent=2, sort_keys=True))
     summary["_result"] = res
     return summary

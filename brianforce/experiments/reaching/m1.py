@@ -15,14 +15,13 @@ Kim CM, Chow CC (2018) Learning recurrent dynamics in spiking networks. eLife 7:
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from brianforce.experiments.progress import log as progress_log
-from brianforce.io import atomic_savefig, atomic_write_text
+from brianforce.io import atomic_savefig, atomic_write_text, json_text
 from brianforce.analysis.population import gaussian_smooth, time_correlations
 from brianforce.checks import as_count, as_flag, as_number
 
@@ -257,7 +256,7 @@ def fit_m1_rates(data, *, network: dict, training: dict, min_mean_rate_hz: float
     if out is not None:
         out = Path(out)
         write_unit_table(table, out / "unit_table.csv")
-        atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
+        atomic_write_text(out / "summary.json", json_text(summary, indent=2, sort_keys=True))
         _m1_figure(out / "m1_rates.png", result, data)
     return result
 
@@ -349,5 +348,5 @@ def run_m1_recipe(path, out, *, data=None, overrides: dict | None = None,
     used = dict(merged["training"], device=res["summary"]["device"])
     res["summary"].update(recipe=str(path), experiment=merged["experiment"].get("name", path.stem),
                           network=merged["network"], training=used)
-    atomic_write_text(Path(out) / "summary.json", json.dumps(res["summary"], indent=2, sort_keys=True))
+    atomic_write_text(Path(out) / "summary.json", json_text(res["summary"], indent=2, sort_keys=True))
     return res

@@ -14,7 +14,6 @@ records an error in its row instead of raising.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -154,10 +153,10 @@ def _data_label(source, synthetic) -> str:
 
 
 def _write_summary(out: Path, summary: dict) -> None:
-    from brianforce.io import atomic_write_text
+    from brianforce.io import atomic_write_text, json_text
 
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=float))
+    atomic_write_text(out / "summary.json", json_text(summary, indent=2, default=float))
 
 
 def _force(path: Path, seed: int, overrides: dict, out: Path, data) -> dict:
