@@ -1,7 +1,8 @@
 """Rate networks (numpy): tanh FORCE and the LIF-matched instantaneous rate network
 (:mod:`.networks`), DePasquale teachers (:mod:`.teacher`) and their factors (:mod:`.factors`), the
-Dale rate RNN (its parameters and their checks: :mod:`brianforce.rate.dale`) trained by BPTT
-(:mod:`.backprop`).
+Dale rate RNN trained by BPTT (:mod:`.backprop`).
+
+The Dale rate RNN's parameter record, its checks and its random initial network: :mod:`brianforce.rate.dale_rnn`.
 
 Public names are imported on first use (``from brianforce.rate import X``).
 """

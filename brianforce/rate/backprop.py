@@ -18,7 +18,7 @@ The network (Kim, Li & Sejnowski 2019), integrated with Euler steps of ``dt``::
 
 All times are plain floats in **seconds** (``dt=0.005``, ``tau_min=0.020``); ``x``, ``r``
 and ``o`` are dimensionless. The parameter record and the random initial network live in
-:mod:`brianforce.rate.dale` (re-exported here). Brian2 is never imported here; see
+:mod:`brianforce.rate.dale_rnn` (re-exported here). Brian2 is never imported here; see
 :mod:`brianforce.methods.transfer` for the spiking network built from a trained model.
 
 References
@@ -40,7 +40,7 @@ from brianforce.blas import on_one_blas_thread
 from brianforce.checks import as_count, as_finite_array, as_flag, as_number
 from brianforce.errors import TrainingDiverged, refuse_if_diverged
 from brianforce.rate.adam import Adam
-from brianforce.rate.dale import ACTIVATIONS, RECTIFIERS, DaleRNNParams, init_dale_rnn, network_settings, sigmoid
+from brianforce.rate.dale_rnn import ACTIVATIONS, RECTIFIERS, DaleRNNParams, init_dale_rnn, network_settings, sigmoid
 from brianforce.seeding import check_seed, rng_for
 
 __all__ = [
