@@ -230,7 +230,12 @@ def test_dale_keeps_signs_and_divergence_is_reported(tmp_path):
         with pytest.raises(RuntimeError, match=r"diverged at RLS update 0 \(t = [0-9.]+ s\).*allow_diverged=True"):
             call()
     assert not (tmp_path / "bad.npz").exists()
-    assert bad.run_trials(1, allow_diverged=True).currents.shape == (1, 1, 200, bad.n)
+    # the divergence stopped the network mid-step (t off the 1-ms sampling grid); the next
+    # trial starts back on the grid, so every sample of its window is recorded
+    assert float(bad.network_.network.t / ms) % 1 > 1e-6
+    rec = bad.run_trials(1, allow_diverged=True)
+    assert rec.currents.shape == (1, 1, 200, bad.n) and np.all(np.isfinite(rec.currents))
+    assert abs(float(bad.network_.network.t / ms) - round(float(bad.network_.network.t / ms))) < 1e-6
     assert bad.save(tmp_path / "bad.npz", allow_diverged=True).exists()
 
 

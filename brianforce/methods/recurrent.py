@@ -252,8 +252,11 @@ class RecurrentTrainer(RateFitting):
                 i_ext[idx] = values[k]
         return drive
 
-    def _reset_state(self):
+    def _reset_state(self, sample_dt: float, lead_in: float):
+        """Start a trial from random potentials and cleared filters, at a time from which a
+        lead-in of ``lead_in`` s ends on the sampling grid of ``sample_dt`` s."""
         bn = self.network_
+        _align_to_grid(bn.network, sample_dt, lead_in)
         nrn = bn.neurons
         v_reset = float(nrn.namespace["v_reset"] / volt)
         v_th = float(nrn.namespace["v_th"] / volt)
@@ -274,7 +277,8 @@ class RecurrentTrainer(RateFitting):
         self.build()
         neurons = np.arange(self.n) if neurons is None else np.asarray(neurons, dtype=np.int64)
         T = int(round(_time("duration", duration) / _time("sample_dt", sample_dt)))
-        self._reset_state()
+        self._reset_state(_time("sample_dt", sample_dt),
+                          float((warmup if condition is None else self.stim_duration) / second))
         if condition is None:
             self.network_.neurons.I_ext_[:] = 0.0
             self.network_.network.run(warmup)
@@ -282,7 +286,7 @@ class RecurrentTrainer(RateFitting):
             self.network_.neurons.I_ext_[:] = self._stimulus(int(condition))
             self.network_.network.run(self.stim_duration)
             self.network_.neurons.I_ext_[:] = 0.0
-        buf = np.empty((T, neurons.size))
+        buf = np.full((T, neurons.size), np.nan)
         ops = [self._recorder(buf, neurons, _time("sample_dt", sample_dt), T)]
         if condition is not None:
             ops.append(self._driver(int(condition), _time("duration", duration)))
@@ -294,17 +298,23 @@ class RecurrentTrainer(RateFitting):
         finally:
             self.network_.network.remove(*ops)
             self.network_.neurons.I_ext_[:] = 0.0
+        _require_complete(ops[0], "the spontaneous recording")
         return buf
 
     def _recorder(self, buf, neurons, sample_dt, T, group=None):
+        """A network operation writing ``I_syn[neurons]`` into row k of ``buf`` at the k-th
+        multiple of ``sample_dt`` after the window start (its ``filled`` marks the rows written)."""
         group = self.network_.neurons if group is None else group
         isyn = group.variables["I_syn"].get_value()
+        filled = np.zeros(T, dtype=bool)
 
         @network_operation(dt=sample_dt * second, when="start", name="kimchow_recorder*")
         def record(t):
             k = int(round((float(t / second) - self._window_start) / sample_dt))
             if 0 <= k < T:
                 buf[k] = isyn[neurons]
+                filled[k] = True
+        record.filled = filled
         return record
 
     # -- training ------------------------------------------------------------------------
@@ -414,7 +424,7 @@ class RecurrentTrainer(RateFitting):
     def _stimulate(self, condition: int) -> None:
         """Start a trial: random potentials, cleared filters, the condition's stimulus."""
         bn = self.network_
-        self._reset_state()
+        self._reset_state(self.targets_.dt, float(self.stim_duration / second))
         bn.neurons.I_ext_[:] = self._stimulus(condition)
         bn.network.run(self.stim_duration)
         bn.neurons.I_ext_[:] = 0.0
@@ -424,7 +434,7 @@ class RecurrentTrainer(RateFitting):
         bn = self.network_
         targets = self.targets_
         T = targets.targets.shape[1]
-        buf = np.empty((T, targets.neurons.size))
+        buf = np.full((T, targets.neurons.size), np.nan)
         ops = [self._recorder(buf, targets.neurons, targets.dt, T),
                self._driver(condition, targets.duration)]
         ops = [op for op in ops if op is not None]
@@ -452,6 +462,7 @@ class RecurrentTrainer(RateFitting):
                     bn.network.remove(*ops)
         finally:
             bn.neurons.I_ext_[:] = 0.0
+        _require_complete(ops[0], f"trial {trial}, condition {condition}")
         if not np.all(np.isfinite(buf)):
             raise TrainingDiverged(getattr(self.rls_, "n_updates", None),
                                    message=f"non-finite synaptic current in trial {trial}, condition {condition}")
@@ -525,13 +536,14 @@ class RecurrentTrainer(RateFitting):
         for start in range(0, n_trials, copies):
             use = min(copies, n_trials - start)
             for c in range(C):
+                _align_to_grid(net, self.targets_.dt, float(self.stim_duration / second))
                 nrn.v_[:] = self._trial_rng.uniform(v_reset, v_th, n * copies)
                 _clear_state(nrn)
                 nrn.I_ext_[:] = np.tile(self._stimulus(c), copies)
                 net.run(self.stim_duration, namespace={})   # names: the groups' own namespaces only
                 nrn.I_ext_[:] = 0.0
                 self._window_start = t0 = float(net.t / second)
-                buf = np.empty((T, rec_idx.size))
+                buf = np.full((T, rec_idx.size), np.nan)
                 ops = [self._recorder(buf, rec_idx, self.targets_.dt, T, group=nrn)]
                 driver = self._driver(c, self.targets_.duration, group=nrn, copies=copies)
                 if driver is not None:
@@ -543,6 +555,7 @@ class RecurrentTrainer(RateFitting):
                 finally:
                     net.remove(*ops)
                     nrn.I_ext_[:] = 0.0
+                _require_complete(ops[0], f"test trials {start}..{start + use - 1}, condition {c}")
                 if not np.all(np.isfinite(buf)):
                     raise TrainingDiverged(message=f"non-finite synaptic current in test trials "
                                                    f"{start}..{start + use - 1}, condition {c}")
@@ -577,6 +590,27 @@ class RecurrentTrainer(RateFitting):
                     drive_dt_s=_time("drive_dt", self.drive_dt),
                     target_dt=self.targets_.dt, n_trials=int(self.n_trials))
         return save_arrays(path, arrays, meta, kind="kimchow_recurrent")
+
+
+def _align_to_grid(net, step: float, lead_in: float = 0.0) -> None:
+    """Run ``net`` on until ``t + lead_in`` is a multiple of ``step`` (s).
+
+    A recorder or driver of period ``step`` ticks at the multiples of ``step``; a window starting
+    off that grid (after a run stopped mid-window by a divergence, or a lead-in that is not a
+    multiple of ``step``) would miss its first sample. The state is reset after this run.
+    """
+    t = float(net.t / second) + lead_in
+    gap = np.ceil(t / step - 1e-6) * step - t
+    if gap > 1e-9:
+        net.run(gap * second, namespace={})
+
+
+def _require_complete(recorder, what: str) -> None:
+    """Raise if ``recorder`` (:meth:`RecurrentTrainer._recorder`) missed a sample of its window."""
+    missing = np.flatnonzero(~recorder.filled)
+    if missing.size:
+        raise RuntimeError(f"{what}: {missing.size} of {recorder.filled.size} samples were not recorded "
+                           f"(first: sample {missing[0]}); the window did not start on the sampling grid")
 
 
 def _clear_state(neurons):
