@@ -413,3 +413,23 @@ def test_acceptance_consistent_configuration(task):
     assert r.spiking_error < 0.3 and r.rate_error < 0.3
     assert r.decoder_correlation > 0.8
     assert r.spike_to_rate_ratio < 2 and r.rate_to_spike_ratio < 2
+
+
+def test_lead_calibration_without_a_measurable_unit_is_refused():
+    """Spiking units that are not modulated give no lag at any candidate lead: no lead is reported."""
+    import types
+
+    N, dt = 3, 2.5e-4
+    lif = types.SimpleNamespace(tau_r=2e-3, tau_d=20e-3, tau_m=10e-3, tau_ref=2e-3, v_th=-40e-3, v_reset=-65e-3)
+
+    def make_rate():
+        return types.SimpleNamespace(t_=0.0, dt=dt, lif=lif, bias=np.full(N, -39e-3), W=np.zeros((N, N)),
+                                     s=np.zeros(N), hs=np.zeros(N), eta=np.zeros((N, 1)))
+
+    ts = np.arange(0, 1.0, dt) + 3.0
+    comp = types.SimpleNamespace(open_loop_={"spiking": (ts, np.full((ts.size, N), 12.0), None)},
+                                 rate_lead=0.0, rate_dt=dt, _make_rate=make_rate,
+                                 spiking_=types.SimpleNamespace(config=types.SimpleNamespace(record_dt=dt)))
+    with pytest.warns(RuntimeWarning), pytest.raises(ValueError, match="no unit's lag could be measured"):
+        calibrate_rate_lead(comp, sinusoid(5.0), candidates=(4e-3, 2e-3, 0.0), duration=1.0)
+    assert comp.rate_lead == 0.0

@@ -97,3 +97,35 @@ def test_refactor_every_is_checked():
     with pytest.raises(ValueError, match="refactor_every .*0"):
         DaleSettings(method="split", refactor_every=0)
     assert DaleSettings(method="split").refactor_every == 1
+
+
+@pytest.mark.parametrize("refactor_every", [1, 2])
+def test_forget_decays_the_past_on_both_resolves(refactor_every):
+    """After ``forget``, the next re-solve answers the decayed statistics, whether or not the set of
+    free weights changes (both interior optima here: the free set stays the whole set)."""
+    rng = np.random.default_rng(0)
+    d = SplitDaleRLS(np.ones(6), 1, 1.0, refactor_every=refactor_every)
+    for trial, w in enumerate((np.array([1., 2, 3, 1, 2, 3]), np.array([3., 2, 1, 3, 2, 1]))):
+        if trial:
+            d.forget(0.01)             # the end of a trial: 1 % of the earlier statistics kept
+        for _ in range(200):
+            x = rng.uniform(0, 1, 6)
+            d.update(x, np.array([x @ w]))
+        d.project()
+    H = np.triu(d.H) + np.triu(d.H, 1).T
+    exact = np.linalg.solve(H, d.B[:, 0])
+    assert exact.min() > 0
+    np.testing.assert_allclose(d.W[:, 0], exact, rtol=1e-9)
+
+
+def test_a_resolve_that_cannot_factorise_raises_and_keeps_the_readout():
+    """Duplicated features with a vanishing ridge term: the free block is singular; the re-solve
+    says so instead of leaving a zero readout."""
+    rng = np.random.default_rng(1)
+    d = SplitDaleRLS(np.ones(5), 1, alpha=1e20, iterations=10, refactor_every=1)
+    for _ in range(300):
+        z = rng.uniform(0, 1, 3)
+        x = np.array([z[0], z[1], z[2], z[0], z[1]])          # features 3, 4 duplicate 0, 1
+        d.update(x, np.array([2 * z[0] - z[2] + z[1]]))       # feature 2's weight wants to be < 0
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite.*lower alpha"):
+        d.project()

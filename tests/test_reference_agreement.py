@@ -27,3 +27,17 @@ def test_brian2_matches_numpy_reference_spike_for_spike():
     np.testing.assert_allclose(tr.history_.errors, ref.errors, rtol=1e-6, atol=1e-9)
     z_ref = ref.z[np.round(ref.t / tr.config.dt).astype(int) >= 2000]
     np.testing.assert_allclose(test.z, z_ref, rtol=1e-6, atol=1e-9)
+
+
+def test_reference_run_takes_the_trainers_normalised_update():
+    from brianforce.networks.reference import run_reference_like
+
+    task = sinusoid(5.0)
+    tr = FORCETrainer(100, normalised=True, alpha=5e-3, seed=1, device="runtime")
+    ref, _, _ = run_reference_like(tr, task, settle=0.05, train=0.05, test=0.2)
+    w, eta, v0 = tr._draw_structure()
+    c = tr.config
+    kw = dict(lif=c.lif, dt=c.dt, settle=0.05, train=0.05, test=0.0, task=task, reg=c.reg,
+              rls_every=int(round(c.rls_interval / c.dt)))
+    np.testing.assert_array_equal(ref.phi, numpy_force_lif(w, eta, v0, normalised=True, **kw).phi)
+    assert not np.allclose(ref.phi, numpy_force_lif(w, eta, v0, normalised=False, **kw).phi)

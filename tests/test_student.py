@@ -673,3 +673,40 @@ def test_a_refused_refit_leaves_the_fitted_student_as_it_was():
         with pytest.raises(ValueError, match="scale"):
             s.set_time_scale(bad)
     assert s.time_scale_ == 1.0
+
+
+def test_time_rescaling_maps_the_rest_state_of_trial_tasks():
+    """A trial task starts every trial from the stored rest state; after ``set_time_scale`` that
+    state is mapped as the current one is (filtered rates ÷ κ), so the learned factors of a trial's
+    first sample are those of the unscaled network."""
+    T = 40
+    t = np.arange(T) * 1e-3
+    y = np.stack([np.sin(2 * np.pi * 10 * t), np.cos(2 * np.pi * 10 * t)], 1)[None]
+    u = np.zeros((1, T, 1))
+    u[0, 10:20, 0] = 1.0
+    st = FactorStudent(40, schedule=StudentSchedule(n_forced=1, n_mean=1, n_rls=2), seed=3)
+    st.fit(u, y, y[:, :, :1], 1 * ms, rest_step=5)
+    rest = {k: v.copy() for k, v in st._loop.rest.items()}
+    a = st.predict_repeats(u, 1, stream="x", device="runtime")[0].factors[0, 0]
+    st.set_time_scale(2.0)
+    np.testing.assert_array_equal(st._loop.rest["r_f"], rest["r_f"] / 2)
+    np.testing.assert_array_equal(st._loop.rest["hr_s"], rest["hr_s"] / 4)
+    np.testing.assert_array_equal(st._loop.rest["v"], rest["v"])
+    b = st.predict_repeats(u, 1, stream="x", device="runtime")[0].factors[0, 0]
+    np.testing.assert_allclose(b, a, rtol=1e-9)
+
+
+def test_teacher_forced_trials_need_targets_of_the_inputs_trials_and_samples():
+    y, f = _factors()
+    x = np.zeros((1, T_STEPS, 1))
+    st = _small(_schedule(n_rls=1)).fit(x, y, f, 1 * ms)
+    for bad in (np.concatenate([y, y], axis=1), np.concatenate([y, y, y]), y[:, :-1], y[:, :, :2]):
+        with pytest.raises(ValueError, match="factor_targets .* must be"):
+            st.force(x, bad)
+
+
+def test_dale_law_needs_both_excitatory_and_inhibitory_neurons():
+    y, f = _factors()
+    for frac in (0.999, 0.001):
+        with pytest.raises(ValueError, match="needs excitatory and inhibitory neurons"):
+            _small(dale=DaleSettings(frac_exc=frac)).fit(np.zeros((1, T_STEPS, 1)), y, f, 1 * ms)

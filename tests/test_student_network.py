@@ -97,7 +97,9 @@ def test_trials_run_side_by_side_from_their_own_states(closed_loop):
         run_student_network(net, inputs, initial_state={"w": np.zeros(120)})
 
 
-RECIPE = {"experiment": {"task": "oscillation", "seed": 0}, "task": {"dt": "1 ms", "n_test": 2},
+# the [task] section holds the driver's keys too, as the shipped oscillation recipes do
+RECIPE = {"experiment": {"task": "oscillation", "seed": 0},
+          "task": {"dt": "1 ms", "n_train": 2, "n_test": 2, "n_test_repeats": 2, "n_cue": 1, "n_student_train": 1},
           "student": {"n_neurons": 120, "n_forced": 1, "n_mean": 2, "n_rls": 3}}
 
 

@@ -156,3 +156,14 @@ def test_constant_and_zero_targets_train(method, value):
     T = RateTeacher(40, method=method, seed=3).fit(u, f, 1e-3)
     assert T.diverged_ is None and np.isfinite(T.train_error_) and T.train_error_ < 1e-3
     assert np.max(np.abs(T.run(u).outputs[-1, -50:] - value)) < 1e-2
+
+
+def test_driven_run_of_a_trial_task_starts_every_trial_at_rest():
+    """As in training: each trial of a trial task starts at the driven network's rest state, so
+    the first sample of every trial is the same and does not depend on the trial before."""
+    tr = integration_trials(4, 1e-3, seed=0)
+    teacher = RateTeacher(60, seed=1).fit(tr.inputs, tr.targets, 1e-3, continuous=False)
+    drv = teacher.run_driven(tr.inputs, tr.targets)
+    np.testing.assert_allclose(drv.rates[:, 0], np.repeat(drv.rates[:1, 0], 4, axis=0), atol=1e-12)
+    again = teacher.run_driven(tr.inputs[2:], tr.targets[2:])
+    np.testing.assert_allclose(again.rates, drv.rates[2:], atol=1e-12)

@@ -216,3 +216,31 @@ def test_tutorial_runs_in_fast_mode(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (tmp_path / "kim2019_go_nogo" / "kim2019_go_nogo.png").stat().st_size > 10_000
     assert "LIF accuracy" in proc.stdout
+
+
+def test_the_run_command_scores_a_model_with_its_own_task_timing(tmp_path, monkeypatch):
+    """A model trained at a 10-ms step is scored in the response window of that timing: a network
+    that answers while the second XOR pulse is on and is silent in the window scores 0 (at the
+    task's default 5-ms step the window would start 1 s early, over the answer)."""
+    import brianforce.methods.transfer as transfer
+    from brianforce.devices.transferred import run_transferred_cli
+    from brianforce.methods.transfer_results import LIFRun
+
+    N, dt_model, rec = 4, 0.01, 1e-3
+    m = transfer.TransferredLIF(W_rate=np.zeros((N, N)), w_in_rate=np.zeros((N, 2)), w_out_rate=np.zeros(N),
+                                b_out=0.0, tau_d=np.full(N, 0.05), scaling_factor=25.0, input_dt=dt_model,
+                                neuron={k: float(v) for k, v in transfer._neuron_si({}).items()})
+    m.save(tmp_path / "lif_model.npz", {"task": "xor", "seed": 0})
+
+    def early_answer(model, inputs, **kw):
+        B, T, _ = inputs.shape
+        k = np.arange(int(round(T * model.input_dt / rec)))
+        step = np.minimum((k * rec / model.input_dt).astype(int), T - 1)
+        label = np.sign(inputs[:, 50:100, 0].mean(1) * inputs[:, 110:160, 1].mean(1))
+        z = 1.0 * ((step >= 110) & (step < 160))[None] * label[:, None]
+        return LIFRun(z, rec, np.full(B, 25.0), np.zeros(0, int), np.zeros(0, int), np.zeros(0), np.zeros(B))
+
+    monkeypatch.setattr(transfer, "simulate_lif", early_answer)
+    summary = run_transferred_cli(tmp_path / "lif_model.npz", device="runtime", out=tmp_path / "run",
+                                  n_trials=20, seed=0)
+    assert summary["accuracy"] == 0.0

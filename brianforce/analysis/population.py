@@ -23,7 +23,7 @@ import numpy as np
 from brianforce.checks import as_finite_array
 
 __all__ = ["normalised_error", "r_squared", "PCAResult", "pca", "principal_angles", "variance_outside_span",
-           "isi_cv", "isi_cv_by_neuron",
+           "isi_cv", "isi_cv_by_neuron", "isi_cv_within_trials",
            "fano_factor", "nanmedian_or_none", "gaussian_smooth", "time_correlations"]
 
 
@@ -410,6 +410,25 @@ def time_correlations(x, y) -> np.ndarray:
     den = np.sqrt((x * x).sum(-2) * (y * y).sum(-2))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, (x * y).sum(-2) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def isi_cv_within_trials(spike_i, spike_t, trial_starts, duration: float, n_neurons: int, *,
+                         min_spikes: int = 3) -> np.ndarray:
+    """ISI CV per neuron over the intervals inside each trial ``[start, start + duration)``.
+
+    For trials that each start afresh (a reset state), laid end to end on one time axis: the
+    interval from a neuron's last spike in one trial to its first in the next is not an ISI of
+    any run and is left out. ``spike_i``, ``spike_t`` (s) and ``trial_starts`` (s) share one
+    origin; NaN where a neuron has fewer than ``min_spikes`` spikes in its pooled intervals
+    (as :func:`isi_cv_by_neuron`).
+    """
+    spike_i, spike_t = np.asarray(spike_i, dtype=np.int64), np.asarray(spike_t, dtype=float)
+    idx, times = [], []
+    for s0 in np.asarray(trial_starts, dtype=float):
+        m = (spike_t >= s0) & (spike_t < s0 + duration)
+        idx.append(spike_i[m])
+        times.append(spike_t[m])
+    return isi_cv_by_neuron(idx, times, n_neurons, min_spikes=min_spikes)
 
 
 def isi_cv_by_neuron(neuron, times, n_neurons: int, *, min_spikes: int = 5) -> np.ndarray:

@@ -411,7 +411,7 @@ def run_student_cli(model, *, device, out, n_trials=20, seed=0, **_) -> dict:
     rec = meta["recipe"]
     task_sec = dict(rec["task"])
     dt = si_float(task_sec.pop("dt", "1 ms"))
-    for k in ("n_train", "n_test", "n_cue", "n_student_train"):
+    for k in ("n_train", "n_test", "n_cue", "n_student_train", "n_test_repeats"):   # the driver's, not the task's
         task_sec.pop(k, None)
     name = rec["experiment"]["task"]
     trials = TASKS[name](int(n_trials), dt, seed=int(seed) + 1000,

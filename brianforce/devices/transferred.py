@@ -87,7 +87,7 @@ def run_transferred_cli(model, *, device, out, n_trials=20, seed=0, **_) -> dict
     if not name:
         raise ModelFileError(f"{model}: no task recorded in the model file; run it through the API "
                              "(run_transferred_standalone) with your own inputs")
-    task = make_task(name)
+    task = make_task(name, dt=float(meta["input_dt"]))    # the task's timing at the rate network's step
     batch = task.sample(int(n_trials), rng_for(seed, "standalone-test-trials"))
     wall0 = time.perf_counter()
     if device == "runtime":

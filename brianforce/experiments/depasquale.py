@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from brianforce.analysis.metrics import circular_lag, lag_drift
-from brianforce.analysis.population import (fano_factor, isi_cv, nanmedian_or_none, normalised_error, pca,
-                                            principal_angles, variance_outside_span)
+from brianforce.analysis.population import (fano_factor, isi_cv, isi_cv_within_trials, nanmedian_or_none,
+                                            normalised_error, pca, principal_angles, variance_outside_span)
 from brianforce.checks import as_count, as_flag, as_number
 from brianforce.config import (COMMON_EXPERIMENT_KEYS, RecipeError, check_keys, check_sections, load_recipe,
                                parse_quantity, recipe_seconds)
@@ -171,7 +171,10 @@ def evaluate_student(run, targets, trials, n_neurons: int) -> dict:
     """Output errors, accuracy and spike statistics of a :class:`~brianforce.methods.factor_student.StudentRun`."""
     errs = [normalised_error(run.outputs[k], targets[k]) for k in range(len(targets))]
     trains = [np.sort(run.spike_t[run.spike_i == i]) for i in range(n_neurons)]
-    cv = isi_cv(trains)
+    # continuous trials are periods of one run; others each start afresh, so intervals across
+    # their boundaries are not ISIs
+    cv = isi_cv(trains) if trials.continuous else isi_cv_within_trials(
+        run.spike_i, run.spike_t, run.trial_starts, run.duration, n_neurons)
     edges = np.append(run.trial_starts, run.trial_starts[-1] + run.duration)
     counts = np.stack([np.histogram(tr, edges)[0] for tr in trains], axis=1)   # (n_trials, N)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -85,15 +85,28 @@ class Readout:
             self.readout.variables["forcing"].set_value(1.0 if on else 0.0)
 
     def set_inputs(self, values: np.ndarray | None, dt: float, offset: float) -> None:
-        """Replay ``values`` (n_samples, M), one row per ``dt`` s, from time ``offset`` on."""
+        """Replay ``values`` (n_samples, M), one row per ``dt`` s, from time ``offset`` on.
+
+        Row k is applied during ``[offset + k dt, offset + (k+1) dt)``. The table steps every ``dt``
+        where ``offset`` lies on that grid, else every step of the readout's clock (``dt`` must then
+        be a multiple of it), so that no row is shifted against the targets laid from ``offset``.
+        """
         if self.inputs is None:
             return
         m = len(self.inputs)
-        if values is None:
-            values = np.zeros((1, m))
-        pad = int(round(offset / dt))
-        arr = np.vstack([np.zeros((pad, m)), np.asarray(values, float), np.zeros((1, m))])
-        self.namespace["bf_input"] = timed_table(arr, dt * second, f"{self.readout.name}_input")
+        values = np.zeros((1, m)) if values is None else np.asarray(values, float)
+        step = dt
+        if abs(offset / dt - round(offset / dt)) > 1e-6:
+            step = float(self.readout.clock.dt_)
+            ratio = dt / step
+            if abs(ratio - round(ratio)) > 1e-6:
+                raise ValueError(f"the inputs start at t = {offset * 1e3:g} ms, off their {dt * 1e3:g}-ms grid, and "
+                                 f"{dt * 1e3:g} ms is not a multiple of the network's time step "
+                                 f"{step * 1e3:g} ms: give inputs whose dt is a multiple of the time step")
+            values = np.repeat(values, int(round(ratio)), axis=0)
+        pad = int(round(offset / step))
+        arr = np.vstack([np.zeros((pad, m)), values, np.zeros((1, m))])
+        self.namespace["bf_input"] = timed_table(arr, step * second, f"{self.readout.name}_input")
 
 
 def unit_of(group, name: str):

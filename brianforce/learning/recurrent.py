@@ -391,6 +391,7 @@ class RecurrentRLS:
 
         ``targets`` (as in :meth:`fit`; default: the last fit's) start with this run; ``duration`` defaults
         to their window, ``record_dt`` to the group's ``dt``; ``report``, ``level`` as in ``brian2.run``.
+        Each current is paired with the target it is trained against (window time ``s + target_offset``).
         Refused after :class:`TrainingDiverged` unless ``allow_diverged=True``.
         """
         ns = get_local_namespace(level=level + 1)
@@ -408,8 +409,9 @@ class RecurrentRLS:
         self._run(d, [rmon, smon], ns, report)
         t = np.asarray(rmon.t_).copy()
         u = np.asarray((self._csr() @ np.asarray(getattr(rmon, self.regressor + "_"))).T).reshape(len(t), -1)
-        y, s, n = np.full_like(u, np.nan), t - t0 + self.dt, len(self.post)
-        inside = (s > 0) & (s <= (window.duration if window is not None else -1) + 1e-9)
+        # each current is paired with the target it was trained against: window time s + target_offset
+        y, s, n = np.full_like(u, np.nan), t - t0 + self.dt + self.target_offset, len(self.post)
+        inside = (s > 1e-12) & (s <= (window.duration if window is not None else -1) + 1e-9)
         if inside.any():
             y[inside] = window.fn(s[inside])
         return RecurrentResult(t, u, y, np.asarray(smon.i[:]).copy(), np.asarray(smon.t_).copy(), n, n,

@@ -94,8 +94,13 @@ def calibrate_rate_lead(comp, task, candidates=(0.0, 2e-3, 4e-3, 6e-3, 8e-3), du
         comp.rate_lead = saved
     medians = np.array(medians)
     cand = np.asarray(candidates, float)
-    tau = cand[int(np.argmin(np.abs(medians)))]
+    if not np.any(np.isfinite(medians)):
+        raise ValueError(f"no unit's lag could be measured at any candidate lead ({cand.size} tried): every "
+                         "unit was dropped by unit_lags; train longer or record more neurons")
+    tau = cand[int(np.nanargmin(np.abs(medians)))]
     for i in range(len(cand) - 1):
+        if not (np.isfinite(medians[i]) and np.isfinite(medians[i + 1])):
+            continue
         if medians[i] > 0 >= medians[i + 1] or medians[i] < 0 <= medians[i + 1]:
             tau = cand[i] + (cand[i + 1] - cand[i]) * medians[i] / (medians[i] - medians[i + 1])
             break

@@ -93,7 +93,8 @@ class TrialRecording:
         for trial in self.spike_times:
             for c, (idx, t) in enumerate(trial):
                 keep = pos[idx] >= 0
-                k = np.minimum((t[keep] / self.dt).astype(np.int64), T - 1)
+                # a spike at a bin's start belongs to that bin (t/dt may fall just below the integer)
+                k = np.minimum(np.floor(t[keep] / self.dt + 1e-6).astype(np.int64), T - 1)
                 np.add.at(counts[c], (k, pos[idx[keep]]), 1.0)
         rates = counts / (n_trials * self.dt)
         return gaussian_smooth(rates, smooth / self.dt, axis=1) if smooth > 0 else rates

@@ -114,7 +114,8 @@ def run_reference_like(trainer, task, *, settle: float, train: float, test: floa
     w0 = time.perf_counter()
     with threadpool_limits(limits=int(blas_threads), user_api="blas"):
         ref = numpy_force_lif(weights, eta, v0, lif=c.lif, dt=c.dt, settle=settle, train=train, test=test,
-                              task=task, reg=c.reg, rls_every=int(round(c.rls_interval / c.dt)))
+                              task=task, reg=c.reg, rls_every=int(round(c.rls_interval / c.dt)),
+                              normalised=bool(c.normalised))
     wall = time.perf_counter() - w0
     keep = ref.t >= settle + train - 1e-12
     n1 = int(round(1.0 / (c.dt * 10)))

@@ -367,7 +367,8 @@ class RateTeacher:
 
         ``inputs`` (n_trials, T, M) and ``targets`` (n_trials, T, Q) share their trials and samples and
         have the widths ``M`` and ``Q`` of the fit (``ValueError`` otherwise); the run starts from
-        ``x0``, a finite array (N,) (default ``x_end_``).
+        ``x0``, a finite array (N,) (default ``x_end_``). Trials of other than continuous tasks each start
+        at the driven network's rest state, as in training.
         """
         self._check_run("run_driven", allow_diverged)
         inputs, targets = self._run_inputs(inputs), trial_array(targets, "targets")
@@ -377,8 +378,10 @@ class RateTeacher:
             raise ValueError(f"targets must have {self.u_f_.shape[1]} outputs (as in fit), got shape {targets.shape}")
         x0 = self._start_state(x0)
         with one_blas_thread():
+            x_rest_D = (None if self.continuous_ else
+                        self._rest_state(self.J_D_, self.dt_, inputs.shape[2], self.x_init_))
             rates, x = self._simulate(self.J_D_, inputs, self.dt_, x0, drive=targets,
-                                      continuous=self.continuous_, x_rest=None)
+                                      continuous=self.continuous_, x_rest=x_rest_D)
         return TeacherRun(rates, rates @ self.W_out_, x)
 
     def run(self, inputs, *, x0=None, allow_diverged: bool = False) -> TeacherRun:

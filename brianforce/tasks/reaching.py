@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from brianforce.checks import as_count, as_flag, as_number
-from brianforce.seeding import rng_for
+from brianforce.seeding import check_seed, rng_for
 from brianforce.tasks.timing import seconds
 from brianforce.tasks.trials import Trials
 
@@ -210,7 +210,7 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
                     go_time: float | None = None, go_amplitude: float = 1.0,
                     go_duration: float = 0.02, target_scale: float = 1.0, normalise: bool = True,
                     conditions=None, shuffle: bool = False, crop: float | None = None,
-                    seed: int = 0) -> Trials:
+                    seed: int = 0, shuffle_seed: int | None = None) -> Trials:
     """Trials for all (or the selected) conditions of ``emg``, each repeated ``n_repeats`` times.
 
     Parameters
@@ -239,7 +239,10 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
     crop : float, optional
         Keep only the first ``crop`` seconds of the EMG window.
     seed : int
-        Random input directions and the shuffle.
+        Random input directions (``encoding="random"``), and the shuffle unless ``shuffle_seed``
+        is given.
+    shuffle_seed : int, optional
+        Seed of the shuffle alone: another order of the same trials (the same inputs).
 
     Returns
     -------
@@ -295,7 +298,7 @@ def reaching_trials(emg, n_repeats: int = 1, dt: float = 1e-3, *, baseline: floa
     n_go = int(go_amplitude != 0)
     M = vecs.shape[1] + n_go
     order = []
-    rng = rng_for(seed, "reaching-order")
+    rng = rng_for(seed if shuffle_seed is None else check_seed(shuffle_seed), "reaching-order")
     for _ in range(int(n_repeats)):
         order.extend(rng.permutation(idx_c) if shuffle else idx_c)
     order = np.asarray(order, dtype=int)

@@ -40,8 +40,8 @@ import numpy as np
 
 from brianforce.experiments.progress import log as progress_log
 from brianforce.io import atomic_savefig, atomic_write_text, json_text
-from brianforce.analysis.population import (fano_factor, gaussian_smooth, isi_cv, nanmedian_or_none, pca,
-                                            principal_angles, r_squared)
+from brianforce.analysis.population import (fano_factor, gaussian_smooth, isi_cv_within_trials,
+                                            nanmedian_or_none, pca, principal_angles, r_squared)
 from brianforce.rate.factors import pca_factors
 from brianforce.tasks.reaching import SIGNALS, reaching_targets, reaching_trials
 from brianforce.rate.teacher import RateTeacher
@@ -167,8 +167,10 @@ def fit_reaching(emg, *, dt: float = 1e-3, task: dict | None = None, teacher: di
     Two student keys are handled here, not by the student: ``background_noise`` (voltage) adds
     independent white-noise input currents of that SD per neuron (one sample per step ``dt``)
     in every training and test trial, delivered through ``background_channels`` extra input
-    channels (default N) with fresh noise in every trial — spiking variability from
-    unstructured background input (:func:`noisy_inputs`).
+    channels (default N) — spiking variability from unstructured background input
+    (:func:`noisy_inputs`). Every test trial has its own noise; in training, each of the
+    ``n_student_repeats`` × conditions training trials has its own, and the student's RLS trials
+    cycle through them (the same noise each time a trial comes round again).
 
     Returns
     -------
@@ -256,7 +258,8 @@ def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats
     from brianforce.methods.factor_student import FactorStudent
 
     skw, flat, noise_sd, noise_ch = _student_settings(student)
-    strain = reaching_trials(emg, n_student_repeats, dt, shuffle=True, seed=seed + 1, **task_kw)
+    # the teacher's inputs (random encodings drawn with ``seed``) in another order
+    strain = reaching_trials(emg, n_student_repeats, dt, shuffle=True, seed=seed, shuffle_seed=seed + 1, **task_kw)
     test = reaching_trials(emg, n_test_repeats, dt, seed=seed, **task_kw)
     s_inputs, test_inputs = strain.inputs, test.inputs
     if noise_sd > 0:
@@ -291,7 +294,8 @@ def _fit_student(emg, T, dt, task_kw, student, n_student_repeats, n_test_repeats
     r2_avg = condition_r2(z_avg, f_avg, window)
     r2_single = condition_r2(run.outputs, test.targets, window)
     trains = [np.sort(run.spike_t[run.spike_i == i]) for i in range(S.n_neurons)]
-    cv = isi_cv(trains)
+    # every test trial starts from the stored rest state: intervals across trials are not ISIs
+    cv = isi_cv_within_trials(run.spike_i, run.spike_t, run.trial_starts, run.duration, S.n_neurons)
     # CV2 within trials only (intervals across a trial reset are not ISIs of one run)
     per_trial = [[tr[(tr >= s0) & (tr < s0 + run.duration)] for s0 in run.trial_starts] for tr in trains]
     cv2 = np.array([np.nanmedian(v) if np.any(np.isfinite(v)) else np.nan

@@ -178,22 +178,29 @@ class SplitDaleRLS:
                 continue
             Fm = np.zeros(n, dtype=bool)
             Fm[self.F[p]] = True
-            v = self.v[:, p].copy()      # RLS on F: already the optimum for the current F
+            # RLS on F: already the optimum for the current F, unless forget() changed H and B
+            stale, self._stale[p] = bool(self._stale[p]), False
+            v = self.v[:, p].copy()
             b = self.B[:, p]
             tol = 1e-12 * (np.abs(b).max() + 1e-300)
-            changed = False
+            changed = stale
             last = None                    # (J, Cholesky factor of H_JJ) of the last solve
-            for it in range(int(self.hold), self.iterations + 1):
+            for it in range(int(self.hold or stale), self.iterations + 1):
                 if it:
-                    v[:] = 0.0
                     J = np.flatnonzero(Fm)
                     if len(J):
                         try:    # cho_factor reads the upper triangle only (J is sorted)
                             cf = cho_factor(Hu[np.ix_(J, J)], lower=False)
-                        except np.linalg.LinAlgError:
-                            break
+                        except np.linalg.LinAlgError as exc:
+                            raise np.linalg.LinAlgError(
+                                f"Dale split readout, factor {p}: the ridge statistics of its {len(J)} free "
+                                f"weights are not positive definite ({exc}); raise the ridge term (lower "
+                                f"alpha)") from exc
+                        v[:] = 0.0
                         v[J] = cho_solve(cf, b[J])
                         last = (J, cf)
+                    else:
+                        v[:] = 0.0
                 g = blas.dsymv(1.0, Hu, v, lower=0) - b
                 flip = (Fm & (v < 0)) | (~Fm & (g < -tol))
                 if not np.any(flip):

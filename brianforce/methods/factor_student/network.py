@@ -368,14 +368,17 @@ class StudentLoop:
         """Multiply the time constants and fixed weights by ``scale`` (relative to training;
         ``tau_ref`` in whole integration steps, :func:`rescaled_refractory`).
 
-        The current state is mapped too (filtered rates ÷ ρ, their derivatives ÷ ρ², ρ the
-        change of scale), so the network carries on from the same point of its trajectory.
+        The current state and the stored rest state of trial tasks are mapped too (filtered rates
+        ÷ ρ, their derivatives ÷ ρ², ρ the change of scale), so the network carries on from the
+        same point of its trajectory and every later trial starts from the same rest.
         """
         scale = as_number(scale, "scale", low=0.0, low_open=True)
         G = self.G
         rho = scale / self.time_scale
         for name, power in (("h", 1), ("r_f", 1), ("r_s", 1), ("hr_f", 2), ("hr_s", 2)):
             getattr(G, name + "_")[:] = getattr(G, name + "_")[:] / rho ** power
+            if self.rest is not None:
+                self.rest[name] = self.rest[name] / rho ** power
         for name in RESCALED_TIME_CONSTANTS:
             setattr(G, name, self.neuron[name] * scale * second)
         G.tau_ref_ = rescaled_refractory(self.neuron["tau_ref"], self.dt, scale) * second

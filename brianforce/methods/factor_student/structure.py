@@ -86,6 +86,9 @@ def draw_structure(n_neurons: int, factor_targets, n_inputs: int, network: Fixed
     rng = rng_for(seed, "student-connectivity")
     if dale is not None:
         n_exc = int(round(dale.frac_exc * N))
+        if not 1 <= n_exc <= N - 1:
+            raise ValueError(f"Dale's law needs excitatory and inhibitory neurons: frac_exc {dale.frac_exc:g} "
+                             f"of {N} neurons gives {n_exc} excitatory and {N - n_exc} inhibitory")
         signs = np.full(N, -1.0)
         signs[rng.permutation(N)[:n_exc]] = 1.0
         mag = np.abs(rng.standard_normal((N, N))) * fixed_gain / np.sqrt(N)

@@ -515,7 +515,12 @@ class FactorStudent:
         autonomous rhythm before closed-loop tests, as the original code does before testing."""
         self._fitted("force")
         inputs = trial_array(inputs, "inputs")
-        factor_targets = self._mirrored(trial_array(factor_targets, "factor_targets"))
+        factor_targets = trial_array(factor_targets, "factor_targets")
+        P = self.U_.shape[1] // (2 if self._split and self.dale.mirror else 1)    # before mirroring
+        if factor_targets.shape[:2] != inputs.shape[:2] or factor_targets.shape[2] != P:
+            raise ValueError(f"factor_targets {factor_targets.shape} must be (n_trials, T, {P}) with the "
+                             f"trials and samples of inputs {inputs.shape}")
+        factor_targets = self._mirrored(factor_targets)
         with one_blas_thread(), frozen_heap():
             for k in range(inputs.shape[0]):
                 self._run_trial("forced", k, inputs[k], factor_targets[k], None)
