@@ -71,6 +71,7 @@ API = {
     "n_neurons=0": (lambda: FORCETrainer(0), ValueError, r"n_neurons must be an integer >= 1, got 0"),
     "n_outputs='2'": (lambda: FORCETrainer(50, "2"), TypeError, r"n_outputs must be an integer, got '2'"),
     "record_dt < dt": (_force(record_dt=0.01 * ms), ValueError, r"record_dt \(10\. \* usecond\) must not be shorter than dt"),
+    "record_dt off the dt grid": (_force(record_dt=0.07 * ms), ValueError, r"record_dt .* must be a multiple of dt"),
     "alpha and reg": (_force(alpha=1e-3, reg=10.0), ValueError, "exactly one of reg"),
     "alpha=0": (_force(alpha=0.0), ValueError, r"alpha must be in \(0, inf\), got 0"),
     "alpha=NaN": (_force(alpha=float("nan")), ValueError, r"alpha must be finite, got nan"),

@@ -111,3 +111,30 @@ def test_the_students_training_order_keeps_the_teachers_random_inputs():
         np.testing.assert_array_equal(other.inputs[np.flatnonzero(other.labels == c)[0]], a)
         assert not np.array_equal(redrawn.inputs[np.flatnonzero(redrawn.labels == c)[0]], a)
     assert not np.array_equal(other.labels, base.labels)   # another order
+
+
+def test_recording_between_steps_is_refused(numpy_target):
+    G = NeuronGroup(2, "dr/dt = -r/(10*ms) : 1", method="euler", dt=0.1 * ms, name="edge_g4")
+    with pytest.raises(ValueError, match="record_dt .* must be a multiple of dt"):
+        FORCE(G, regressor="r", n_outputs=1, network=Network(G), alpha=1.0, interval=1 * ms,
+              record_dt=0.25 * ms, name="edge_force4")
+
+
+def test_a_training_stopped_by_an_error_leaves_teacher_forcing_off(numpy_target):
+    """The forced output is fed back only while training runs: an error inside it (here the
+    target, at 3 ms) must not leave the next run driven by the target."""
+    G = NeuronGroup(3, "dr/dt = -r/(10*ms) : 1\nI_fb : volt", method="euler", dt=0.1 * ms, name="edge_g5")
+    G.r = 1.0
+    net = Network(G)
+    f = FORCE(G, regressor="r", n_outputs=1, network=net, alpha=1.0, interval=1 * ms, feedback="I_fb",
+              encoders=np.ones((3, 1)) * volt, teacher_forcing=True, name="edge_force5")
+
+    def target(t):       # the forced table (all times at once) is built; the RLS tick at 3 ms fails
+        t = np.atleast_1d(t)
+        if t.size == 1 and t[0] > 3e-3:
+            raise RuntimeError("target failed")
+        return np.sin(t)[:, None]
+
+    with pytest.raises(RuntimeError, match="target failed"):
+        f.fit(target, train=10 * ms)
+    assert f.readout_.readout.variables["forcing"].get_value()[0] == 0.0

@@ -157,6 +157,9 @@ class FORCE:
         self.record_dt = self.dt if record_dt is None else as_positive_si(record_dt, second, "record_dt")
         if self.record_dt < self.dt * (1 - 1e-9):
             raise ValueError(f"record_dt ({self.record_dt} s) must be >= dt ({self.dt} s)")
+        if abs(self.record_dt / self.dt - round(self.record_dt / self.dt)) > 1e-6:
+            raise ValueError(f"record_dt ({self.record_dt} s) must be a multiple of dt ({self.dt} s): a sample "
+                             "between two steps would hold the state of the step before, stamped later")
         self.rls_threads = as_count(rls_threads, "rls_threads", minimum=1)
         n = len(neurons)
         require_memory({"RLS matrix P": 8.0 * n * n, "decoder and encoders": 32.0 * n * n_outputs},
@@ -318,6 +321,7 @@ class FORCE:
                 self.timings_["run_s"] += run_s
                 self.timings_["compile_s"] += time.perf_counter() - w0 - run_s
         finally:
+            self.readout_.force(False)      # a training stopped by an error leaves no forcing switched on
             if standalone:
                 dev.build_on_run = build_on_run
         backend.collect()

@@ -190,6 +190,9 @@ class FORCETrainer:
         record = as_positive_si(record_dt, second, "record_dt")
         if record < dt_si * (1 - 1e-9):
             raise ValueError(f"record_dt ({record_dt!r}) must not be shorter than dt ({dt!r})")
+        if abs(record / dt_si - round(record / dt_si)) > 1e-6:
+            raise ValueError(f"record_dt ({record_dt!r}) must be a multiple of dt ({dt!r}): a sample "
+                             "between two steps would hold the state of the step before, stamped later")
         lif = LIFParams(tau_m=as_positive_si(tau_m, second, "tau_m"),
                         tau_ref=float(as_si(tau_ref, second, "tau_ref")),
                         v_th=float(as_si(v_th, volt, "v_th")), v_reset=float(as_si(v_reset, volt, "v_reset")),
