@@ -640,6 +640,8 @@ def test_period_calibration_refuses_what_it_cannot_calibrate():
     with pytest.raises(ValueError, match="period calibration refused"):
         st.calibrate_period(x[0], y[0], n_periods=3, n_copies=1)
     assert st.time_scale_ == 1.0
+    with pytest.raises(ValueError, match="must be one period"):
+        st.calibrate_period(np.zeros((2, T_STEPS, 1)), np.concatenate([y, y]), n_periods=3, n_copies=1)
     trial_task = _small().fit(x, y, f, 1 * ms, rest_step=0)
     with pytest.raises(ValueError, match="autonomous rhythms"):
         trial_task.calibrate_period(x[0], y[0], n_periods=3)

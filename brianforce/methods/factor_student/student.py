@@ -373,8 +373,12 @@ class FactorStudent:
                              "start every trial from a rest state (rest_step)")
         n_periods = PeriodCalibration(n_periods, n_copies).n_periods
         factor_period = trial_array(factor_period, "factor_period")
+        inputs = trial_array(inputs, "inputs")
+        if factor_period.shape[0] != 1 or inputs.shape[0] != 1:
+            raise ValueError(f"inputs {inputs.shape} and factor_period {factor_period.shape} must be one period, "
+                             "(T, M) and (T, P), not several trials")
         target = self._mirrored(factor_period)[0]
-        inputs = trial_array(inputs, "inputs")[0]
+        inputs = inputs[0]
         T = len(target)
         if inputs.shape[0] != T or target.shape[1] != self.U_.shape[1]:
             raise ValueError(f"inputs {inputs.shape} and factor_period {target.shape} must be one "
