@@ -132,6 +132,9 @@ class FORCETrainer:
     history_ : TrainingHistory
     decoder_ : Quantity (N, K), seconds
     train_result_, settle_result_, test_result_ : SimulationResult
+        Output ``z`` recorded at the start of each step (``φᵀr(t)``, on every device) beside the
+        target at the step's end, ``task(t + dt)``, the sample its RLS update is scored on; the
+        errors and metrics of these results carry that one-step (``dt``) offset.
     device_ : str
         Where the last :meth:`fit` trained (``'runtime'`` or ``'cpp_standalone'``).
     timings_ : dict
