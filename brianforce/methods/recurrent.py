@@ -37,6 +37,7 @@ from brianforce.learning.recurrent import RecurrentRLS
 from brianforce.learning.results import TrainingHistory
 from brianforce.methods.recurrent_rates import RateFitting
 from brianforce.methods.recurrent_results import LearningCurve, TrialRecording
+from brianforce.methods.trial_windows import align_to_grid, require_complete, window_recorder
 from brianforce.seeding import check_seed, rng_for
 from brianforce.tasks.trials import Trials
 
@@ -256,7 +257,7 @@ class RecurrentTrainer(RateFitting):
         """Start a trial from random potentials and cleared filters, at a time from which a
         lead-in of ``lead_in`` s ends on the sampling grid of ``sample_dt`` s."""
         bn = self.network_
-        _align_to_grid(bn.network, sample_dt, lead_in)
+        align_to_grid(bn.network, sample_dt, lead_in)
         nrn = bn.neurons
         v_reset = float(nrn.namespace["v_reset"] / volt)
         v_th = float(nrn.namespace["v_th"] / volt)
@@ -298,24 +299,13 @@ class RecurrentTrainer(RateFitting):
         finally:
             self.network_.network.remove(*ops)
             self.network_.neurons.I_ext_[:] = 0.0
-        _require_complete(ops[0], "the spontaneous recording")
+        require_complete(ops[0], "the spontaneous recording")
         return buf
 
     def _recorder(self, buf, neurons, sample_dt, T, group=None):
-        """A network operation writing ``I_syn[neurons]`` into row k of ``buf`` at the k-th
-        multiple of ``sample_dt`` after the window start (its ``filled`` marks the rows written)."""
-        group = self.network_.neurons if group is None else group
-        isyn = group.variables["I_syn"].get_value()
-        filled = np.zeros(T, dtype=bool)
-
-        @network_operation(dt=sample_dt * second, when="start", name="kimchow_recorder*")
-        def record(t):
-            k = int(round((float(t / second) - self._window_start) / sample_dt))
-            if 0 <= k < T:
-                buf[k] = isyn[neurons]
-                filled[k] = True
-        record.filled = filled
-        return record
+        """:func:`~brianforce.methods.trial_windows.window_recorder` of ``I_syn[neurons]``."""
+        isyn = (self.network_.neurons if group is None else group).variables["I_syn"].get_value()
+        return window_recorder(buf, isyn, neurons, sample_dt, lambda: self._window_start, "kimchow_recorder*")
 
     # -- training ------------------------------------------------------------------------
     rls_ = property(lambda self: getattr(getattr(self, "learner_", None), "rls_", None),
@@ -462,7 +452,7 @@ class RecurrentTrainer(RateFitting):
                     bn.network.remove(*ops)
         finally:
             bn.neurons.I_ext_[:] = 0.0
-        _require_complete(ops[0], f"trial {trial}, condition {condition}")
+        require_complete(ops[0], f"trial {trial}, condition {condition}")
         if not np.all(np.isfinite(buf)):
             raise TrainingDiverged(getattr(self.rls_, "n_updates", None),
                                    message=f"non-finite synaptic current in trial {trial}, condition {condition}")
@@ -536,7 +526,7 @@ class RecurrentTrainer(RateFitting):
         for start in range(0, n_trials, copies):
             use = min(copies, n_trials - start)
             for c in range(C):
-                _align_to_grid(net, self.targets_.dt, float(self.stim_duration / second))
+                align_to_grid(net, self.targets_.dt, float(self.stim_duration / second))
                 nrn.v_[:] = self._trial_rng.uniform(v_reset, v_th, n * copies)
                 _clear_state(nrn)
                 nrn.I_ext_[:] = np.tile(self._stimulus(c), copies)
@@ -555,7 +545,7 @@ class RecurrentTrainer(RateFitting):
                 finally:
                     net.remove(*ops)
                     nrn.I_ext_[:] = 0.0
-                _require_complete(ops[0], f"test trials {start}..{start + use - 1}, condition {c}")
+                require_complete(ops[0], f"test trials {start}..{start + use - 1}, condition {c}")
                 if not np.all(np.isfinite(buf)):
                     raise TrainingDiverged(message=f"non-finite synaptic current in test trials "
                                                    f"{start}..{start + use - 1}, condition {c}")
@@ -590,27 +580,6 @@ class RecurrentTrainer(RateFitting):
                     drive_dt_s=_time("drive_dt", self.drive_dt),
                     target_dt=self.targets_.dt, n_trials=int(self.n_trials))
         return save_arrays(path, arrays, meta, kind="kimchow_recurrent")
-
-
-def _align_to_grid(net, step: float, lead_in: float = 0.0) -> None:
-    """Run ``net`` on until ``t + lead_in`` is a multiple of ``step`` (s).
-
-    A recorder or driver of period ``step`` ticks at the multiples of ``step``; a window starting
-    off that grid (after a run stopped mid-window by a divergence, or a lead-in that is not a
-    multiple of ``step``) would miss its first sample. The state is reset after this run.
-    """
-    t = float(net.t / second) + lead_in
-    gap = np.ceil(t / step - 1e-6) * step - t
-    if gap > 1e-9:
-        net.run(gap * second, namespace={})
-
-
-def _require_complete(recorder, what: str) -> None:
-    """Raise if ``recorder`` (:meth:`RecurrentTrainer._recorder`) missed a sample of its window."""
-    missing = np.flatnonzero(~recorder.filled)
-    if missing.size:
-        raise RuntimeError(f"{what}: {missing.size} of {recorder.filled.size} samples were not recorded "
-                           f"(first: sample {missing[0]}); the window did not start on the sampling grid")
 
 
 def _clear_state(neurons):
