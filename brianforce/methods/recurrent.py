@@ -288,7 +288,7 @@ class RecurrentTrainer(RateFitting):
             self.network_.network.run(self.stim_duration)
             self.network_.neurons.I_ext_[:] = 0.0
         buf = np.full((T, neurons.size), np.nan)
-        ops = [self._recorder(buf, neurons, _time("sample_dt", sample_dt), T)]
+        ops = [self._recorder(buf, neurons, _time("sample_dt", sample_dt))]
         if condition is not None:
             ops.append(self._driver(int(condition), _time("duration", duration)))
         ops = [op for op in ops if op is not None]
@@ -302,7 +302,7 @@ class RecurrentTrainer(RateFitting):
         require_complete(ops[0], "the spontaneous recording")
         return buf
 
-    def _recorder(self, buf, neurons, sample_dt, T, group=None):
+    def _recorder(self, buf, neurons, sample_dt, group=None):
         """:func:`~brianforce.methods.trial_windows.window_recorder` of ``I_syn[neurons]``."""
         isyn = (self.network_.neurons if group is None else group).variables["I_syn"].get_value()
         return window_recorder(buf, isyn, neurons, sample_dt, lambda: self._window_start, "kimchow_recorder*")
@@ -425,7 +425,7 @@ class RecurrentTrainer(RateFitting):
         targets = self.targets_
         T = targets.targets.shape[1]
         buf = np.full((T, targets.neurons.size), np.nan)
-        ops = [self._recorder(buf, targets.neurons, targets.dt, T),
+        ops = [self._recorder(buf, targets.neurons, targets.dt),
                self._driver(condition, targets.duration)]
         ops = [op for op in ops if op is not None]
         rms = np.nan
@@ -534,7 +534,7 @@ class RecurrentTrainer(RateFitting):
                 nrn.I_ext_[:] = 0.0
                 self._window_start = t0 = float(net.t / second)
                 buf = np.full((T, rec_idx.size), np.nan)
-                ops = [self._recorder(buf, rec_idx, self.targets_.dt, T, group=nrn)]
+                ops = [self._recorder(buf, rec_idx, self.targets_.dt, group=nrn)]
                 driver = self._driver(c, self.targets_.duration, group=nrn, copies=copies)
                 if driver is not None:
                     ops.append(driver)
