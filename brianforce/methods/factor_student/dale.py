@@ -187,6 +187,7 @@ class SplitDaleRLS:
             last = None                    # (J, Cholesky factor of H_JJ) of the last solve
             for it in range(int(self.hold or stale), self.iterations + 1):
                 if it:
+                    v[:] = 0.0                 # a local copy: a failed step below leaves self.v as it was
                     J = np.flatnonzero(Fm)
                     if len(J):
                         try:    # cho_factor reads the upper triangle only (J is sorted)
@@ -196,11 +197,8 @@ class SplitDaleRLS:
                                 f"Dale split readout, factor {p}: the ridge statistics of its {len(J)} free "
                                 f"weights are not positive definite ({exc}); raise the ridge term (lower "
                                 f"alpha)") from exc
-                        v[:] = 0.0
                         v[J] = cho_solve(cf, b[J])
                         last = (J, cf)
-                    else:
-                        v[:] = 0.0
                 g = blas.dsymv(1.0, Hu, v, lower=0) - b
                 flip = (Fm & (v < 0)) | (~Fm & (g < -tol))
                 if not np.any(flip):
