@@ -121,8 +121,8 @@ CI_OVERRIDES = {
                          "evaluation.n_test_trials": 2},
     # Kim & Chow M1 (synthetic look-alike without --data): N = 300, 2 trials per direction, one round,
     # 12 units, 4 test trials (6-11 s with the compiled fit). Chosen at tuning seeds 0-9
-    # (benchmarks/results/ci_size_probes.csv, label B): correlation / Poisson ceiling 0.951-1.019 (10/10
-    # >= 0.9); the same at N = 200 (label C): 0.748-0.882 (0/10).
+    # (benchmarks/results/ci_size_probes.csv, label "B, bins closed at their start"): correlation / Poisson
+    # ceiling 0.951-1.019 (10/10 >= 0.9); the same at N = 200 (label "C, ..."): 0.748-0.882 (0/10).
     "reaching_m1": {"network.n": 300, "training.n_trials": 2, "training.rounds": 1, "evaluation.n_test_trials": 4,
                     "evaluation.max_units": 12},
     # Newton & Nicola: the full size's slow-alpha cell alone (the other alpha values serve only the rank
