@@ -65,12 +65,14 @@ RUNS = {run.recipe: run for method in METHODS.values() for run in method.runs}
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 #: The full-size table of each recipe whose table is not ``reproduce/<method>_full_seeds101-105.csv``: recipes
 #: whose settings changed after the fresh seeds 101-105 were run (the table of other fresh seeds), the
-#: 13-muscle recipe as shipped (80 RLS trials, the ``.v2`` table), and recipes rerun since in their own
-#: folder: the reaching EMG with the ISI CV taken within trials, and Kim & Chow with its trials on the
-#: sampling grid and spikes binned in bins closed at their start.
+#: 13-muscle recipe as shipped (80 RLS trials, the ``.v2`` table), and recipes rerun in a folder of their
+#: own: DePasquale classification with the target's rise over the whole delay, the reaching EMG with the
+#: ISI CV taken within trials, and Kim & Chow with its trials on the sampling grid and spikes binned in
+#: bins closed at their start.
 FULL_SIZE_TABLES = {
     "kim2019_xor": "reproduce/kim2019_full_seeds121-125.csv",
     "kim2019_go_nogo": "reproduce/kim2019_full_seeds126-130.csv",
+    "depasquale_classification": "reproduce_classification_rise/depasquale_full_seeds101-105.csv",
     "reaching_emg": "reproduce_isi_within_trials/reaching_full_seeds101-105.csv",
     "reaching_emg13": "reproduce/reaching_full_seeds101-105.v2.csv",
     "kimchow_patterns": "reproduce_2026-12-07/kimchow_full_seeds101-105.csv",
