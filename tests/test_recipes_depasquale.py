@@ -91,6 +91,9 @@ def test_recipe_student_kwargs_refuses_what_it_cannot_map():
         recipe_student_kwargs({"dale_method": "split"})                  # Dale settings without dale = true
     with pytest.raises(RecipeError, match="calibration_copies"):
         recipe_student_kwargs({"calibration_copies": 3})
+    # switched off (as by --set student.period_calibration=0 on a recipe that calibrates): no calibration
+    assert recipe_student_kwargs({"period_calibration": 0, "calibration_copies": 3})["calibration"] is None
+    assert recipe_student_kwargs({"period_calibration": 2, "calibration_copies": 3})["calibration"].n_copies == 3
     with pytest.raises(DimensionMismatchError, match="tau_d"):
         recipe_student_kwargs({"tau_d": "20 mV"})
 

@@ -381,7 +381,9 @@ def recipe_student_kwargs(sec: dict) -> dict:
     fields by name; the :class:`StudentSchedule` fields by name, except ``schedule`` for
     ``update_times``; ``dale`` (true: a :class:`DaleSettings`, else ``None``), ``frac_exc``
     and ``dale_<field>`` for the other :class:`DaleSettings` fields; ``period_calibration``
-    (number of periods, 0 = off) and ``calibration_copies`` for :class:`PeriodCalibration`.
+    (number of periods, 0 = off) and ``calibration_copies`` for :class:`PeriodCalibration`
+    (``calibration_copies`` needs ``period_calibration``; with ``period_calibration = 0``, e.g. an
+    override that switches the calibration off, it has nothing to set).
 
     Parameters
     ----------
@@ -418,7 +420,7 @@ def recipe_student_kwargs(sec: dict) -> dict:
     out["dale"] = DaleSettings(**dale_kw) if dale else None
     calib = pick(_CALIBRATION_KEYS)
     n_periods = calib.get("n_periods", 0)
-    if n_periods == 0 and "n_copies" in calib:
+    if "n_copies" in calib and "n_periods" not in calib:
         raise RecipeError("[student] calibration_copies given without period_calibration")
     out["calibration"] = PeriodCalibration(**calib) if n_periods != 0 else None
     return out
