@@ -20,7 +20,6 @@ import os
 import pstats
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -36,11 +35,11 @@ def cumulative(stats: pstats.Stats, filename_end: str, function: str, column: in
 
 
 def main(argv=None):
+    from brianforce.config import load_recipe, recipe_seconds
     from brianforce.experiments.depasquale import train_from_recipe
     from brianforce.experiments.recipes import recipe_path
     from brianforce.experiments.reproduce.driver import parse_seeds
     from brianforce.io import append_csv_row
-    from brianforce.config import si_float
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="3")
@@ -48,8 +47,7 @@ def main(argv=None):
     ap.add_argument("--results", default=str(RESULTS))
     a = ap.parse_args(argv)
     path = recipe_path("depasquale_oscillation_dale")
-    with open(path, "rb") as fh:
-        dt_op = si_float(tomllib.load(fh)["task"]["dt"])     # the closed-loop operation's interval
+    dt_op = recipe_seconds(load_recipe(path)["task"]["dt"], "[task] dt")   # the closed-loop operation's interval
     overrides = {"student.n_rls": a.n_rls, "student.period_calibration": 0, "task.n_cue": 0,
                  "task.n_test_repeats": 0, "task.n_test": 2}
     for seed in parse_seeds(a.seeds):
